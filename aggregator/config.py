@@ -1,0 +1,410 @@
+"""Config stage: read a TOML file of subscriptions and validate it.
+
+A bad config is refused with a `ConfigError` naming the file, the key, the
+line (where it can be found) and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+MIN_INTERVAL = 60
+MAX_INTERVAL = 7 * 24 * 3600
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; the message says where and how to fix it."""
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from an int/float or a string such as "90s", "30m", "2h", "1d"."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30m, 2h or 3600")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    raise ValueError(f"{value!r} is not a duration; write e.g. 90s, 30m, 2h, 1d or a number of seconds")
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def _check_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an absolute http(s) URL")
+    return value
+
+
+HttpUrl = Annotated[str, BeforeValidator(lambda v: _check_url(str(v)) if isinstance(v, str) else v)]
+
+
+def _check_selector(value: str) -> str:
+    """Selectors are CSS, optionally ending in `@attr` to read an attribute."""
+    css, _, attr = value.rpartition("@") if "@" in value else (value, "", "")
+    css = css.strip()
+    if not css:
+        raise ValueError(f"selector {value!r} has no CSS part before '@'")
+    if attr and not re.fullmatch(r"[A-Za-z_:][-A-Za-z0-9_:.]*", attr.strip()):
+        raise ValueError(f"selector {value!r}: {attr!r} is not an attribute name")
+    from selectolax.lexbor import LexborHTMLParser
+
+    try:
+        LexborHTMLParser("<p></p>").css(css)
+    except Exception as exc:  # lexbor raises plain Exceptions on bad selectors
+        raise ValueError(f"selector {css!r} is not valid CSS: {exc}") from None
+    return value
+
+
+Selector = Annotated[str, BeforeValidator(lambda v: _check_selector(v) if isinstance(v, str) else v)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ListSelectors(Strict):
+    """How to read items from an HTML list page."""
+
+    item: Selector
+    title: Selector | None = None  # default: text of the link
+    link: Selector = "a@href"
+    date: Selector | None = None
+    summary: Selector | None = None
+
+
+class ArticleSelectors(Strict):
+    """How to read fields from an article page; each is optional."""
+
+    title: Selector | None = None
+    date: Selector | None = None
+    body: Selector | None = None
+    source: Selector | None = None
+    author: Selector | None = None
+    remove: list[Selector] = Field(default_factory=list)  # boilerplate inside the body
+
+
+class Rules(Strict):
+    """Keyword / regex rules over an item's title, body and source name."""
+
+    include: list[str] = Field(default_factory=list)  # any match adds the item
+    exclude: list[str] = Field(default_factory=list)  # any match removes it
+    fields: list[Literal["title", "body", "source"]] = Field(
+        default_factory=lambda: ["title", "body"]
+    )
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            if pattern.startswith("re:"):
+                try:
+                    re.compile(pattern[3:])
+                except re.error as exc:
+                    raise ValueError(f"bad regular expression {pattern[3:]!r}: {exc}") from None
+        return patterns
+
+
+class Category(Strict):
+    title: str
+    description: str = ""
+    rules: Rules | None = None  # items of any source matching these join the category
+
+
+class Source(Strict):
+    name: str = Field(min_length=1)
+    url: HttpUrl
+    kind: Literal["feed", "html", "auto"] = "auto"
+    interval: Duration | None = None
+    categories: list[str] = Field(default_factory=list)
+    timezone: str | None = None
+    encoding: str | None = None
+    list_selectors: ListSelectors | None = Field(default=None, alias="list")
+    article: ArticleSelectors | None = None
+    fetch_articles: bool | None = None  # default: when the list gives no summary
+    backfill_pages: int = Field(default=0, ge=0, le=50)
+    keep: Rules | None = None  # only items matching these are kept
+    drop: Rules | None = None  # items matching these are dropped
+    respect_robots: bool = True
+    headers: dict[str, str] = Field(default_factory=dict)
+    enabled: bool = True
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            import codecs
+
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown encoding {value!r}; use e.g. utf-8, gb18030, gbk") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            _zone(value)
+        return value
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {name!r}; use an IANA name such as Asia/Shanghai") from None
+
+
+class Settings(Strict):
+    store: str = "store.json"
+    output_dir: str = "feeds"
+    base_url: HttpUrl = "http://127.0.0.1:8080"
+    default_interval: Duration = 1800.0
+    user_agent: str = "feed-aggregator/0.1 (+https://github.com/; polite news poller)"
+    timezone: str = "Asia/Shanghai"
+    feed_entries: int = Field(default=50, ge=1, le=1000)
+    timeout: Duration = 30.0
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    host_concurrency: int = Field(default=1, ge=1, le=16)
+    host_delay: Duration = 1.0
+    concurrency: int = Field(default=16, ge=1, le=256)
+    retention_days: int = Field(default=365, ge=1)
+    retention_count: int = Field(default=2000, ge=10)
+    stale_after: Duration = 3 * 86400.0  # failing this long is announced in the health feed
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        _zone(value)
+        return value
+
+    @field_validator("default_interval", "timeout", "host_delay", "stale_after")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+
+class ServeSettings(Strict):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class Config(Strict):
+    settings: Settings = Field(default_factory=Settings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
+    categories: dict[str, Category] = Field(default_factory=dict)
+    sources: list[Source] = Field(default_factory=list)
+    # Set by load_config; not read from the file.
+    path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("categories")
+    @classmethod
+    def _slugs(cls, categories: dict[str, Category]) -> dict[str, Category]:
+        for slug in categories:
+            if not SLUG.match(slug) or slug in ("all", "health"):
+                raise ValueError(
+                    f"category name {slug!r} must be lower-case letters, digits, - or _"
+                    " (and not 'all' or 'health', which are built in)"
+                )
+        return categories
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Config:
+        seen: set[str] = set()
+        for index, source in enumerate(self.sources):
+            if source.name in seen:
+                raise _located(("sources", index, "name"), f"duplicate source name {source.name!r}; names must be unique")
+            seen.add(source.name)
+            for category in source.categories:
+                if category not in self.categories:
+                    known = ", ".join(sorted(self.categories)) or "none defined"
+                    raise _located(
+                        ("sources", index, "categories"),
+                        f"unknown category {category!r}; add [categories.{category}] or use one of: {known}",
+                    )
+            interval = source.interval if source.interval is not None else self.settings.default_interval
+            if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+                raise _located(
+                    ("sources", index, "interval"),
+                    f"interval {interval:g}s is outside {MIN_INTERVAL}s..{MAX_INTERVAL // 86400}d",
+                )
+        return self
+
+    # Helpers used by later stages.
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def resolve(self, relative: str) -> Path:
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else (self.base_dir() / path).resolve()
+
+    @property
+    def store_path(self) -> Path:
+        return self.resolve(self.settings.store)
+
+    @property
+    def output_dir(self) -> Path:
+        return self.resolve(self.settings.output_dir)
+
+    def interval_of(self, source: Source) -> float:
+        return source.interval if source.interval is not None else self.settings.default_interval
+
+    def zone_of(self, source: Source) -> ZoneInfo:
+        return ZoneInfo(source.timezone or self.settings.timezone)
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+
+class _LocatedError(ValueError):
+    def __init__(self, loc: tuple[Any, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+def _located(loc: tuple[Any, ...], message: str) -> _LocatedError:
+    return _LocatedError(loc, message)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best-effort line number of a key: tomllib gives positions only for syntax errors."""
+    lines = text.splitlines()
+    start, end = 0, len(lines)
+    rest = list(loc)
+    if rest and rest[0] == "sources" and len(rest) > 1 and isinstance(rest[1], int):
+        headers = [i for i, line in enumerate(lines) if re.match(r"\s*\[\[\s*sources\s*\]\]", line)]
+        if rest[1] < len(headers):
+            start = headers[rest[1]]
+            end = next((i for i in range(start + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
+            # Sub-tables such as [sources.list] follow their [[sources]] block.
+            if len(rest) > 3 and isinstance(rest[2], str):
+                sub = next(
+                    (i for i in range(start + 1, len(lines)) if re.match(rf"\s*\[\s*sources\.{re.escape(rest[2])}\s*\]", lines[i])),
+                    None,
+                )
+                if sub is not None:
+                    start = sub
+                    end = next((i for i in range(sub + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
+                    rest = rest[:2] + rest[3:]
+        rest = rest[2:]
+    elif rest and rest[0] in ("settings", "serve", "categories"):
+        table = ".".join(str(p) for p in rest[:2]) if rest[0] == "categories" and len(rest) > 1 else rest[0]
+        header = next((i for i, line in enumerate(lines) if re.match(rf"\s*\[\s*{re.escape(table)}\s*\]", line)), None)
+        if header is None:
+            return None
+        start = header
+        end = next((i for i in range(header + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
+        rest = rest[2:] if rest[0] == "categories" else rest[1:]
+        if not rest:
+            return header + 1
+    key = next((p for p in rest if isinstance(p, str)), None)
+    if key is None:
+        return start + 1
+    for i in range(start, end):
+        if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
+            return i + 1
+    return start + 1
+
+
+def parse_config(text: str, path: Path | str = "<config>") -> Config:
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            message = error["msg"]
+            ctx_error = (error.get("ctx") or {}).get("error")
+            if isinstance(ctx_error, _LocatedError):
+                loc, message = ctx_error.loc, ctx_error.message
+            elif message.startswith("Value error, "):
+                message = message[len("Value error, ") :]
+            if error["type"] == "extra_forbidden":
+                message = f"unknown key {loc[-1]!r}; {_allowed_keys(loc)}"
+            elif error["type"] == "missing":
+                message = f"required key {loc[-1]!r} is missing"
+            line = _find_line(text, loc)
+            where = f"{path}:{line}" if line else str(path)
+            problems.append(f"{where}: {_dotted(loc)}: {message}")
+        raise ConfigError("\n".join(problems)) from None
+    return config.model_copy(update={"path": path.resolve()})
+
+
+_MODELS_BY_TABLE: dict[str, type[BaseModel]] = {
+    "settings": Settings,
+    "serve": ServeSettings,
+    "list": ListSelectors,
+    "article": ArticleSelectors,
+    "keep": Rules,
+    "drop": Rules,
+    "rules": Rules,
+}
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> str:
+    parents = [p for p in loc[:-1] if isinstance(p, str)]
+    model: type[BaseModel] = Config
+    if parents:
+        last = parents[-1]
+        if last in _MODELS_BY_TABLE:
+            model = _MODELS_BY_TABLE[last]
+        elif last == "sources":
+            model = Source
+        elif parents[0] == "categories":
+            model = Category
+    allowed = sorted((field.alias or name) for name, field in model.model_fields.items() if name != "path")
+    return "allowed: " + ", ".join(allowed)
+
+
+def load_config(path: Path | str) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: config must be UTF-8 ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    return parse_config(text, path)

@@ -1,0 +1,98 @@
+"""Typed records passed between pipeline stages.
+
+Each stage takes the record of the stage before it and returns its own:
+fetch -> FetchResult, extract -> RawItem, normalise -> Item, store -> StoredItem.
+Datetimes are always timezone-aware.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+
+class ErrorKind(str, Enum):
+    """Why a poll failed; shown in `status` and the health feed."""
+
+    NETWORK = "network"
+    TIMEOUT = "timeout"
+    HTTP_STATUS = "http-status"
+    ANTI_BOT = "anti-bot"
+    TOO_LARGE = "too-large"
+    ROBOTS = "robots"
+    DECODE = "decode"
+    PARSE = "parse"
+    EMPTY = "selectors-matched-nothing"
+    GONE = "gone"
+
+
+class SourceError(Exception):
+    """A failure of one source, typed so it can be reported and retried."""
+
+    def __init__(self, kind: ErrorKind, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One HTTP response, already size-capped and decompressed."""
+
+    url: str  # final URL after redirects
+    status: int
+    body: bytes
+    content_type: str = ""
+    charset: str | None = None  # from the Content-Type header
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False  # 304, or a body identical to the last one
+
+
+@dataclass(slots=True)
+class RawItem:
+    """An item as found on a page or in a feed, before normalisation.
+
+    Links are absolute. `published` is set when the source gave a parsed,
+    zone-aware time (feeds); `published_text` holds the date as printed on an
+    HTML page, parsed later in the source's timezone.
+    """
+
+    url: str
+    title: str
+    upstream_id: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    published_text: str | None = None
+    author: str | None = None
+    origin: str | None = None  # 来源: the publishing body or paper
+    original_url: str | None = None  # 原文链接 of a repost
+    summary_html: str | None = None
+    content_html: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Item:
+    """A normalised item, ready to diff into the store."""
+
+    key: str  # stable identity, never changes once given
+    source: str
+    url: str  # absolute link readers open
+    title: str
+    published: datetime | None
+    updated: datetime | None
+    author: str | None = None
+    origin: str | None = None
+    original_url: str | None = None
+    summary_html: str | None = None
+    content_html: str | None = None
+    tags: tuple[str, ...] = ()
+    content_hash: str = ""
+    categories: tuple[str, ...] = ()
+    extra_sources: tuple[str, ...] = field(default_factory=tuple)
