@@ -96,3 +96,31 @@ class Item:
     content_hash: str = ""
     categories: tuple[str, ...] = ()
     extra_sources: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(slots=True)
+class StoredItem:
+    """An item as kept in the store and handed to publish."""
+
+    key: str
+    atom_id: str  # fixed at first insert; never recomputed
+    source: str  # the source that first found it (or the original of a repost)
+    url: str
+    title: str
+    published: datetime | None
+    updated: datetime  # last time its content changed (first_seen for new items)
+    first_seen: datetime
+    author: str | None = None
+    origin: str | None = None
+    original_url: str | None = None
+    summary_html: str | None = None
+    content_html: str | None = None
+    tags: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # every source that listed it
+    content_hash: str = ""
+
+    @property
+    def sort_time(self) -> datetime:
+        """Feeds are ordered by publish time, or first-seen time when a page gave none."""
+        return self.published or self.first_seen
