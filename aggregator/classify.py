@@ -1,0 +1,161 @@
+"""Classify stage: which category feeds an item belongs to, and whether to keep it.
+
+Categories start from the source's defaults. Every config category with
+`rules` is then checked against the item: an include match adds the category,
+an exclude match removes it (exclude beats include and the source default).
+The source's `keep` / `drop` rules decide whether the item is kept at all.
+
+Patterns are case-insensitive substrings, or regular expressions when written
+`re:...` (also case-insensitive, so both forms agree; write `(?-i:...)` for an
+exact-case part). Fields are `title`, `body` (content or summary, tags
+stripped) and `source` (the source name and the item's 来源 origin).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from aggregator.config import Config, Rules, Source
+from aggregator.models import Item
+
+__all__ = ["Classification", "classify"]
+
+# A regex tag strip is enough: the text is only searched for keywords, and the
+# HTML has already been sanitised, so a full parse would cost time for nothing.
+_SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+# Block tags separate words; inline tags (<b>, <span>, <a>) must not, or "罚<b>款</b>"
+# would no longer contain 罚款.
+_BLOCK_TAG = re.compile(
+    r"<\s*/?\s*(?:p|div|br|hr|li|ul|ol|dl|dt|dd|h[1-6]|table|tr|td|th|thead|tbody|section|article"
+    r"|header|footer|blockquote|pre|figure|figcaption|img)\b[^>]*>",
+    re.IGNORECASE,
+)
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(slots=True)
+class Classification:
+    categories: tuple[str, ...]  # sorted category slugs
+    keep: bool  # False when the source's keep/drop filters reject the item
+    reasons: list[str] = field(default_factory=list)  # why, one line per decision
+
+
+def strip_tags(markup: str) -> str:
+    """Visible text of an HTML fragment, whitespace collapsed."""
+    text = _TAG.sub("", _BLOCK_TAG.sub(" ", _SCRIPT_STYLE.sub(" ", markup)))
+    return _SPACE.sub(" ", html.unescape(text)).strip()
+
+
+class _Fields:
+    """The texts an item is matched on, built lazily and once per item."""
+
+    __slots__ = ("_item", "_source", "_texts", "_folded")
+
+    def __init__(self, item: Item, source: Source) -> None:
+        self._item = item
+        self._source = source
+        self._texts: dict[str, str] = {}
+        self._folded: dict[str, str] = {}
+
+    def text(self, name: str) -> str:
+        if name not in self._texts:
+            self._texts[name] = self._build(name)
+        return self._texts[name]
+
+    def folded(self, name: str) -> str:
+        if name not in self._folded:
+            self._folded[name] = self.text(name).casefold()
+        return self._folded[name]
+
+    def _build(self, name: str) -> str:
+        item = self._item
+        if name == "title":
+            return item.title or ""
+        if name == "body":
+            parts = [item.content_html, item.summary_html]
+            return "\n".join(strip_tags(part) for part in parts if part)
+        if name == "source":
+            names = dict.fromkeys(part for part in (self._source.name, item.source, item.origin) if part)
+            return "\n".join(names)
+        raise ValueError(f"unknown rule field {name!r}")
+
+
+# A matcher says whether the pattern occurs in one field of the item.
+_Matcher = Callable[[_Fields, str], bool]
+
+
+@lru_cache(maxsize=4096)
+def _matcher(pattern: str) -> _Matcher:
+    """Compile a pattern once; config patterns are few and reused for every item."""
+    if pattern.startswith("re:"):
+        regex = re.compile(pattern[3:], re.IGNORECASE)
+        return lambda fields, name: regex.search(fields.text(name)) is not None
+    needle = pattern.casefold()
+    return lambda fields, name: needle in fields.folded(name)
+
+
+def _first_match(patterns: Iterable[str], rules: Rules, fields: _Fields) -> tuple[str, str] | None:
+    """(field, pattern) of the first pattern matching any of the rule's fields."""
+    for pattern in patterns:
+        match = _matcher(pattern)
+        for name in rules.fields:
+            if match(fields, name):
+                return name, pattern
+    return None
+
+
+def _apply_filters(source: Source, fields: _Fields, reasons: list[str]) -> bool:
+    """Source keep/drop filters. Within each, `exclude` is an exception to `include`."""
+    keep = source.keep
+    if keep is not None:
+        if keep.include:
+            hit = _first_match(keep.include, keep, fields)
+            if hit is None:
+                reasons.append("dropped: matches none of the keep rules")
+                return False
+            reasons.append(f"kept: {hit[0]} matches {hit[1]!r}")
+        hit = _first_match(keep.exclude, keep, fields)
+        if hit is not None:
+            reasons.append(f"dropped: {hit[0]} matches keep-exclude {hit[1]!r}")
+            return False
+    drop = source.drop
+    if drop is not None:
+        hit = _first_match(drop.include, drop, fields)
+        if hit is not None:
+            spared = _first_match(drop.exclude, drop, fields)
+            if spared is None:
+                reasons.append(f"dropped: {hit[0]} matches {hit[1]!r}")
+                return False
+            reasons.append(f"not dropped: {spared[0]} matches drop-exclude {spared[1]!r}")
+    return True
+
+
+def classify(item: Item, source: Source, config: Config) -> Classification:
+    """Categories of `item` found by `source`, whether to keep it, and why."""
+    fields = _Fields(item, source)
+    reasons: list[str] = []
+    categories = set(source.categories)
+    reasons.extend(f"{slug}: source default" for slug in sorted(categories))
+
+    for slug in sorted(config.categories):
+        rules = config.categories[slug].rules
+        if rules is None:
+            continue
+        excluded = _first_match(rules.exclude, rules, fields)
+        if excluded is not None:
+            if slug in categories or _first_match(rules.include, rules, fields) is not None:
+                reasons.append(f"{slug}: excluded by {excluded[0]} matching {excluded[1]!r}")
+            categories.discard(slug)
+            continue
+        included = _first_match(rules.include, rules, fields)
+        if included is not None:
+            reasons.append(f"{slug}: {included[0]} matches {included[1]!r}")
+            categories.add(slug)
+
+    keep = _apply_filters(source, fields, reasons)
+    return Classification(categories=tuple(sorted(categories)), keep=keep, reasons=reasons)

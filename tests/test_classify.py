@@ -1,0 +1,193 @@
+"""Categories from source defaults and rules; source keep/drop filters; reasons."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from aggregator.classify import classify, strip_tags
+from aggregator.config import Config, parse_config
+from aggregator.models import Item
+
+CONFIG = """
+[categories.enforcement]
+title = "执法"
+[categories.enforcement.rules]
+include = ["执法", "处罚", "督察", "案件", "绿剑", "查处", "罚款", "re:行政处罚决定书?"]
+exclude = ["招聘"]
+
+[categories.ecology]
+title = "生态"
+[categories.ecology.rules]
+include = ["生态", "环境质量", "污染防治", "绿水青山"]
+exclude = ["re:^关于.*征求意见"]
+fields = ["title", "body"]
+
+[categories.wildlife]
+title = "Wildlife"
+[categories.wildlife.rules]
+include = ["Panda", "re:\\\\bbirds?\\\\b"]
+
+[categories.zhejiang]
+title = "浙江"
+[categories.zhejiang.rules]
+include = ["浙江省生态环境厅"]
+fields = ["source"]
+
+[categories.news]
+title = "News"
+
+[[sources]]
+name = "mee"
+url = "https://www.mee.gov.cn/ywdt/"
+categories = ["news"]
+
+[[sources]]
+name = "zj-sthjt"
+url = "https://sthjt.zj.gov.cn/col/col1229263469/index.html"
+categories = ["news", "ecology"]
+
+[[sources]]
+name = "filtered"
+url = "https://example.com/"
+categories = ["news"]
+[sources.keep]
+include = ["环境"]
+exclude = ["广告"]
+[sources.drop]
+include = ["re:公示\\\\d*$"]
+exclude = ["处罚"]
+fields = ["title"]
+"""
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return parse_config(CONFIG)
+
+
+def item(title: str, body: str | None = None, *, source: str = "mee", origin: str | None = None) -> Item:
+    return Item(
+        key="url:https://example.com/" + title,
+        source=source,
+        url="https://example.com/a",
+        title=title,
+        published=None,
+        updated=None,
+        origin=origin,
+        content_html=body,
+    )
+
+
+def test_enforcement_keywords_in_the_title(config: Config) -> None:
+    for title in ("杭州市开展环境执法专项行动", "某公司被罚款20万元", "浙江公布一批环境违法处罚案件"):
+        result = classify(item(title), config.source("mee"), config)
+        assert "enforcement" in result.categories, title
+        assert result.keep
+
+
+def test_source_default_categories_and_sorting(config: Config) -> None:
+    result = classify(item("绿水青山就是金山银山"), config.source("mee"), config)
+    assert result.categories == ("ecology", "news")
+    assert "news: source default" in result.reasons
+    assert "ecology: title matches '绿水青山'" in result.reasons
+
+
+def test_exclude_beats_include(config: Config) -> None:
+    result = classify(item("生态环境执法队伍招聘公告"), config.source("mee"), config)
+    assert "enforcement" not in result.categories
+    assert "enforcement: excluded by title matching '招聘'" in result.reasons
+
+
+def test_exclude_beats_the_source_default(config: Config) -> None:
+    source = config.source("zj-sthjt")
+    assert "ecology" in classify(item("一般新闻"), source, config).categories
+    result = classify(item("关于《排污许可管理办法》公开征求意见的通知"), source, config)
+    assert "ecology" not in result.categories
+    assert "news" in result.categories
+    assert "ecology: excluded by title matching 're:^关于.*征求意见'" in result.reasons
+
+
+def test_body_is_matched_without_tags_and_entities(config: Config) -> None:
+    body = "<div><p>近日，我局对该企业<b>依法</b>作出行政&#22788;&#32602;决定。</p><script>var 执法=1</script></div>"
+    result = classify(item("一则新闻", body), config.source("mee"), config)
+    assert "enforcement" in result.categories
+    assert "enforcement: body matches '处罚'" in result.reasons
+    # Markup is not text: an inline tag must not break a word, a script is not content.
+    assert "enforcement" in classify(item("x", "<p>罚<b>款</b></p>"), config.source("mee"), config).categories
+    assert "执法" not in strip_tags(body)
+    assert strip_tags("<p>birds</p><p>are</p>") == "birds are"
+
+
+def test_summary_is_used_when_there_is_no_content(config: Config) -> None:
+    entry = item("一则新闻")
+    entry.summary_html = "<p>开展污染防治攻坚战</p>"
+    assert "ecology" in classify(entry, config.source("mee"), config).categories
+
+
+def test_regex_rules(config: Config) -> None:
+    result = classify(item("浙江省生态环境厅行政处罚决定书"), config.source("mee"), config)
+    assert "enforcement" in result.categories
+    assert classify(item("A bird was seen"), config.source("mee"), config).categories == ("news", "wildlife")
+    assert "wildlife" not in classify(item("Birdsong festival"), config.source("mee"), config).categories
+
+
+def test_plain_patterns_are_case_insensitive(config: Config) -> None:
+    result = classify(item("Giant PANDA born"), config.source("mee"), config)
+    assert "wildlife" in result.categories
+    assert "wildlife: title matches 'Panda'" in result.reasons
+
+
+def test_source_field_covers_name_and_origin(config: Config) -> None:
+    plain = classify(item("新闻"), config.source("mee"), config)
+    assert "zhejiang" not in plain.categories
+    reposted = classify(item("新闻", origin="浙江省生态环境厅"), config.source("mee"), config)
+    assert "zhejiang" in reposted.categories
+    assert "zhejiang: source matches '浙江省生态环境厅'" in reposted.reasons
+    # Title is not among the rule's fields.
+    assert "zhejiang" not in classify(item("浙江省生态环境厅发布"), config.source("mee"), config).categories
+
+
+def test_category_defined_purely_by_rules_over_any_source(config: Config) -> None:
+    for name in ("mee", "zj-sthjt", "filtered"):
+        assert "enforcement" in classify(item("环境执法"), config.source(name), config).categories
+
+
+def test_keep_filter(config: Config) -> None:
+    source = config.source("filtered")
+    kept = classify(item("环境新闻"), source, config)
+    assert kept.keep
+    assert "kept: title matches '环境'" in kept.reasons
+    rejected = classify(item("体育新闻"), source, config)
+    assert not rejected.keep
+    assert "dropped: matches none of the keep rules" in rejected.reasons
+    assert not classify(item("环境广告"), source, config).keep
+
+
+def test_drop_filter_with_exception(config: Config) -> None:
+    source = config.source("filtered")
+    dropped = classify(item("环境影响评价公示2"), source, config)
+    assert not dropped.keep
+    assert "dropped: title matches 're:公示\\\\d*$'" in dropped.reasons
+    spared = classify(item("环境行政处罚公示"), source, config)
+    assert spared.keep
+    assert "not dropped: title matches drop-exclude '处罚'" in spared.reasons
+
+
+def test_no_rules_means_defaults_only_and_kept() -> None:
+    config = parse_config('[categories.a]\ntitle="A"\n[[sources]]\nname="s"\nurl="https://e.com/"\ncategories=["a"]\n')
+    result = classify(item("anything"), config.source("s"), config)
+    assert result.categories == ("a",)
+    assert result.keep
+    assert result.reasons == ["a: source default"]
+
+
+def test_classification_is_fast(config: Config) -> None:
+    body = "<p>" + "生态环境部召开新闻发布会，介绍近期工作进展。" * 40 + "</p>"
+    items = [item(f"第{i}号通报", body) for i in range(2000)]
+    source = config.source("filtered")
+    start = time.perf_counter()
+    for entry in items:
+        classify(entry, source, config)
+    assert time.perf_counter() - start < 2.0  # thousands per second, with room for slow CI
