@@ -1,0 +1,329 @@
+"""Publish stage: stored items -> Atom feeds (feedgen) and an OPML list, written atomically.
+
+Output is deterministic: the same items give byte-identical files (no "now",
+stable ordering, fixed ids), so readers and HTTP caches see no false changes,
+and a file whose bytes would not change is not rewritten at all.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from feedgen.entry import FeedEntry
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from aggregator.config import SLUG
+from aggregator.models import StoredItem
+from aggregator.normalise.text import sanitize_html, xml_safe
+
+log = logging.getLogger(__name__)
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+ATOM_TYPE = "application/atom+xml"
+OPML_NAME = "feeds.opml"
+GENERATOR = "feed-aggregator"
+# An empty feed has no entry to take `updated` from; a fixed value keeps it deterministic.
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# Parser for re-reading feedgen's own output: no entities, no network.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One feed to publish. `items` are already filtered to this feed; publish sorts and limits."""
+
+    slug: str  # file name stem: {slug}.atom
+    title: str
+    subtitle: str
+    items: Sequence[StoredItem]
+    author: str = "Feed aggregator"  # feed-level atom:author (entries carry their own too)
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    href: str
+    rel: str
+    type: str = "text/html"
+
+
+@dataclass(slots=True)
+class _Entry:
+    """An item checked and cleaned, ready to hand to feedgen."""
+
+    atom_id: str
+    title: str
+    updated: datetime
+    published: datetime | None
+    author: str
+    links: list[_Link]
+    summary: str
+    content: str
+    categories: list[str] = field(default_factory=list)
+
+
+class _SkipItem(ValueError):
+    """An item that cannot be rendered validly; it is logged and left out of the feed."""
+
+
+def feed_id(slug: str) -> str:
+    """Permanent feed id; independent of base_url so moving the server keeps subscriptions."""
+    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "feed-aggregator:feed:" + slug))
+
+
+def feed_url(base_url: str, slug: str) -> str:
+    return f"{_base(base_url)}/{slug}.atom"
+
+
+def _base(base_url: str) -> str:
+    return xml_safe(base_url).rstrip("/")
+
+
+def _is_absolute(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _atom_time(value: datetime, what: str, key: str) -> datetime:
+    """UTC, whole seconds: one canonical spelling whatever tzinfo object the store used."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise _SkipItem(f"item {key!r}: {what} is a naive datetime")
+    return value.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _order(items: Sequence[StoredItem], limit: int) -> list[StoredItem]:
+    """Newest first by sort_time; equal times keep a stable order by key."""
+    by_key = sorted(items, key=lambda item: item.key)
+    by_key.sort(key=lambda item: item.sort_time.astimezone(timezone.utc), reverse=True)
+    return by_key[:limit]
+
+
+def _prepare(item: StoredItem, slug: str) -> _Entry:
+    """Clean every string of one item and decide its links; raises _SkipItem if it cannot be valid."""
+    key = item.key
+    atom_id = xml_safe(item.atom_id).strip()
+    if not atom_id:
+        raise _SkipItem(f"item {key!r} has no atom id")
+    updated = _atom_time(item.updated, "updated", key)
+    published = _atom_time(item.published, "published", key) if item.published else None
+
+    links: list[_Link] = []
+    url = xml_safe(item.url).strip()
+    if _is_absolute(url):
+        links.append(_Link(url, "alternate"))
+    else:
+        # Relative links are an upstream bug (extract must resolve them); emitting one
+        # would point at our own server.
+        log.warning("feed %s: item %r has a non-absolute url %r; link left out", slug, key, url)
+    original = xml_safe(item.original_url or "").strip()
+    if original and original != url:
+        if _is_absolute(original):
+            links.append(_Link(original, "via"))
+        else:
+            log.warning("feed %s: item %r has a non-absolute original_url %r; link left out", slug, key, original)
+
+    base = url if _is_absolute(url) else None
+    summary = sanitize_html(item.summary_html, base) if item.summary_html else ""
+    content = sanitize_html(item.content_html, base) if item.content_html else ""
+    title = " ".join(xml_safe(item.title).split())
+    if not title:
+        title = url or atom_id  # atom:title is required; an empty one is invalid
+    if not content and not any(link.rel == "alternate" for link in links):
+        # RFC 4287 4.1.2: an entry without an alternate link must have content.
+        content = summary or html.escape(title)
+
+    author = next(
+        (name for name in (xml_safe(v or "").strip() for v in (item.author, item.origin, item.source)) if name),
+        "unknown",
+    )
+    categories: list[str] = []
+    for term in item.categories:
+        term = xml_safe(term).strip()
+        if term and term not in categories:
+            categories.append(term)
+    return _Entry(atom_id, title, updated, published, author, links, summary, content, categories)
+
+
+def _feed_entry(entry: _Entry) -> FeedEntry:
+    fe = FeedEntry()
+    fe.id(entry.atom_id)
+    fe.title(entry.title)
+    fe.updated(entry.updated)
+    if entry.published:
+        fe.published(entry.published)
+    fe.author({"name": entry.author})
+    for link in entry.links:
+        fe.link(href=link.href, rel=link.rel, type=link.type)
+    if entry.summary:
+        fe.summary(entry.summary, type="html")
+    if entry.content:
+        # type="html": feedgen puts the markup in as text, so lxml escapes it.
+        fe.content(entry.content, type="html")
+    for term in entry.categories:
+        fe.category(term=term)
+    return fe
+
+
+def _fix_entry_links(root: etree._Element, entries: Sequence[_Entry]) -> None:
+    """Put back the rel/type attributes feedgen 1.0.0 loses on entry links.
+
+    feedgen's FeedEntry.atom_entry rebinds its loop variable `link` to the new
+    element before reading rel/type from it, so every entry link comes out with
+    only href (lkiesow/python-feedgen#135). With a `via` link next to the
+    alternate one, readers would see two alternate links and open the wrong page.
+    We set the attributes ourselves; on a fixed feedgen this changes nothing.
+    """
+    elements = root.findall(f"{{{ATOM_NS}}}entry")
+    if len(elements) != len(entries):
+        raise RuntimeError(f"feedgen wrote {len(elements)} entries, expected {len(entries)}")
+    for element, entry in zip(elements, entries):
+        found = element.findall(f"{{{ATOM_NS}}}link")
+        if [e.get("href") for e in found] != [link.href for link in entry.links]:
+            raise RuntimeError(f"entry {entry.atom_id!r}: feedgen links do not match those given")
+        for link_element, link in zip(found, entry.links):
+            link_element.set("rel", link.rel)
+            link_element.set("type", link.type)
+
+
+def render_atom(spec: FeedSpec, base_url: str, limit: int, generator_version: str) -> bytes:
+    """The Atom document of one feed: newest `limit` items, byte-identical for identical input."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    entries: list[_Entry] = []
+    seen_ids: set[str] = set()
+    # Walk the whole ordered list so that skipped items do not shorten the feed.
+    for item in _order(spec.items, len(spec.items)):
+        if len(entries) >= limit:
+            break
+        try:
+            entry = _prepare(item, spec.slug)
+        except _SkipItem as exc:
+            log.error("feed %s: %s; item left out", spec.slug, exc)
+            continue
+        if entry.atom_id in seen_ids:
+            # Two entries with one id make readers merge or flip between them.
+            log.warning(
+                "feed %s: duplicate atom id %r (item %r); keeping the newer", spec.slug, entry.atom_id, item.key
+            )
+            continue
+        seen_ids.add(entry.atom_id)
+        entries.append(entry)
+
+    base = _base(base_url)
+    fg = FeedGenerator()
+    fg.id(feed_id(spec.slug))
+    fg.title(xml_safe(spec.title).strip() or spec.slug)
+    subtitle = xml_safe(spec.subtitle).strip()
+    if subtitle:
+        fg.subtitle(subtitle)
+    # feedgen defaults `updated` to now(); the newest entry's time is the honest value.
+    fg.updated(max((entry.updated for entry in entries), default=EPOCH))
+    fg.link(href=feed_url(base, spec.slug), rel="self", type=ATOM_TYPE)
+    fg.link(href=f"{base}/", rel="alternate", type="text/html")
+    fg.author({"name": xml_safe(spec.author).strip() or GENERATOR})
+    fg.generator(GENERATOR, version=xml_safe(generator_version))
+    for entry in entries:
+        # feedgen prepends by default, which would reverse our order.
+        fg.add_entry(_feed_entry(entry), order="append")
+
+    root = etree.fromstring(fg.atom_str(pretty=False), _PARSER)
+    _fix_entry_links(root, entries)
+    # Serialised from the unindented tree, so pretty_print indents cleanly.
+    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+
+
+def render_opml(feeds: Sequence[tuple[str, str, str]], title: str) -> bytes:
+    """OPML 2.0 listing (slug, title, url) feeds in the given order; no dates, so deterministic."""
+    opml = etree.Element("opml", version="2.0")
+    head = etree.SubElement(opml, "head")
+    etree.SubElement(head, "title").text = xml_safe(title)
+    body = etree.SubElement(opml, "body")
+    for slug, feed_title, url in feeds:
+        text = xml_safe(feed_title).strip() or xml_safe(slug)
+        etree.SubElement(body, "outline", type="rss", text=text, title=text, xmlUrl=xml_safe(url))
+    return etree.tostring(opml, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Replace `path` with `data` atomically; False (file untouched) if it already holds `data`.
+
+    Leaving identical files alone keeps their mtime, so HTTP validators stay valid.
+    """
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    directory = path.parent
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        # mkstemp creates 0600; feeds are meant to be read by a web server.
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        # Clean up the temporary file whatever went wrong (even Ctrl-C), then re-raise.
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    # fsync the directory so the rename itself survives a crash.
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return True
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("feed-aggregator")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+def publish(
+    specs: Sequence[FeedSpec],
+    out_dir: Path,
+    base_url: str,
+    limit: int,
+    opml_title: str = "Feed aggregator",
+    generator_version: str | None = None,
+) -> list[Path]:
+    """Write `{slug}.atom` for every spec plus feeds.opml; return the paths that changed.
+
+    Everything is rendered before anything is written, so an error leaves the
+    previous feeds in place rather than a half-updated set.
+    """
+    slugs = [spec.slug for spec in specs]
+    for slug in slugs:
+        if not SLUG.match(slug):
+            raise ValueError(f"feed slug {slug!r} is not a safe file name")
+    duplicates = sorted({slug for slug in slugs if slugs.count(slug) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate feed slugs: {', '.join(duplicates)}")
+    version = generator_version if generator_version is not None else _package_version()
+
+    outputs: list[tuple[Path, bytes]] = [
+        (out_dir / f"{spec.slug}.atom", render_atom(spec, base_url, limit, version)) for spec in specs
+    ]
+    opml = render_opml([(spec.slug, spec.title, feed_url(base_url, spec.slug)) for spec in specs], opml_title)
+    outputs.append((out_dir / OPML_NAME, opml))
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    changed = [path for path, data in outputs if write_atomic(path, data)]
+    for path in changed:
+        log.info("wrote %s", path)
+    return changed
