@@ -1,0 +1,492 @@
+"""Store stage: diff normalised items into TinyDB.
+
+Layout, all beside the configured store path:
+- `store.json`: one TinyDB file with tables `items`, `sources` (poll state) and
+  `tombstones`. It is rewritten whole by `commit()` (temp file, fsync, rename),
+  so items and the ETag that produced them land together or not at all.
+- `store.json.blobs/`: item bodies (summary and content HTML), one immutable
+  file per content hash. Keeping bodies out of the JSON keeps the file small
+  enough to rewrite in well under a second at 100,000 items. A blob is
+  written before the commit that references it.
+- `store.json.lock`: held for the life of the process (one daemon per store).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+from tinydb import TinyDB
+from tinydb.middlewares import CachingMiddleware
+from tinydb.storages import Storage
+
+from .models import Item, StoredItem
+from .normalise.urls import atom_id as make_atom_id
+
+log = logging.getLogger(__name__)
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written; the message says why."""
+
+
+class StoreLocked(StoreError):
+    pass
+
+
+def write_file_atomic(path: Path, data: bytes) -> None:
+    """Temp file in the same directory, fsync, rename, fsync the directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage that never leaves a half-written file.
+
+    Stock JSONStorage truncates and rewrites in place, so a crash mid-write
+    leaves broken JSON and the whole store is lost.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if not raw.strip():
+            return None
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise StoreError(
+                f"{self.path}: store file is not valid JSON ({exc}); it was not written by this program"
+                " or the disk is damaged. Move it aside to start a new store."
+            ) from None
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        write_file_atomic(self.path, orjson.dumps(data))
+
+    def close(self) -> None:
+        pass
+
+
+class _ExplicitFlushCache(CachingMiddleware):
+    # Flush only when the store commits: one write per poll, not per item.
+    WRITE_CACHE_SIZE = 1 << 62
+
+
+@dataclass(slots=True)
+class SourceState:
+    """What the scheduler and `status` know about one source."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_attempt: str | None = None  # ISO 8601 UTC
+    last_success: str | None = None
+    last_new_item: str | None = None
+    failing_since: str | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_error_kind: str | None = None
+    items_last_poll: int | None = None
+    max_items_seen: int = 0  # an empty page after this was > 0 means a layout change
+    retry_after_until: str | None = None  # the server asked us to wait until then
+    gone: bool = False
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> SourceState:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in doc.items() if k in names})
+
+
+@dataclass(slots=True)
+class DiffResult:
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    reposts: list[str] = field(default_factory=list)  # keys that gained another source
+    skipped_tombstoned: int = 0
+
+    @property
+    def touched(self) -> bool:
+        return bool(self.new or self.changed or self.reposts)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(timezone.utc).isoformat() if moment else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def repost_fingerprint(title: str, published: datetime | None) -> str | None:
+    """Same normalised title on the same publish day: a repost without a link."""
+    if published is None:
+        return None
+    folded = "".join(ch for ch in title.casefold() if ch.isalnum())
+    if len(folded) < 8:
+        return None  # short titles such as "通知" collide too easily
+    return f"{folded}|{published.astimezone(timezone(timedelta(hours=8))).date().isoformat()}"
+
+
+class Store:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.blob_dir = self.path.with_name(self.path.name + ".blobs")
+        self._lock_handle = self._acquire_lock()
+        try:
+            # A writer killed mid-commit leaves its temp file; we hold the lock, so none is live.
+            for stray in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+                stray.unlink(missing_ok=True)
+            self._db = TinyDB(self.path, storage=_ExplicitFlushCache(AtomicJSONStorage))
+            self._items = self._db.table("items", cache_size=0)
+            self._sources = self._db.table("sources", cache_size=0)
+            self._tombstones = self._db.table("tombstones", cache_size=0)
+            self._index: dict[str, int] = {}
+            self._by_url: dict[str, str] = {}
+            self._by_fingerprint: dict[str, str] = {}
+            for doc in self._items.all():
+                self._remember(doc.doc_id, doc)
+            self._tombstone_keys = {doc["key"] for doc in self._tombstones.all()}
+            self._source_ids = {doc["name"]: doc.doc_id for doc in self._sources.all()}
+        except BaseException:
+            self._release_lock()
+            raise
+        self._dirty = False
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def _acquire_lock(self) -> Any:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        handle = open(lock_path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            handle.close()
+            raise StoreLocked(
+                f"{self.path} is in use by {owner}; one daemon owns a store at a time."
+                " Stop it, or point this config at another store."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        return handle
+
+    def _release_lock(self) -> None:
+        if self._lock_handle is not None:
+            self._lock_handle.close()
+            self._lock_handle = None
+
+    def close(self) -> None:
+        if self._lock_handle is None:
+            return
+        self.commit()
+        self._db.close()
+        self._release_lock()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def commit(self) -> bool:
+        """Write everything staged since the last commit; True if anything was written."""
+        if not self._dirty:
+            return False
+        self._db.storage.flush()
+        self._dirty = False
+        return True
+
+    # -- items -------------------------------------------------------------
+
+    def _remember(self, doc_id: int, doc: dict[str, Any]) -> None:
+        key = doc["key"]
+        self._index[key] = doc_id
+        self._by_url.setdefault(doc["url"], key)
+        if doc.get("original_url"):
+            self._by_url.setdefault(doc["original_url"], key)
+        fingerprint = repost_fingerprint(doc["title"], _dt(doc.get("published")))
+        if fingerprint:
+            self._by_fingerprint.setdefault(fingerprint, key)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def known(self, key: str) -> bool:
+        return key in self._index or key in self._tombstone_keys
+
+    def find_existing(self, item: Item) -> str | None:
+        """The key under which this item (or the article it reposts) is already stored."""
+        if item.key in self._index:
+            return item.key
+        for url in (item.original_url, item.url):
+            if url and url in self._by_url:
+                return self._by_url[url]
+        fingerprint = repost_fingerprint(item.title, item.published)
+        if fingerprint:
+            return self._by_fingerprint.get(fingerprint)
+        return None
+
+    def _put_blob(self, digest: str, summary_html: str | None, content_html: str | None) -> None:
+        path = self.blob_dir / digest[:2] / f"{digest}.json"
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Rename makes the blob appear whole; it is immutable once written.
+        fd, tmp = tempfile.mkstemp(prefix=".blob.", dir=path.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(orjson.dumps({"summary_html": summary_html, "content_html": content_html}))
+        os.replace(tmp, path)
+
+    def body(self, content_hash: str) -> tuple[str | None, str | None]:
+        path = self.blob_dir / content_hash[:2] / f"{content_hash}.json"
+        try:
+            data = orjson.loads(path.read_bytes())
+        except (FileNotFoundError, orjson.JSONDecodeError):
+            log.warning("store: body %s missing; publishing the entry without it", content_hash[:12])
+            return None, None
+        return data.get("summary_html"), data.get("content_html")
+
+    def apply(self, source: str, items: Sequence[Item], now: datetime) -> DiffResult:
+        """Diff one poll's items into the store (staged until `commit`)."""
+        result = DiffResult()
+        inserts: list[dict[str, Any]] = []
+        updates: dict[int, dict[str, Any]] = {}
+        pending: dict[str, dict[str, Any]] = {}
+        for item in items:
+            if item.key in self._tombstone_keys:
+                result.skipped_tombstoned += 1
+                continue
+            if item.key in pending:
+                continue  # a duplicate row in the same poll
+            existing_key = self.find_existing(item)
+            if existing_key is None:
+                self._put_blob(item.content_hash, item.summary_html, item.content_html)
+                doc = self._new_doc(source, item, now)
+                pending[item.key] = doc
+                inserts.append(doc)
+                result.new.append(item.key)
+                continue
+            doc_id = self._index[existing_key]
+            doc = self._items.get(doc_id=doc_id)
+            assert doc is not None
+            changes: dict[str, Any] = {}
+            is_original_of_repost = existing_key != item.key and item.url == doc.get("original_url")
+            if existing_key == item.key or is_original_of_repost:
+                if doc["content_hash"] != item.content_hash:
+                    self._put_blob(item.content_hash, item.summary_html, item.content_html)
+                    changes.update(self._content_fields(item))
+                    changes["updated"] = _iso(self._change_time(doc, item, now))
+                    result.changed.append(existing_key)
+                if is_original_of_repost:
+                    # The original arrived after its repost: credit the original.
+                    changes.update(source=source, url=item.url, original_url=None)
+            if source not in doc["sources"]:
+                changes["sources"] = sorted({*doc["sources"], source})
+                result.reposts.append(existing_key)
+            # Each source contributes its own classification; the item is in their union.
+            by_source = dict(doc.get("source_categories") or {})
+            by_source[source] = sorted(item.categories)
+            categories = sorted({c for cats in by_source.values() for c in cats})
+            if by_source != doc.get("source_categories") or categories != doc["categories"]:
+                changes["source_categories"] = by_source
+                changes["categories"] = categories
+            if changes:
+                updates.setdefault(doc_id, {}).update(changes)
+            else:
+                result.unchanged += 1
+        if inserts:
+            ids = self._items.insert_multiple(inserts)
+            for doc_id, doc in zip(ids, inserts, strict=True):
+                self._remember(doc_id, doc)
+        if updates:
+            # One pass over the table for the whole poll; TinyDB rebuilds it per call.
+            by_key = {self._items.get(doc_id=doc_id)["key"]: change for doc_id, change in updates.items()}
+            self._items.update(lambda doc: doc.update(by_key[doc["key"]]), doc_ids=list(updates))
+            self._rebuild_indexes()
+        if inserts or updates:
+            self._dirty = True
+        return result
+
+    @staticmethod
+    def _change_time(doc: dict[str, Any], item: Item, now: datetime) -> datetime:
+        """Upstream's own edit time when it gives a newer one, else the time we saw the change."""
+        previous = _dt(doc["updated"])
+        if item.updated and (previous is None or item.updated > previous):
+            return item.updated
+        return now
+
+    @staticmethod
+    def _content_fields(item: Item) -> dict[str, Any]:
+        return {
+            "url": item.url,
+            "title": item.title,
+            "published": _iso(item.published),
+            "author": item.author,
+            "origin": item.origin,
+            "original_url": item.original_url,
+            "tags": list(item.tags),
+            "content_hash": item.content_hash,
+        }
+
+    def _new_doc(self, source: str, item: Item, now: datetime) -> dict[str, Any]:
+        doc = self._content_fields(item)
+        doc.update(
+            key=item.key,
+            atom_id=make_atom_id(item.key),
+            source=source,
+            sources=[source],
+            source_categories={source: sorted(item.categories)},
+            categories=sorted(item.categories),
+            first_seen=_iso(now),
+            updated=_iso(item.updated or item.published or now),
+        )
+        return doc
+
+    def _to_stored(self, doc: dict[str, Any], with_body: bool) -> StoredItem:
+        summary_html, content_html = self.body(doc["content_hash"]) if with_body else (None, None)
+        first_seen = _dt(doc["first_seen"])
+        assert first_seen is not None
+        return StoredItem(
+            key=doc["key"],
+            atom_id=doc["atom_id"],
+            source=doc["source"],
+            url=doc["url"],
+            title=doc["title"],
+            published=_dt(doc.get("published")),
+            updated=_dt(doc["updated"]) or first_seen,
+            first_seen=first_seen,
+            author=doc.get("author"),
+            origin=doc.get("origin"),
+            original_url=doc.get("original_url"),
+            summary_html=summary_html,
+            content_html=content_html,
+            tags=tuple(doc.get("tags") or ()),
+            categories=tuple(doc.get("categories") or ()),
+            sources=tuple(doc.get("sources") or ()),
+            content_hash=doc["content_hash"],
+        )
+
+    def items(self, *, with_body: bool = False) -> Iterator[StoredItem]:
+        for doc in self._items.all():
+            yield self._to_stored(doc, with_body)
+
+    def get(self, key: str, *, with_body: bool = True) -> StoredItem | None:
+        doc_id = self._index.get(key)
+        if doc_id is None:
+            return None
+        doc = self._items.get(doc_id=doc_id)
+        return self._to_stored(doc, with_body) if doc else None
+
+    def with_bodies(self, items: Iterable[StoredItem]) -> list[StoredItem]:
+        """Load bodies for just the entries that will be published."""
+        out = []
+        for item in items:
+            item.summary_html, item.content_html = self.body(item.content_hash)
+            out.append(item)
+        return out
+
+    # -- retention ---------------------------------------------------------
+
+    def prune(self, source: str, *, max_age: timedelta, max_count: int, now: datetime) -> int:
+        """Drop a source's oldest items beyond age and count, keeping their keys as tombstones."""
+        docs = [doc for doc in self._items.all() if doc["source"] == source]
+        docs.sort(key=lambda d: (d.get("published") or d["first_seen"], d["key"]), reverse=True)
+        cutoff = now - max_age
+        doomed = [
+            doc
+            for rank, doc in enumerate(docs)
+            # Age counts from first sight: columns list years-old items that are new to us.
+            if rank >= max_count or (_dt(doc["first_seen"]) or now) < cutoff
+        ]
+        if not doomed:
+            return 0
+        self._items.remove(doc_ids=[doc.doc_id for doc in doomed])
+        self._tombstones.insert_multiple({"key": doc["key"], "source": source, "pruned": _iso(now)} for doc in doomed)
+        for doc in doomed:
+            self._tombstone_keys.add(doc["key"])
+        self._rebuild_indexes()
+        self._dirty = True
+        return len(doomed)
+
+    def expire_tombstones(self, older_than: datetime) -> int:
+        """Tombstones outlive any list page; after that they only cost space."""
+        limit = _iso(older_than)
+        stale = [doc.doc_id for doc in self._tombstones.all() if doc["pruned"] < limit]
+        if stale:
+            self._tombstones.remove(doc_ids=stale)
+            self._tombstone_keys = {doc["key"] for doc in self._tombstones.all()}
+            self._dirty = True
+        return len(stale)
+
+    def collect_garbage(self) -> int:
+        """Delete body blobs no item refers to."""
+        live = {doc["content_hash"] for doc in self._items.all()}
+        removed = 0
+        if not self.blob_dir.exists():
+            return 0
+        for path in self.blob_dir.glob("*/*.json"):
+            if path.stem not in live:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    def _rebuild_indexes(self) -> None:
+        self._index.clear()
+        self._by_url.clear()
+        self._by_fingerprint.clear()
+        for doc in self._items.all():
+            self._remember(doc.doc_id, doc)
+
+    # -- source state ------------------------------------------------------
+
+    def state(self, source: str) -> SourceState:
+        doc_id = self._source_ids.get(source)
+        if doc_id is None:
+            return SourceState()
+        doc = self._sources.get(doc_id=doc_id)
+        return SourceState.from_doc(doc) if doc else SourceState()
+
+    def set_state(self, source: str, state: SourceState) -> None:
+        doc = {"name": source, **asdict(state)}
+        doc_id = self._source_ids.get(source)
+        if doc_id is None:
+            self._source_ids[source] = self._sources.insert(doc)
+        else:
+            self._sources.update(doc, doc_ids=[doc_id])
+        self._dirty = True
+
+    def states(self) -> dict[str, SourceState]:
+        return {doc["name"]: SourceState.from_doc(doc) for doc in self._sources.all()}
+

@@ -1,0 +1,172 @@
+"""The store: diffing, identity, retention, locking, and surviving `kill -9`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import orjson
+import pytest
+
+from aggregator.models import Item
+from aggregator.store import Store, StoreError, StoreLocked
+
+NOW = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
+
+
+def item(n: int, *, title: str | None = None, body: str = "body", source: str = "s", **extra: object) -> Item:
+    fields: dict[str, object] = dict(
+        key=f"url:https://example.org/{n}",
+        source=source,
+        url=f"https://example.org/{n}",
+        title=title or f"Item number {n} about the river",
+        published=NOW - timedelta(hours=n),
+        updated=None,
+        content_html=f"<p>{body}</p>",
+        content_hash=f"{n:04d}-{title}-{body}",
+    )
+    fields.update(extra)
+    return Item(**fields)  # type: ignore[arg-type]
+
+
+def test_new_changed_and_unchanged_items(tmp_path: Path) -> None:
+    with Store(tmp_path / "store.json") as store:
+        first = store.apply("s", [item(1), item(2)], NOW)
+        assert (len(first.new), len(first.changed), first.unchanged) == (2, 0, 0)
+        again = store.apply("s", [item(1), item(2)], NOW + timedelta(hours=1))
+        assert (len(again.new), len(again.changed), again.unchanged) == (0, 0, 2)
+        edited = store.apply("s", [item(1, body="edited")], NOW + timedelta(hours=2))
+        assert edited.changed == ["url:https://example.org/1"]
+        stored = store.get("url:https://example.org/1")
+        assert stored is not None
+        assert stored.content_html == "<p>edited</p>"
+        assert stored.updated == NOW + timedelta(hours=2)
+        assert stored.first_seen == NOW
+    with Store(tmp_path / "store.json") as store:
+        assert len(store) == 2
+        assert store.get("url:https://example.org/1").content_html == "<p>edited</p>"  # type: ignore[union-attr]
+
+
+def test_atom_id_is_fixed_at_first_insert(tmp_path: Path) -> None:
+    with Store(tmp_path / "store.json") as store:
+        store.apply("s", [item(1)], NOW)
+        before = store.get("url:https://example.org/1").atom_id  # type: ignore[union-attr]
+        store.apply("s", [item(1, title="A new title for the same article")], NOW + timedelta(days=1))
+        assert store.get("url:https://example.org/1").atom_id == before  # type: ignore[union-attr]
+
+
+def test_repost_with_original_link_is_one_item_with_both_sources(tmp_path: Path) -> None:
+    original = item(1, source="gov")
+    repost = item(
+        2, source="portal", title=original.title, original_url=original.url, key="url:https://portal.example/9"
+    )
+    with Store(tmp_path / "store.json") as store:
+        store.apply("gov", [original], NOW)
+        diff = store.apply("portal", [repost], NOW)
+        assert diff.new == [] and diff.reposts == [original.key]
+        stored = store.get(original.key)
+        assert stored is not None and stored.source == "gov" and stored.sources == ("gov", "portal")
+        assert len(store) == 1
+
+
+def test_repost_seen_before_its_original_is_credited_to_the_original(tmp_path: Path) -> None:
+    original = item(1, source="gov")
+    repost = item(2, source="portal", original_url=original.url, key="url:https://portal.example/9")
+    with Store(tmp_path / "store.json") as store:
+        store.apply("portal", [repost], NOW)
+        store.apply("gov", [original], NOW)
+        assert len(store) == 1
+        (stored,) = list(store.items())
+        assert stored.source == "gov" and stored.url == original.url and set(stored.sources) == {"gov", "portal"}
+
+
+def test_repost_without_link_is_recognised_by_title_and_day(tmp_path: Path) -> None:
+    title = "浙江省生态环境厅召开2023年度全省生态环境执法工作推进会"
+    with Store(tmp_path / "store.json") as store:
+        store.apply("gov", [item(1, title=title, source="gov")], NOW)
+        diff = store.apply("portal", [item(2, title=f" {title}！", source="portal", published=NOW - timedelta(hours=1))], NOW)
+        assert diff.new == [] and len(store) == 1
+
+
+def test_pruned_items_stay_pruned_while_the_source_still_lists_them(tmp_path: Path) -> None:
+    with Store(tmp_path / "store.json") as store:
+        items = [item(n) for n in range(1, 16)]
+        store.apply("s", items, NOW)
+        assert store.prune("s", max_age=timedelta(days=365), max_count=10, now=NOW) == 5
+        assert len(store) == 10
+        diff = store.apply("s", items, NOW + timedelta(hours=1))
+        assert diff.new == [] and diff.skipped_tombstoned == 5
+        assert len(store) == 10
+
+
+def test_second_store_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    with Store(tmp_path / "store.json"):
+        with pytest.raises(StoreLocked, match="one daemon owns a store at a time"):
+            Store(tmp_path / "store.json")
+    Store(tmp_path / "store.json").close()  # the lock is released on close
+
+
+def test_a_foreign_or_damaged_store_file_is_refused_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    path.write_text('{"items": {"1": {"key": "x"', encoding="utf-8")
+    with pytest.raises(StoreError, match="not valid JSON"):
+        Store(path)
+    assert path.read_text(encoding="utf-8").startswith('{"items"')
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from datetime import datetime, timezone
+    from aggregator.models import Item
+    from aggregator.store import Store
+
+    store = Store(sys.argv[1])
+    start = len(store)
+    now = datetime.now(timezone.utc)
+    for batch in range(start // 50, 10_000):
+        items = [
+            Item(key=f"url:https://e.org/{batch}/{n}", source="s", url=f"https://e.org/{batch}/{n}",
+                 title=f"t{batch}-{n}", published=now, updated=None, content_html="x" * 2000,
+                 content_hash=f"{batch}-{n}")
+            for n in range(50)
+        ]
+        store.apply("s", items, now)
+        store.commit()
+        print(f"committed {len(store)}", flush=True)
+    """
+)
+
+
+def test_kill_9_mid_write_loses_no_committed_item(tmp_path: Path) -> None:
+    """A writer is killed at several points; each restart loads every item it had committed."""
+    path = tmp_path / "store.json"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    committed = 0
+    for round_number, commits_before_kill in enumerate((1, 3, 7, 2, 5)):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True, env=env
+        )
+        assert proc.stdout is not None
+        seen = 0
+        for line in proc.stdout:
+            committed = int(line.split()[1])
+            seen += 1
+            if seen >= commits_before_kill:
+                break
+        # The writer is mid-way through its next commit (2 MB of JSON) when it dies.
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raw = orjson.loads(path.read_bytes())  # always complete JSON
+        assert len(raw["items"]) >= committed, f"round {round_number}"
+        with Store(path) as store:
+            keys = [stored.key for stored in store.items()]
+            assert len(keys) == len(set(keys)) >= committed
+            assert all(stored.content_hash for stored in store.items())
+            # Temp files of the interrupted write are cleared once the store is reopened.
+            assert not list(tmp_path.glob(".store.json.*.tmp"))
