@@ -52,6 +52,7 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     not_modified: bool = False  # 304, or a body identical to the last one
+    body_hash: str = ""
 
 
 @dataclass(slots=True)

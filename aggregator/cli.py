@@ -1,0 +1,209 @@
+"""The `aggregator` command: run the daemon, or any single step of the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from .config import Config, ConfigError, load_config
+from .store import Store, StoreError
+
+EXIT_OK, EXIT_SOURCES_FAILED, EXIT_CONFIG, EXIT_STORE = 0, 1, 2, 3
+log = logging.getLogger("aggregator")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request at INFO; that drowns the events users care about.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _load(path: str) -> Config:
+    return load_config(path)
+
+
+def _fetcher(config: Config):  # noqa: ANN202 - import kept local so `check` stays fast
+    from .fetch import Fetcher
+
+    s = config.settings
+    return Fetcher(
+        user_agent=s.user_agent,
+        timeout=s.timeout,
+        max_bytes=s.max_bytes,
+        host_concurrency=s.host_concurrency,
+        host_delay=s.host_delay,
+        concurrency=s.concurrency,
+    )
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    print(f"{config.path}: OK")
+    print(f"  store:      {config.store_path}")
+    print(f"  feeds:      {config.output_dir}  (served as {config.settings.base_url}/)")
+    print(f"  categories: {len(config.categories)}")
+    for slug, category in config.categories.items():
+        rules = ""
+        if category.rules:
+            rules = f"  rules: +{len(category.rules.include)} -{len(category.rules.exclude)}"
+        print(f"    {slug:<16} {category.title}{rules}")
+    print(f"  sources:    {len(config.sources)}")
+    for source in config.sources:
+        interval = config.interval_of(source)
+        flags = "" if source.enabled else "  (disabled)"
+        cats = ",".join(source.categories) or "-"
+        print(f"    {source.name:<24} {source.kind:<5} every {interval / 60:g}m  [{cats}]  {source.url}{flags}")
+    return EXIT_OK
+
+
+class _Progress:
+    """One updating line on a terminal; nothing when output is piped."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.tty = total, 0, sys.stderr.isatty()
+
+    def __call__(self, report) -> None:  # noqa: ANN001 - PollReport
+        self.done += 1
+        if self.tty:
+            sys.stderr.write(f"\r\033[K[{self.done}/{self.total}] {report.line()[:100]}")
+            sys.stderr.flush()
+            if self.done == self.total:
+                sys.stderr.write("\n")
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from .pipeline import poll_all, publish_from_store
+
+    config = _load(args.config)
+    sources = config.sources
+    if args.source:
+        unknown = sorted(set(args.source) - {s.name for s in config.sources})
+        if unknown:
+            raise ConfigError(f"{config.path}: no source named {', '.join(unknown)}")
+        sources = [s for s in config.sources if s.name in args.source]
+
+    async def run() -> list:
+        async with _fetcher(config) as fetcher:
+            return await poll_all(config, store, fetcher, sources, on_done=_Progress(len(sources)))
+
+    with Store(config.store_path) as store:
+        reports = asyncio.run(run())
+        changed = publish_from_store(config, store)
+    for report in reports:
+        print(report.line())
+    print(f"published {len(changed)} changed file(s) to {config.output_dir}")
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_SOURCES_FAILED
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .pipeline import publish_from_store
+
+    config = _load(args.config)
+    with Store(config.store_path) as store:
+        changed = publish_from_store(config, store)
+    print(f"published {len(changed)} changed file(s) to {config.output_dir}")
+    return EXIT_OK
+
+
+def _ago(value: str | None, now: datetime) -> str:
+    if not value:
+        return "never"
+    seconds = (now - datetime.fromisoformat(value)).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit} ago"
+    return f"{seconds:.0f}s ago"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    with Store(config.store_path) as store:
+        states = store.states()
+        counts: dict[str, int] = {}
+        for item in store.items():
+            counts[item.source] = counts.get(item.source, 0) + 1
+    now = datetime.now(timezone.utc)
+    header = f"{'source':<24} {'items':>6} {'last poll':>10} {'last ok':>10} {'fails':>5} {'last':>5}  error"
+    print(header)
+    print("-" * len(header))
+    unhealthy = 0
+    for source in config.sources:
+        state = states.get(source.name)
+        if state is None:
+            print(f"{source.name:<24} {0:>6} {'never':>10} {'never':>10} {0:>5} {'-':>5}")
+            continue
+        error = f"{state.last_error_kind}: {state.last_error}" if state.last_error else ""
+        unhealthy += bool(state.consecutive_failures)
+        last = "-" if state.items_last_poll is None else str(state.items_last_poll)
+        print(
+            f"{source.name:<24} {counts.get(source.name, 0):>6} {_ago(state.last_attempt, now):>10}"
+            f" {_ago(state.last_success, now):>10} {state.consecutive_failures:>5} {last:>5}  {error[:120]}"
+        )
+    return EXIT_SOURCES_FAILED if unhealthy else EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .scheduler import run_daemon
+
+    return run_daemon(args.config, demo=args.demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aggregator", description=__doc__)
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the daemon: poll on schedule, publish, serve feeds over HTTP")
+    run.add_argument("config")
+    run.add_argument(
+        "--demo", action="store_true", help="also serve the bundled sample site on 127.0.0.1 (works offline)"
+    )
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check", help="validate a config and print the sources and categories it defines")
+    check.add_argument("config")
+    check.set_defaults(func=cmd_check)
+
+    poll = sub.add_parser("poll", help="poll sources, update the store and publish feeds")
+    poll.add_argument("config")
+    poll.add_argument("--once", action="store_true", required=True, help="poll every source once and exit")
+    poll.add_argument("--source", action="append", help="poll only this source (repeatable)")
+    poll.set_defaults(func=cmd_poll)
+
+    build = sub.add_parser("build", help="rebuild the feeds from the store without fetching")
+    build.add_argument("config")
+    build.set_defaults(func=cmd_build)
+
+    status = sub.add_parser("status", help="show the health of every source")
+    status.add_argument("config")
+    status.set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.log_level)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"config error:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StoreError as exc:
+        print(f"store error: {exc}", file=sys.stderr)
+        return EXIT_STORE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

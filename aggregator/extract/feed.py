@@ -1,0 +1,74 @@
+"""Extract items from an upstream RSS/Atom feed with feedparser."""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from datetime import datetime, timezone
+from urllib.parse import urljoin
+
+import feedparser
+
+from ..models import ErrorKind, FetchResult, RawItem, SourceError
+
+_FEED_SNIFF = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.I)
+
+
+def looks_like_feed(result: FetchResult) -> bool:
+    """By Content-Type first, then by the root element (many servers send feeds as text/html)."""
+    if any(kind in result.content_type for kind in ("rss", "atom", "rdf")):
+        return True
+    head = result.body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:5].lower() == b"<html" or head[:9].lower() == b"<!doctype":
+        return False
+    return bool(_FEED_SNIFF.search(head))
+
+
+def _aware(struct: time.struct_time | None) -> datetime | None:
+    # feedparser normalises every date it understands to a UTC struct_time.
+    if not struct:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(struct), timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
+    """The feed's title and its entries, links made absolute against the feed URL."""
+    headers = {"content-location": result.url}
+    if result.content_type:
+        charset = f"; charset={result.charset}" if result.charset else ""
+        headers["content-type"] = result.content_type + charset
+    parsed = feedparser.parse(result.body, response_headers=headers, sanitize_html=False)
+    if parsed.bozo and not parsed.entries:
+        raise SourceError(ErrorKind.PARSE, f"{result.url}: not a readable feed ({parsed.get('bozo_exception')})")
+    items = []
+    for entry in parsed.entries:
+        link = entry.get("link") or ""
+        upstream_id = (entry.get("id") or "").strip() or None
+        if not link and upstream_id and upstream_id.startswith(("http://", "https://")):
+            link = upstream_id
+        if not link:
+            continue
+        contents = entry.get("content") or []
+        content_html = "".join(part.get("value", "") for part in contents if part.get("value")) or None
+        summary = entry.get("summary") or None
+        if content_html and summary and summary.strip() == content_html.strip():
+            summary = None
+        items.append(
+            RawItem(
+                url=urljoin(result.url, link.strip()),
+                title=(entry.get("title") or "").strip(),
+                upstream_id=upstream_id,
+                # dict.get: FeedParserDict.get would silently answer "published" with "updated".
+                published=_aware(dict.get(entry, "published_parsed")) or _aware(dict.get(entry, "created_parsed")),
+                updated=_aware(dict.get(entry, "updated_parsed")),
+                author=(entry.get("author") or "").strip() or None,
+                summary_html=summary,
+                content_html=content_html,
+                tags=tuple(tag.get("term", "").strip() for tag in entry.get("tags") or () if tag.get("term")),
+            )
+        )
+    return (parsed.feed.get("title") or "").strip(), items

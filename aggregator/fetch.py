@@ -1,0 +1,253 @@
+"""Fetch stage: polite HTTP with hard limits.
+
+Every request has an overall deadline (a server that drips one byte a second
+never trips httpx's per-read timeout), a cap on decoded bytes (which also
+stops gzip bombs), conditional GET, per-host concurrency and spacing, and
+robots.txt. Failures are raised as typed `SourceError`s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+import httpx
+from protego import Protego
+
+from .models import ErrorKind, FetchResult, SourceError
+
+log = logging.getLogger(__name__)
+
+ROBOTS_TTL = 6 * 3600.0
+MAX_REDIRECTS = 5
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+# Script walls of the anti-bot products Chinese gov sites use (Jiasule, Aliyun WAF, 360 wangzhan weishi, Ruishu).
+_CHALLENGE_MARKERS = (
+    b"__jsl_clearance",
+    b"acw_sc__v2",
+    b"wzws_cid",
+    b"_$",  # Ruishu's obfuscated bootstrap
+    b"document.cookie",
+    b"location.reload",
+    b"challenge-platform",
+)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After is either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now_dt = datetime.fromtimestamp(now, timezone.utc) if now is not None else datetime.now(timezone.utc)
+    return max(0.0, (when - now_dt).total_seconds())
+
+
+def looks_like_challenge(status: int, body: bytes) -> bool:
+    """An anti-bot page: 412/521 with a script, or a tiny page that is mostly a cookie-setting script."""
+    head = body[:20000].lower()
+    if status in (412, 521) and b"<script" in head:
+        return True
+    if status == 200 and len(body) < 20000 and b"<script" in head:
+        text_outside_scripts = re.sub(rb"<script.*?</script>", b"", head, flags=re.S)
+        if len(re.sub(rb"<[^>]+>|\s", b"", text_outside_scripts)) < 200:
+            return any(marker in head for marker in _CHALLENGE_MARKERS)
+    return False
+
+
+@dataclass
+class _Host:
+    semaphore: asyncio.Semaphore
+    last_request: float = float("-inf")
+    robots: Protego | None = None
+    robots_fetched: float = float("-inf")
+    robots_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Fetcher:
+    """One shared client for every source, so connections and cookies are reused per host."""
+
+    def __init__(
+        self,
+        *,
+        user_agent: str,
+        timeout: float = 30.0,
+        max_bytes: int = 10 * 1024 * 1024,
+        host_concurrency: int = 1,
+        host_delay: float = 1.0,
+        concurrency: int = 16,
+        clock: Callable[[], float] = time.monotonic,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.user_agent = user_agent
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.host_concurrency = host_concurrency
+        self.host_delay = host_delay
+        self.clock = clock
+        self._hosts: dict[str, _Host] = {}
+        self._client = httpx.AsyncClient(
+            follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            headers={"User-Agent": user_agent, "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"},
+            transport=transport,
+        )
+        self.requests_made = 0
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _host(self, url: str) -> _Host:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        host = self._hosts.get(origin)
+        if host is None:
+            host = self._hosts[origin] = _Host(asyncio.Semaphore(self.host_concurrency))
+        return host
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        previous_hash: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        respect_robots: bool = True,
+        method: str = "GET",
+        data: Mapping[str, str] | None = None,
+        accept: str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    ) -> FetchResult:
+        if respect_robots and not await self.allowed(url):
+            raise SourceError(ErrorKind.ROBOTS, f"robots.txt disallows {url} for our user agent")
+        request_headers = {"Accept": accept, **(headers or {})}
+        if etag:
+            request_headers["If-None-Match"] = etag
+        if last_modified:
+            request_headers["If-Modified-Since"] = last_modified
+        host = self._host(url)
+        async with host.semaphore:
+            wait = host.last_request + self.host_delay - self.clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            host.last_request = self.clock()
+            try:
+                result = await asyncio.wait_for(
+                    self._request(method, url, request_headers, data), timeout=self.timeout
+                )
+            finally:
+                # Spacing counts from the end of a request, so slow hosts are not hammered.
+                host.last_request = self.clock()
+        if previous_hash and result.body_hash == previous_hash and not result.not_modified:
+            result = replace(result, not_modified=True)
+        return result
+
+    async def _request(
+        self, method: str, url: str, headers: dict[str, str], data: Mapping[str, str] | None
+    ) -> FetchResult:
+        self.requests_made += 1
+        try:
+            async with self._client.stream(method, url, headers=headers, data=data) as response:
+                if response.status_code == 304:
+                    return FetchResult(
+                        url=str(response.url),
+                        status=304,
+                        body=b"",
+                        etag=response.headers.get("ETag") or headers.get("If-None-Match"),
+                        last_modified=response.headers.get("Last-Modified") or headers.get("If-Modified-Since"),
+                        not_modified=True,
+                    )
+                declared = response.headers.get("Content-Length")
+                if declared and declared.isdigit() and int(declared) > self.max_bytes:
+                    raise SourceError(
+                        ErrorKind.TOO_LARGE, f"{url}: Content-Length {int(declared):,} exceeds the {self.max_bytes:,}-byte cap"
+                    )
+                chunks: list[bytes] = []
+                size = 0
+                # iter_bytes decompresses as it goes, so the cap also bounds gzip bombs.
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise SourceError(ErrorKind.TOO_LARGE, f"{url}: body exceeds the {self.max_bytes:,}-byte cap")
+                    chunks.append(chunk)
+                body = b"".join(chunks)
+                status = response.status_code
+                final_url = str(response.url)
+                response_headers = response.headers
+        except SourceError:
+            raise
+        except httpx.TooManyRedirects:
+            raise SourceError(ErrorKind.NETWORK, f"{url}: more than {MAX_REDIRECTS} redirects (a redirect loop?)") from None
+        except httpx.TimeoutException as exc:
+            raise SourceError(ErrorKind.TIMEOUT, f"{url}: {type(exc).__name__}") from None
+        except httpx.DecodingError as exc:
+            raise SourceError(ErrorKind.NETWORK, f"{url}: bad content encoding ({exc})") from None
+        except (httpx.HTTPError, OSError) as exc:
+            raise SourceError(ErrorKind.NETWORK, f"{url}: {type(exc).__name__}: {exc}") from None
+
+        if looks_like_challenge(status, body):
+            raise SourceError(ErrorKind.ANTI_BOT, f"{url}: got an anti-bot script page (HTTP {status}) instead of content")
+        if status == 410:
+            raise SourceError(ErrorKind.GONE, f"{url}: 410 Gone; the source was removed upstream")
+        if status in (429, 503):
+            retry = retry_after_seconds(response_headers.get("Retry-After"))
+            raise SourceError(ErrorKind.HTTP_STATUS, f"{url}: HTTP {status}", retry_after=retry)
+        if status >= 400:
+            raise SourceError(ErrorKind.HTTP_STATUS, f"{url}: HTTP {status}")
+        content_type = response_headers.get("Content-Type", "")
+        match = _CHARSET.search(content_type)
+        return FetchResult(
+            url=final_url,
+            status=status,
+            body=body,
+            content_type=content_type.split(";")[0].strip().lower(),
+            charset=match.group(1) if match else None,
+            etag=response_headers.get("ETag"),
+            last_modified=response_headers.get("Last-Modified"),
+            body_hash=hashlib.sha256(body).hexdigest(),
+        )
+
+    async def allowed(self, url: str) -> bool:
+        host = self._host(url)
+        async with host.robots_lock:
+            if self.clock() - host.robots_fetched > ROBOTS_TTL:
+                host.robots = await self._load_robots(url)
+                host.robots_fetched = self.clock()
+        if host.robots is None:
+            return True
+        return bool(host.robots.can_fetch(url, self.user_agent))
+
+    async def _load_robots(self, url: str) -> Protego | None:
+        parts = urlsplit(url)
+        robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+        try:
+            result = await asyncio.wait_for(self._request("GET", robots_url, {"Accept": "text/plain"}, None), self.timeout)
+        except SourceError as exc:
+            # 4xx means "no rules" (RFC 9309). We also allow on 5xx/network errors:
+            # gov sites often fail robots.txt while serving pages fine.
+            log.debug("robots.txt of %s unavailable (%s); allowing", parts.netloc, exc)
+            return None
+        return Protego.parse(result.body.decode("utf-8", "replace"))

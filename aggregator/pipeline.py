@@ -1,0 +1,303 @@
+"""Wires the stages for one poll of one source, and for one publish run.
+
+fetch -> extract -> normalise -> classify -> store; then publish from the store.
+Each stage only receives what the stage before it returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from .classify import classify
+from .config import Config, Source
+from .extract.article import extract_article
+from .extract.decode import decode_html
+from .extract.feed import extract_feed, looks_like_feed
+from .extract.hanweb import dataproxy_requests, parse_dataproxy, trs_page_urls
+from .extract.html_list import extract_list
+from .fetch import Fetcher
+from .models import ErrorKind, FetchResult, Item, RawItem, SourceError
+from .normalise import normalise_item
+from .normalise.urls import item_key
+from .publish import FeedSpec, publish
+from .store import SourceState, Store
+
+log = logging.getLogger(__name__)
+
+MAX_ARTICLES_PER_POLL = 60
+FEED_ACCEPT = "application/atom+xml,application/rss+xml,application/xml;q=0.9,text/xml;q=0.8,*/*;q=0.5"
+
+
+@dataclass(slots=True)
+class PollReport:
+    source: str
+    ok: bool = True
+    not_modified: bool = False
+    found: int = 0
+    new: int = 0
+    changed: int = 0
+    reposts: int = 0
+    error_kind: ErrorKind | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        if not self.ok:
+            return f"{self.source}: FAILED {self.error}"
+        if self.not_modified:
+            return f"{self.source}: not modified"
+        return f"{self.source}: {self.found} found, {self.new} new, {self.changed} changed, {self.reposts} reposts"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+def _decode(result: FetchResult, source: Source) -> str:
+    page = decode_html(result.body, result.charset, source.encoding)
+    if page.bad_chars > 20:
+        raise SourceError(
+            ErrorKind.DECODE,
+            f"{result.url}: page decoded as {page.encoding} with {page.bad_chars} replacement characters;"
+            " set `encoding` on the source",
+        )
+    return page.text
+
+
+async def _list_items(
+    fetcher: Fetcher, source: Source, result: FetchResult, config: Config, *, first_poll: bool, now: datetime
+) -> tuple[list[RawItem], bool]:
+    """Items of an HTML list page (and its further pages on the first poll); True if they carry summaries."""
+    zone = config.zone_of(source)
+    html = _decode(result, source)
+    page = extract_list(html, result.url, source.list_selectors, tz=zone, now=now)
+    if page.chosen and source.list_selectors is None:
+        log.info("%s: no selectors configured; auto-detected list:\n%s", source.name, page.chosen)
+    items = list(page.items)
+    if first_poll and source.backfill_pages:
+        for request in dataproxy_requests(html, result.url, source.backfill_pages):
+            extra = await fetcher.fetch(
+                request.url, method="POST", data=request.form, headers=source.headers, respect_robots=source.respect_robots
+            )
+            records, _total = parse_dataproxy(_decode(extra, source))
+            if not records:
+                break
+            snippet = "<ul>" + "".join(records) + "</ul>"
+            items += extract_list(snippet, result.url, source.list_selectors, tz=zone, now=now).items
+        for url in trs_page_urls(html, result.url, source.backfill_pages):
+            extra = await fetcher.fetch(url, headers=source.headers, respect_robots=source.respect_robots)
+            items += extract_list(_decode(extra, source), extra.url, source.list_selectors, tz=zone, now=now).items
+    return items, any(item.summary_html for item in items)
+
+
+async def _enrich_from_article(fetcher: Fetcher, source: Source, raw: RawItem, config: Config, now: datetime) -> None:
+    """Fill an item from its article page; the page's date and text beat the list's."""
+    result = await fetcher.fetch(raw.url, headers=source.headers, respect_robots=source.respect_robots)
+    if not result.content_type.startswith(("text/html", "application/xhtml")) and result.content_type:
+        return  # PDFs and other documents stay as list items
+    article = extract_article(_decode(result, source), result.url, source.article, tz=config.zone_of(source), now=now)
+    if article.title and (not raw.title or raw.title.endswith(("…", "...")) or len(article.title) > len(raw.title)):
+        raw.title = article.title
+    if article.published:
+        raw.published = article.published
+    elif article.published_text and not raw.published_text:
+        raw.published_text = article.published_text
+    raw.origin = article.origin or raw.origin
+    raw.author = article.author or raw.author
+    raw.original_url = article.original_url or raw.original_url
+    raw.content_html = article.content_html or raw.content_html
+
+
+async def poll_source(
+    source: Source,
+    config: Config,
+    fetcher: Fetcher,
+    store: Store,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+) -> PollReport:
+    """Poll one source and diff its items into the store. Never raises for a source's own failure."""
+    started = time.monotonic()
+    report = PollReport(source.name)
+    state = store.state(source.name)
+    moment = now()
+    state.last_attempt = _iso(moment)
+    try:
+        await _poll(source, config, fetcher, store, state, report, moment)
+    except SourceError as exc:
+        report.ok, report.error_kind, report.error, report.retry_after = False, exc.kind, str(exc), exc.retry_after
+    except Exception as exc:  # a bug or a page we did not foresee must not stop the other sources
+        log.exception("%s: unexpected error", source.name)
+        report.ok, report.error_kind, report.error = False, ErrorKind.PARSE, f"{type(exc).__name__}: {exc}"
+    if report.ok:
+        state.last_success = state.last_attempt
+        state.consecutive_failures = 0
+        state.failing_since = None
+        state.last_error = state.last_error_kind = None
+        state.retry_after_until = None
+    else:
+        state.consecutive_failures += 1
+        state.failing_since = state.failing_since or state.last_attempt
+        state.last_error = report.error
+        state.last_error_kind = report.error_kind.value if report.error_kind else None
+        state.gone = report.error_kind is ErrorKind.GONE
+        state.retry_after_until = (
+            _iso(moment + timedelta(seconds=report.retry_after)) if report.retry_after else None
+        )
+        log.warning("%s: %s", source.name, report.error)
+    store.set_state(source.name, state)
+    store.commit()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+async def _poll(
+    source: Source, config: Config, fetcher: Fetcher, store: Store, state: SourceState, report: PollReport, moment: datetime
+) -> None:
+    first_poll = state.last_success is None
+    accept = FEED_ACCEPT if source.kind == "feed" else None
+    kwargs = {"accept": accept} if accept else {}
+    result = await fetcher.fetch(
+        source.url,
+        etag=state.etag,
+        last_modified=state.last_modified,
+        previous_hash=state.body_hash,
+        headers=source.headers,
+        respect_robots=source.respect_robots,
+        **kwargs,
+    )
+    if result.not_modified:
+        report.not_modified = True
+        state.etag = result.etag or state.etag
+        state.last_modified = result.last_modified or state.last_modified
+        return
+    has_summaries = True
+    if source.kind == "feed" or (source.kind == "auto" and source.list_selectors is None and looks_like_feed(result)):
+        _title, raws = extract_feed(result)
+    else:
+        raws, has_summaries = await _list_items(fetcher, source, result, config, first_poll=first_poll, now=moment)
+        if not raws and source.kind == "auto":
+            feed_url = extract_list(_decode(result, source), result.url, None, tz=config.zone_of(source), now=moment).feed_url
+            if feed_url:
+                feed = await fetcher.fetch(feed_url, accept=FEED_ACCEPT, headers=source.headers, respect_robots=source.respect_robots)
+                _title, raws = extract_feed(feed)
+                report.notes.append(f"used the page's feed {feed_url}")
+    report.found = len(raws)
+    if not raws:
+        if state.max_items_seen > 0:
+            raise SourceError(
+                ErrorKind.EMPTY,
+                f"{source.url}: the page yielded no items (it had {state.max_items_seen} before); its layout may have changed",
+            )
+        raise SourceError(ErrorKind.EMPTY, f"{source.url}: no items found; check the source's selectors with `aggregator try`")
+
+    fetch_articles = source.fetch_articles if source.fetch_articles is not None else not has_summaries
+    if source.kind == "feed" or looks_like_feed(result):
+        fetch_articles = bool(source.fetch_articles)
+    if fetch_articles:
+        fresh = [raw for raw in raws if not store.known(item_key(raw.url, raw.upstream_id))][:MAX_ARTICLES_PER_POLL]
+        outcomes = await asyncio.gather(
+            *(_enrich_from_article(fetcher, source, raw, config, moment) for raw in fresh), return_exceptions=True
+        )
+        for raw, outcome in zip(fresh, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                if not isinstance(outcome, (SourceError, ValueError)):
+                    log.error("%s: article %s: %r", source.name, raw.url, outcome)
+                report.notes.append(f"article {raw.url}: {outcome}")
+
+    zone = config.zone_of(source)
+    items: list[Item] = []
+    for raw in raws:
+        item = normalise_item(raw, source.name, zone, moment)
+        if item is None:
+            continue
+        verdict = classify(item, source, config)
+        if not verdict.keep:
+            continue
+        item.categories = verdict.categories
+        items.append(item)
+    diff = store.apply(source.name, items, moment)
+    report.new, report.changed, report.reposts = len(diff.new), len(diff.changed), len(diff.reposts)
+    state.etag, state.last_modified, state.body_hash = result.etag, result.last_modified, result.body_hash
+    state.items_last_poll = len(raws)
+    state.max_items_seen = max(state.max_items_seen, len(raws))
+    if diff.new:
+        state.last_new_item = _iso(moment)
+    store.prune(
+        source.name,
+        max_age=timedelta(days=config.settings.retention_days),
+        max_count=config.settings.retention_count,
+        now=moment,
+    )
+
+
+async def poll_all(
+    config: Config,
+    store: Store,
+    fetcher: Fetcher,
+    sources: Sequence[Source] | None = None,
+    *,
+    on_done: Callable[[PollReport], None] | None = None,
+) -> list[PollReport]:
+    """Poll sources concurrently; a hung source is cut off by the per-poll time limit."""
+    chosen = [s for s in (sources if sources is not None else config.sources) if s.enabled]
+    limit = asyncio.Semaphore(config.settings.concurrency)
+    deadline = poll_deadline(config)
+
+    async def one(source: Source) -> PollReport:
+        async with limit:
+            try:
+                report = await asyncio.wait_for(poll_source(source, config, fetcher, store), deadline)
+            except TimeoutError:
+                report = PollReport(source.name, ok=False, error_kind=ErrorKind.TIMEOUT, error=f"poll took longer than {deadline:g}s")
+                record_failure(store, source.name, report)
+        if on_done:
+            on_done(report)
+        return report
+
+    return list(await asyncio.gather(*(one(source) for source in chosen)))
+
+
+def poll_deadline(config: Config) -> float:
+    # A list page, a few further pages and article pages, each within the fetch timeout.
+    return config.settings.timeout * 4 + 30
+
+
+def record_failure(store: Store, name: str, report: PollReport) -> None:
+    """For failures detected outside poll_source (the overall time limit)."""
+    state = store.state(name)
+    now = datetime.now(timezone.utc)
+    state.last_attempt = _iso(now)
+    state.consecutive_failures += 1
+    state.failing_since = state.failing_since or state.last_attempt
+    state.last_error, state.last_error_kind = report.error, report.error_kind.value if report.error_kind else None
+    store.set_state(name, state)
+    store.commit()
+
+
+def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
+    """One spec per category plus `all`; bodies are loaded only for entries that will be published."""
+    limit = config.settings.feed_entries
+    everything = sorted(store.items(), key=lambda item: (item.sort_time, item.key), reverse=True)
+    wanted: dict[str, list] = {slug: [] for slug in config.categories}
+    for item in everything:
+        for slug in item.categories:
+            bucket = wanted.get(slug)
+            if bucket is not None and len(bucket) < limit:
+                bucket.append(item)
+    specs = [FeedSpec("all", "All items", "Every item from every source", store.with_bodies(everything[:limit]))]
+    for slug, category in config.categories.items():
+        specs.append(FeedSpec(slug, category.title, category.description or category.title, store.with_bodies(wanted[slug])))
+    return specs
+
+
+def publish_from_store(config: Config, store: Store) -> list[Path]:
+    return publish(feed_specs(config, store), config.output_dir, config.settings.base_url, config.settings.feed_entries)
