@@ -283,18 +283,18 @@ class Store:
         result = DiffResult()
         inserts: list[dict[str, Any]] = []
         updates: dict[int, dict[str, Any]] = {}
-        pending: dict[str, dict[str, Any]] = {}
+        seen: set[str] = set()
         for item in items:
             if item.key in self._tombstone_keys:
                 result.skipped_tombstoned += 1
                 continue
-            if item.key in pending:
-                continue  # a duplicate row in the same poll
+            if item.key in seen:
+                continue  # a duplicate row in the same poll: the first one wins, every time
+            seen.add(item.key)
             existing_key = self.find_existing(item)
             if existing_key is None:
                 self._put_blob(item.content_hash, item.summary_html, item.content_html)
                 doc = self._new_doc(source, item, now)
-                pending[item.key] = doc
                 inserts.append(doc)
                 result.new.append(item.key)
                 continue
