@@ -6,6 +6,7 @@ line (where it can be found) and what is allowed.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -39,6 +40,8 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 30m, 2h or 3600")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a duration; write e.g. 90s, 30m, 2h, 1d or a number of seconds")
         return float(value)
     if isinstance(value, str):
         match = _DURATION.match(value)
@@ -202,9 +205,25 @@ class Settings(Strict):
 
     @field_validator("default_interval", "timeout", "host_delay", "stale_after")
     @classmethod
-    def _positive(cls, value: float) -> float:
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a usable duration; write e.g. 90s, 30m, 2h")
         if value < 0:
-            raise ValueError("must not be negative")
+            raise ValueError(f"{value:g}s: a duration must not be negative")
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _some_time(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("timeout must be more than 0s (e.g. 30s)")
+        return value
+
+    @field_validator("default_interval")
+    @classmethod
+    def _interval_range(cls, value: float) -> float:
+        if not MIN_INTERVAL <= value <= MAX_INTERVAL:
+            raise ValueError(f"interval {value:g}s is outside {MIN_INTERVAL}s..{MAX_INTERVAL // 86400}d")
         return value
 
 
@@ -247,8 +266,8 @@ class Config(Strict):
                         ("sources", index, "categories"),
                         f"unknown category {category!r}; add [categories.{category}] or use one of: {known}",
                     )
-            interval = source.interval if source.interval is not None else self.settings.default_interval
-            if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+            interval = source.interval
+            if interval is not None and not MIN_INTERVAL <= interval <= MAX_INTERVAL:
                 raise _located(
                     ("sources", index, "interval"),
                     f"interval {interval:g}s is outside {MIN_INTERVAL}s..{MAX_INTERVAL // 86400}d",

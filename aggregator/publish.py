@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import html
 import logging
-import os
-import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from aggregator.atomicfile import replace_if_changed as write_atomic
 from aggregator.config import SLUG
 from aggregator.models import StoredItem
 from aggregator.normalise.text import sanitize_html, xml_safe
@@ -252,39 +251,6 @@ def render_opml(feeds: Sequence[tuple[str, str, str]], title: str) -> bytes:
         text = xml_safe(feed_title).strip() or xml_safe(slug)
         etree.SubElement(body, "outline", type="rss", text=text, title=text, xmlUrl=xml_safe(url))
     return etree.tostring(opml, pretty_print=True, xml_declaration=True, encoding="UTF-8")
-
-
-def write_atomic(path: Path, data: bytes) -> bool:
-    """Replace `path` with `data` atomically; False (file untouched) if it already holds `data`.
-
-    Leaving identical files alone keeps their mtime, so HTTP validators stay valid.
-    """
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    directory = path.parent
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp creates 0600; feeds are meant to be read by a web server.
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        # Clean up the temporary file whatever went wrong (even Ctrl-C), then re-raise.
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    # fsync the directory so the rename itself survives a crash.
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return True
 
 
 def _package_version() -> str:

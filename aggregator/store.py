@@ -28,6 +28,7 @@ from tinydb import TinyDB
 from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import Storage
 
+from .atomicfile import replace_file
 from .models import Item, StoredItem
 from .normalise.urls import atom_id as make_atom_id
 
@@ -40,26 +41,6 @@ class StoreError(Exception):
 
 class StoreLocked(StoreError):
     pass
-
-
-def write_file_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same directory, fsync, rename, fsync the directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 class AtomicJSONStorage(Storage):
@@ -88,7 +69,7 @@ class AtomicJSONStorage(Storage):
             ) from None
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
-        write_file_atomic(self.path, orjson.dumps(data))
+        replace_file(self.path, orjson.dumps(data), mode=0o600)
 
     def close(self) -> None:
         pass

@@ -1,0 +1,49 @@
+"""Atomic file replacement, shared by the store and the feeds.
+
+Readers (feed readers, the HTTP server, a restarted daemon) must only ever
+see a complete old file or a complete new one, even after `kill -9`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def replace_file(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Temp file in the same directory, fsync, rename, fsync the directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        # mkstemp creates 0600; feeds are meant to be read by a web server.
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        # Whatever went wrong (even Ctrl-C), leave no temp file behind, then re-raise.
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    # The rename itself survives a crash only once the directory is synced.
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def replace_if_changed(path: Path, data: bytes) -> bool:
+    """Like replace_file, but False (file untouched) when it already holds `data`.
+
+    Leaving identical files alone keeps their mtime, so HTTP validators stay valid.
+    """
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    replace_file(path, data)
+    return True
