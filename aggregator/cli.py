@@ -151,6 +151,98 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_SOURCES_FAILED if unhealthy else EXIT_OK
 
 
+def _try_source(args: argparse.Namespace, config: Config):  # noqa: ANN202 - returns config.Source
+    from pydantic import ValidationError
+
+    from .config import Source
+
+    fields: dict[str, object] = {"name": "try", "url": args.url, "kind": args.kind}
+    if args.item:
+        fields["list"] = {
+            k: v
+            for k, v in {"item": args.item, "title": args.title, "link": args.link, "date": args.date, "summary": args.summary}.items()
+            if v
+        }
+    article = {k: v for k, v in {"title": args.title if args.article else None, "date": args.date if args.article else None,
+                                   "body": args.body, "source": args.origin, "author": args.author}.items() if v}
+    if article:
+        fields["article"] = article
+    for key in ("encoding", "timezone"):
+        if getattr(args, key):
+            fields[key] = getattr(args, key)
+    if args.no_robots:
+        fields["respect_robots"] = False
+    try:
+        return Source.model_validate(fields)
+    except ValidationError as exc:
+        problems = "\n".join(f"  --{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"bad options:\n{problems}") from None
+
+
+def cmd_try(args: argparse.Namespace) -> int:
+    import json
+
+    from .config import Config
+    from .models import SourceError
+    from .pipeline import preview
+
+    config = _load(args.config) if args.config else Config()
+    source = _try_source(args, config)
+
+    async def run():  # noqa: ANN202
+        async with _fetcher(config) as fetcher:
+            return await preview(source, config, fetcher, article=args.article)
+
+    try:
+        result = asyncio.run(run())
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_SOURCES_FAILED
+    zone = config.zone_of(source)
+    if args.json:
+        if result.article is not None:
+            payload: object = result.article
+        else:
+            payload = {
+                "url": result.url,
+                "kind": result.kind,
+                "feed_url": result.feed_url,
+                "chosen_selectors": result.chosen,
+                "items": [
+                    {
+                        "title": item.title,
+                        "url": item.url,
+                        "published": item.published.astimezone(zone).isoformat() if item.published else None,
+                        "categories": list(item.categories),
+                        "reasons": result.reasons.get(item.key, []),
+                    }
+                    for item in result.items
+                ],
+            }
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if result.article is not None:
+        for key, value in result.article.items():
+            if key == "content_html":
+                continue
+            shown = value if key != "content_text" or value is None else (value[:600] + ("…" if len(value) > 600 else ""))
+            print(f"{key:>13}: {shown}")
+        return EXIT_OK
+    print(f"{result.kind} {result.url}: {len(result.items)} items")
+    if result.feed_url:
+        print(f"the page links a feed: {result.feed_url}  (kind = \"feed\" would use it)")
+    for item in result.items:
+        when = item.published.astimezone(zone).isoformat() if item.published else "no date"
+        print(f"- {item.title}\n    {item.url}\n    {when}  [{', '.join(item.categories) or '-'}]")
+        if args.explain:
+            for reason in result.reasons.get(item.key, []):
+                print(f"      {reason}")
+    if result.chosen:
+        print("\nNo selectors given; this is what was detected. Paste into the source to pin it:\n")
+        print(result.chosen)
+    return EXIT_OK if result.items else EXIT_SOURCES_FAILED
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .scheduler import run_daemon
 
@@ -182,6 +274,26 @@ def build_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="rebuild the feeds from the store without fetching")
     build.add_argument("config")
     build.set_defaults(func=cmd_build)
+
+    trial = sub.add_parser("try", help="fetch one page and print what would be extracted from it")
+    trial.add_argument("url")
+    trial.add_argument("--article", action="store_true", help="treat the page as one article")
+    trial.add_argument("--json", action="store_true", help="machine-readable output")
+    trial.add_argument("--config", help="classify with this config's categories and rules")
+    trial.add_argument("--explain", action="store_true", help="print why each item lands in its categories")
+    trial.add_argument("--kind", choices=["feed", "html", "auto"], default="auto")
+    trial.add_argument("--item", help="list: CSS selector of one item")
+    trial.add_argument("--title", help="list or article: title selector (`@attr` reads an attribute)")
+    trial.add_argument("--link", help="list: link selector (default a@href)")
+    trial.add_argument("--date", help="list or article: date selector")
+    trial.add_argument("--summary", help="list: summary selector")
+    trial.add_argument("--body", help="article: body selector")
+    trial.add_argument("--origin", help="article: 来源 selector")
+    trial.add_argument("--author", help="article: 作者 selector")
+    trial.add_argument("--encoding", help="override the page's charset, e.g. gb18030")
+    trial.add_argument("--timezone", help="for dates without a zone (default Asia/Shanghai)")
+    trial.add_argument("--no-robots", action="store_true", help="ignore robots.txt for this page")
+    trial.set_defaults(func=cmd_try)
 
     status = sub.add_parser("status", help="show the health of every source")
     status.add_argument("config")

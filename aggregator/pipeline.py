@@ -301,3 +301,55 @@ def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
 
 def publish_from_store(config: Config, store: Store) -> list[Path]:
     return publish(feed_specs(config, store), config.output_dir, config.settings.base_url, config.settings.feed_entries)
+
+
+@dataclass(slots=True)
+class Preview:
+    """What `aggregator try` shows: items as they would be stored, and why they land where they do."""
+
+    url: str
+    kind: str  # "feed", "list" or "article"
+    items: list[Item] = field(default_factory=list)
+    reasons: dict[str, list[str]] = field(default_factory=dict)  # item key -> classification reasons
+    chosen: str | None = None  # auto-detected selectors, as TOML
+    feed_url: str | None = None
+    article: dict[str, str | None] | None = None
+
+
+async def preview(source: Source, config: Config, fetcher: Fetcher, *, article: bool) -> Preview:
+    """Fetch one page and extract it exactly as a poll would, without touching the store."""
+    moment = datetime.now(timezone.utc)
+    zone = config.zone_of(source)
+    result = await fetcher.fetch(source.url, headers=source.headers, respect_robots=source.respect_robots)
+    if article:
+        page = extract_article(_decode(result, source), result.url, source.article, tz=zone, now=moment)
+        return Preview(
+            url=result.url,
+            kind="article",
+            article={
+                "title": page.title,
+                "published": page.published.isoformat() if page.published else None,
+                "source": page.origin,
+                "author": page.author,
+                "original_url": page.original_url,
+                "content_html": page.content_html,
+                "content_text": page.content_text,
+            },
+        )
+    out = Preview(url=result.url, kind="list")
+    if source.kind == "feed" or (source.kind == "auto" and source.list_selectors is None and looks_like_feed(result)):
+        out.kind = "feed"
+        _title, raws = extract_feed(result)
+    else:
+        html = _decode(result, source)
+        page = extract_list(html, result.url, source.list_selectors, tz=zone, now=moment)
+        raws, out.chosen, out.feed_url = list(page.items), page.chosen, page.feed_url
+    for raw in raws:
+        item = normalise_item(raw, source.name, zone, moment)
+        if item is None:
+            continue
+        verdict = classify(item, source, config)
+        item.categories = verdict.categories
+        out.reasons[item.key] = verdict.reasons + ([] if verdict.keep else ["dropped by the source's filters"])
+        out.items.append(item)
+    return out
