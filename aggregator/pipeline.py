@@ -284,18 +284,11 @@ def record_failure(store: Store, name: str, report: PollReport) -> None:
 
 
 def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
-    """One spec per category plus `all`; bodies are loaded only for entries that will be published."""
-    limit = config.settings.feed_entries
-    everything = sorted(store.items(), key=lambda item: (item.sort_time, item.key), reverse=True)
-    wanted: dict[str, list] = {slug: [] for slug in config.categories}
-    for item in everything:
-        for slug in item.categories:
-            bucket = wanted.get(slug)
-            if bucket is not None and len(bucket) < limit:
-                bucket.append(item)
-    specs = [FeedSpec("all", "All items", "Every item from every source", store.with_bodies(everything[:limit]))]
+    """One spec per category plus `all`."""
+    newest = store.newest(config.categories, config.settings.feed_entries)
+    specs = [FeedSpec("all", "All items", "Every item from every source", newest["all"])]
     for slug, category in config.categories.items():
-        specs.append(FeedSpec(slug, category.title, category.description or category.title, store.with_bodies(wanted[slug])))
+        specs.append(FeedSpec(slug, category.title, category.description or category.title, newest[slug]))
     return specs
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -126,14 +127,32 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+_CHINA = timezone(timedelta(hours=8))
+
+
 def repost_fingerprint(title: str, published: datetime | None) -> str | None:
     """Same normalised title on the same publish day: a repost without a link."""
     if published is None:
         return None
-    folded = "".join(ch for ch in title.casefold() if ch.isalnum())
+    folded = _NOT_ALNUM.sub("", title.casefold())
     if len(folded) < 8:
         return None  # short titles such as "通知" collide too easily
-    return f"{folded}|{published.astimezone(timezone(timedelta(hours=8))).date().isoformat()}"
+    return f"{folded}|{published.astimezone(_CHINA).date().isoformat()}"
+
+
+def _compact(doc: dict[str, Any]) -> dict[str, Any]:
+    """Drop what is empty or derivable, so 100,000 items fit in memory and in a fast rewrite."""
+    for name in [k for k, v in doc.items() if v is None or v == [] or v == ()]:
+        del doc[name]
+    if doc.get("sources") == [doc["source"]]:
+        del doc["sources"]
+    if doc.get("updated") == doc["first_seen"]:
+        del doc["updated"]
+    by_source = doc.get("source_categories")
+    if by_source is not None and len(by_source) <= 1 and doc["source"] in by_source:
+        del doc["source_categories"]
+    return doc
 
 
 class Store:
@@ -153,8 +172,11 @@ class Store:
             self._index: dict[str, int] = {}
             self._by_url: dict[str, str] = {}
             self._by_fingerprint: dict[str, str] = {}
-            for doc in self._items.all():
-                self._remember(doc.doc_id, doc)
+            self._by_source: dict[str, set[int]] = {}
+            self._shared: dict[Any, Any] = {}
+            for doc_id, doc in self._raw_items():
+                self._share(doc)
+                self._remember(doc_id, doc)
             self._tombstone_keys = {doc["key"] for doc in self._tombstones.all()}
             self._source_ids = {doc["name"]: doc.doc_id for doc in self._sources.all()}
         except BaseException:
@@ -211,9 +233,35 @@ class Store:
 
     # -- items -------------------------------------------------------------
 
+    def _raw_items(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The cached table itself: no per-document copies as Table.all() makes. Do not mutate."""
+        tables = self._db.storage.read() or {}
+        for doc_id, doc in (tables.get("items") or {}).items():
+            yield int(doc_id), doc
+
+    def _share(self, doc: dict[str, Any]) -> None:
+        # Source names, origins and category lists repeat across thousands of items.
+        for name in ("source", "origin"):
+            value = doc.get(name)
+            if value is not None:
+                doc[name] = self._shared.setdefault(value, value)
+        categories = doc.get("categories")
+        if categories:
+            shared = tuple(categories)
+            doc["categories"] = self._shared.setdefault(shared, shared)
+
+    @staticmethod
+    def _doc_sources(doc: dict[str, Any]) -> list[str]:
+        return doc.get("sources") or [doc["source"]]
+
+    @staticmethod
+    def _doc_source_categories(doc: dict[str, Any]) -> dict[str, list[str]]:
+        return doc.get("source_categories") or {doc["source"]: list(doc.get("categories") or ())}
+
     def _remember(self, doc_id: int, doc: dict[str, Any]) -> None:
         key = doc["key"]
         self._index[key] = doc_id
+        self._by_source.setdefault(doc["source"], set()).add(doc_id)
         self._by_url.setdefault(doc["url"], key)
         if doc.get("original_url"):
             self._by_url.setdefault(doc["original_url"], key)
@@ -293,14 +341,14 @@ class Store:
                 if is_original_of_repost:
                     # The original arrived after its repost: credit the original.
                     changes.update(source=source, url=item.url, original_url=None)
-            if source not in doc["sources"]:
-                changes["sources"] = sorted({*doc["sources"], source})
+            if source not in self._doc_sources(doc):
+                changes["sources"] = sorted({*self._doc_sources(doc), source})
                 result.reposts.append(existing_key)
             # Each source contributes its own classification; the item is in their union.
-            by_source = dict(doc.get("source_categories") or {})
+            by_source = self._doc_source_categories(doc)
             by_source[source] = sorted(item.categories)
             categories = sorted({c for cats in by_source.values() for c in cats})
-            if by_source != doc.get("source_categories") or categories != doc["categories"]:
+            if by_source != self._doc_source_categories(doc) or categories != list(doc.get("categories") or ()):
                 changes["source_categories"] = by_source
                 changes["categories"] = categories
             if changes:
@@ -308,14 +356,26 @@ class Store:
             else:
                 result.unchanged += 1
         if inserts:
+            for doc in inserts:
+                _compact(doc)
+                self._share(doc)
             ids = self._items.insert_multiple(inserts)
             for doc_id, doc in zip(ids, inserts, strict=True):
                 self._remember(doc_id, doc)
         if updates:
             # One pass over the table for the whole poll; TinyDB rebuilds it per call.
             by_key = {self._items.get(doc_id=doc_id)["key"]: change for doc_id, change in updates.items()}
-            self._items.update(lambda doc: doc.update(by_key[doc["key"]]), doc_ids=list(updates))
-            self._rebuild_indexes()
+            def apply_change(doc: dict[str, Any]) -> None:
+                doc.update(by_key[doc["key"]])
+                _compact(doc)
+                self._share(doc)
+
+            self._items.update(apply_change, doc_ids=list(updates))
+            for doc_id, change in updates.items():
+                if "source" in change:  # an original took over its repost
+                    for members in self._by_source.values():
+                        members.discard(doc_id)
+                self._remember(doc_id, self._items.get(doc_id=doc_id))
         if inserts or updates:
             self._dirty = True
         return result
@@ -323,7 +383,7 @@ class Store:
     @staticmethod
     def _change_time(doc: dict[str, Any], item: Item, now: datetime) -> datetime:
         """Upstream's own edit time when it gives a newer one, else the time we saw the change."""
-        previous = _dt(doc["updated"])
+        previous = _dt(doc.get("updated") or doc["first_seen"])
         if item.updated and (previous is None or item.updated > previous):
             return item.updated
         return now
@@ -345,7 +405,6 @@ class Store:
         doc = self._content_fields(item)
         doc.update(
             key=item.key,
-            atom_id=make_atom_id(item.key),
             source=source,
             sources=[source],
             source_categories={source: sorted(item.categories)},
@@ -361,12 +420,12 @@ class Store:
         assert first_seen is not None
         return StoredItem(
             key=doc["key"],
-            atom_id=doc["atom_id"],
+            atom_id=make_atom_id(doc["key"]),  # derived: a key's id is the same forever
             source=doc["source"],
             url=doc["url"],
             title=doc["title"],
             published=_dt(doc.get("published")),
-            updated=_dt(doc["updated"]) or first_seen,
+            updated=_dt(doc.get("updated")) or first_seen,
             first_seen=first_seen,
             author=doc.get("author"),
             origin=doc.get("origin"),
@@ -375,12 +434,12 @@ class Store:
             content_html=content_html,
             tags=tuple(doc.get("tags") or ()),
             categories=tuple(doc.get("categories") or ()),
-            sources=tuple(doc.get("sources") or ()),
+            sources=tuple(self._doc_sources(doc)),
             content_hash=doc["content_hash"],
         )
 
     def items(self, *, with_body: bool = False) -> Iterator[StoredItem]:
-        for doc in self._items.all():
+        for _doc_id, doc in list(self._raw_items()):
             yield self._to_stored(doc, with_body)
 
     def get(self, key: str, *, with_body: bool = True) -> StoredItem | None:
@@ -390,21 +449,46 @@ class Store:
         doc = self._items.get(doc_id=doc_id)
         return self._to_stored(doc, with_body) if doc else None
 
-    def with_bodies(self, items: Iterable[StoredItem]) -> list[StoredItem]:
-        """Load bodies for just the entries that will be published."""
-        out = []
-        for item in items:
-            item.summary_html, item.content_html = self.body(item.content_hash)
-            out.append(item)
+    def newest(self, categories: Iterable[str], limit: int) -> dict[str, list[StoredItem]]:
+        """The `limit` newest items of each category (and of "all"), bodies loaded.
+
+        Sorted on the raw documents so only published entries are ever converted.
+        """
+        def sort_key(doc: dict[str, Any]) -> tuple[str, str]:
+            # ISO strings in UTC sort like the times they stand for.
+            return (doc.get("published") or doc["first_seen"], doc["key"])
+
+        docs = sorted((doc for _doc_id, doc in self._raw_items()), key=sort_key, reverse=True)
+        picked: dict[str, list[dict[str, Any]]] = {slug: [] for slug in categories}
+        picked["all"] = docs[:limit]
+        for doc in docs:
+            for slug in doc.get("categories") or ():
+                bucket = picked.get(slug)
+                if bucket is not None and len(bucket) < limit:
+                    bucket.append(doc)
+        converted: dict[str, StoredItem] = {}
+        out: dict[str, list[StoredItem]] = {}
+        for slug, chosen in picked.items():
+            out[slug] = []
+            for doc in chosen:
+                if doc["key"] not in converted:
+                    converted[doc["key"]] = self._to_stored(doc, with_body=True)
+                out[slug].append(converted[doc["key"]])
         return out
 
     # -- retention ---------------------------------------------------------
 
     def prune(self, source: str, *, max_age: timedelta, max_count: int, now: datetime) -> int:
         """Drop a source's oldest items beyond age and count, keeping their keys as tombstones."""
-        docs = [doc for doc in self._items.all() if doc["source"] == source]
-        docs.sort(key=lambda d: (d.get("published") or d["first_seen"], d["key"]), reverse=True)
+        members = self._by_source.get(source, set())
         cutoff = now - max_age
+        oldest = _iso(cutoff)
+        if len(members) <= max_count and all(
+            self._items.get(doc_id=doc_id)["first_seen"] >= oldest for doc_id in members
+        ):
+            return 0  # the common case, decided without sorting
+        docs = [doc for doc in self._items.get(doc_ids=list(members))]
+        docs.sort(key=lambda d: (d.get("published") or d["first_seen"], d["key"]), reverse=True)
         doomed = [
             doc
             for rank, doc in enumerate(docs)
@@ -433,7 +517,7 @@ class Store:
 
     def collect_garbage(self) -> int:
         """Delete body blobs no item refers to."""
-        live = {doc["content_hash"] for doc in self._items.all()}
+        live = {doc["content_hash"] for _doc_id, doc in self._raw_items()}
         removed = 0
         if not self.blob_dir.exists():
             return 0
@@ -447,8 +531,9 @@ class Store:
         self._index.clear()
         self._by_url.clear()
         self._by_fingerprint.clear()
-        for doc in self._items.all():
-            self._remember(doc.doc_id, doc)
+        self._by_source.clear()
+        for doc_id, doc in self._raw_items():
+            self._remember(doc_id, doc)
 
     # -- source state ------------------------------------------------------
 
