@@ -154,7 +154,7 @@ async def poll_source(
         )
         log.warning("%s: %s", source.name, report.error)
     store.set_state(source.name, state)
-    store.commit()
+    store.commit(lazy=True)
     report.seconds = time.monotonic() - started
     return report
 

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
@@ -34,6 +35,9 @@ from .models import Item, StoredItem
 from .normalise.urls import atom_id as make_atom_id
 
 log = logging.getLogger(__name__)
+
+
+STATE_COMMIT_SECONDS = 30.0
 
 
 class StoreError(Exception):
@@ -182,7 +186,9 @@ class Store:
         except BaseException:
             self._release_lock()
             raise
-        self._dirty = False
+        self._dirty = False  # only poll state changed
+        self._items_dirty = False  # items changed: commit at the next chance
+        self._last_commit = time.monotonic()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -223,12 +229,21 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def commit(self) -> bool:
-        """Write everything staged since the last commit; True if anything was written."""
-        if not self._dirty:
+    def commit(self, *, lazy: bool = False) -> bool:
+        """Write everything staged since the last commit; True if anything was written.
+
+        `lazy`: when only poll state changed (nothing about items), write at most
+        every STATE_COMMIT_SECONDS. Losing such state to a crash costs one
+        unconditional refetch, while rewriting a 100k-item file after every
+        unchanged poll would dominate a steady-state cycle.
+        """
+        if not (self._dirty or self._items_dirty):
+            return False
+        if lazy and not self._items_dirty and time.monotonic() - self._last_commit < STATE_COMMIT_SECONDS:
             return False
         self._db.storage.flush()
-        self._dirty = False
+        self._dirty = self._items_dirty = False
+        self._last_commit = time.monotonic()
         return True
 
     # -- items -------------------------------------------------------------
@@ -377,7 +392,7 @@ class Store:
                         members.discard(doc_id)
                 self._remember(doc_id, self._items.get(doc_id=doc_id))
         if inserts or updates:
-            self._dirty = True
+            self._items_dirty = True
         return result
 
     @staticmethod
@@ -502,7 +517,7 @@ class Store:
         for doc in doomed:
             self._tombstone_keys.add(doc["key"])
         self._rebuild_indexes()
-        self._dirty = True
+        self._items_dirty = True
         return len(doomed)
 
     def expire_tombstones(self, older_than: datetime) -> int:
@@ -512,7 +527,7 @@ class Store:
         if stale:
             self._tombstones.remove(doc_ids=stale)
             self._tombstone_keys = {doc["key"] for doc in self._tombstones.all()}
-            self._dirty = True
+            self._items_dirty = True
         return len(stale)
 
     def collect_garbage(self) -> int:

@@ -170,3 +170,19 @@ def test_kill_9_mid_write_loses_no_committed_item(tmp_path: Path) -> None:
             assert all(stored.content_hash for stored in store.items())
             # Temp files of the interrupted write are cleared once the store is reopened.
             assert not list(tmp_path.glob(".store.json.*.tmp"))
+
+
+def test_item_changes_commit_at_once_and_state_only_changes_are_batched(tmp_path: Path) -> None:
+    from aggregator.store import SourceState
+
+    path = tmp_path / "store.json"
+    with Store(path) as store:
+        store.apply("s", [item(1)], NOW)
+        store.set_state("s", SourceState(etag='"v1"'))
+        assert store.commit(lazy=True) is True  # items changed: written with their ETag
+        assert orjson.loads(path.read_bytes())["sources"]["1"]["etag"] == '"v1"'
+        store.set_state("s", SourceState(etag='"v1"', last_attempt="2026-01-10T12:30:00+00:00"))
+        assert store.commit(lazy=True) is False  # only poll state: deferred
+        assert orjson.loads(path.read_bytes())["sources"]["1"]["last_attempt"] is None
+    # Closing flushes what was deferred.
+    assert orjson.loads(path.read_bytes())["sources"]["1"]["last_attempt"] == "2026-01-10T12:30:00+00:00"
