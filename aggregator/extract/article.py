@@ -1,0 +1,339 @@
+"""Fields of one article page: title, publish time, 来源, 作者, body, 原文链接.
+
+Order of evidence: the page's own metadata (`ArticleTitle`, `PubDate`,
+`ContentSource`, `author`, Open Graph), then labelled text (`发布时间：`,
+`来源：`, `作者:` …), then per-source selectors, which override whatever they
+match. The body comes from selectors, else from the content containers gov CMSs
+use, and only when those fail from trafilatura (slow, so it is the last resort).
+Boilerplate inside the body (share bars, 打印/关闭, 字号, 责编, pagers, related
+lists, disclaimers, the 原文链接 line) is removed before sanitising with nh3.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from ..config import ArticleSelectors
+from ..models import ErrorKind, SourceError
+from ..normalise.dates import find_date_span, parse_date
+from ..normalise.text import sanitize_html
+from ..normalise.urls import absolute_url
+from .html_list import _css, node_text, select_value, split_selector
+
+__all__ = ["ArticlePage", "extract_article"]
+
+log = logging.getLogger(__name__)
+
+_SPACE = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
+_META_TITLE = ("articletitle", "og:title", "twitter:title")
+_META_DATE = ("pubdate", "article:published_time", "publishdate", "publish_date", "pubtime", "og:release_date", "dc.date.issued", "dc.date", "firstpublishedtime", "releasedate")
+_META_ORIGIN = ("contentsource", "source", "article:source", "og:site_name_source")
+_META_AUTHOR = ("author", "article:author", "dc.creator")
+# Labels a value must not start with: "来源:  作者:" means 来源 is empty.
+_LABEL_WORDS = r"(?:发布时间|发布日期|发稿时间|更新时间|时间|日期|信息来源|文章来源|来源|作者|记者|编辑|责任编辑|责编|点击|点击数|浏览|浏览次数|阅读|字号|打印|关闭|分享)"
+_DATE_LABEL = re.compile(r"(?:发布时间|发布日期|发稿时间|成文日期|更新时间|时间|日期)\s*[:：]")
+_ORIGIN_LABEL = re.compile(r"(?:信息来源|文章来源|稿件来源|来源)\s*[:：]")
+_AUTHOR_LABEL = re.compile(r"(?:作者|撰稿人|撰稿)\s*[:：]")
+_VALUE = re.compile(
+    r"[ \t\u3000\xa0]*(?!" + _LABEL_WORDS + r"\s*[:：]?)"
+    r"([^\s:：|｜,，;；]{1,40}(?:[ \t](?!" + _LABEL_WORDS + r")[^\s:：|｜,，;；]{1,20}(?![:：]))?)"
+)
+_ORIGINAL_LINK = re.compile(r"(?:原文链接|原文地址|原文网址|原文)\s*[:：]\s*(https?://[^\s<>\"'，。]+)")
+_SITE_SUFFIX = re.compile(r"\s*(?:[_|｜]|--|\s-\s|—).*$")
+# Whole-element boilerplate, recognised by the element's text (anchored, short).
+_BOILERPLATE_TEXT = [
+    (re.compile(r"^[【\[]?\s*(?:打印|打印本页|打印此页|关闭|关闭窗口|关闭本页)\s*[】\]]?(?:\s*[【\[]?\s*(?:打印|关闭|关闭窗口|返回顶部|收藏)\s*[】\]]?)*$"), 40),
+    (re.compile(r"^[【\[]?\s*字号\s*[:：]?\s*[【\[]?\s*大\s*[】\]]?\s*[【\[]?\s*中\s*[】\]]?\s*[【\[]?\s*小"), 80),
+    (re.compile(r"^[(（【\[]?\s*(?:责任编辑|责编|编辑|审核|校对)\s*[:：]"), 80),
+    (re.compile(r"^[【\[]?\s*免责声明"), 400),
+    (re.compile(r"^(?:原文链接|原文地址|原文网址)\s*[:：]"), 300),
+    (re.compile(r"^(?:分享到|分享至|扫一扫|微信扫一扫)"), 120),
+    (re.compile(r"^(?:上一篇|下一篇)\s*[:：]"), 200),
+    (re.compile(r"^(?:首页\s*[|｜]?\s*上一页|[【\[]\d+[】\]]\s*(?:[【\[]\d+[】\]]\s*)*$)"), 120),
+]
+# Headings of side lists that sometimes sit inside the content block.
+_SIDE_HEADING = re.compile(r"^(?:最新信息|最新文章|最新资讯|相关新闻|相关阅读|相关文章|相关链接|推荐阅读|热点推荐|热门文章|延伸阅读)\s*$")
+_BOILERPLATE_CLASS = re.compile(
+    r"(?:bd)?share.*|.*fenxiang.*|bdsharebuttonbox|print.*|dayin|close|guanbi|zihao|fontsize|font-size|"
+    r"pager?|paging|pagination|fanye|zdfy|fy|related.*|xgxw|xgyd|latest|zxxx|sidebar|edit|editor|bianji|"
+    r"disclaimer|mzsm|qrcode|ewm|main-word.*|article-tools?|tools?",
+    re.I,
+)
+_CONTENT_SELECTORS = (
+    "#zoom", ".TRS_Editor", ".neiright_JPZ_GK_CP", "#artibody", ".box_con", ".rm_txt_con", ".pages_content",
+    ".article-content", ".article_content", "#article_content", ".art_con", ".artCon", ".main-txt", ".con_con",
+    "#js_content", ".news_content", ".newsCon", ".detail-content", ".wz_content", "#content", ".content", "article",
+)
+_DROP_TAGS = ["script", "style", "noscript", "iframe", "form", "input", "button", "select", "textarea", "object", "embed"]
+_MIN_BODY_CHARS = 40
+
+
+@dataclass(slots=True)
+class ArticlePage:
+    title: str | None = None
+    published: datetime | None = None
+    published_text: str | None = None
+    origin: str | None = None  # 来源
+    author: str | None = None  # 作者
+    original_url: str | None = None  # 原文链接 of a repost, absolute
+    content_html: str | None = None  # sanitised; links and images absolute
+    content_text: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _clean(text: str | None) -> str | None:
+    if not text:
+        return None
+    text = _SPACE.sub(" ", text).strip()
+    return text or None
+
+
+def _metas(tree: LexborHTMLParser) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for meta in tree.css("meta[content]"):
+        key = (meta.attributes.get("name") or meta.attributes.get("property") or meta.attributes.get("itemprop") or "").strip().lower()
+        value = _clean(meta.attributes.get("content"))
+        if key and value and key not in found:
+            found[key] = value
+    return found
+
+
+def _labelled(label: re.Pattern[str], text: str) -> str | None:
+    """The value after the first `label` in `text`, or None when the label is empty."""
+    for match in label.finditer(text):
+        value = _VALUE.match(text, match.end())
+        if value:
+            return value.group(1).strip()
+        return None  # an empty label (e.g. "来源:  作者:") says nothing; later ones are content
+    return None
+
+
+def _labelled_date(text: str, tz: ZoneInfo, now: datetime) -> tuple[datetime, str] | None:
+    for match in _DATE_LABEL.finditer(text):
+        found = find_date_span(text[match.end() : match.end() + 40], tz, now)
+        if found:
+            return found
+    return None
+
+
+def _origin_value(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = re.sub(r"^(?:信息来源|文章来源|来源)\s*[:：]\s*", "", value)
+    value = re.sub(r"\s*(?:原创稿|原创|转载)$", "", value).strip()
+    if not value or re.fullmatch(r"[\d\W_]+", value) or value.startswith(("http://", "https://")):
+        return None
+    return value
+
+
+def _author_value(value: str | None) -> str | None:
+    # CMSs put user ids in <meta name=author> ("104363"): not a name.
+    if not value or re.fullmatch(r"[\d\W_]+", value):
+        return None
+    return value
+
+
+def _title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
+    for key in _META_TITLE:
+        if metas.get(key):
+            return metas[key]
+    head_node = tree.css_first("title")
+    head = _clean(node_text(head_node)) if head_node is not None else None
+    best: str | None = None
+    for node in tree.css("h1, h2, h3, .title, .pbt, .bt, .tit, .con-title, .article-title"):
+        text = _clean(node_text(node))
+        if not text or len(text) < 4 or len(text) > 120:
+            continue
+        if head and text in head and (best is None or len(text) > len(best)):
+            best = text
+        elif best is None and node.tag == "h1" and head is None:
+            best = text
+    if best:
+        return best
+    if head:
+        return _SITE_SUFFIX.sub("", head) or head
+    h1 = tree.css_first("h1")
+    return _clean(node_text(h1)) if h1 is not None else None
+
+
+def _find_body(tree: LexborHTMLParser) -> LexborNode | None:
+    for css in _CONTENT_SELECTORS:
+        for node in tree.css(css):
+            if len(node_text(node)) >= _MIN_BODY_CHARS:
+                return node
+    return None
+
+
+def _is_boilerplate(node: LexborNode) -> bool:
+    marks = (node.attributes.get("class") or "").split() + [(node.attributes.get("id") or "")]
+    if any(mark and _BOILERPLATE_CLASS.fullmatch(mark) for mark in marks):
+        return True
+    text = node_text(node)
+    if not text:
+        return False
+    for pattern, limit in _BOILERPLATE_TEXT:
+        if len(text) <= limit and pattern.search(text):
+            return True
+    return False
+
+
+def _strip_boilerplate(body: LexborNode) -> None:
+    # Deepest elements first, so the smallest element holding boilerplate goes,
+    # and no node is visited after an ancestor of it has been removed.
+    nodes = list(body.css("*"))
+    for node in reversed(nodes):
+        if node.tag in ("img", "br"):
+            continue
+        if _SIDE_HEADING.match(node_text(node)):
+            following = node.next
+            while following is not None and following.tag == "-text" and not (following.text() or "").strip():
+                following = following.next
+            if following is not None and following.tag in ("ul", "ol", "div", "dl", "table"):
+                following.decompose()
+            node.decompose()
+            continue
+        if _is_boilerplate(node):
+            node.decompose()
+
+
+def _original_url(body: LexborNode | None, page_text: str, base: str) -> str | None:
+    if body is not None:
+        for link in body.css("a[href]"):
+            label = node_text(link)
+            parent_text = node_text(link.parent) if link.parent is not None else ""
+            if re.search(r"原文链接|阅读原文|查看原文|原文地址", label) or re.match(r"\s*(?:原文链接|原文地址)", parent_text):
+                url = absolute_url(base, link.attributes.get("href"))
+                if url:
+                    return url
+    match = _ORIGINAL_LINK.search(page_text)
+    return absolute_url(base, match.group(1)) if match else None
+
+
+def _body_text(node: LexborNode) -> str:
+    lines = (_SPACE.sub(" ", line).strip() for line in node.text(deep=True, separator="\n", strip=False).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _trafilatura(tree: LexborHTMLParser, url: str, warnings: list[str]) -> str | None:
+    import trafilatura  # imported late: it is slow to import and rarely needed
+
+    for css in ("nav", "header", "footer", "aside"):
+        for node in tree.css(css):
+            node.decompose()
+    try:
+        return trafilatura.extract(
+            tree.html or "", url=url, output_format="html", include_images=True, include_links=True,
+            include_comments=False, include_tables=True,
+        )
+    except Exception as exc:  # trafilatura raises assorted errors on odd markup; the body is then unknown
+        warnings.append(f"general text extractor failed: {type(exc).__name__}: {exc}")
+        return None
+
+
+def extract_article(
+    html: str, url: str, selectors: ArticleSelectors | None, *, tz: ZoneInfo, now: datetime
+) -> ArticlePage:
+    """Fields of an article page. Raises only SourceError (PARSE) for a page with no document."""
+    page = ArticlePage()
+    if not html or not html.strip():
+        page.warnings.append("the page is empty")
+        return page
+    tree = LexborHTMLParser(html)
+    base_node = tree.css_first("base[href]")
+    base = (absolute_url(url, base_node.attributes.get("href")) if base_node is not None else None) or url
+    metas = _metas(tree)
+    tree.strip_tags(_DROP_TAGS)
+    root = tree.body or tree.root
+    if root is None:
+        raise SourceError(ErrorKind.PARSE, "the page has no document body")
+
+    # 1. Metadata.
+    page.title = _title(tree, metas)
+    for key in _META_DATE:
+        if metas.get(key) and (moment := parse_date(metas[key], tz, now)):
+            page.published, page.published_text = moment, metas[key]
+            break
+    page.origin = next((v for k in _META_ORIGIN if (v := _origin_value(metas.get(k)))), None)
+    page.author = next((v for k in _META_AUTHOR if (v := _author_value(metas.get(k)))), None)
+
+    # 2. Labelled text, looked for in the page's text (body boilerplate included:
+    # the header line 时间/来源/作者 usually sits outside the content block).
+    body = _find_body(tree)
+    text = _body_text(root)
+    head_text = text
+    if page.title and (at := text.find(page.title)) >= 0:
+        head_text = text[at:]  # labels above the title belong to navigation, not the article
+    labelled = _labelled_date(head_text, tz, now)
+    if labelled is None and page.title and head_text is not text:
+        # Unlabelled header dates ("2019年06月15日08:18  来源：…") right under the title.
+        labelled = find_date_span(head_text[len(page.title) : len(page.title) + 200], tz, now)
+    if labelled:
+        moment, raw = labelled
+        meta_is_date_only = page.published is not None and page.published.hour == page.published.minute == 0 and ":" not in (page.published_text or "")
+        if page.published is None or (meta_is_date_only and moment.date() == page.published.date()):
+            page.published, page.published_text = moment, raw
+    if page.origin is None:
+        page.origin = _origin_value(_labelled(_ORIGIN_LABEL, head_text))
+    if page.author is None:
+        page.author = _author_value(_labelled(_AUTHOR_LABEL, head_text))
+
+    # 3. Per-source selectors override what they match.
+    if selectors is not None:
+        if selectors.title and (value := _clean(select_value(root, selectors.title)[1])):
+            page.title = value
+        if selectors.date:
+            raw = select_value(tree.root or root, selectors.date)[1] if split_selector(selectors.date)[0].startswith("meta") else select_value(root, selectors.date)[1]
+            if raw:
+                found = parse_date(raw, tz, now)
+                span = (found, raw) if found else find_date_span(raw, tz, now)
+                if span:
+                    page.published, page.published_text = span[0], span[1] if found is None else raw
+        for attr, css in (("origin", selectors.source), ("author", selectors.author)):
+            if css:
+                scope = tree.root or root if split_selector(css)[0].startswith("meta") else root
+                value = _clean(select_value(scope, css)[1])
+                cleaned = _origin_value(value) if attr == "origin" else _author_value(value)
+                if cleaned:
+                    setattr(page, attr, cleaned)
+        if selectors.body:
+            nodes = _css(root, split_selector(selectors.body)[0])
+            if nodes:
+                body = nodes[0]
+            else:
+                page.warnings.append(f"body selector {selectors.body!r} matched nothing")
+        if body is not None:
+            for css in selectors.remove:
+                for node in _css(body, split_selector(css)[0]):
+                    node.decompose()
+
+    # 4. Body: rules / selectors first, trafilatura only when they found nothing.
+    page.original_url = _original_url(body, text, base)
+    content_html: str | None = None
+    if body is not None:
+        _strip_boilerplate(body)
+        if len(node_text(body)) >= _MIN_BODY_CHARS or (selectors is not None and selectors.body):
+            content_html = body.html
+    if content_html is None:
+        content_html = _trafilatura(tree, url, page.warnings)
+        if content_html:
+            fallback = LexborHTMLParser(content_html)
+            fallback_root = fallback.body or fallback.root
+            if fallback_root is not None:
+                _strip_boilerplate(fallback_root)
+                content_html = fallback_root.html
+    if content_html:
+        page.content_html = sanitize_html(content_html, base_url=base) or None
+    if page.content_html:
+        cleaned = LexborHTMLParser(page.content_html)
+        page.content_text = _body_text(cleaned.body or cleaned.root) if (cleaned.body or cleaned.root) else None
+    else:
+        page.warnings.append("no article body found")
+    if page.original_url == url:
+        page.original_url = None
+    return page

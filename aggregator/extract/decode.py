@@ -1,0 +1,125 @@
+"""Bytes of an HTML page to text, more carefully than a browser.
+
+Order: a per-source override, a byte-order mark, the HTTP charset, strict
+UTF-8, GB18030 (a superset of GB2312/GBK) when the bytes are not UTF-8, and
+only then the `<meta>` charset, because government pages often declare GB2312
+and are UTF-8, or the reverse. Replacement characters are counted so the
+caller can report a page that did not decode cleanly instead of storing mojibake.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+from ..models import ErrorKind, SourceError
+
+__all__ = ["DecodedPage", "decode_html", "normalise_charset"]
+
+_META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:\-]+)", re.IGNORECASE)
+# Declared names that mean "some GB encoding": GB18030 decodes all of them.
+_GB_FAMILY = frozenset({"gb2312", "gbk", "gb18030", "x-gbk", "gb_2312-80", "gb_2312", "csgb2312", "euc-cn", "cp936", "windows-936", "hz-gb-2312"})
+# Server defaults that say nothing about the page (Tomcat, old Apache): treated as hints only.
+_WEAK_HEADER = frozenset({"iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii", "windows-1252", "cp1252", "iso8859-1", "l1"})
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedPage:
+    text: str
+    encoding: str  # the codec actually used, e.g. "utf-8", "gb18030"
+    bad_chars: int  # U+FFFD in the result: > 0 means some bytes could not be read
+
+
+def normalise_charset(name: str | None) -> str | None:
+    """A Python codec name for a declared charset, or None when unknown."""
+    if not name:
+        return None
+    label = name.strip().strip("\"'").lower()
+    if label in _GB_FAMILY:
+        return "gb18030"
+    if label in ("utf8", "utf-8", "unicode-1-1-utf-8"):
+        return "utf-8"
+    if label in ("big5", "big5-hkscs", "x-x-big5"):
+        return "big5hkscs"  # superset of Big5, as browsers use
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def _strict(body: bytes, encoding: str) -> str | None:
+    try:
+        return body.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _lenient(body: bytes, encoding: str) -> DecodedPage:
+    text = body.decode(encoding, errors="replace")
+    return DecodedPage(text, encoding, text.count("\ufffd"))
+
+
+def _meta_charsets(body: bytes) -> list[str]:
+    head = body[:8192]
+    found: list[str] = []
+    for match in _META_CHARSET.finditer(head):
+        codec = normalise_charset(match.group(1).decode("ascii", "ignore"))
+        if codec and codec not in found:
+            found.append(codec)
+    return found
+
+
+def decode_html(body: bytes, header_charset: str | None = None, override: str | None = None) -> DecodedPage:
+    """Decode a page; raises SourceError(DECODE) only for an unknown override encoding."""
+    if override:
+        codec = normalise_charset(override)
+        if codec is None:
+            raise SourceError(ErrorKind.DECODE, f"unknown encoding {override!r} in the source's config")
+        return _lenient(body, codec)
+
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return _lenient(body[len(bom) :], codec)
+
+    header = normalise_charset(header_charset)
+    weak_header = bool(header_charset) and header_charset.strip().lower() in _WEAK_HEADER
+    if header and not weak_header and (text := _strict(body, header)) is not None:
+        return DecodedPage(text, header, text.count("\ufffd"))
+
+    if (text := _strict(body, "utf-8")) is not None:
+        return DecodedPage(text, "utf-8", text.count("\ufffd"))
+
+    declared = _meta_charsets(body)
+    # A page declaring Big5, Shift_JIS, EUC-KR... would decode "cleanly" as GB18030
+    # garbage, so a non-GB, non-UTF-8 declaration is tried before GB18030.
+    candidates: list[str] = [c for c in declared if c not in ("gb18030", "utf-8") and c not in _latin_codecs()]
+    candidates.append("gb18030")
+    candidates += [c for c in declared if c not in candidates and c != "utf-8"]
+    if header and weak_header:
+        candidates.append(header)
+    for codec in candidates:
+        if (text := _strict(body, codec)) is not None:
+            return DecodedPage(text, codec, text.count("\ufffd"))
+
+    # Nothing decodes cleanly: a truncated body or a few broken bytes. Take the
+    # reading with the fewest unreadable characters, UTF-8 and GB18030 first.
+    best: DecodedPage | None = None
+    for codec in ["utf-8", "gb18030", *candidates, *([header] if header else [])]:
+        page = _lenient(body, codec)
+        if best is None or page.bad_chars < best.bad_chars:
+            best = page
+    assert best is not None
+    if best.bad_chars <= max(8, len(best.text) // 200):
+        return best
+    return _lenient(body, "cp1252")
+
+
+def _latin_codecs() -> frozenset[str]:
+    # Latin-1 and friends never fail, so they only make sense as the last resort.
+    return frozenset({"latin-1", "iso8859-1", "cp1252", "ascii"})

@@ -1,0 +1,224 @@
+"""Dates as printed on Chinese news pages, parsed into aware datetimes.
+
+Hand-written regexes instead of dateparser: they cover the formats of this
+field (`2023-04-23`, `[2023-04-23]`, `2023年4月19日 09:42`, `2007-08-20-23:59:59`,
+ISO 8601, RFC 822, `3分钟前`, `昨天 10:20`, `04-23`) and run in microseconds.
+
+Rules: naive times are in the source's zone; a date without a time is midnight
+local time; dates more than a day in the future or before 1990 are rejected;
+no date means None, never "now".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
+from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo
+
+__all__ = ["parse_date", "find_date", "find_date_span", "FUTURE_TOLERANCE", "MIN_YEAR"]
+
+FUTURE_TOLERANCE = timedelta(days=1)
+MIN_YEAR = 1990
+
+# Optional time after a date: "09:42", "09:42:56", "9时42分", ISO "T09:42:56.123Z",
+# and the odd "2007-08-20-23:59:59". The separator may be missing ("2019年06月15日08:18").
+_TIME = (
+    r"(?:[\sT\-]|&nbsp;|\u3000)*"
+    r"(?P<H>[01]?\d|2[0-3])\s*[:：时]\s*(?P<M>[0-5]\d)(?!\d)"
+    r"(?:\s*[:：分]\s*(?P<S>[0-5]\d)(?!\d)(?:[.,](?P<F>\d{1,9}))?\s*秒?|\s*分)?"
+    r"(?:\s*(?P<TZ>Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d|(?:UTC|GMT)(?:[+-]\d{1,2}(?::?\d{2})?)?)(?![\w]))?"
+)
+_FULL_DATE = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*"
+    r"(?:(?P<sep>[-/.])\s*(?P<m>\d{1,2})\s*(?P=sep)\s*(?P<d>\d{1,2})(?!\d)"
+    r"|年\s*(?P<m2>\d{1,2})\s*月\s*(?P<d2>\d{1,2})(?:\s*[日号]|(?!\d)))"
+    r"(?:" + _TIME + r")?",
+    re.IGNORECASE,
+)
+# Month and day only ("04-23", "4月23日"); the year is inferred.
+_MONTH_DAY = re.compile(
+    r"(?<![\d年/.\-])(?P<m>\d{1,2})\s*(?:(?P<sep>[-/])\s*|月\s*)(?P<d>\d{1,2})(?(sep)|\s*[日号]?)"
+    r"(?![\d/\-])(?:" + _TIME + r")?"
+)
+_RELATIVE = re.compile(
+    r"(?P<n>\d+|半|一|两)\s*(?P<u>秒钟?|分钟|分|小时|个小时|钟头|天|日|周|星期|个?月)\s*(?:以?前)"
+    r"|(?P<en>\d+)\s*(?P<eu>second|sec|minute|min|hour|hr|day|week)s?\s+ago",
+    re.IGNORECASE,
+)
+_DAY_WORD = re.compile(
+    r"(?P<w>今天|今日|昨天|昨日|前天|yesterday|today)"
+    r"(?:\s*(?P<H>[01]?\d|2[0-3])\s*[:：]\s*(?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?)?",
+    re.IGNORECASE,
+)
+_JUST_NOW = re.compile(r"刚刚|刚才|just now", re.IGNORECASE)
+# Labels and brackets around a date that is otherwise the whole string.
+_WRAPPER = re.compile(
+    r"^[\s\[\]【】()（）<>《》:：|]*(?:(?:发布|更新|发稿|成文)?(?:时间|日期)\s*[:：]\s*)?"
+    r"|[\s\[\]【】()（）<>《》|]*$"
+)
+_RFC822_HINT = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.IGNORECASE)
+_UNIT_SECONDS = {
+    "秒": 1, "秒钟": 1, "分钟": 60, "分": 60, "小时": 3600, "个小时": 3600, "钟头": 3600,
+    "天": 86400, "日": 86400, "周": 7 * 86400, "星期": 7 * 86400, "月": 30 * 86400, "个月": 30 * 86400,
+    "second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600, "hr": 3600,
+    "day": 86400, "week": 7 * 86400,
+}
+_DAY_OFFSET = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
+
+
+def _aware_now(now: datetime, tz: tzinfo) -> datetime:
+    return now if now.tzinfo is not None else now.replace(tzinfo=tz)
+
+
+def _plausible(moment: datetime, now: datetime) -> datetime | None:
+    if moment.year < MIN_YEAR or moment > now + FUTURE_TOLERANCE:
+        return None
+    return moment
+
+
+def _offset(text: str) -> tzinfo | None:
+    """A fixed zone from `Z`, `+08:00`, `+0800`, `UTC+8`, `GMT`; None when absent or odd."""
+    text = text.upper()
+    if text in ("Z", "UTC", "GMT"):
+        return timezone.utc
+    if text.startswith(("UTC", "GMT")):
+        text = text[3:]
+    match = re.fullmatch(r"([+-])(\d{1,2}):?(\d{2})?", text)
+    if not match:
+        return None
+    minutes = int(match.group(2)) * 60 + int(match.group(3) or 0)
+    if minutes > 14 * 60:
+        return None
+    return timezone(timedelta(minutes=minutes if match.group(1) == "+" else -minutes))
+
+
+def _build(match: re.Match[str], year: int, month: int, day: int, tz: tzinfo) -> datetime | None:
+    """The datetime a date(+time) match describes, or None when a field is out of range."""
+    groups = match.groupdict()
+    hour = int(groups["H"]) if groups.get("H") else 0
+    minute = int(groups["M"]) if groups.get("M") else 0
+    second = int(groups["S"]) if groups.get("S") else 0
+    micro = int((groups.get("F") or "0")[:6].ljust(6, "0"))
+    zone = tz
+    if groups.get("TZ"):
+        zone = _offset(groups["TZ"]) or tz
+    try:
+        return datetime(year, month, day, hour, minute, second, micro, tzinfo=zone)
+    except ValueError:  # 2023-02-30 and friends: not a date after all
+        return None
+
+
+def _from_full(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
+    month = match.group("m") or match.group("m2")
+    day = match.group("d") or match.group("d2")
+    moment = _build(match, int(match.group("y")), int(month), int(day), tz)
+    return _plausible(moment, now) if moment else None
+
+
+def _from_month_day(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
+    # The latest such date that is not in the future: 12-31 read in January is last year's.
+    local_now = now.astimezone(tz)
+    for year in (local_now.year, local_now.year - 1):
+        moment = _build(match, year, int(match.group("m")), int(match.group("d")), tz)
+        if moment is None:
+            if year == local_now.year:
+                continue  # 02-29 in a non-leap year may fit the year before
+            return None
+        if moment <= now + FUTURE_TOLERANCE:
+            return _plausible(moment, now)
+    return None
+
+
+def _from_relative(match: re.Match[str], now: datetime) -> datetime | None:
+    if match.group("en"):
+        amount = float(match.group("en"))
+        unit = match.group("eu").lower()
+    else:
+        raw = match.group("n")
+        amount = {"半": 0.5, "一": 1.0, "两": 2.0}.get(raw) or float(raw)
+        unit = match.group("u")
+    seconds = amount * _UNIT_SECONDS[unit]
+    if seconds > 400 * 86400:
+        return None
+    return _plausible(now - timedelta(seconds=seconds), now)
+
+
+def _from_day_word(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
+    local = now.astimezone(tz) - timedelta(days=_DAY_OFFSET[match.group("w").lower()])
+    hour = int(match.group("H") or 0)
+    minute = int(match.group("M") or 0)
+    second = int(match.group("S") or 0)
+    return datetime(local.year, local.month, local.day, hour, minute, second, tzinfo=tz)
+
+
+def _rfc822(text: str, tz: tzinfo, now: datetime) -> datetime | None:
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:  # "-0000": the zone is unknown; the source's is the best guess
+        moment = moment.replace(tzinfo=tz)
+    return _plausible(moment, now)
+
+
+def parse_date(text: str, tz: ZoneInfo, now: datetime) -> datetime | None:
+    """The date `text` is (labels such as `发布时间：` and brackets allowed), or None."""
+    if not text or len(text) > 200:
+        return None
+    now = _aware_now(now, tz)
+    core = _WRAPPER.sub("", text.replace("\xa0", " "))
+    if not core:
+        return None
+    if match := _FULL_DATE.fullmatch(core):
+        return _from_full(match, tz, now)
+    if match := _MONTH_DAY.fullmatch(core):
+        return _from_month_day(match, tz, now)
+    if match := _RELATIVE.fullmatch(core):
+        return _from_relative(match, now)
+    if match := _DAY_WORD.fullmatch(core):
+        return _plausible(_from_day_word(match, tz, now), now)
+    if _JUST_NOW.fullmatch(core):
+        return now
+    if _RFC822_HINT.search(core):
+        return _rfc822(core, tz, now)
+    return None
+
+
+def find_date(text: str, tz: ZoneInfo, now: datetime) -> datetime | None:
+    """The first plausible date inside a longer text (`来源：人民日报2024-05-13 08:49`), or None.
+
+    Full dates win over relative ones, which win over month-day-only dates,
+    because a bare `4月19日` inside a sentence is often not the publication date.
+    """
+    found = find_date_span(text, tz, now)
+    return found[0] if found else None
+
+
+def find_date_span(text: str, tz: ZoneInfo, now: datetime) -> tuple[datetime, str] | None:
+    """Like find_date, with the text of the date as printed (for `published_text`)."""
+    if not text:
+        return None
+    now = _aware_now(now, tz)
+    text = text.replace("\xa0", " ")
+    for match in _FULL_DATE.finditer(text):
+        moment = _from_full(match, tz, now)
+        if moment is not None:
+            return moment, match.group(0).strip()
+    if match := _JUST_NOW.search(text):
+        return now, match.group(0)
+    if match := _RELATIVE.search(text):
+        moment = _from_relative(match, now)
+        if moment is not None:
+            return moment, match.group(0)
+    if match := _DAY_WORD.search(text):
+        moment = _plausible(_from_day_word(match, tz, now), now)
+        return (moment, match.group(0).strip()) if moment else None
+    for match in _MONTH_DAY.finditer(text):
+        moment = _from_month_day(match, tz, now)
+        if moment is not None:
+            return moment, match.group(0).strip()
+    if _RFC822_HINT.search(text):
+        moment = _rfc822(text.strip(), tz, now)
+        return (moment, text.strip()) if moment else None
+    return None

@@ -1,0 +1,110 @@
+"""Dates as printed on Chinese news pages -> aware datetimes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aggregator.normalise.dates import find_date, find_date_span, parse_date
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=SH)
+
+
+def at(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=SH)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2023-04-23", at(2023, 4, 23)),
+        ("[2023-04-23]", at(2023, 4, 23)),
+        ("(2020-08-16 22:26:38)", at(2020, 8, 16, 22, 26, 38)),
+        ("2023/4/23", at(2023, 4, 23)),
+        ("2023.4.23", at(2023, 4, 23)),
+        ("2023年4月19日", at(2023, 4, 19)),
+        ("2023年04月19日 09:42", at(2023, 4, 19, 9, 42)),
+        ("2019年06月15日08:18", at(2019, 6, 15, 8, 18)),
+        ("2023年4月19日 9时30分", at(2023, 4, 19, 9, 30)),
+        ("2023-11-12 09:42:56", at(2023, 11, 12, 9, 42, 56)),
+        ("2007-08-20-23:59:59", at(2007, 8, 20, 23, 59, 59)),
+        ("发布时间：2023-04-23", at(2023, 4, 23)),
+        (" 2023-04-23\u00a0", at(2023, 4, 23)),
+        ("刚刚", NOW),
+        ("3分钟前", NOW - timedelta(minutes=3)),
+        ("2小时前", NOW - timedelta(hours=2)),
+        ("5天前", NOW - timedelta(days=5)),
+        ("昨天 10:20", at(2024, 5, 31, 10, 20)),
+        ("前天", at(2024, 5, 30)),
+        ("今天 08:00", at(2024, 6, 1, 8, 0)),
+        ("04-23", at(2024, 4, 23)),
+        ("4月23日", at(2024, 4, 23)),
+        ("12-31", at(2023, 12, 31)),  # not yet this year: last year's
+    ],
+)
+def test_parse_date_formats(text: str, expected: datetime) -> None:
+    assert parse_date(text, SH, NOW) == expected
+
+
+def test_offsets_are_kept_and_naive_times_are_in_the_source_zone() -> None:
+    assert parse_date("2023-04-23T09:42:56+00:00", SH, NOW) == datetime(2023, 4, 23, 9, 42, 56, tzinfo=timezone.utc)
+    assert parse_date("2023-04-23T09:42:56.123Z", SH, NOW) == datetime(2023, 4, 23, 9, 42, 56, 123000, tzinfo=timezone.utc)
+    assert parse_date("Mon, 13 May 2024 08:49:00 +0800", SH, NOW).isoformat() == "2024-05-13T08:49:00+08:00"  # type: ignore[union-attr]
+    assert parse_date("2023-11-12 09:42:56", SH, NOW).isoformat() == "2023-11-12T09:42:56+08:00"  # type: ignore[union-attr]
+    berlin = ZoneInfo("Europe/Berlin")
+    assert parse_date("2023-04-23 10:00", berlin, NOW).isoformat() == "2023-04-23T10:00:00+02:00"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("text", ["", "hello", "2025-04-23", "1985-01-01", "2023-02-30", "2023-13-01", "来源：人民日报", "99:99"])
+def test_no_date_future_dates_and_impossible_dates_give_none(text: str) -> None:
+    assert parse_date(text, SH, NOW) is None
+
+
+def test_date_only_stays_midnight_local_time() -> None:
+    assert parse_date("2023-04-23", SH, NOW).isoformat() == "2023-04-23T00:00:00+08:00"  # type: ignore[union-attr]
+
+
+def test_tomorrow_is_tolerated_but_not_later() -> None:
+    assert parse_date("2024-06-02", SH, NOW) == at(2024, 6, 2)
+    assert parse_date("2024-06-03", SH, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("来源：人民日报2024-05-13 08:49", at(2024, 5, 13, 8, 49)),
+        ("时间:2023-11-12 09:42:56   来源:  作者:  点击:", at(2023, 11, 12, 9, 42, 56)),
+        ("发稿时间：2024-05-13 06:03:00\n来源：中国青年报", at(2024, 5, 13, 6, 3)),
+        ("浏览 2023-13-45 then 2022-01-02", at(2022, 1, 2)),
+        ("更新于 3小时前", NOW - timedelta(hours=3)),
+        ("no date here", None),
+    ],
+)
+def test_find_date_in_longer_text(text: str, expected: datetime | None) -> None:
+    assert find_date(text, SH, NOW) == expected
+
+
+def test_find_date_span_returns_the_printed_text() -> None:
+    assert find_date_span("(2020-08-16 22:26:38)[社会]", SH, NOW) == (at(2020, 8, 16, 22, 26, 38), "2020-08-16 22:26:38")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=80))
+def test_arbitrary_text_never_raises_and_gives_aware_or_none(text: str) -> None:
+    for result in (parse_date(text, SH, NOW), find_date(text, SH, NOW)):
+        assert result is None or result.tzinfo is not None
+        assert result is None or result <= NOW + timedelta(days=1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2024, 5, 31)))
+def test_printed_dates_round_trip(moment: datetime) -> None:
+    moment = moment.replace(microsecond=0)
+    for text in (moment.strftime("%Y-%m-%d %H:%M:%S"), moment.strftime("%Y年%m月%d日 %H:%M:%S")):
+        assert parse_date(text, SH, NOW) == moment.replace(tzinfo=SH)
+        assert find_date(f"发布时间：{text} 来源：", SH, NOW) == moment.replace(tzinfo=SH)

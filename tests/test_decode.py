@@ -1,0 +1,80 @@
+"""Bytes to text: BOM, HTTP charset, UTF-8, GB18030, then <meta>."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aggregator.extract.decode import decode_html
+from aggregator.models import ErrorKind, SourceError
+
+REAL = Path(__file__).parent / "fixtures" / "real"
+SITES = Path(__file__).parent / "fixtures" / "sites"
+
+
+def test_utf8_bytes_declaring_gb2312_are_read_as_utf8() -> None:
+    page = decode_html((REAL / "youth-cn-article-utf8-declares-gb2312.html").read_bytes())
+    assert page.encoding == "utf-8"
+    assert page.bad_chars == 0
+    assert "我国首届养老专业本科生迎来毕业季" in page.text
+
+
+def test_gbk_bytes_are_read_as_gb18030() -> None:
+    page = decode_html((REAL / "sina-article-gbk.html").read_bytes())
+    assert page.encoding == "gb18030"
+    assert page.bad_chars == 0
+    assert "爱戴掀起红盖头 庆东南劲爆音乐颁奖七周年(图)" in page.text
+
+
+def test_wrong_http_charset_does_not_win_over_the_bytes() -> None:
+    body = (REAL / "sina-article-gbk.html").read_bytes()
+    assert decode_html(body, "utf-8").encoding == "gb18030"
+    assert decode_html(body, "ISO-8859-1").encoding == "gb18030"  # a server default, not a statement
+
+
+def test_http_charset_used_when_it_fits() -> None:
+    body = "环境执法".encode("gbk")
+    assert decode_html(body, "GBK") .text == "环境执法"
+
+
+def test_bom_wins() -> None:
+    page = decode_html(b"\xef\xbb\xbf<p>\xe6\x89\xa7\xe6\xb3\x95</p>", "gbk")
+    assert page.text == "<p>执法</p>" and page.encoding == "utf-8"
+
+
+def test_hanweb_fixture_is_gbk_with_gb2312_meta() -> None:
+    page = decode_html((SITES / "sthjt" / "col1229116-index.html").read_bytes())
+    assert page.encoding == "gb18030" and page.bad_chars == 0
+    assert "浙江省生态环境厅" in page.text
+
+
+def test_override_is_obeyed_and_mojibake_is_counted() -> None:
+    body = "生态环境".encode("utf-8")
+    page = decode_html(body, override="gbk")
+    assert page.encoding == "gb18030"
+    assert page.text != "生态环境"
+
+
+def test_truncated_utf8_keeps_utf8_and_reports_the_broken_character() -> None:
+    body = "生态环境部要闻".encode("utf-8") * 50
+    page = decode_html(body[:-1])
+    assert page.encoding == "utf-8"
+    assert page.bad_chars == 1
+
+
+def test_undecodable_bytes_are_counted_not_hidden() -> None:
+    page = decode_html(bytes(range(0x80, 0x100)) * 4)
+    assert page.bad_chars > 0 or page.encoding in ("cp1252", "gb18030")
+
+
+def test_unknown_override_is_a_decode_error() -> None:
+    with pytest.raises(SourceError) as err:
+        decode_html(b"<p>x</p>", override="no-such-codec")
+    assert err.value.kind is ErrorKind.DECODE
+
+
+def test_big5_page_is_not_read_as_gb18030() -> None:
+    body = '<meta charset="big5"><p>環境保護署新聞</p>'.encode("big5")
+    page = decode_html(body)
+    assert "環境保護署新聞" in page.text
