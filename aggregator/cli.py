@@ -125,6 +125,8 @@ def _ago(value: str | None, now: datetime) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from .health import source_health
+
     config = _load(args.config)
     with Store(config.store_path) as store:
         states = store.states()
@@ -132,23 +134,18 @@ def cmd_status(args: argparse.Namespace) -> int:
         for item in store.items():
             counts[item.source] = counts.get(item.source, 0) + 1
     now = datetime.now(timezone.utc)
-    header = f"{'source':<24} {'items':>6} {'last poll':>10} {'last ok':>10} {'fails':>5} {'last':>5}  error"
+    rows = source_health(config, states, now, counts=counts)
+    header = f"{'source':<24} {'status':<12} {'items':>6} {'last poll':>10} {'last ok':>10} {'fails':>5} {'last':>5}  error"
     print(header)
     print("-" * len(header))
-    unhealthy = 0
-    for source in config.sources:
-        state = states.get(source.name)
-        if state is None:
-            print(f"{source.name:<24} {0:>6} {'never':>10} {'never':>10} {0:>5} {'-':>5}")
-            continue
-        error = f"{state.last_error_kind}: {state.last_error}" if state.last_error else ""
-        unhealthy += bool(state.consecutive_failures)
-        last = "-" if state.items_last_poll is None else str(state.items_last_poll)
+    for row in rows:
+        error = f"{row.last_error_kind}: {row.last_error}" if row.last_error else ""
+        last = "-" if row.items_last_poll is None else str(row.items_last_poll)
         print(
-            f"{source.name:<24} {counts.get(source.name, 0):>6} {_ago(state.last_attempt, now):>10}"
-            f" {_ago(state.last_success, now):>10} {state.consecutive_failures:>5} {last:>5}  {error[:120]}"
+            f"{row.name:<24} {row.status:<12} {row.items_stored:>6} {_ago(row.last_attempt, now):>10}"
+            f" {_ago(row.last_success, now):>10} {row.consecutive_failures:>5} {last:>5}  {error[:120]}"
         )
-    return EXIT_SOURCES_FAILED if unhealthy else EXIT_OK
+    return EXIT_SOURCES_FAILED if any(row.status not in ("ok", "disabled", "never-polled") for row in rows) else EXIT_OK
 
 
 def _try_source(args: argparse.Namespace, config: Config):  # noqa: ANN202 - returns config.Source

@@ -19,7 +19,7 @@ from .config import Config, Source
 from .extract.article import extract_article
 from .extract.decode import decode_html
 from .extract.feed import extract_feed, looks_like_feed
-from .extract.hanweb import dataproxy_requests, parse_dataproxy, trs_page_urls
+from .extract.hanweb import dataproxy_requests, trs_page_urls
 from .extract.html_list import extract_list
 from .fetch import Fetcher
 from .models import ErrorKind, FetchResult, Item, RawItem, SourceError
@@ -85,13 +85,17 @@ async def _list_items(
     if first_poll and source.backfill_pages:
         for request in dataproxy_requests(html, result.url, source.backfill_pages):
             extra = await fetcher.fetch(
-                request.url, method="POST", data=request.form, headers=source.headers, respect_robots=source.respect_robots
+                request.url,
+                method=request.method,
+                data=dict(request.form),
+                headers=source.headers,
+                respect_robots=source.respect_robots,
             )
-            records, _total = parse_dataproxy(_decode(extra, source))
-            if not records:
+            # A dataproxy answer is a bare <datastore>; extract_list reads its records itself.
+            older = extract_list(_decode(extra, source), result.url, source.list_selectors, tz=zone, now=now).items
+            if not older:
                 break
-            snippet = "<ul>" + "".join(records) + "</ul>"
-            items += extract_list(snippet, result.url, source.list_selectors, tz=zone, now=now).items
+            items += older
         for url in trs_page_urls(html, result.url, source.backfill_pages):
             extra = await fetcher.fetch(url, headers=source.headers, respect_robots=source.respect_robots)
             items += extract_list(_decode(extra, source), extra.url, source.list_selectors, tz=zone, now=now).items
@@ -137,21 +141,8 @@ async def poll_source(
     except Exception as exc:  # a bug or a page we did not foresee must not stop the other sources
         log.exception("%s: unexpected error", source.name)
         report.ok, report.error_kind, report.error = False, ErrorKind.PARSE, f"{type(exc).__name__}: {exc}"
-    if report.ok:
-        state.last_success = state.last_attempt
-        state.consecutive_failures = 0
-        state.failing_since = None
-        state.last_error = state.last_error_kind = None
-        state.retry_after_until = None
-    else:
-        state.consecutive_failures += 1
-        state.failing_since = state.failing_since or state.last_attempt
-        state.last_error = report.error
-        state.last_error_kind = report.error_kind.value if report.error_kind else None
-        state.gone = report.error_kind is ErrorKind.GONE
-        state.retry_after_until = (
-            _iso(moment + timedelta(seconds=report.retry_after)) if report.retry_after else None
-        )
+    _record_outcome(state, report, moment)
+    if not report.ok:
         log.warning("%s: %s", source.name, report.error)
     store.set_state(source.name, state)
     store.commit(lazy=True)
@@ -258,7 +249,7 @@ async def poll_all(
                 report = await asyncio.wait_for(poll_source(source, config, fetcher, store), deadline)
             except TimeoutError:
                 report = PollReport(source.name, ok=False, error_kind=ErrorKind.TIMEOUT, error=f"poll took longer than {deadline:g}s")
-                record_failure(store, source.name, report)
+                record_failure(store, source.name, report, datetime.now(timezone.utc))
         if on_done:
             on_done(report)
         return report
@@ -271,14 +262,28 @@ def poll_deadline(config: Config) -> float:
     return config.settings.timeout * 4 + 30
 
 
-def record_failure(store: Store, name: str, report: PollReport) -> None:
-    """For failures detected outside poll_source (the overall time limit)."""
-    state = store.state(name)
-    now = datetime.now(timezone.utc)
-    state.last_attempt = _iso(now)
+def _record_outcome(state: SourceState, report: PollReport, moment: datetime) -> None:
+    """Fold one poll's outcome into the source's state (never-ending retries; 410 marks it gone)."""
+    state.last_attempt = _iso(moment)
+    if report.ok:
+        state.last_success = state.last_attempt
+        state.consecutive_failures = 0
+        state.failing_since = None
+        state.last_error = state.last_error_kind = None
+        state.retry_after_until = None
+        return
     state.consecutive_failures += 1
     state.failing_since = state.failing_since or state.last_attempt
-    state.last_error, state.last_error_kind = report.error, report.error_kind.value if report.error_kind else None
+    state.last_error = report.error
+    state.last_error_kind = report.error_kind.value if report.error_kind else None
+    state.gone = report.error_kind is ErrorKind.GONE
+    state.retry_after_until = _iso(moment + timedelta(seconds=report.retry_after)) if report.retry_after else None
+
+
+def record_failure(store: Store, name: str, report: PollReport, now: datetime) -> None:
+    """For failures detected outside poll_source (the overall time limit)."""
+    state = store.state(name)
+    _record_outcome(state, report, now)
     store.set_state(name, state)
     store.commit()
 

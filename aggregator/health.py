@@ -1,0 +1,234 @@
+"""Source health: a table for `status`/`status.json`, and the health feed.
+
+A broken source must reach the user without them looking at logs, so
+incidents are published as entries of a separate `health.atom` (never inside
+the content feeds). An incident is identified by (source, the moment it
+started failing): while the same failure streak goes on it stays one entry,
+updated when it gets worse (emptied -> failing for long -> gone). When the
+source recovers the incident is over and its entry leaves the feed.
+
+Everything here is a pure function of config, source state and `now`, so the
+health feed is deterministic like the content feeds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .models import ErrorKind, StoredItem
+from .publish import FeedSpec, render_atom, write_atomic
+from .store import SourceState
+
+HEALTH_SLUG = "health"
+HEALTH_TITLE = "Feed aggregator: source health"
+HEALTH_FILE = f"{HEALTH_SLUG}.atom"
+
+# Incident kinds, mildest first; an incident only ever moves to a later one.
+EMPTIED = "emptied"
+FAILING = "failing"
+GONE = "gone"
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """One row of `status`: what a user needs to judge a source at a glance."""
+
+    name: str
+    url: str
+    enabled: bool
+    status: str  # ok | never-polled | failing | emptied | stale | gone | disabled
+    last_attempt: str | None
+    last_success: str | None
+    consecutive_failures: int
+    failing_since: str | None
+    last_error: str | None
+    last_error_kind: str | None
+    items_last_poll: int | None
+    last_new_item: str | None
+    items_stored: int
+    next_run: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _status(state: SourceState | None, enabled: bool, stale_after: float, now: datetime) -> str:
+    if not enabled:
+        return "disabled"
+    if state is None or state.last_attempt is None:
+        return "never-polled"
+    if state.gone:
+        return "gone"
+    if not state.consecutive_failures:
+        return "ok"
+    since = _dt(state.failing_since)
+    if since and (now - since).total_seconds() >= stale_after:
+        return "stale"
+    if state.last_error_kind == ErrorKind.EMPTY.value and state.max_items_seen > 0:
+        return "emptied"
+    return "failing"
+
+
+def source_health(
+    config: Config,
+    states: Mapping[str, SourceState],
+    now: datetime,
+    *,
+    counts: Mapping[str, int] | None = None,
+    next_runs: Mapping[str, datetime | None] | None = None,
+) -> list[SourceHealth]:
+    """One row per configured source, in config order (the CLI's `status` table can use this)."""
+    rows = []
+    for source in config.sources:
+        state = states.get(source.name)
+        s = state or SourceState()
+        upcoming = (next_runs or {}).get(source.name)
+        rows.append(
+            SourceHealth(
+                name=source.name,
+                url=source.url,
+                enabled=source.enabled,
+                status=_status(state, source.enabled, config.settings.stale_after, now),
+                last_attempt=s.last_attempt,
+                last_success=s.last_success,
+                consecutive_failures=s.consecutive_failures,
+                failing_since=s.failing_since,
+                last_error=s.last_error,
+                last_error_kind=s.last_error_kind,
+                items_last_poll=s.items_last_poll,
+                last_new_item=s.last_new_item,
+                items_stored=(counts or {}).get(source.name, 0),
+                next_run=upcoming.astimezone(timezone.utc).isoformat() if upcoming else None,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    source: str
+    url: str
+    kind: str  # EMPTIED | FAILING | GONE
+    started: datetime  # first failure of the streak: the incident's identity
+    since: datetime  # when it reached `kind`: the entry's `updated`
+    error: str
+    error_kind: str
+    failures: int
+
+    @property
+    def atom_id(self) -> str:
+        # Stable per (source, start): readers keep one entry per incident and see it updated.
+        name = f"feed-aggregator:health:{self.source}:{self.started.astimezone(timezone.utc).isoformat()}"
+        return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+
+def incidents(config: Config, states: Mapping[str, SourceState], now: datetime) -> list[Incident]:
+    """The incidents worth telling the user about now, for enabled configured sources."""
+    stale_after = timedelta(seconds=config.settings.stale_after)
+    found = []
+    for source in config.sources:
+        state = states.get(source.name)
+        if not source.enabled or state is None or not state.consecutive_failures:
+            continue
+        started = _dt(state.failing_since) or _dt(state.last_attempt)
+        last = _dt(state.last_attempt) or started
+        if started is None or last is None:
+            continue
+        if state.gone:
+            kind, since = GONE, last  # a gone source is not polled again, so last_attempt stays put
+        elif now - started >= stale_after:
+            kind, since = FAILING, started + stale_after
+        elif state.last_error_kind == ErrorKind.EMPTY.value and state.max_items_seen > 0:
+            kind, since = EMPTIED, started
+        else:
+            continue  # a short failure streak heals itself; only logs and `status` show it
+        found.append(
+            Incident(
+                source=source.name,
+                url=source.url,
+                kind=kind,
+                started=started,
+                since=since,
+                error=state.last_error or "",
+                error_kind=state.last_error_kind or "",
+                failures=state.consecutive_failures,
+            )
+        )
+    return found
+
+
+_HEADLINES = {
+    EMPTIED: "{name}: the page no longer yields any items (layout change?)",
+    FAILING: "{name}: failing since {start}",
+    GONE: "{name}: the source is gone (HTTP 410); it is no longer polled",
+}
+_ADVICE = {
+    EMPTIED: "It used to list items and now none match. Check the page in a browser and the source's"
+    " selectors with <code>aggregator try</code>.",
+    FAILING: "Polling continues with back-off. Check the URL, and <code>aggregator status</code> for details.",
+    GONE: "The server says the page was removed for good. Change the source's URL or remove it from the config.",
+}
+
+
+def _entry(incident: Incident) -> StoredItem:
+    start = incident.started.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    title = _HEADLINES[incident.kind].format(name=incident.source, start=start)
+    # Only fields that change with the incident's kind go in, so the entry does not churn every poll.
+    body = (
+        f"<p>{_ADVICE[incident.kind]}</p>"  # our own constant markup
+        + f"<p>Source: <a href=\"{html.escape(incident.url)}\">{html.escape(incident.source)}</a>;"
+        f" first failure {html.escape(start)}.</p>"
+        + f"<p>Error ({html.escape(incident.error_kind)}): {html.escape(incident.error)}</p>"
+    )
+    digest = hashlib.sha256(f"{incident.atom_id}|{incident.kind}|{body}".encode()).hexdigest()
+    return StoredItem(
+        key=f"health:{incident.source}:{incident.started.isoformat()}",
+        atom_id=incident.atom_id,
+        source=incident.source,
+        url=incident.url,
+        title=title,
+        published=incident.started,
+        updated=incident.since,
+        first_seen=incident.started,
+        author="feed-aggregator",
+        content_html=body,
+        categories=(HEALTH_SLUG,),
+        content_hash=digest,
+    )
+
+
+def health_spec(config: Config, states: Mapping[str, SourceState], now: datetime) -> FeedSpec:
+    entries = [_entry(incident) for incident in incidents(config, states, now)]
+    return FeedSpec(HEALTH_SLUG, HEALTH_TITLE, "Sources that stopped working and need a look", entries)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("feed-aggregator")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+def render_health(config: Config, states: Mapping[str, SourceState], now: datetime) -> bytes:
+    spec = health_spec(config, states, now)
+    return render_atom(spec, config.settings.base_url, max(1, len(spec.items)), _version())
+
+
+def write_health(config: Config, states: Mapping[str, SourceState], now: datetime) -> bool:
+    """Write `health.atom` beside the content feeds; False when its bytes did not change."""
+    out: Path = config.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    return write_atomic(out / HEALTH_FILE, render_health(config, states, now))

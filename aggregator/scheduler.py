@@ -1,0 +1,586 @@
+"""The daemon: polls every source on its own schedule, publishes, serves, reloads its config.
+
+Scheduling policy lives in pure functions (`next_run`, `backoff_delay`,
+`spread_window`) that take the time and a random generator as arguments, so
+tests check them with fixed times. The `Daemon` gets its clock injected too;
+APScheduler only decides *when* to call `Daemon.poll`, and after each poll the
+daemon sets that source's next run from the stored state (interval with
+jitter, capped exponential back-off after failures, never earlier than a
+server's Retry-After). Because the schedule is derived from stored state, a
+restart resumes the cadence instead of polling everything at once.
+
+One Store and one Fetcher serve the whole process: the store's lock makes a
+second daemon on the same store refuse to start, and the shared Fetcher is
+what enforces per-host concurrency and spacing across sources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import signal
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from .config import Config, ConfigError, Settings, Source, load_config
+from .fetch import Fetcher
+from .health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health
+from .models import ErrorKind
+from .pipeline import PollReport, poll_deadline, poll_source, publish_from_store, record_failure
+from .store import SourceState, Store
+
+log = logging.getLogger("aggregator.daemon")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Knobs of the schedule. Defaults suit months of unattended polling; tests shrink them."""
+
+    jitter: float = 0.1  # each interval varies by ±10% so sources drift apart instead of firing together
+    spread_per_source: float = 1.0  # overdue/first polls are spread over this many seconds per source...
+    max_spread: float = 180.0  # ...but never over more than this (or the interval)
+    backoff_cap: float = 6 * 3600.0  # a failing source is still tried at least this often (or per interval if longer)
+    max_retry_after: float = 7 * 86400.0  # a bogus far-future Retry-After must not silence a source forever
+    publish_every: float = 5.0  # publish at most this often; a burst of polls gives one write
+    config_check_every: float = 2.0  # poll the config file's mtime; no inotify dependency
+    stop_grace: float = 3.0  # how long in-flight polls may finish on SIGTERM before they are cancelled
+
+
+DEFAULT_POLICY = Policy()
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def spread_window(interval: float, sources: int, policy: Policy = DEFAULT_POLICY) -> float:
+    """Seconds over which polls that are all due now are spread.
+
+    Proportional to the number of sources: a handful start at once, a hundred are
+    spread over a few minutes, and never over more than one interval.
+    """
+    return max(0.0, min(interval, policy.max_spread, policy.spread_per_source * max(1, sources)))
+
+
+def backoff_delay(failures: int, interval: float, rng: random.Random, policy: Policy = DEFAULT_POLICY) -> float:
+    """Delay after the n-th consecutive failure: interval, 2x, 4x ... capped, minus up to `jitter`.
+
+    There is no give-up: a site down for a week is picked up again once it is back
+    (the top complaint about feed readers that disable sources after a few errors).
+    """
+    cap = max(interval, policy.backoff_cap)
+    raw = min(cap, interval * 2.0 ** min(max(failures, 1) - 1, 32))
+    # Jitter only downwards, so the cap holds and many sources failing together drift apart.
+    return raw * rng.uniform(1.0 - policy.jitter, 1.0)
+
+
+def next_run(
+    state: SourceState,
+    interval: float,
+    now: datetime,
+    rng: random.Random,
+    *,
+    spread: float = 0.0,
+    policy: Policy = DEFAULT_POLICY,
+) -> datetime | None:
+    """When to poll a source next, from its stored state; None when it is gone (HTTP 410).
+
+    - never polled, or overdue (the daemon was down): now + a random offset within `spread`;
+    - after a success: last attempt + interval ± jitter;
+    - after failures: last attempt + capped exponential back-off;
+    - never before the server's Retry-After.
+    """
+    if state.gone:
+        return None
+    last = _dt(state.last_attempt)
+    if last is None:
+        due = now + timedelta(seconds=rng.uniform(0.0, spread))
+    else:
+        if state.consecutive_failures > 0:
+            delay = backoff_delay(state.consecutive_failures, interval, rng, policy)
+        else:
+            delay = interval * rng.uniform(1.0 - policy.jitter, 1.0 + policy.jitter)
+        due = last + timedelta(seconds=delay)
+        if due < now:
+            due = now + timedelta(seconds=rng.uniform(0.0, spread))
+    until = _dt(state.retry_after_until)
+    if until is not None:
+        due = max(due, min(until, now + timedelta(seconds=policy.max_retry_after)))
+    return due
+
+
+def _fetch_settings(settings: Settings) -> tuple[Any, ...]:
+    return (
+        settings.user_agent,
+        settings.timeout,
+        settings.max_bytes,
+        settings.host_concurrency,
+        settings.host_delay,
+        settings.concurrency,
+    )
+
+
+def make_fetcher(settings: Settings) -> Fetcher:
+    return Fetcher(
+        user_agent=settings.user_agent,
+        timeout=settings.timeout,
+        max_bytes=settings.max_bytes,
+        host_concurrency=settings.host_concurrency,
+        host_delay=settings.host_delay,
+        concurrency=settings.concurrency,
+    )
+
+
+def _file_signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _when(moment: datetime, now: datetime) -> str:
+    seconds = max(0.0, (moment - now).total_seconds())
+    if seconds < 120:
+        return f"in {seconds:.0f}s"
+    if seconds < 7200:
+        return f"in {seconds / 60:.0f}m"
+    return f"in {seconds / 3600:.1f}h"
+
+
+class Daemon:
+    """Owns the store, fetcher, scheduler and HTTP server of one `aggregator run`."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock = utc_now,
+        rng: random.Random | None = None,
+        policy: Policy = DEFAULT_POLICY,
+        poll_time_limit: float | None = None,
+        serve: bool = True,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.policy = policy
+        self._poll_time_limit = poll_time_limit
+        self._serve = serve and config.serve.enabled
+        self._sources: dict[str, Source] = {s.name: s for s in config.sources if s.enabled}
+        self.store: Store | None = None
+        self.fetcher: Fetcher | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.server: Any = None  # serve.FeedServer, imported lazily
+        self.reports: dict[str, PollReport] = {}  # the last poll of each source
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._limit = asyncio.Semaphore(config.settings.concurrency)
+        self._content_dirty = True  # publish once at start so feeds exist before the first poll
+        self._publish_wanted: asyncio.Event | None = None
+        self._stopping: asyncio.Event | None = None
+        self._background: list[asyncio.Task[None]] = []
+        self._config_signature = _file_signature(config.path) if config.path else None
+        self.reloads = 0  # applied reloads, for tests and logs
+        self._counts: Counter[str] | None = None  # items per source, for /status.json
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def start(self, *, paused: bool = False) -> None:
+        """Open the store, schedule every source and start serving; `paused` keeps jobs from firing (tests)."""
+        self._publish_wanted = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.store = Store(self.config.store_path)  # raises StoreLocked if another daemon owns it
+        try:
+            self.fetcher = make_fetcher(self.config.settings)
+            # Started inside the running loop: APScheduler 3.11 binds to the loop current at start().
+            self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
+            self.scheduler.start(paused=paused)
+            now = self.clock()
+            window = spread_window(self.config.settings.default_interval, len(self._sources), self.policy)
+            for source in self._sources.values():
+                self._schedule(source, now, spread=min(window, self.config.interval_of(source)))
+            self.publish_now()
+            if self._serve:
+                from .serve import FeedServer
+
+                self.server = FeedServer(get_config=lambda: self.config, status=self.status_document)
+                host, port = await self.server.start(self.config.serve.host, self.config.serve.port)
+                log.info("serving feeds on http://%s:%d/ (files in %s)", host, port, self.config.output_dir)
+        except BaseException:
+            await self._close_resources()
+            raise
+        self._background = [asyncio.create_task(self._publisher(), name="publisher")]
+        if self.config.path is not None:
+            self._background.append(asyncio.create_task(self._watch_config(), name="config-watcher"))
+        log.info(
+            "daemon started: %d source(s), store %s, feeds %s",
+            len(self._sources),
+            self.config.store_path,
+            self.config.output_dir,
+        )
+
+    def request_stop(self, why: str = "stop requested") -> None:
+        if self._stopping is not None and not self._stopping.is_set():
+            log.info("%s: stopping", why)
+            self._stopping.set()
+
+    async def wait_stopped(self) -> None:
+        assert self._stopping is not None
+        await self._stopping.wait()
+
+    async def shutdown(self) -> None:
+        """Stop polling, let in-flight polls finish briefly, flush the store, write feeds."""
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self._background = []
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.pause()  # no new polls start from here on
+        inflight = set(self._inflight)
+        if inflight:
+            log.info("waiting up to %gs for %d poll(s) in flight", self.policy.stop_grace, len(inflight))
+            _done, pending = await asyncio.wait(inflight, timeout=self.policy.stop_grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
+        if self.server is not None:
+            await self.server.close()
+            self.server = None
+        if self.store is not None:
+            try:
+                self.publish_now()
+            except Exception:  # a failed final publish must not keep the store from closing cleanly
+                log.exception("final publish failed; the feeds keep their previous content")
+        await self._close_resources()
+        log.info("daemon stopped")
+
+    async def _close_resources(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self.scheduler = None
+        if self.server is not None:
+            await self.server.close()
+            self.server = None
+        if self.fetcher is not None:
+            await self.fetcher.aclose()
+            self.fetcher = None
+        if self.store is not None:
+            self.store.close()  # commits anything staged, releases the lock
+            self.store = None
+
+    # -- scheduling --------------------------------------------------------
+
+    def poll_deadline(self) -> float:
+        return self._poll_time_limit if self._poll_time_limit is not None else poll_deadline(self.config)
+
+    def _schedule(self, source: Source, now: datetime, *, spread: float) -> datetime | None:
+        """(Re)create the job of one source, first run derived from its stored state."""
+        assert self.scheduler is not None and self.store is not None
+        interval = self.config.interval_of(source)
+        state = self.store.state(source.name)
+        when = next_run(state, interval, now, self.rng, spread=spread, policy=self.policy)
+        if when is None:
+            self._unschedule(source.name)
+            log.error("%s: gone (HTTP 410) since %s; not polled. Change its url or remove it", source.name, state.last_attempt)
+            return None
+        self.scheduler.add_job(
+            self.poll,
+            # The interval trigger is the fallback cadence; after every poll the
+            # job's next run is set from the policy (back-off, Retry-After).
+            trigger=IntervalTrigger(seconds=interval, jitter=int(interval * self.policy.jitter), timezone=timezone.utc),
+            args=[source.name],
+            id=source.name,
+            name=source.name,
+            next_run_time=when,
+            # The defaults skip a run that is >1 s late (e.g. the loop was busy or the
+            # machine slept) without a word. A run up to one interval late still happens,
+            # and several missed runs collapse into one.
+            misfire_grace_time=max(60, int(interval)),
+            coalesce=True,
+            # One poll of a source at a time; the poll deadline guarantees the next can start.
+            max_instances=1,
+            replace_existing=True,
+        )
+        log.debug("%s: next poll %s", source.name, _when(when, now))
+        return when
+
+    def _unschedule(self, name: str) -> None:
+        if self.scheduler is None:
+            return
+        try:
+            self.scheduler.remove_job(name)
+        except JobLookupError:
+            pass  # not scheduled (gone, or removed by a reload during its poll)
+
+    def next_run_time(self, name: str) -> datetime | None:
+        """The scheduled next poll of a source, None if it is not scheduled."""
+        job = self.scheduler.get_job(name) if self.scheduler is not None else None
+        return job.next_run_time if job is not None else None
+
+    async def poll(self, name: str) -> PollReport | None:
+        """The job of one source: poll it within the deadline, then schedule its next run."""
+        source = self._sources.get(name)
+        if source is None or self.store is None or self.fetcher is None:
+            return None
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        config = self.config  # a reload during the poll does not mix two configs into one poll
+        deadline = self.poll_deadline()
+        try:
+            async with self._limit:
+                try:
+                    report = await asyncio.wait_for(
+                        poll_source(source, config, self.fetcher, self.store, now=self.clock), deadline
+                    )
+                except TimeoutError:
+                    report = PollReport(
+                        name, ok=False, error_kind=ErrorKind.TIMEOUT, error=f"poll took longer than {deadline:g}s"
+                    )
+                    record_failure(self.store, name, report, self.clock())
+                    log.warning("%s: %s", name, report.error)
+        except asyncio.CancelledError:
+            # Only shutdown cancels polls; the store keeps the previous state of this source.
+            log.info("%s: poll cancelled by shutdown", name)
+            return None
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+        self.reports[name] = report
+        self._after_poll(source, report)
+        return report
+
+    def _after_poll(self, source: Source, report: PollReport) -> None:
+        assert self.store is not None
+        now = self.clock()
+        state = self.store.state(source.name)
+        if report.ok and (report.new or report.changed or report.reposts):
+            log.info("%s", report.line())
+        elif report.ok:
+            log.debug("%s", report.line())
+        when = next_run(state, self.config.interval_of(source), now, self.rng, policy=self.policy)
+        if when is None:
+            self._unschedule(source.name)
+            log.error("%s: gone (HTTP 410); no longer polled. Change its url or remove it", source.name)
+        elif source.name in self._sources and self.scheduler is not None:
+            try:
+                self.scheduler.modify_job(source.name, next_run_time=when)
+            except JobLookupError:
+                pass  # removed by a reload while it was polling
+            if not report.ok:
+                why = "after Retry-After" if state.retry_after_until else "back-off"
+                log.warning(
+                    "%s: failure %d in a row; next try %s (%s)",
+                    source.name,
+                    state.consecutive_failures,
+                    _when(when, now),
+                    why,
+                )
+        if report.new or report.changed or report.reposts:
+            self._content_dirty = True
+            self._counts = None
+        if self._publish_wanted is not None:
+            self._publish_wanted.set()  # health may have changed even when content did not
+
+    # -- publishing --------------------------------------------------------
+
+    def publish_now(self) -> None:
+        """Write the content feeds if the store changed, and the health feed."""
+        assert self.store is not None
+        if self._content_dirty:
+            self._content_dirty = False
+            try:
+                changed = publish_from_store(self.config, self.store)
+            except BaseException:
+                self._content_dirty = True  # try again next time
+                raise
+            if changed:
+                log.info("published %d changed file(s) to %s", len(changed), self.config.output_dir)
+        if write_health(self.config, self.store.states(), self.clock()):
+            log.info("health feed updated")
+
+    async def _publisher(self) -> None:
+        assert self._publish_wanted is not None
+        while True:
+            await self._publish_wanted.wait()
+            self._publish_wanted.clear()
+            try:
+                self.publish_now()
+            except Exception:  # disk full, a feedgen bug...: logged, retried on the next change
+                log.exception("publishing failed; will retry")
+            # Debounce: polls finishing during this pause are covered by the next publish.
+            await asyncio.sleep(self.policy.publish_every)
+
+    def status_document(self) -> dict[str, Any]:
+        """Per-source health for /status.json."""
+        assert self.store is not None
+        now = self.clock()
+        if self._counts is None:  # walking every item is costly on a big store; redo only after changes
+            self._counts = Counter(item.source for item in self.store.items())
+        counts = self._counts
+        next_runs = {name: self.next_run_time(name) for name in self._sources}
+        rows = source_health(self.config, self.store.states(), now, counts=counts, next_runs=next_runs)
+        return {
+            "generated": now.astimezone(timezone.utc).isoformat(),
+            "health_feed": f"{HEALTH_SLUG}.atom",
+            "health_title": HEALTH_TITLE,
+            "sources": [row.as_dict() for row in rows],
+        }
+
+    # -- config reload -----------------------------------------------------
+
+    async def _watch_config(self) -> None:
+        while True:
+            await asyncio.sleep(self.policy.config_check_every)
+            assert self.config.path is not None
+            if _file_signature(self.config.path) != self._config_signature:
+                self.reload("config file changed")
+
+    def reload(self, why: str = "SIGHUP") -> bool:
+        """Re-read the config file; apply it if valid, else log why and keep the running one."""
+        path = self.config.path
+        if path is None:
+            log.warning("%s: no config file to reload", why)
+            return False
+        # Remember the file as seen now, so a bad file is reported once, not every check.
+        self._config_signature = _file_signature(path)
+        try:
+            new = load_config(path)
+        except ConfigError as exc:
+            log.error("%s: config refused, keeping the running one: %s", why, exc)
+            return False
+        self.apply_config(new, why)
+        return True
+
+    def apply_config(self, new: Config, why: str = "reload") -> None:
+        """Apply a valid config without losing state: start added sources, stop removed, reschedule changed."""
+        old = self.config
+        needs_restart = [
+            what
+            for what, before, after in (
+                ("store", old.store_path, new.store_path),
+                ("[serve]", old.serve, new.serve),
+                ("fetch settings (user_agent, timeout, max_bytes, concurrency, host_*)",
+                 _fetch_settings(old.settings), _fetch_settings(new.settings)),
+            )
+            if before != after
+        ]
+        if needs_restart:
+            log.warning("%s: changes to %s apply after a restart", why, ", ".join(needs_restart))
+        before = self._sources
+        after = {s.name: s for s in new.sources if s.enabled}
+        self.config = new
+        self._sources = after
+        now = self.clock()
+        added = [name for name in after if name not in before]
+        removed = [name for name in before if name not in after]
+        changed = [
+            name
+            for name in after
+            if name in before and (before[name] != after[name] or old.interval_of(before[name]) != new.interval_of(after[name]))
+        ]
+        for name in removed:
+            self._unschedule(name)
+            log.info("%s: removed from the config; no longer polled (its items stay in the store)", name)
+        if self.store is not None and self.scheduler is not None:
+            window = spread_window(new.settings.default_interval, len(added) + len(changed), self.policy)
+            for name in added:
+                when = self._schedule(after[name], now, spread=min(window, new.interval_of(after[name])))
+                if when:
+                    log.info("%s: added; first poll %s", name, _when(when, now))
+            for name in changed:
+                source = after[name]
+                if before[name].url != source.url:
+                    self._forget_validators(name)
+                when = self._schedule(source, now, spread=min(window, new.interval_of(source)))
+                if when is not None and before[name].model_copy(update={"interval": None}) != source.model_copy(
+                    update={"interval": None}
+                ):
+                    # What it fetches or extracts changed: show the effect soon, Retry-After still holds.
+                    state = self.store.state(name)
+                    soon = next_run(
+                        SourceState(retry_after_until=state.retry_after_until), 0, now, self.rng, spread=window, policy=self.policy
+                    )
+                    if soon is not None and soon < when:
+                        self.scheduler.modify_job(name, next_run_time=soon)
+                        when = soon
+                log.info("%s: changed; next poll %s", name, _when(when, now) if when else "never (gone)")
+        self._content_dirty = True  # categories or titles may differ
+        if self._publish_wanted is not None:
+            self._publish_wanted.set()
+        self.reloads += 1
+        log.info(
+            "%s: config applied (%d added, %d removed, %d changed, %d sources)",
+            why,
+            len(added),
+            len(removed),
+            len(changed),
+            len(after),
+        )
+
+    def _forget_validators(self, name: str) -> None:
+        """A new URL: the old ETag/hash would answer for the wrong page, and a 410 of the old one no longer holds."""
+        assert self.store is not None
+        state = self.store.state(name)
+        state.etag = state.last_modified = state.body_hash = None
+        state.gone = False
+        state.max_items_seen = 0
+        self.store.set_state(name, state)
+        self.store.commit()
+
+
+async def _amain(config: Config, demo: bool) -> int:
+    site = None
+    if demo:
+        from .demo import start_demo_site
+
+        try:
+            site = start_demo_site()
+        except OSError as exc:
+            log.error("%s", exc)
+            return 1
+        log.info("demo: sample site on %s", site.base_url)
+    try:
+        daemon = Daemon(config)
+        try:
+            await daemon.start()
+        except OSError as exc:  # port in use, unwritable output dir: systemd retries on exit 1
+            log.error("cannot start: %s", exc)
+            return 1
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, daemon.request_stop, "SIGTERM")
+        loop.add_signal_handler(signal.SIGINT, daemon.request_stop, "SIGINT")
+        loop.add_signal_handler(signal.SIGHUP, daemon.reload, "SIGHUP")
+        try:
+            await daemon.wait_stopped()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            await daemon.shutdown()
+    finally:
+        if site is not None:
+            site.stop()
+    return 0
+
+
+def run_daemon(config_path: str, demo: bool = False) -> int:
+    """`aggregator run`: returns 0 after a clean stop; ConfigError/StoreError propagate to the CLI."""
+    config = load_config(config_path)
+    return asyncio.run(_amain(config, demo))

@@ -1,0 +1,130 @@
+"""`aggregator run` as a real process: serve, reload on SIGHUP, stop cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+
+from aggregator.store import Store
+
+from .conftest import Site, write_config
+from .test_scheduler import feed_source, rss
+
+T = TypeVar("T")
+FEED_TYPE = "application/rss+xml; charset=utf-8"
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float, log: list[str]) -> T:
+    """Poll `probe` until it returns something truthy; fail with the daemon's log on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what}; daemon log:\n" + "".join(log))
+
+
+class Daemon:
+    def __init__(self, config: Path) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "aggregator", "run", str(config)],
+            cwd=config.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.log: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.log.append(line)
+
+    def logged(self, pattern: str) -> re.Match[str] | None:
+        for line in list(self.log):
+            match = re.search(pattern, line)
+            if match:
+                return match
+        return None
+
+
+@pytest.fixture
+def daemon_process(site: Site, tmp_path: Path) -> Iterator[tuple[Daemon, Path]]:
+    site.add("/a.xml", rss("进程测试来源一的新闻标题", "进程测试来源一的第二条新闻"), content_type=FEED_TYPE)
+    site.add("/b.xml", rss("进程测试来源二的新闻标题", base="https://example.gov.cn/b/"), content_type=FEED_TYPE)
+    path = write_config(tmp_path, '[categories.news]\ntitle = "新闻"\n' + feed_source("a", site.url("/a.xml"), extra='categories = ["news"]'))
+    path.write_text(path.read_text().replace("[serve]\nenabled = false", '[serve]\nenabled = true\nhost = "127.0.0.1"\nport = 0'))
+    daemon = Daemon(path)
+    try:
+        yield daemon, path
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait(timeout=5)
+
+
+def test_serve_reload_and_clean_stop(daemon_process: tuple[Daemon, Path], site: Site, tmp_path: Path) -> None:
+    daemon, path = daemon_process
+    log = daemon.log
+    port = int(wait_for("the HTTP server", lambda: daemon.logged(r"serving feeds on http://127\.0\.0\.1:(\d+)/"), 20, log).group(1))
+    base = f"http://127.0.0.1:{port}"
+
+    with httpx.Client(base_url=base, timeout=5) as client:
+        def feed_with_items() -> httpx.Response | None:
+            response = client.get("/all.atom")
+            return response if response.status_code == 200 and "进程测试来源一的新闻标题" in response.text else None
+
+        first = wait_for("the first poll to reach the served feed", feed_with_items, 15, log)
+        assert first.headers["content-type"] == "application/atom+xml; charset=utf-8"
+        etag = first.headers["etag"]
+        again = client.get("/all.atom", headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+        assert client.get("/news.atom").status_code == 200
+        assert "新闻" in client.get("/").text
+
+        # add a source, then SIGHUP
+        path.write_text(path.read_text() + feed_source("b", site.url("/b.xml")))
+        daemon.proc.send_signal(signal.SIGHUP)
+        wait_for("the added source to be polled", lambda: site.hits("/b.xml"), 15, log)
+        wait_for("the reload to be logged", lambda: daemon.logged(r"config applied \(1 added, 0 removed"), 5, log)
+
+        # SIGHUP itself (the file watcher might have won the race above): an unchanged config is a no-op
+        daemon.proc.send_signal(signal.SIGHUP)
+        wait_for("SIGHUP to be handled", lambda: daemon.logged(r"SIGHUP: config applied \(0 added, 0 removed, 0 changed"), 5, log)
+
+        # a broken config is refused and the daemon keeps serving
+        good = path.read_text()
+        path.write_text(good + '\n[[sources]]\nname = "broken"\nurl = "nope"\n')
+        daemon.proc.send_signal(signal.SIGHUP)
+        wait_for("the refusal to be logged", lambda: daemon.logged(r"config refused, keeping the running one"), 5, log)
+        assert client.get("/all.atom").status_code == 200
+
+    daemon.proc.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    code = daemon.proc.wait(timeout=10)
+    assert code == 0, "".join(log)
+    assert time.monotonic() - started < 5
+    daemon._reader.join(timeout=2)
+    assert any("SIGTERM: stopping" in line for line in log)
+    assert not any("Traceback" in line for line in log), "".join(log)
+
+    with Store(tmp_path / "store.json") as store:  # intact, and the lock was released
+        sources = {item.source for item in store.items()}
+        assert len(store) == 3 and sources == {"a", "b"}
+        assert store.state("b").last_success is not None
