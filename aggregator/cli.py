@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from .config import Config, ConfigError, load_config
+from .fetch import fetcher_for
 from .store import Store, StoreError
 
 EXIT_OK, EXIT_SOURCES_FAILED, EXIT_CONFIG, EXIT_STORE = 0, 1, 2, 3
@@ -29,20 +30,6 @@ def _setup_logging(level: str) -> None:
 
 def _load(path: str) -> Config:
     return load_config(path)
-
-
-def _fetcher(config: Config):  # noqa: ANN202 - import kept local so `check` stays fast
-    from .fetch import Fetcher
-
-    s = config.settings
-    return Fetcher(
-        user_agent=s.user_agent,
-        timeout=s.timeout,
-        max_bytes=s.max_bytes,
-        host_concurrency=s.host_concurrency,
-        host_delay=s.host_delay,
-        concurrency=s.concurrency,
-    )
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -92,7 +79,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
         sources = [s for s in config.sources if s.name in args.source]
 
     async def run() -> list:
-        async with _fetcher(config) as fetcher:
+        async with fetcher_for(config) as fetcher:
             return await poll_all(config, store, fetcher, sources, on_done=_Progress(len(sources)))
 
     with Store(config.store_path) as store:
@@ -187,7 +174,7 @@ def cmd_try(args: argparse.Namespace) -> int:
     source = _try_source(args, config)
 
     async def run():  # noqa: ANN202
-        async with _fetcher(config) as fetcher:
+        async with fetcher_for(config, persist_cookies=False) as fetcher:
             return await preview(source, config, fetcher, article=args.article)
 
     try:

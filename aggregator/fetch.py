@@ -11,17 +11,21 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import hashlib
+import http.cookiejar
 import logging
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 from protego import Protego
 
+from .atomicfile import replace_file
+from .config import Config
 from .models import ErrorKind, FetchResult, SourceError
 
 log = logging.getLogger(__name__)
@@ -93,6 +97,7 @@ class Fetcher:
         concurrency: int = 16,
         clock: Callable[[], float] = time.monotonic,
         transport: httpx.AsyncBaseTransport | None = None,
+        cookie_file: Path | None = None,
     ) -> None:
         self.user_agent = user_agent
         self.timeout = timeout
@@ -101,7 +106,17 @@ class Fetcher:
         self.host_delay = host_delay
         self.clock = clock
         self._hosts: dict[str, _Host] = {}
+        # Some gov sites set a session cookie and expect it back, also after a restart.
+        self.cookie_file = cookie_file
+        self._cookies = http.cookiejar.LWPCookieJar()
+        if cookie_file is not None and cookie_file.exists():
+            try:
+                self._cookies.load(str(cookie_file), ignore_discard=True)
+            except (OSError, http.cookiejar.LoadError) as exc:
+                log.warning("ignoring unreadable cookie file %s: %s", cookie_file, exc)
+        self._saved_cookies = self._cookies.as_lwp_str(ignore_discard=True)
         self._client = httpx.AsyncClient(
+            cookies=self._cookies,
             follow_redirects=True,
             max_redirects=MAX_REDIRECTS,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
@@ -113,6 +128,15 @@ class Fetcher:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        self.save_cookies()
+
+    def save_cookies(self) -> None:
+        if self.cookie_file is None:
+            return
+        current = self._cookies.as_lwp_str(ignore_discard=True)
+        if current != self._saved_cookies:
+            replace_file(self.cookie_file, ("#LWP-Cookies-2.0\n" + current).encode(), mode=0o600)
+            self._saved_cookies = current
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -163,6 +187,7 @@ class Fetcher:
                 host.last_request = self.clock()
         if previous_hash and result.body_hash == previous_hash and not result.not_modified:
             result = replace(result, not_modified=True)
+        self.save_cookies()
         return result
 
     async def _request(
@@ -251,3 +276,20 @@ class Fetcher:
             log.debug("robots.txt of %s unavailable (%s); allowing", parts.netloc, exc)
             return None
         return Protego.parse(result.body.decode("utf-8", "replace"))
+
+
+def fetcher_for(config: Config, *, persist_cookies: bool = True) -> Fetcher:
+    """The one Fetcher a process uses, built from the config's settings.
+
+    Cookies persist beside the store, so only commands that own the store keep them.
+    """
+    s = config.settings
+    return Fetcher(
+        user_agent=s.user_agent,
+        timeout=s.timeout,
+        max_bytes=s.max_bytes,
+        host_concurrency=s.host_concurrency,
+        host_delay=s.host_delay,
+        concurrency=s.concurrency,
+        cookie_file=config.store_path.with_name(config.store_path.name + ".cookies") if persist_cookies else None,
+    )

@@ -33,7 +33,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .config import Config, ConfigError, Settings, Source, load_config
-from .fetch import Fetcher
+from .fetch import Fetcher, fetcher_for
 from .health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health
 from .models import ErrorKind
 from .pipeline import PollReport, poll_deadline, poll_source, publish_from_store, record_failure
@@ -136,17 +136,6 @@ def _fetch_settings(settings: Settings) -> tuple[Any, ...]:
     )
 
 
-def make_fetcher(settings: Settings) -> Fetcher:
-    return Fetcher(
-        user_agent=settings.user_agent,
-        timeout=settings.timeout,
-        max_bytes=settings.max_bytes,
-        host_concurrency=settings.host_concurrency,
-        host_delay=settings.host_delay,
-        concurrency=settings.concurrency,
-    )
-
-
 def _file_signature(path: Path) -> tuple[int, int, int] | None:
     try:
         st = os.stat(path)
@@ -207,7 +196,7 @@ class Daemon:
         self._stopping = asyncio.Event()
         self.store = Store(self.config.store_path)  # raises StoreLocked if another daemon owns it
         try:
-            self.fetcher = make_fetcher(self.config.settings)
+            self.fetcher = fetcher_for(self.config)
             # Started inside the running loop: APScheduler 3.11 binds to the loop current at start().
             self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
             self.scheduler.start(paused=paused)

@@ -185,3 +185,22 @@ def test_user_agent_and_source_headers_are_sent(site: Site, tmp_path: Path) -> N
     (request,) = site.hits("/h.xml")
     assert request.headers["user-agent"] == config.settings.user_agent
     assert request.headers["referer"] == "https://www.example.gov.cn/"
+
+
+def test_cookies_a_site_sets_are_sent_back_in_later_runs(tmp_path: Path, site: Site) -> None:
+    from aggregator.cli import main
+
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://x.gov.cn/</link>'
+        "<description>d</description><item><title>一条新闻</title><link>http://x.gov.cn/a/1.html</link></item>"
+        "</channel></rss>"
+    ).encode()
+    site.add("/rss.xml", feed, content_type="application/rss+xml", headers={"Set-Cookie": "JSESSIONID=abc123; Path=/"})
+    config = write_config(
+        tmp_path, f'[[sources]]\nname = "s"\nurl = "{site.url("/rss.xml")}"\nkind = "feed"\n'
+    )
+    assert main(["poll", "--once", str(config)]) == 0
+    assert "cookie" not in site.hits("/rss.xml")[0].headers
+    # A new process: the cookie comes back from the jar kept beside the store.
+    assert main(["poll", "--once", str(config)]) == 0
+    assert site.hits("/rss.xml")[-1].headers.get("cookie") == "JSESSIONID=abc123"
