@@ -33,6 +33,7 @@ from tinydb.storages import Storage
 from .atomicfile import replace_file
 from .models import Item, StoredItem
 from .normalise.urls import atom_id as make_atom_id
+from .normalise.urls import item_key
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ class Store:
             self._sources = self._db.table("sources", cache_size=0)
             self._tombstones = self._db.table("tombstones", cache_size=0)
             self._index: dict[str, int] = {}
-            self._by_url: dict[str, str] = {}
+            self._aliases: dict[str, str] = {}  # key of a repost's 原文链接 -> the stored repost
             self._by_fingerprint: dict[str, str] = {}
             self._by_source: dict[str, set[int]] = {}
             self._shared: dict[Any, Any] = {}
@@ -277,9 +278,8 @@ class Store:
         key = doc["key"]
         self._index[key] = doc_id
         self._by_source.setdefault(doc["source"], set()).add(doc_id)
-        self._by_url.setdefault(doc["url"], key)
-        if doc.get("original_url"):
-            self._by_url.setdefault(doc["original_url"], key)
+        if doc.get("original_key"):
+            self._aliases.setdefault(doc["original_key"], key)
         fingerprint = repost_fingerprint(doc["title"], _dt(doc.get("published")))
         if fingerprint:
             self._by_fingerprint.setdefault(fingerprint, key)
@@ -294,9 +294,15 @@ class Store:
         """The key under which this item (or the article it reposts) is already stored."""
         if item.key in self._index:
             return item.key
-        for url in (item.original_url, item.url):
-            if url and url in self._by_url:
-                return self._by_url[url]
+        if item.key in self._aliases:
+            return self._aliases[item.key]  # the original of a repost we already have
+        if item.original_url:
+            # Keys, not raw URLs: http/https, www. and Hanweb column variants all meet here.
+            original = item_key(item.original_url)
+            if original in self._index:
+                return original
+            if original in self._aliases:
+                return self._aliases[original]  # another repost of the same original
         fingerprint = repost_fingerprint(item.title, item.published)
         if fingerprint:
             return self._by_fingerprint.get(fingerprint)
@@ -346,7 +352,7 @@ class Store:
             doc = self._items.get(doc_id=doc_id)
             assert doc is not None
             changes: dict[str, Any] = {}
-            is_original_of_repost = existing_key != item.key and item.url == doc.get("original_url")
+            is_original_of_repost = existing_key != item.key and doc.get("original_key") == item.key
             if existing_key == item.key or is_original_of_repost:
                 if doc["content_hash"] != item.content_hash:
                     self._put_blob(item.content_hash, item.summary_html, item.content_html)
@@ -355,7 +361,7 @@ class Store:
                     result.changed.append(existing_key)
                 if is_original_of_repost:
                     # The original arrived after its repost: credit the original.
-                    changes.update(source=source, url=item.url, original_url=None)
+                    changes.update(source=source, url=item.url, original_url=None, original_key=None)
             if source not in self._doc_sources(doc):
                 changes["sources"] = sorted({*self._doc_sources(doc), source})
                 result.reposts.append(existing_key)
@@ -412,6 +418,7 @@ class Store:
             "author": item.author,
             "origin": item.origin,
             "original_url": item.original_url,
+            "original_key": item_key(item.original_url) if item.original_url else None,
             "tags": list(item.tags),
             "content_hash": item.content_hash,
         }
@@ -544,7 +551,7 @@ class Store:
 
     def _rebuild_indexes(self) -> None:
         self._index.clear()
-        self._by_url.clear()
+        self._aliases.clear()
         self._by_fingerprint.clear()
         self._by_source.clear()
         for doc_id, doc in self._raw_items():

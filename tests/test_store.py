@@ -186,3 +186,27 @@ def test_item_changes_commit_at_once_and_state_only_changes_are_batched(tmp_path
         assert orjson.loads(path.read_bytes())["sources"]["1"]["last_attempt"] is None
     # Closing flushes what was deferred.
     assert orjson.loads(path.read_bytes())["sources"]["1"]["last_attempt"] == "2026-01-10T12:30:00+00:00"
+
+
+def test_repost_link_matches_the_original_across_scheme_and_column_variants(tmp_path: Path) -> None:
+    from aggregator.normalise.urls import item_key
+
+    original_url = "https://sthjt.zj.gov.cn/art/2023/4/23/art_1229116_58938545.html"
+    original = item(1, source="gov", url=original_url, key=item_key(original_url))
+    # The repost cites the http:// address under another column id: still the same article.
+    repost = item(
+        2,
+        source="portal",
+        title="完全不同的转载标题，不能靠标题识别",
+        key="url:https://portal.example/9",
+        original_url="http://sthjt.zj.gov.cn/art/2023/4/23/art_1202652_58938545.html",
+    )
+    with Store(tmp_path / "store.json") as store:
+        store.apply("portal", [repost], NOW)
+        store.apply("gov", [original], NOW)
+        (stored,) = list(store.items())
+        assert stored.source == "gov" and stored.url == original_url and set(stored.sources) == {"gov", "portal"}
+        # A second repost of the same original joins the same item.
+        again = item(3, source="blog", title="又一个转载", key="url:https://blog.example/x", original_url=original_url)
+        assert store.apply("blog", [again], NOW).new == []
+        assert len(store) == 1
