@@ -68,7 +68,7 @@ class _Progress:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from .pipeline import poll_all, publish_from_store
+    from .pipeline import housekeeping, poll_all, publish_from_store
 
     config = _load(args.config)
     sources = config.sources
@@ -84,6 +84,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
     with Store(config.store_path) as store:
         reports = asyncio.run(run())
+        housekeeping(config, store, datetime.now(timezone.utc))
         changed = publish_from_store(config, store)
     for report in reports:
         print(report.line())

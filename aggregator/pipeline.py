@@ -280,6 +280,25 @@ def _record_outcome(state: SourceState, report: PollReport, moment: datetime) ->
     state.retry_after_until = _iso(moment + timedelta(seconds=report.retry_after)) if report.retry_after else None
 
 
+TOMBSTONE_FACTOR = 3  # tombstones outlive items this many times over
+
+
+def housekeeping(config: Config, store: Store, now: datetime) -> tuple[int, int]:
+    """Keep a store that runs for years bounded: drop old tombstones and unused bodies.
+
+    A tombstone must outlive any list page that still shows its item; pages keep
+    items for months, so tombstones last several times the retention age.
+    """
+    days = config.settings.retention_days * TOMBSTONE_FACTOR
+    expired = store.expire_tombstones(now - timedelta(days=days))
+    store.commit()
+    # Bodies are collected only after the commit that stopped referring to them.
+    removed = store.collect_garbage()
+    if expired or removed:
+        log.info("housekeeping: %d tombstones expired, %d unused bodies removed", expired, removed)
+    return expired, removed
+
+
 def record_failure(store: Store, name: str, report: PollReport, now: datetime) -> None:
     """For failures detected outside poll_source (the overall time limit)."""
     state = store.state(name)

@@ -36,12 +36,15 @@ from .config import Config, ConfigError, Settings, Source, load_config
 from .fetch import Fetcher, fetcher_for
 from .health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health
 from .models import ErrorKind
-from .pipeline import PollReport, poll_deadline, poll_source, publish_from_store, record_failure
+from .pipeline import PollReport, housekeeping, poll_deadline, poll_source, publish_from_store, record_failure
 from .store import SourceState, Store
 
 log = logging.getLogger("aggregator.daemon")
 
 Clock = Callable[[], datetime]
+
+
+HOUSEKEEPING_EVERY = 24 * 3600.0
 
 
 def utc_now() -> datetime:
@@ -214,7 +217,10 @@ class Daemon:
         except BaseException:
             await self._close_resources()
             raise
-        self._background = [asyncio.create_task(self._publisher(), name="publisher")]
+        self._background = [
+            asyncio.create_task(self._publisher(), name="publisher"),
+            asyncio.create_task(self._housekeeper(), name="housekeeper"),
+        ]
         if self.config.path is not None:
             self._background.append(asyncio.create_task(self._watch_config(), name="config-watcher"))
         log.info(
@@ -416,6 +422,15 @@ class Daemon:
                 log.exception("publishing failed; will retry")
             # Debounce: polls finishing during this pause are covered by the next publish.
             await asyncio.sleep(self.policy.publish_every)
+
+    async def _housekeeper(self) -> None:
+        assert self.store is not None
+        while True:
+            try:
+                housekeeping(self.config, self.store, self.clock())
+            except Exception:  # a full disk must not stop polling; retried tomorrow
+                log.exception("housekeeping failed")
+            await asyncio.sleep(HOUSEKEEPING_EVERY)
 
     def status_document(self) -> dict[str, Any]:
         """Per-source health for /status.json."""

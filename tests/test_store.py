@@ -210,3 +210,21 @@ def test_repost_link_matches_the_original_across_scheme_and_column_variants(tmp_
         again = item(3, source="blog", title="又一个转载", key="url:https://blog.example/x", original_url=original_url)
         assert store.apply("blog", [again], NOW).new == []
         assert len(store) == 1
+
+
+def test_housekeeping_expires_old_tombstones_and_unused_bodies(tmp_path: Path) -> None:
+    from aggregator.config import parse_config
+    from aggregator.pipeline import housekeeping
+
+    config = parse_config(f'[settings]\nstore = "{tmp_path / "store.json"}"\nretention_days = 30\n')
+    with Store(config.store_path) as store:
+        store.apply("s", [item(n) for n in range(1, 13)], NOW)
+        store.apply("s", [item(1, body="edited")], NOW)  # leaves item 1's first body unused
+        store.prune("s", max_age=timedelta(days=30), max_count=10, now=NOW)  # items 11 and 12 go
+        blobs = lambda: len(list(store.blob_dir.glob("*/*.json")))  # noqa: E731
+        assert blobs() == 13
+        # Within three retention periods the tombstones stay, so listed items stay out.
+        assert housekeeping(config, store, NOW + timedelta(days=89)) == (0, 3)
+        assert blobs() == 10 and store.apply("s", [item(11)], NOW).new == []
+        assert housekeeping(config, store, NOW + timedelta(days=91)) == (2, 0)
+        assert all(store.get(f"url:https://example.org/{n}").content_html for n in range(1, 11))  # type: ignore[union-attr]
