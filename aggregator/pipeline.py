@@ -81,6 +81,19 @@ async def _list_items(
     page = extract_list(html, result.url, source.list_selectors, tz=zone, now=now)
     if page.chosen and source.list_selectors is None:
         log.info("%s: no selectors configured; auto-detected list:\n%s", source.name, page.chosen)
+    if source.kind == "auto" and source.list_selectors is None and page.feed_url:
+        # Zero-config: a feed the page itself advertises beats guessing at its markup.
+        try:
+            feed = await fetcher.fetch(
+                page.feed_url, accept=FEED_ACCEPT, headers=source.headers, respect_robots=source.respect_robots
+            )
+            _title, entries = extract_feed(feed)
+        except SourceError as exc:
+            log.info("%s: the page's feed %s failed (%s); reading the list instead", source.name, page.feed_url, exc)
+        else:
+            if entries:
+                log.info("%s: using the feed the page links to: %s", source.name, page.feed_url)
+                return entries, True
     items = list(page.items)
     if first_poll and source.backfill_pages:
         for request in dataproxy_requests(html, result.url, source.backfill_pages):
@@ -175,12 +188,6 @@ async def _poll(
         _title, raws = extract_feed(result)
     else:
         raws, has_summaries = await _list_items(fetcher, source, result, config, first_poll=first_poll, now=moment)
-        if not raws and source.kind == "auto":
-            feed_url = extract_list(_decode(result, source), result.url, None, tz=config.zone_of(source), now=moment).feed_url
-            if feed_url:
-                feed = await fetcher.fetch(feed_url, accept=FEED_ACCEPT, headers=source.headers, respect_robots=source.respect_robots)
-                _title, raws = extract_feed(feed)
-                report.notes.append(f"used the page's feed {feed_url}")
     report.found = len(raws)
     if not raws:
         if state.max_items_seen > 0:

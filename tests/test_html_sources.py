@@ -278,3 +278,22 @@ title = "a@title"
     assert "selectors-matched-nothing" in out and "layout may have changed" in out
     # Nothing already published disappears.
     assert len(entries(tmp_path / "feeds" / "all.atom")) == 5
+
+
+def test_auto_source_prefers_the_feed_the_page_links_to(tmp_path: Path, site: Site) -> None:
+    page = (
+        '<html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body><ul>'
+        + "".join(f'<li><a href="/a/{n}.html">列表页上的第{n}条新闻标题</a> 2026-03-0{n}</li>' for n in range(1, 6))
+        + "</ul></body></html>"
+    )
+    site.add("/column/", page)
+    site.add_file("/rss.xml", "feeds/rss2-noguid.xml", content_type="application/rss+xml")
+    config = write_config(tmp_path, f'[[sources]]\nname = "c"\nurl = "{site.url("/column/")}"\nkind = "auto"\n')
+    assert main(["poll", "--once", str(config)]) == 0
+    assert set(entries(tmp_path / "feeds" / "all.atom")) == {"市生态环境局开展夏季臭氧污染防治帮扶", "一家企业超标排放被罚款20万元"}
+
+    # When the advertised feed is broken, the list on the page is read instead.
+    site.add("/rss.xml", b"gone", status=404)
+    (tmp_path / "store.json").unlink()
+    assert main(["poll", "--once", str(config)]) == 0
+    assert len(entries(tmp_path / "feeds" / "all.atom")) == 5
