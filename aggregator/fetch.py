@@ -182,6 +182,10 @@ class Fetcher:
                 result = await asyncio.wait_for(
                     self._request(method, url, request_headers, data), timeout=self.timeout
                 )
+            except TimeoutError:
+                raise SourceError(
+                    ErrorKind.TIMEOUT, f"{url}: no complete answer within {self.timeout:g}s"
+                ) from None
             finally:
                 # Spacing counts from the end of a request, so slow hosts are not hammered.
                 host.last_request = self.clock()
@@ -270,6 +274,9 @@ class Fetcher:
         robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
         try:
             result = await asyncio.wait_for(self._request("GET", robots_url, {"Accept": "text/plain"}, None), self.timeout)
+        except TimeoutError:
+            log.debug("robots.txt of %s timed out; allowing", parts.netloc)
+            return None
         except SourceError as exc:
             # 4xx means "no rules" (RFC 9309). We also allow on 5xx/network errors:
             # gov sites often fail robots.txt while serving pages fine.

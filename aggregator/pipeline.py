@@ -51,7 +51,8 @@ class PollReport:
 
     def line(self) -> str:
         if not self.ok:
-            return f"{self.source}: FAILED {self.error}"
+            kind = f"{self.error_kind.value}: " if self.error_kind else ""
+            return f"{self.source}: FAILED {kind}{self.error}"
         if self.not_modified:
             return f"{self.source}: not modified"
         return f"{self.source}: {self.found} found, {self.new} new, {self.changed} changed, {self.reposts} reposts"
@@ -150,13 +151,13 @@ async def poll_source(
     try:
         await _poll(source, config, fetcher, store, state, report, moment)
     except SourceError as exc:
-        report.ok, report.error_kind, report.error, report.retry_after = False, exc.kind, str(exc), exc.retry_after
+        report.ok, report.error_kind, report.error, report.retry_after = False, exc.kind, exc.message, exc.retry_after
     except Exception as exc:  # a bug or a page we did not foresee must not stop the other sources
         log.exception("%s: unexpected error", source.name)
         report.ok, report.error_kind, report.error = False, ErrorKind.PARSE, f"{type(exc).__name__}: {exc}"
     _record_outcome(state, report, moment)
     if not report.ok:
-        log.warning("%s: %s", source.name, report.error)
+        log.warning("%s: %s: %s", source.name, report.error_kind.value if report.error_kind else "error", report.error)
     store.set_state(source.name, state)
     store.commit(lazy=True)
     report.seconds = time.monotonic() - started

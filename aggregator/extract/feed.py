@@ -41,7 +41,11 @@ def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
     if result.content_type:
         charset = f"; charset={result.charset}" if result.charset else ""
         headers["content-type"] = result.content_type + charset
-    parsed = feedparser.parse(result.body, response_headers=headers, sanitize_html=False)
+    try:
+        parsed = feedparser.parse(result.body, response_headers=headers, sanitize_html=False)
+    except (UnicodeError, ValueError, LookupError) as exc:
+        # feedparser's encoding sniffing raises on junk in the XML declaration.
+        raise SourceError(ErrorKind.PARSE, f"{result.url}: unreadable feed encoding ({exc})") from None
     if parsed.bozo and not parsed.entries:
         raise SourceError(ErrorKind.PARSE, f"{result.url}: not a readable feed ({parsed.get('bozo_exception')})")
     items = []
