@@ -7,7 +7,7 @@ Datetimes are always timezone-aware.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
@@ -76,6 +76,7 @@ class RawItem:
     summary_html: str | None = None
     content_html: str | None = None
     tags: tuple[str, ...] = ()
+    list_hash: str | None = None  # set by the pipeline: the row as listed, before article enrichment
 
 
 @dataclass(slots=True)
@@ -96,7 +97,8 @@ class Item:
     tags: tuple[str, ...] = ()
     content_hash: str = ""
     categories: tuple[str, ...] = ()
-    extra_sources: tuple[str, ...] = field(default_factory=tuple)
+    original_key: str | None = None  # key of the article a repost points to (原文链接)
+    list_hash: str | None = None  # the row as listed, for sources whose content comes from article pages
 
 
 @dataclass(slots=True)
@@ -104,7 +106,7 @@ class StoredItem:
     """An item as kept in the store and handed to publish."""
 
     key: str
-    atom_id: str  # fixed at first insert; never recomputed
+    atom_id: str  # derived from the key, so it never changes
     source: str  # the source that first found it (or the original of a repost)
     url: str
     title: str

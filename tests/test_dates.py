@@ -108,3 +108,12 @@ def test_printed_dates_round_trip(moment: datetime) -> None:
     for text in (moment.strftime("%Y-%m-%d %H:%M:%S"), moment.strftime("%Y年%m月%d日 %H:%M:%S")):
         assert parse_date(text, SH, NOW) == moment.replace(tzinfo=SH)
         assert find_date(f"发布时间：{text} 来源：", SH, NOW) == moment.replace(tzinfo=SH)
+
+
+def test_cst_in_a_chinese_source_means_china_standard_time() -> None:
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    moment = parse_date("Wed, 01 May 2024 09:42:56 CST", ZoneInfo("Asia/Shanghai"), now)
+    assert moment is not None and moment.isoformat() == "2024-05-01T09:42:56+08:00"
+    # Elsewhere it keeps its US meaning.
+    chicago = parse_date("Wed, 01 May 2024 09:42:56 CST", ZoneInfo("America/Chicago"), now)
+    assert chicago is not None and chicago.utcoffset() == timedelta(hours=-6)

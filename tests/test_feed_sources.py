@@ -221,3 +221,21 @@ interval = "soon"
     assert f"{config}:" in err and "sources[0].interval" in err and "30m" in err
     line = int(err.split(f"{config}:")[1].split(":")[0])
     assert config.read_text().splitlines()[line - 1].startswith("interval")
+
+
+def test_feed_dates_without_a_zone_are_in_the_sources_zone(tmp_path: Path, site: Site) -> None:
+    dates = ["2024-05-01 09:42:56", "Wed, 01 May 2024 09:42:56 CST", "Wed, 01 May 2024 09:42:56 +0000"]
+    rows = "".join(
+        f"<item><title>第{n}条</title><link>http://a.gov.cn/{n}.html</link><pubDate>{d}</pubDate></item>"
+        for n, d in enumerate(dates)
+    )
+    site.add("/rss.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{rows}</channel></rss>')
+    config = write_config(tmp_path, f'[[sources]]\nname = "s"\nurl = "{site.url("/rss.xml")}"\nkind = "feed"\n')
+    assert main(["poll", "--once", str(config)]) == 0
+    published = {t: e.findtext(f"{ATOM}published") for t, e in entries(tmp_path / "feeds" / "all.atom").items()}
+    # 09:42:56 in Asia/Shanghai is 01:42:56Z; an explicit +0000 is respected.
+    assert published == {
+        "第0条": "2024-05-01T01:42:56+00:00",
+        "第1条": "2024-05-01T01:42:56+00:00",
+        "第2条": "2024-05-01T09:42:56+00:00",
+    }

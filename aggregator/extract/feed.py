@@ -11,6 +11,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from ..models import ErrorKind, FetchResult, RawItem, SourceError
+from ..normalise.dates import has_zone
 
 _FEED_SNIFF = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.I)
 
@@ -61,6 +62,7 @@ def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
         summary = entry.get("summary") or None
         if content_html and summary and summary.strip() == content_html.strip():
             summary = None
+        printed = (dict.get(entry, "published") or dict.get(entry, "created") or "").strip()
         items.append(
             RawItem(
                 url=urljoin(result.url, link.strip()),
@@ -69,6 +71,8 @@ def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
                 # dict.get: FeedParserDict.get would silently answer "published" with "updated".
                 published=_aware(dict.get(entry, "published_parsed")) or _aware(dict.get(entry, "created_parsed")),
                 updated=_aware(dict.get(entry, "updated_parsed")),
+                # A date printed without a zone means the source's zone, not UTC as feedparser assumes.
+                published_text=printed if printed and not has_zone(printed) else None,
                 author=(entry.get("author") or "").strip() or None,
                 summary_html=summary,
                 content_html=content_html,

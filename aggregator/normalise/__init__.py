@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ..models import Item, RawItem
-from .dates import parse_date
+from .dates import is_relative, parse_date, plausible
 from .text import html_to_text, sanitize_html, xml_safe
 from .urls import absolute_url, item_key
 
 __all__ = ["normalise_item", "clean_text"]
 
-FUTURE_TOLERANCE = timedelta(days=1)
 _SPACE = re.compile(r"\s+")
 
 
@@ -38,22 +37,17 @@ def _content_hash(*parts: str | None) -> str:
     return digest.hexdigest()
 
 
-def _plausible(moment: datetime | None, now: datetime) -> datetime | None:
-    # A date in the future is a parse error or a typo upstream, not a publication time.
-    if moment is None or moment > now + FUTURE_TOLERANCE:
-        return None
-    return moment
-
-
 def normalise_item(raw: RawItem, source: str, zone: ZoneInfo, now: datetime) -> Item | None:
     """None when the item has no usable link."""
     url = absolute_url(raw.url, raw.url)
     if not url:
         return None
-    published = _plausible(raw.published, now)
-    if published is None and raw.published_text:
-        published = _plausible(parse_date(raw.published_text, zone, now), now)
-    updated = _plausible(raw.updated, now)
+    # Printed text first: feedparser reads zone-less feed dates as UTC, pages mean their own zone.
+    published = parse_date(raw.published_text, zone, now) if raw.published_text else None
+    relative = published is not None and is_relative(raw.published_text or "")
+    if published is None and raw.published is not None:
+        published = plausible(raw.published, now)
+    updated = plausible(raw.updated, now) if raw.updated else None
     if updated and published and updated < published:
         updated = published
     summary_html = sanitize_html(raw.summary_html, base_url=url) if raw.summary_html else None
@@ -71,6 +65,8 @@ def normalise_item(raw: RawItem, source: str, zone: ZoneInfo, now: datetime) -> 
     tags = tuple(sorted({t for t in (clean_text(tag) for tag in raw.tags) if t}))
     return Item(
         key=item_key(url, raw.upstream_id),
+        original_key=item_key(original_url) if original_url else None,
+        list_hash=raw.list_hash,
         source=source,
         url=url,
         title=title,
@@ -86,7 +82,8 @@ def normalise_item(raw: RawItem, source: str, zone: ZoneInfo, now: datetime) -> 
             title,
             summary_html,
             content_html,
-            published.isoformat() if published else None,
+            # "3小时前" gives a new time on every read; it must not look like an edit.
+            published.isoformat() if published and not relative else None,
             author,
             origin,
             original_url,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
-__all__ = ["parse_date", "find_date", "find_date_span", "FUTURE_TOLERANCE", "MIN_YEAR"]
+__all__ = ["parse_date", "find_date", "find_date_span", "plausible", "is_relative", "has_zone", "FUTURE_TOLERANCE", "MIN_YEAR"]
 
 FUTURE_TOLERANCE = timedelta(days=1)
 MIN_YEAR = 1990
@@ -67,11 +67,25 @@ _UNIT_SECONDS = {
 _DAY_OFFSET = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
 
 
+_ZONE_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|\b(?:UTC|GMT|UT)(?:[+-]\d{1,2}(?::?\d{2})?)?)\s*$", re.IGNORECASE)
+
+
+def is_relative(text: str) -> bool:
+    """"3小时前", "昨天 10:20", "刚刚": a time that moves with the moment the page was read."""
+    return bool(_RELATIVE.search(text) or _DAY_WORD.search(text) or _JUST_NOW.search(text))
+
+
+def has_zone(text: str) -> bool:
+    """True when a printed time names its offset (Z, +08:00, +0800, GMT, UTC+8)."""
+    return bool(_ZONE_SUFFIX.search(text.strip()))
+
+
 def _aware_now(now: datetime, tz: tzinfo) -> datetime:
     return now if now.tzinfo is not None else now.replace(tzinfo=tz)
 
 
-def _plausible(moment: datetime, now: datetime) -> datetime | None:
+def plausible(moment: datetime, now: datetime) -> datetime | None:
+    """None for a date in the future or before MIN_YEAR: a parse error or a typo upstream."""
     if moment.year < MIN_YEAR or moment > now + FUTURE_TOLERANCE:
         return None
     return moment
@@ -113,7 +127,7 @@ def _from_full(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime | No
     month = match.group("m") or match.group("m2")
     day = match.group("d") or match.group("d2")
     moment = _build(match, int(match.group("y")), int(month), int(day), tz)
-    return _plausible(moment, now) if moment else None
+    return plausible(moment, now) if moment else None
 
 
 def _from_month_day(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
@@ -126,7 +140,7 @@ def _from_month_day(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime
                 continue  # 02-29 in a non-leap year may fit the year before
             return None
         if moment <= now + FUTURE_TOLERANCE:
-            return _plausible(moment, now)
+            return plausible(moment, now)
     return None
 
 
@@ -141,7 +155,7 @@ def _from_relative(match: re.Match[str], now: datetime) -> datetime | None:
     seconds = amount * _UNIT_SECONDS[unit]
     if seconds > 400 * 86400:
         return None
-    return _plausible(now - timedelta(seconds=seconds), now)
+    return plausible(now - timedelta(seconds=seconds), now)
 
 
 def _from_day_word(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
@@ -152,14 +166,21 @@ def _from_day_word(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
     return datetime(local.year, local.month, local.day, hour, minute, second, tzinfo=tz)
 
 
+_CST = re.compile(r"\s+CST\s*$", re.IGNORECASE)
+_UTC8 = timedelta(hours=8)
+
+
 def _rfc822(text: str, tz: tzinfo, now: datetime) -> datetime | None:
+    # Chinese CMSs write "CST" for China Standard Time; email.utils reads US Central (-06:00).
+    if _CST.search(text) and now.astimezone(tz).utcoffset() == _UTC8:
+        text = _CST.sub(" +0800", text)
     try:
         moment = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if moment.tzinfo is None:  # "-0000": the zone is unknown; the source's is the best guess
         moment = moment.replace(tzinfo=tz)
-    return _plausible(moment, now)
+    return plausible(moment, now)
 
 
 def parse_date(text: str, tz: ZoneInfo, now: datetime) -> datetime | None:
@@ -177,7 +198,7 @@ def parse_date(text: str, tz: ZoneInfo, now: datetime) -> datetime | None:
     if match := _RELATIVE.fullmatch(core):
         return _from_relative(match, now)
     if match := _DAY_WORD.fullmatch(core):
-        return _plausible(_from_day_word(match, tz, now), now)
+        return plausible(_from_day_word(match, tz, now), now)
     if _JUST_NOW.fullmatch(core):
         return now
     if _RFC822_HINT.search(core):
@@ -212,7 +233,7 @@ def find_date_span(text: str, tz: ZoneInfo, now: datetime) -> tuple[datetime, st
         if moment is not None:
             return moment, match.group(0)
     if match := _DAY_WORD.search(text):
-        moment = _plausible(_from_day_word(match, tz, now), now)
+        moment = plausible(_from_day_word(match, tz, now), now)
         return (moment, match.group(0).strip()) if moment else None
     for match in _MONTH_DAY.finditer(text):
         moment = _from_month_day(match, tz, now)
