@@ -7,19 +7,21 @@ Each stage only receives what the stage before it returned.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .classify import classify
 from .config import Config, Source
 from .extract.article import extract_article
 from .extract.decode import decode_html
 from .extract.feed import extract_feed, looks_like_feed
-from .extract.hanweb import dataproxy_requests, trs_page_urls
+from .extract.hanweb import PageRequest, dataproxy_requests, trs_page_urls
 from .extract.html_list import extract_list
 from .fetch import Fetcher
 from .models import ErrorKind, FetchResult, Item, RawItem, SourceError
@@ -97,22 +99,26 @@ async def _list_items(
                 return entries, True
     items = list(page.items)
     if first_poll and source.backfill_pages:
-        for request in dataproxy_requests(html, result.url, source.backfill_pages):
-            extra = await fetcher.fetch(
-                request.url,
-                method=request.method,
-                data=dict(request.form),
-                headers=source.headers,
-                respect_robots=source.respect_robots,
-            )
-            # A dataproxy answer is a bare <datastore>; extract_list reads its records itself.
-            older = extract_list(_decode(extra, source), result.url, source.list_selectors, tz=zone, now=now).items
+        requests = [*dataproxy_requests(html, result.url, source.backfill_pages)]
+        requests += [PageRequest(url) for url in trs_page_urls(html, result.url, source.backfill_pages)]
+        for request in requests:
+            try:
+                extra = await fetcher.fetch(
+                    request.url,
+                    method=request.method,
+                    data=dict(request.form) or None,
+                    headers=source.headers,
+                    respect_robots=source.respect_robots,
+                )
+                # A dataproxy answer is a bare <datastore>; extract_list reads its records itself.
+                older = extract_list(_decode(extra, source), extra.url, source.list_selectors, tz=zone, now=now).items
+            except SourceError as exc:
+                # Older pages are a bonus: the first page's items still count, and the poll succeeds.
+                log.info("%s: stopped reading older pages at %s: %s", source.name, request.url, exc)
+                break
             if not older:
                 break
             items += older
-        for url in trs_page_urls(html, result.url, source.backfill_pages):
-            extra = await fetcher.fetch(url, headers=source.headers, respect_robots=source.respect_robots)
-            items += extract_list(_decode(extra, source), extra.url, source.list_selectors, tz=zone, now=now).items
     return items, any(item.summary_html for item in items)
 
 
@@ -125,13 +131,79 @@ async def _enrich_from_article(fetcher: Fetcher, source: Source, raw: RawItem, c
     if article.title and (not raw.title or raw.title.endswith(("…", "...")) or len(article.title) > len(raw.title)):
         raw.title = article.title
     if article.published:
-        raw.published = article.published
+        raw.published, raw.published_text = article.published, None  # the article's date beats the list's
     elif article.published_text and not raw.published_text:
         raw.published_text = article.published_text
     raw.origin = article.origin or raw.origin
     raw.author = article.author or raw.author
     raw.original_url = article.original_url or raw.original_url
     raw.content_html = article.content_html or raw.content_html
+
+
+def _list_hash(raw: RawItem) -> str:
+    return hashlib.sha256(
+        "\x00".join((raw.url, raw.title, raw.published_text or "", raw.summary_html or "")).encode("utf-8", "surrogatepass")
+    ).hexdigest()[:32]
+
+
+def _keep_list_only(error: BaseException, article_url: str, list_url: str) -> bool:
+    """An article that may never load is kept with its list data; a flaky one of the source's own site waits."""
+    if urlsplit(article_url).hostname != urlsplit(list_url).hostname:
+        return True  # another site's page: we cannot tell a bad day from a dead link
+    if not isinstance(error, SourceError):
+        return True  # a bug in extraction: logged; retrying would repeat it
+    if error.kind in (ErrorKind.PARSE, ErrorKind.DECODE, ErrorKind.GONE, ErrorKind.TOO_LARGE, ErrorKind.ROBOTS):
+        return True
+    return error.kind is ErrorKind.HTTP_STATUS and error.retry_after is None and "HTTP 4" in error.message
+
+
+async def _enrich_changed_rows(
+    fetcher: Fetcher,
+    source: Source,
+    config: Config,
+    store: Store,
+    raws: list[RawItem],
+    moment: datetime,
+    report: PollReport,
+) -> tuple[list[RawItem], int]:
+    """Rows to store, with their article pages read; and how many wait for the next poll.
+
+    A row the source already listed in the same form is skipped: its stored item
+    came from the article page, which the bare row must never overwrite. New or
+    changed rows get their article fetched (at most MAX_ARTICLES_PER_POLL);
+    rows whose article could not be read this time wait for the next poll.
+    """
+    ready: list[RawItem] = []
+    to_fetch: list[RawItem] = []
+    deferred = 0
+    for raw in raws:
+        raw.list_hash = _list_hash(raw)
+        key = item_key(raw.url, raw.upstream_id)
+        if store.list_hash(key, source.name) == raw.list_hash:
+            continue
+        if store.is_tombstoned(key):
+            continue
+        if len(to_fetch) < MAX_ARTICLES_PER_POLL:
+            to_fetch.append(raw)
+        else:
+            deferred += 1
+    outcomes = await asyncio.gather(
+        *(_enrich_from_article(fetcher, source, raw, config, moment) for raw in to_fetch), return_exceptions=True
+    )
+    for raw, outcome in zip(to_fetch, outcomes, strict=True):
+        if not isinstance(outcome, BaseException):
+            ready.append(raw)
+            continue
+        if not isinstance(outcome, (SourceError, ValueError)):
+            log.error("%s: article %s: %r", source.name, raw.url, outcome)
+        report.notes.append(f"article {raw.url}: {outcome}")
+        if _keep_list_only(outcome, raw.url, source.url):
+            ready.append(raw)
+        else:
+            deferred += 1
+            if isinstance(outcome, SourceError) and outcome.retry_after:
+                report.retry_after = max(report.retry_after or 0.0, outcome.retry_after)
+    return ready, deferred
 
 
 async def poll_source(
@@ -202,16 +274,11 @@ async def _poll(
     if source.kind == "feed" or looks_like_feed(result):
         fetch_articles = bool(source.fetch_articles)
     if fetch_articles:
-        fresh = [raw for raw in raws if not store.known(item_key(raw.url, raw.upstream_id))][:MAX_ARTICLES_PER_POLL]
-        outcomes = await asyncio.gather(
-            *(_enrich_from_article(fetcher, source, raw, config, moment) for raw in fresh), return_exceptions=True
-        )
-        for raw, outcome in zip(fresh, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                if not isinstance(outcome, (SourceError, ValueError)):
-                    log.error("%s: article %s: %r", source.name, raw.url, outcome)
-                report.notes.append(f"article {raw.url}: {outcome}")
-
+        raws, deferred = await _enrich_changed_rows(fetcher, source, config, store, raws, moment, report)
+        if deferred:
+            # Forget the page's validators so the next poll reads it again and takes these up.
+            result = replace(result, etag=None, last_modified=None, body_hash="")
+            report.notes.append(f"{deferred} item(s) left for the next poll")
     zone = config.zone_of(source)
     items: list[Item] = []
     for raw in raws:
@@ -226,8 +293,8 @@ async def _poll(
     diff = store.apply(source.name, items, moment)
     report.new, report.changed, report.reposts = len(diff.new), len(diff.changed), len(diff.reposts)
     state.etag, state.last_modified, state.body_hash = result.etag, result.last_modified, result.body_hash
-    state.items_last_poll = len(raws)
-    state.max_items_seen = max(state.max_items_seen, len(raws))
+    state.items_last_poll = report.found
+    state.max_items_seen = max(state.max_items_seen, report.found)
     if diff.new:
         state.last_new_item = _iso(moment)
     store.prune(

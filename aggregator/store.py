@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 import orjson
@@ -33,7 +34,6 @@ from tinydb.storages import Storage
 from .atomicfile import replace_file
 from .models import Item, StoredItem
 from .normalise.urls import atom_id as make_atom_id
-from .normalise.urls import item_key
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,10 @@ def repost_fingerprint(title: str, published: datetime | None) -> str | None:
     if len(folded) < 8:
         return None  # short titles such as "通知" collide too easily
     return f"{folded}|{published.astimezone(_CHINA).date().isoformat()}"
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").removeprefix("www.")
 
 
 def _compact(doc: dict[str, Any]) -> dict[str, Any]:
@@ -287,26 +291,37 @@ class Store:
     def __len__(self) -> int:
         return len(self._index)
 
-    def known(self, key: str) -> bool:
-        return key in self._index or key in self._tombstone_keys
+    def is_tombstoned(self, key: str) -> bool:
+        return key in self._tombstone_keys
 
-    def find_existing(self, item: Item) -> str | None:
+    def find_existing(self, item: Item, source: str) -> str | None:
         """The key under which this item (or the article it reposts) is already stored."""
         if item.key in self._index:
             return item.key
         if item.key in self._aliases:
             return self._aliases[item.key]  # the original of a repost we already have
-        if item.original_url:
+        if item.original_key:
             # Keys, not raw URLs: http/https, www. and Hanweb column variants all meet here.
-            original = item_key(item.original_url)
-            if original in self._index:
-                return original
-            if original in self._aliases:
-                return self._aliases[original]  # another repost of the same original
+            if item.original_key in self._index:
+                return item.original_key
+            if item.original_key in self._aliases:
+                return self._aliases[item.original_key]  # another repost of the same original
         fingerprint = repost_fingerprint(item.title, item.published)
-        if fingerprint:
-            return self._by_fingerprint.get(fingerprint)
+        candidate = self._by_fingerprint.get(fingerprint) if fingerprint else None
+        if candidate is not None:
+            doc = self._items.get(doc_id=self._index[candidate])
+            # A site repeats titles such as "行政处罚决定书" on one day for different documents:
+            # a title match only means a repost when it comes from another source and site.
+            if doc and source not in self._doc_sources(doc) and _host(doc["url"]) != _host(item.url):
+                return candidate
         return None
+
+    def list_hash(self, key: str, source: str) -> str | None:
+        """The row this source last listed for the item (sources whose content comes from articles)."""
+        key = self._aliases.get(key, key)
+        doc_id = self._index.get(key)
+        doc = self._items.get(doc_id=doc_id) if doc_id is not None else None
+        return (doc.get("list_hash") or {}).get(source) if doc else None
 
     def _put_blob(self, digest: str, summary_html: str | None, content_html: str | None) -> None:
         path = self.blob_dir / digest[:2] / f"{digest}.json"
@@ -341,7 +356,7 @@ class Store:
             if item.key in seen:
                 continue  # a duplicate row in the same poll: the first one wins, every time
             seen.add(item.key)
-            existing_key = self.find_existing(item)
+            existing_key = self.find_existing(item, source)
             if existing_key is None:
                 self._put_blob(item.content_hash, item.summary_html, item.content_html)
                 doc = self._new_doc(source, item, now)
@@ -359,12 +374,15 @@ class Store:
                     changes.update(self._content_fields(item))
                     changes["updated"] = _iso(self._change_time(doc, item, now))
                     result.changed.append(existing_key)
-                if is_original_of_repost:
-                    # The original arrived after its repost: credit the original.
-                    changes.update(source=source, url=item.url, original_url=None, original_key=None)
+                if is_original_of_repost and (changes or doc["source"] != source or doc["url"] != item.url):
+                    # The original arrived after its repost: credit the original. original_key
+                    # stays, so the original's later polls keep finding (and updating) this item.
+                    changes.update(source=source, url=item.url, original_url=None, original_key=item.key)
             if source not in self._doc_sources(doc):
                 changes["sources"] = sorted({*self._doc_sources(doc), source})
                 result.reposts.append(existing_key)
+            if item.list_hash and (doc.get("list_hash") or {}).get(source) != item.list_hash:
+                changes["list_hash"] = {**(doc.get("list_hash") or {}), source: item.list_hash}
             # Each source contributes its own classification; the item is in their union.
             by_source = self._doc_source_categories(doc)
             by_source[source] = sorted(item.categories)
@@ -418,7 +436,7 @@ class Store:
             "author": item.author,
             "origin": item.origin,
             "original_url": item.original_url,
-            "original_key": item_key(item.original_url) if item.original_url else None,
+            "original_key": item.original_key,
             "tags": list(item.tags),
             "content_hash": item.content_hash,
         }
@@ -430,6 +448,7 @@ class Store:
             source=source,
             sources=[source],
             source_categories={source: sorted(item.categories)},
+            list_hash={source: item.list_hash} if item.list_hash else None,
             categories=sorted(item.categories),
             first_seen=_iso(now),
             updated=_iso(item.updated or item.published or now),

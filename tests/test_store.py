@@ -31,6 +31,10 @@ def item(n: int, *, title: str | None = None, body: str = "body", source: str = 
         content_hash=f"{n:04d}-{title}-{body}",
     )
     fields.update(extra)
+    if fields.get("original_url") and "original_key" not in fields:
+        from aggregator.normalise.urls import item_key
+
+        fields["original_key"] = item_key(str(fields["original_url"]))  # as normalise does
     return Item(**fields)  # type: ignore[arg-type]
 
 
@@ -89,7 +93,8 @@ def test_repost_without_link_is_recognised_by_title_and_day(tmp_path: Path) -> N
     title = "浙江省生态环境厅召开2023年度全省生态环境执法工作推进会"
     with Store(tmp_path / "store.json") as store:
         store.apply("gov", [item(1, title=title, source="gov")], NOW)
-        diff = store.apply("portal", [item(2, title=f" {title}！", source="portal", published=NOW - timedelta(hours=1))], NOW)
+        repost = item(2, title=f" {title}！", source="portal", published=NOW - timedelta(hours=1), url="https://portal.example/2")
+        diff = store.apply("portal", [repost], NOW)
         assert diff.new == [] and len(store) == 1
 
 
@@ -228,3 +233,26 @@ def test_housekeeping_expires_old_tombstones_and_unused_bodies(tmp_path: Path) -
         assert blobs() == 10 and store.apply("s", [item(11)], NOW).new == []
         assert housekeeping(config, store, NOW + timedelta(days=91)) == (2, 0)
         assert all(store.get(f"url:https://example.org/{n}").content_html for n in range(1, 11))  # type: ignore[union-attr]
+
+
+def test_same_title_same_day_on_one_site_are_different_documents(tmp_path: Path) -> None:
+    title = "浙江省生态环境厅行政处罚决定书"
+    with Store(tmp_path / "store.json") as store:
+        store.apply("gov", [item(1, title=title), item(2, title=title)], NOW)
+        assert store.apply("gov", [item(3, title=title)], NOW).new == ["url:https://example.org/3"]
+        assert len(store) == 3
+
+
+def test_an_original_that_took_over_its_repost_keeps_updating_it_after_restarts(tmp_path: Path) -> None:
+    original = item(1, source="gov")
+    repost = item(2, source="portal", original_url=original.url, key="url:https://portal.example/9")
+    path = tmp_path / "store.json"
+    with Store(path) as store:
+        store.apply("portal", [repost], NOW)
+        store.apply("gov", [original], NOW)
+        edited = item(1, source="gov", body="edited")
+        assert store.apply("gov", [edited], NOW + timedelta(hours=1)).changed
+    with Store(path) as store:
+        assert store.apply("gov", [edited], NOW + timedelta(hours=2)).new == []
+        (stored,) = list(store.items(with_body=True))
+        assert stored.content_html == "<p>edited</p>" and stored.source == "gov"
