@@ -118,9 +118,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     config = _load(args.config)
     with Store(config.store_path) as store:
         states = store.states()
-        counts: dict[str, int] = {}
-        for item in store.items():
-            counts[item.source] = counts.get(item.source, 0) + 1
+        counts = store.counts_by_source()
     now = datetime.now(timezone.utc)
     rows = source_health(config, states, now, counts=counts)
     header = f"{'source':<24} {'status':<12} {'items':>6} {'last poll':>10} {'last ok':>10} {'fails':>5} {'last':>5}  error"

@@ -133,6 +133,7 @@ class Category(Strict):
     title: str
     description: str = ""
     rules: Rules | None = None  # items of any source matching these join the category
+    feed_entries: int | None = Field(default=None, ge=1, le=1000)  # default: settings.feed_entries
 
 
 class Source(Strict):

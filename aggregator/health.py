@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -215,16 +214,9 @@ def health_spec(config: Config, states: Mapping[str, SourceState], now: datetime
     return FeedSpec(HEALTH_SLUG, HEALTH_TITLE, "Sources that stopped working and need a look", entries)
 
 
-def _version() -> str:
-    try:
-        return metadata.version("feed-aggregator")
-    except metadata.PackageNotFoundError:
-        return "0"
-
-
 def render_health(config: Config, states: Mapping[str, SourceState], now: datetime) -> bytes:
     spec = health_spec(config, states, now)
-    return render_atom(spec, config.settings.base_url, max(1, len(spec.items)), _version())
+    return render_atom(spec, config.settings.base_url, config.settings.feed_entries)
 
 
 def write_health(config: Config, states: Mapping[str, SourceState], now: datetime) -> bool:

@@ -24,6 +24,7 @@ from .extract.feed import extract_feed, looks_like_feed
 from .extract.hanweb import PageRequest, dataproxy_requests, trs_page_urls
 from .extract.html_list import extract_list
 from .fetch import Fetcher
+from .health import health_spec
 from .models import ErrorKind, FetchResult, Item, RawItem, SourceError
 from .normalise import normalise_item
 from .normalise.urls import item_key
@@ -382,17 +383,23 @@ def record_failure(store: Store, name: str, report: PollReport, now: datetime) -
     store.commit()
 
 
-def feed_specs(config: Config, store: Store) -> list[FeedSpec]:
-    """One spec per category plus `all`."""
-    newest = store.newest(config.categories, config.settings.feed_entries)
+def feed_specs(config: Config, store: Store, now: datetime) -> list[FeedSpec]:
+    """One spec per category, plus `all` and the health feed."""
+    default = config.settings.feed_entries
+    limits = {"all": default} | {slug: c.feed_entries or default for slug, c in config.categories.items()}
+    newest = store.newest(limits)
     specs = [FeedSpec("all", "All items", "Every item from every source", newest["all"])]
     for slug, category in config.categories.items():
-        specs.append(FeedSpec(slug, category.title, category.description or category.title, newest[slug]))
+        description = category.description or category.title
+        specs.append(FeedSpec(slug, category.title, description, newest[slug], limit=limits[slug]))
+    specs.append(health_spec(config, store.states(), now))
     return specs
 
 
-def publish_from_store(config: Config, store: Store) -> list[Path]:
-    return publish(feed_specs(config, store), config.output_dir, config.settings.base_url, config.settings.feed_entries)
+def publish_from_store(config: Config, store: Store, now: datetime | None = None) -> list[Path]:
+    moment = now or datetime.now(timezone.utc)
+    specs = feed_specs(config, store, moment)
+    return publish(specs, config.output_dir, config.settings.base_url, config.settings.feed_entries)
 
 
 @dataclass(slots=True)

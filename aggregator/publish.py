@@ -47,6 +47,7 @@ class FeedSpec:
     subtitle: str
     items: Sequence[StoredItem]
     author: str = "Feed aggregator"  # feed-level atom:author (entries carry their own too)
+    limit: int | None = None  # entries in this feed; None: publish's limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +195,7 @@ def _fix_entry_links(root: etree._Element, entries: Sequence[_Entry]) -> None:
             link_element.set("type", link.type)
 
 
-def render_atom(spec: FeedSpec, base_url: str, limit: int, generator_version: str) -> bytes:
+def render_atom(spec: FeedSpec, base_url: str, limit: int, generator_version: str | None = None) -> bytes:
     """The Atom document of one feed: newest `limit` items, byte-identical for identical input."""
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
@@ -230,7 +231,8 @@ def render_atom(spec: FeedSpec, base_url: str, limit: int, generator_version: st
     fg.link(href=feed_url(base, spec.slug), rel="self", type=ATOM_TYPE)
     fg.link(href=f"{base}/", rel="alternate", type="text/html")
     fg.author({"name": xml_safe(spec.author).strip() or GENERATOR})
-    fg.generator(GENERATOR, version=xml_safe(generator_version))
+    version = generator_version if generator_version is not None else package_version()
+    fg.generator(GENERATOR, version=xml_safe(version))
     for entry in entries:
         # feedgen prepends by default, which would reverse our order.
         fg.add_entry(_feed_entry(entry), order="append")
@@ -253,7 +255,7 @@ def render_opml(feeds: Sequence[tuple[str, str, str]], title: str) -> bytes:
     return etree.tostring(opml, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 
 
-def _package_version() -> str:
+def package_version() -> str:
     try:
         return metadata.version("feed-aggregator")
     except metadata.PackageNotFoundError:
@@ -280,10 +282,10 @@ def publish(
     duplicates = sorted({slug for slug in slugs if slugs.count(slug) > 1})
     if duplicates:
         raise ValueError(f"duplicate feed slugs: {', '.join(duplicates)}")
-    version = generator_version if generator_version is not None else _package_version()
+    version = generator_version if generator_version is not None else package_version()
 
     outputs: list[tuple[Path, bytes]] = [
-        (out_dir / f"{spec.slug}.atom", render_atom(spec, base_url, limit, version)) for spec in specs
+        (out_dir / f"{spec.slug}.atom", render_atom(spec, base_url, spec.limit or limit, version)) for spec in specs
     ]
     opml = render_opml([(spec.slug, spec.title, feed_url(base_url, spec.slug)) for spec in specs], opml_title)
     outputs.append((out_dir / OPML_NAME, opml))

@@ -21,7 +21,6 @@ import logging
 import os
 import random
 import signal
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -189,7 +188,6 @@ class Daemon:
         self._background: list[asyncio.Task[None]] = []
         self._config_signature = _file_signature(config.path) if config.path else None
         self.reloads = 0  # applied reloads, for tests and logs
-        self._counts: Counter[str] | None = None  # items per source, for /status.json
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -390,7 +388,6 @@ class Daemon:
                 )
         if report.new or report.changed or report.reposts:
             self._content_dirty = True
-            self._counts = None
         if self._publish_wanted is not None:
             self._publish_wanted.set()  # health may have changed even when content did not
 
@@ -402,7 +399,8 @@ class Daemon:
         if self._content_dirty:
             self._content_dirty = False
             try:
-                changed = publish_from_store(self.config, self.store)
+                self.store.commit()  # a feed never shows an item the store could still lose
+                changed = publish_from_store(self.config, self.store, self.clock())
             except BaseException:
                 self._content_dirty = True  # try again next time
                 raise
@@ -436,9 +434,7 @@ class Daemon:
         """Per-source health for /status.json."""
         assert self.store is not None
         now = self.clock()
-        if self._counts is None:  # walking every item is costly on a big store; redo only after changes
-            self._counts = Counter(item.source for item in self.store.items())
-        counts = self._counts
+        counts = self.store.counts_by_source()
         next_runs = {name: self.next_run_time(name) for name in self._sources}
         rows = source_health(self.config, self.store.states(), now, counts=counts, next_runs=next_runs)
         return {

@@ -19,7 +19,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -291,6 +291,10 @@ class Store:
     def __len__(self) -> int:
         return len(self._index)
 
+    def counts_by_source(self) -> dict[str, int]:
+        """Stored items per owning source, from the index (no walk over the items)."""
+        return {source: len(members) for source, members in self._by_source.items() if members}
+
     def is_tombstoned(self, key: str) -> bool:
         return key in self._tombstone_keys
 
@@ -490,8 +494,8 @@ class Store:
         doc = self._items.get(doc_id=doc_id)
         return self._to_stored(doc, with_body) if doc else None
 
-    def newest(self, categories: Iterable[str], limit: int) -> dict[str, list[StoredItem]]:
-        """The `limit` newest items of each category (and of "all"), bodies loaded.
+    def newest(self, limits: Mapping[str, int]) -> dict[str, list[StoredItem]]:
+        """The newest items of each category ("all": of every item), as many as its limit, bodies loaded.
 
         Sorted on the raw documents so only published entries are ever converted.
         """
@@ -500,12 +504,12 @@ class Store:
             return (doc.get("published") or doc["first_seen"], doc["key"])
 
         docs = sorted((doc for _doc_id, doc in self._raw_items()), key=sort_key, reverse=True)
-        picked: dict[str, list[dict[str, Any]]] = {slug: [] for slug in categories}
-        picked["all"] = docs[:limit]
+        picked: dict[str, list[dict[str, Any]]] = {slug: [] for slug in limits if slug != "all"}
+        picked["all"] = docs[: limits.get("all", 0)]
         for doc in docs:
             for slug in doc.get("categories") or ():
                 bucket = picked.get(slug)
-                if bucket is not None and len(bucket) < limit:
+                if bucket is not None and len(bucket) < limits[slug]:
                     bucket.append(doc)
         converted: dict[str, StoredItem] = {}
         out: dict[str, list[StoredItem]] = {}

@@ -81,7 +81,13 @@ def test_poll_once_writes_valid_atom_per_category(tmp_path: Path, feeds_site: Si
     config = feed_config(tmp_path, feeds_site)
     assert main(["poll", "--once", str(config)]) == 0
     out = tmp_path / "feeds"
-    assert sorted(p.name for p in out.iterdir()) == ["all.atom", "ecology.atom", "enforcement.atom", "feeds.opml"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "all.atom",
+        "ecology.atom",
+        "enforcement.atom",
+        "feeds.opml",
+        "health.atom",
+    ]
 
     for path in out.glob("*.atom"):
         tree = etree.parse(str(path))
@@ -157,6 +163,7 @@ def test_poll_once_writes_valid_atom_per_category(tmp_path: Path, feeds_site: Si
         "http://127.0.0.1:8080/all.atom",
         "http://127.0.0.1:8080/ecology.atom",
         "http://127.0.0.1:8080/enforcement.atom",
+        "http://127.0.0.1:8080/health.atom",  # so readers importing the OPML get broken-source alerts
     ]
 
 

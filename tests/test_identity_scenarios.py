@@ -233,3 +233,13 @@ def test_diff_properties(tmp_path_factory, polls: list[list[tuple[int, str]]]) -
             assert sorted((i.key, i.content_hash, i.updated) for i in store.items()) == snapshot
             # Never more entries than distinct keys.
             assert len(store) <= len(keys)
+
+
+def test_a_category_can_have_its_own_entry_limit(tmp_path: Path, site: Site) -> None:
+    site.add("/rss.xml", rss(ROWS))
+    config = one_source(tmp_path, site)
+    text = config.read_text(encoding="utf-8").replace('title = "执法"\n', 'title = "执法"\nfeed_entries = 1\n')
+    config.write_text(text, encoding="utf-8")
+    poll(config)
+    assert len(titles(tmp_path / "feeds" / "enforcement.atom")) == 1
+    assert len(titles(tmp_path / "feeds" / "all.atom")) == 4
