@@ -116,7 +116,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from .health import source_health
 
     config = _load(args.config)
-    with Store(config.store_path) as store:
+    # Read-only: status works while the daemon owns the store.
+    with Store(config.store_path, readonly=True) as store:
         states = store.states()
         counts = store.counts_by_source()
     now = datetime.now(timezone.utc)

@@ -210,7 +210,10 @@ def test_second_process_on_the_same_store_is_refused(tmp_path: Path, feeds_site:
     config = feed_config(tmp_path, feeds_site)
     with Store(tmp_path / "store.json"):
         assert main(["poll", "--once", str(config)]) == 3
-    assert "one daemon owns a store at a time" in capsys.readouterr().err
+        assert "one daemon owns a store at a time" in capsys.readouterr().err
+        # status reads without the lock, so it works while the daemon runs.
+        assert main(["status", str(config)]) == 0
+        assert "never-polled" in capsys.readouterr().out
 
 
 def test_bad_config_is_refused_with_file_line_and_key(tmp_path: Path, capsys) -> None:

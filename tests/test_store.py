@@ -256,3 +256,18 @@ def test_an_original_that_took_over_its_repost_keeps_updating_it_after_restarts(
         assert store.apply("gov", [edited], NOW + timedelta(hours=2)).new == []
         (stored,) = list(store.items(with_body=True))
         assert stored.content_html == "<p>edited</p>" and stored.source == "gov"
+
+
+def test_status_can_read_a_store_the_daemon_holds(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    with Store(path) as owner:
+        owner.apply("s", [item(1), item(2)], NOW)
+        owner.commit()
+        with Store(path, readonly=True) as reader:
+            assert len(reader) == 2 and reader.counts_by_source() == {"s": 2}
+            reader.apply("s", [item(3)], NOW)
+            with pytest.raises(StoreError, match="read-only"):
+                reader.commit()
+        assert len(owner) == 2
+    with Store(path) as again:
+        assert len(again) == 2  # the read-only open wrote nothing
