@@ -78,3 +78,15 @@ def test_big5_page_is_not_read_as_gb18030() -> None:
     body = '<meta charset="big5"><p>環境保護署新聞</p>'.encode("big5")
     page = decode_html(body)
     assert "環境保護署新聞" in page.text
+
+
+def test_a_utf8_template_with_gbk_fragments_reads_right() -> None:
+    # Server-side includes in GBK spliced into a UTF-8 page; 态 (CC AC in GBK) is also valid UTF-8.
+    body = (
+        "<html><head><meta charset='utf-8'></head><body><h1>生态环境部</h1>".encode("utf-8")
+        + "<ul><li>生态环境执法检查通报</li><li>态势分析</li></ul>".encode("gbk")
+        + "<p>页脚</p></body></html>".encode("utf-8")
+    )
+    page = decode_html(body)
+    assert page.bad_chars == 0
+    assert "生态环境部" in page.text and "生态环境执法检查通报" in page.text and "态势分析" in page.text

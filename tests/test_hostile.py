@@ -366,21 +366,18 @@ def test_no_entity_was_expanded_or_file_read(hostile: HostileRun) -> None:
     assert SECRET.encode() not in (hostile.tmp / "store.json").read_bytes()
 
 
-_CP1252_FALLBACK = pytest.mark.xfail(
-    strict=True,
-    reason="decode_html's last resort returns cp1252 with ~0 replacement chars, so mojibake passes the"
-    " bad_chars check; it should return the best (fewest-bad) reading",
-)
-
-
-@pytest.mark.parametrize("name", ["gbk-as-utf8", pytest.param("mixed-encoding", marks=_CP1252_FALLBACK)])
+@pytest.mark.parametrize("name", ["gbk-as-utf8", "mixed-encoding"])
 def test_wrongly_labelled_pages_are_read_right_or_refused(hostile: HostileRun, name: str) -> None:
     # Mojibake must never be published: either the real titles, or a decode error.
     with Store(hostile.tmp / "store.json") as store:
         state = store.state(name)
         titles = {item.title for item in store.items() if item.source == name}
     if state.last_error_kind is None:
-        assert titles == TITLES
+        if name == "mixed-encoding":
+            # The GBK half starts inside item 4's <a tag, so that one link is broken markup.
+            assert titles == TITLES - {"生态环境执法检查通报第4期"}
+        else:
+            assert titles == TITLES
     else:
         assert state.last_error_kind == "decode" and not titles
 

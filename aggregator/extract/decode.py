@@ -22,6 +22,7 @@ _META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-
 _GB_FAMILY = frozenset({"gb2312", "gbk", "gb18030", "x-gbk", "gb_2312-80", "gb_2312", "csgb2312", "euc-cn", "cp936", "windows-936", "hz-gb-2312"})
 # Server defaults that say nothing about the page (Tomcat, old Apache): treated as hints only.
 _WEAK_HEADER = frozenset({"iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii", "windows-1252", "cp1252", "iso8859-1", "l1"})
+MIN_GB_FRAGMENT = 8
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -107,6 +108,11 @@ def decode_html(body: bytes, header_charset: str | None = None, override: str | 
         if (text := _strict(body, codec)) is not None:
             return DecodedPage(text, codec, text.count("\ufffd"))
 
+    # Gov CMSs splice GBK fragments (server-side includes) into UTF-8 templates:
+    # each line then decodes cleanly in one of the two.
+    mixed = _utf8_with_gb_fragments(body)
+    if mixed is not None:
+        return mixed
     # Nothing decodes cleanly: a truncated body or a few broken bytes. Take the
     # reading with the fewest unreadable characters, UTF-8 and GB18030 first.
     best: DecodedPage | None = None
@@ -115,9 +121,38 @@ def decode_html(body: bytes, header_charset: str | None = None, override: str | 
         if best is None or page.bad_chars < best.bad_chars:
             best = page
     assert best is not None
-    if best.bad_chars <= max(8, len(best.text) // 200):
-        return best
-    return _lenient(body, "cp1252")
+    # Even when many characters are unreadable, return this reading with its count: a
+    # cp1252 reading would "succeed" on any bytes and publish mojibake silently.
+    return best
+
+
+_MARKUP_EDGE = re.compile(rb"([<>])")
+
+
+def _utf8_with_gb_fragments(body: bytes) -> DecodedPage | None:
+    """UTF-8 pieces and GB18030 pieces, split at markup; None unless that reads every byte.
+
+    Single characters are ambiguous (GBK 态 = CC AC is also valid UTF-8), but a whole
+    run of GBK text between two tags practically never is. A few GB characters prove
+    nothing (a UTF-8 page cut mid-character reads as one), so at least
+    MIN_GB_FRAGMENT of them must be found.
+    """
+    parts: list[str] = []
+    gb_chars = 0
+    for piece in _MARKUP_EDGE.split(body):
+        if piece.isascii():
+            parts.append(piece.decode("ascii"))
+            continue
+        text = _strict(piece, "utf-8")
+        if text is None:
+            text = _strict(piece, "gb18030")
+            if text is None:
+                return None
+            gb_chars += sum(1 for char in text if ord(char) > 0x7F)
+        parts.append(text)
+    if gb_chars < MIN_GB_FRAGMENT:
+        return None
+    return DecodedPage("".join(parts), "utf-8+gb18030", 0)
 
 
 def _latin_codecs() -> frozenset[str]:
