@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from .classify import classify
 from .config import Config, Source
 from .extract.article import extract_article
-from .extract.decode import decode_html
+from .extract.decode import check_nesting, decode_html
 from .extract.feed import extract_feed, looks_like_feed
 from .extract.hanweb import PageRequest, dataproxy_requests, trs_page_urls
 from .extract.html_list import extract_list
@@ -73,6 +73,7 @@ def _decode(result: FetchResult, source: Source) -> str:
             f"{result.url}: page decoded as {page.encoding} with {page.bad_chars} replacement characters;"
             " set `encoding` on the source",
         )
+    check_nesting(page.text)
     return page.text
 
 

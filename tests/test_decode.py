@@ -90,3 +90,12 @@ def test_a_utf8_template_with_gbk_fragments_reads_right() -> None:
     page = decode_html(body)
     assert page.bad_chars == 0
     assert "生态环境部" in page.text and "生态环境执法检查通报" in page.text and "态势分析" in page.text
+
+
+def test_absurdly_deep_pages_are_refused_before_parsing_and_wide_ones_are_not() -> None:
+    from aggregator.extract.decode import check_nesting
+    from aggregator.models import SourceError
+
+    check_nesting("<ul>" + "<li><a href='/x'>新闻</a><br></li>" * 30000 + "</ul>")  # wide: fine
+    with pytest.raises(SourceError, match="levels deep"):
+        check_nesting("<div>" * 100000 + "</div>" * 100000)

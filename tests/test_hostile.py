@@ -318,12 +318,6 @@ def test_a_page_of_100000_nested_tags_is_its_own_error(nested: HostileRun) -> No
     assert nested.rss_growth < 150 * 2**20
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lexbor's parse is quadratic in nesting depth (100k tags: ~12 s per parse; extract_list parses twice),"
-    " on the event loop, so every other fetch in flight times out; guard the depth before parsing"
-    " and/or extract off the event loop (see bench/README.md)",
-)
 def test_a_page_of_100000_nested_tags_does_not_stall_the_others(nested: HostileRun) -> None:
     assert re.search(r"^good: \d+ found, 3 new", nested.stdout, re.M), nested.stdout
     assert nested.seconds < TIMEOUT * 4 + 10, nested.seconds
