@@ -19,7 +19,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -30,6 +30,7 @@ import orjson
 from tinydb import TinyDB
 from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import Storage
+from tinydb.table import Table
 
 from .atomicfile import replace_file
 from .models import Item, StoredItem
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 
 STATE_COMMIT_SECONDS = 30.0
+ITEM_COMMIT_SECONDS = 5.0
 
 
 class StoreError(Exception):
@@ -79,6 +81,49 @@ class AtomicJSONStorage(Storage):
 
     def close(self) -> None:
         pass
+
+
+class _IntKeyView(MutableMapping[int, Any]):
+    """The stored str-keyed table seen through the int ids TinyDB's updaters use."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+
+    def __getitem__(self, doc_id: int) -> Any:
+        return self.raw[str(doc_id)]
+
+    def __setitem__(self, doc_id: int, doc: Any) -> None:
+        self.raw[str(doc_id)] = doc
+
+    def __delitem__(self, doc_id: int) -> None:
+        del self.raw[str(doc_id)]
+
+    def __iter__(self) -> Iterator[int]:
+        return (int(doc_id) for doc_id in self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+
+class _InPlaceTable(Table):
+    """Table whose writes touch only the documents they change.
+
+    Stock `_update_table` converts the whole table to int keys and back on every
+    insert, update or remove: ~55 ms per call at 100,000 items, on the event loop.
+    The updaters only index, insert, pop and test membership by id, so a view that
+    translates ids does the same work without the two copies.
+    """
+
+    def _update_table(self, updater: Callable[[dict[int, Mapping]], None]) -> None:
+        tables = self._storage.read() or {}
+        raw = tables.setdefault(self.name, {})
+        updater(_IntKeyView(raw))  # type: ignore[arg-type]
+        self._storage.write(tables)
+        self.clear_cache()
+
+
+class _Database(TinyDB):
+    table_class = _InPlaceTable
 
 
 class _ExplicitFlushCache(CachingMiddleware):
@@ -179,7 +224,7 @@ class Store:
                 # A writer killed mid-commit leaves temp files; we hold the lock, so none is live.
                 for stray in [*self.path.parent.glob(f".{self.path.name}.*.tmp"), *self.blob_dir.glob("*/.blob.*")]:
                     stray.unlink(missing_ok=True)
-            self._db = TinyDB(self.path, storage=_ExplicitFlushCache(AtomicJSONStorage))
+            self._db = _Database(self.path, storage=_ExplicitFlushCache(AtomicJSONStorage))
             self._items = self._db.table("items", cache_size=0)
             self._sources = self._db.table("sources", cache_size=0)
             self._tombstones = self._db.table("tombstones", cache_size=0)
@@ -242,17 +287,20 @@ class Store:
     def commit(self, *, lazy: bool = False) -> bool:
         """Write everything staged since the last commit; True if anything was written.
 
-        `lazy`: when only poll state changed (nothing about items), write at most
-        every STATE_COMMIT_SECONDS. Losing such state to a crash costs one
-        unconditional refetch, while rewriting a 100k-item file after every
-        unchanged poll would dominate a steady-state cycle.
+        `lazy`: write item changes at most every ITEM_COMMIT_SECONDS and poll
+        state alone at most every STATE_COMMIT_SECONDS. Items and the ETag that
+        produced them share the file, so a crash loses both together and costs
+        only a refetch; rewriting a 100k-item file after every poll would
+        instead dominate a poll cycle (~0.1 s each).
         """
         if not (self._dirty or self._items_dirty):
             return False
         if self.readonly:
             raise StoreError(f"{self.path}: opened read-only; nothing can be written")
-        if lazy and not self._items_dirty and time.monotonic() - self._last_commit < STATE_COMMIT_SECONDS:
-            return False
+        if lazy:
+            wait = ITEM_COMMIT_SECONDS if self._items_dirty else STATE_COMMIT_SECONDS
+            if time.monotonic() - self._last_commit < wait:
+                return False
         self._db.storage.flush()
         self._dirty = self._items_dirty = False
         self._last_commit = time.monotonic()

@@ -177,20 +177,32 @@ def test_kill_9_mid_write_loses_no_committed_item(tmp_path: Path) -> None:
             assert not list(tmp_path.glob(".store.json.*.tmp"))
 
 
-def test_item_changes_commit_at_once_and_state_only_changes_are_batched(tmp_path: Path) -> None:
+def test_lazy_commits_batch_writes_and_keep_items_with_their_etag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aggregator.store as store_module
     from aggregator.store import SourceState
 
+    clock = [1000.0]
+    monkeypatch.setattr(store_module.time, "monotonic", lambda: clock[0])
     path = tmp_path / "store.json"
     with Store(path) as store:
         store.apply("s", [item(1)], NOW)
         store.set_state("s", SourceState(etag='"v1"'))
-        assert store.commit(lazy=True) is True  # items changed: written with their ETag
-        assert orjson.loads(path.read_bytes())["sources"]["1"]["etag"] == '"v1"'
+        assert store.commit(lazy=True) is False  # within ITEM_COMMIT_SECONDS of opening: batched
+        assert not path.exists()
+        clock[0] += store_module.ITEM_COMMIT_SECONDS
+        assert store.commit(lazy=True) is True  # items and their ETag, together
+        saved = orjson.loads(path.read_bytes())
+        assert saved["sources"]["1"]["etag"] == '"v1"' and len(saved["items"]) == 1
         store.set_state("s", SourceState(etag='"v1"', last_attempt="2026-01-10T12:30:00+00:00"))
-        assert store.commit(lazy=True) is False  # only poll state: deferred
-        assert orjson.loads(path.read_bytes())["sources"]["1"]["last_attempt"] is None
+        clock[0] += store_module.ITEM_COMMIT_SECONDS
+        assert store.commit(lazy=True) is False  # only poll state: waits longer
+        clock[0] += store_module.STATE_COMMIT_SECONDS
+        assert store.commit(lazy=True) is True
+        store.set_state("s", SourceState(etag='"v2"'))
     # Closing flushes what was deferred.
-    assert orjson.loads(path.read_bytes())["sources"]["1"]["last_attempt"] == "2026-01-10T12:30:00+00:00"
+    assert orjson.loads(path.read_bytes())["sources"]["1"]["etag"] == '"v2"'
 
 
 def test_repost_link_matches_the_original_across_scheme_and_column_variants(tmp_path: Path) -> None:
