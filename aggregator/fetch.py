@@ -165,30 +165,18 @@ class Fetcher:
         data: Mapping[str, str] | None = None,
         accept: str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     ) -> FetchResult:
-        if respect_robots and not await self.allowed(url):
-            raise SourceError(ErrorKind.ROBOTS, f"robots.txt disallows {url} for our user agent")
         request_headers = {"Accept": accept, **(headers or {})}
         if etag:
             request_headers["If-None-Match"] = etag
         if last_modified:
             request_headers["If-Modified-Since"] = last_modified
         host = self._host(url)
+        # robots.txt is fetched inside the host's slot too: never two requests at once
+        # to a host limited to one, and always spaced.
         async with host.semaphore:
-            wait = host.last_request + self.host_delay - self.clock()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            host.last_request = self.clock()
-            try:
-                result = await asyncio.wait_for(
-                    self._request(method, url, request_headers, data), timeout=self.timeout
-                )
-            except TimeoutError:
-                raise SourceError(
-                    ErrorKind.TIMEOUT, f"{url}: no complete answer within {self.timeout:g}s"
-                ) from None
-            finally:
-                # Spacing counts from the end of a request, so slow hosts are not hammered.
-                host.last_request = self.clock()
+            if respect_robots and not await self._allowed(host, url):
+                raise SourceError(ErrorKind.ROBOTS, f"robots.txt disallows {url} for our user agent")
+            result = await self._paced(host, url, method, request_headers, data)
         if previous_hash and result.body_hash == previous_hash and not result.not_modified:
             result = replace(result, not_modified=True)
         self.save_cookies()
@@ -259,24 +247,36 @@ class Fetcher:
             body_hash=hashlib.sha256(body).hexdigest(),
         )
 
-    async def allowed(self, url: str) -> bool:
-        host = self._host(url)
+    async def _paced(
+        self, host: _Host, url: str, method: str, headers: dict[str, str], data: Mapping[str, str] | None
+    ) -> FetchResult:
+        """One request within the host's slot, spaced from the last and cut at the deadline."""
+        wait = host.last_request + self.host_delay - self.clock()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        host.last_request = self.clock()
+        try:
+            return await asyncio.wait_for(self._request(method, url, headers, data), timeout=self.timeout)
+        except TimeoutError:
+            raise SourceError(ErrorKind.TIMEOUT, f"{url}: no complete answer within {self.timeout:g}s") from None
+        finally:
+            # Spacing counts from the end of a request, so slow hosts are not hammered.
+            host.last_request = self.clock()
+
+    async def _allowed(self, host: _Host, url: str) -> bool:
         async with host.robots_lock:
             if self.clock() - host.robots_fetched > ROBOTS_TTL:
-                host.robots = await self._load_robots(url)
+                host.robots = await self._load_robots(host, url)
                 host.robots_fetched = self.clock()
         if host.robots is None:
             return True
         return bool(host.robots.can_fetch(url, self.user_agent))
 
-    async def _load_robots(self, url: str) -> Protego | None:
+    async def _load_robots(self, host: _Host, url: str) -> Protego | None:
         parts = urlsplit(url)
         robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
         try:
-            result = await asyncio.wait_for(self._request("GET", robots_url, {"Accept": "text/plain"}, None), self.timeout)
-        except TimeoutError:
-            log.debug("robots.txt of %s timed out; allowing", parts.netloc)
-            return None
+            result = await self._paced(host, robots_url, "GET", {"Accept": "text/plain"}, None)
         except SourceError as exc:
             # 4xx means "no rules" (RFC 9309). We also allow on 5xx/network errors:
             # gov sites often fail robots.txt while serving pages fine.
