@@ -13,7 +13,6 @@ stripped) and `source` (the source name and the item's 来源 origin).
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,21 +20,9 @@ from functools import lru_cache
 
 from aggregator.config import Config, Rules, Source
 from aggregator.models import Item
+from aggregator.normalise.text import html_to_text
 
 __all__ = ["Classification", "classify"]
-
-# A regex tag strip is enough: the text is only searched for keywords, and the
-# HTML has already been sanitised, so a full parse would cost time for nothing.
-_SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-# Block tags separate words; inline tags (<b>, <span>, <a>) must not, or "罚<b>款</b>"
-# would no longer contain 罚款.
-_BLOCK_TAG = re.compile(
-    r"<\s*/?\s*(?:p|div|br|hr|li|ul|ol|dl|dt|dd|h[1-6]|table|tr|td|th|thead|tbody|section|article"
-    r"|header|footer|blockquote|pre|figure|figcaption|img)\b[^>]*>",
-    re.IGNORECASE,
-)
-_TAG = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"\s+")
 
 
 @dataclass(slots=True)
@@ -43,12 +30,6 @@ class Classification:
     categories: tuple[str, ...]  # sorted category slugs
     keep: bool  # False when the source's keep/drop filters reject the item
     reasons: list[str] = field(default_factory=list)  # why, one line per decision
-
-
-def strip_tags(markup: str) -> str:
-    """Visible text of an HTML fragment, whitespace collapsed."""
-    text = _TAG.sub("", _BLOCK_TAG.sub(" ", _SCRIPT_STYLE.sub(" ", markup)))
-    return _SPACE.sub(" ", html.unescape(text)).strip()
 
 
 class _Fields:
@@ -78,7 +59,7 @@ class _Fields:
             return item.title or ""
         if name == "body":
             parts = [item.content_html, item.summary_html]
-            return "\n".join(strip_tags(part) for part in parts if part)
+            return "\n".join(html_to_text(part) for part in parts if part)
         if name == "source":
             names = dict.fromkeys(part for part in (self._source.name, item.source, item.origin) if part)
             return "\n".join(names)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .models import ErrorKind, StoredItem
+from .models import ErrorKind, StoredItem, parse_iso
 from .publish import FeedSpec, render_atom, write_atomic
 from .store import SourceState
 
@@ -35,10 +35,6 @@ HEALTH_FILE = f"{HEALTH_SLUG}.atom"
 EMPTIED = "emptied"
 FAILING = "failing"
 GONE = "gone"
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +69,7 @@ def _status(state: SourceState | None, enabled: bool, stale_after: float, now: d
         return "gone"
     if not state.consecutive_failures:
         return "ok"
-    since = _dt(state.failing_since)
+    since = parse_iso(state.failing_since)
     if since and (now - since).total_seconds() >= stale_after:
         return "stale"
     if state.last_error_kind == ErrorKind.EMPTY.value and state.max_items_seen > 0:
@@ -142,8 +138,8 @@ def incidents(config: Config, states: Mapping[str, SourceState], now: datetime) 
         state = states.get(source.name)
         if not source.enabled or state is None or not state.consecutive_failures:
             continue
-        started = _dt(state.failing_since) or _dt(state.last_attempt)
-        last = _dt(state.last_attempt) or started
+        started = parse_iso(state.failing_since) or parse_iso(state.last_attempt)
+        last = parse_iso(state.last_attempt) or started
         if started is None or last is None:
             continue
         if state.gone:

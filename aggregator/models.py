@@ -8,8 +8,17 @@ Datetimes are always timezone-aware.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
+
+
+def utc_iso(moment: datetime) -> str:
+    """How the store and status write a time: ISO 8601 in UTC, which also sorts as text."""
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 class ErrorKind(str, Enum):

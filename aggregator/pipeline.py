@@ -25,7 +25,7 @@ from .extract.hanweb import PageRequest, dataproxy_requests, trs_page_urls
 from .extract.html_list import extract_list
 from .fetch import Fetcher
 from .health import health_spec
-from .models import ErrorKind, FetchResult, Item, RawItem, SourceError
+from .models import ErrorKind, FetchResult, Item, RawItem, SourceError, utc_iso
 from .normalise import normalise_item
 from .normalise.urls import item_key
 from .publish import FeedSpec, publish
@@ -59,10 +59,6 @@ class PollReport:
         if self.not_modified:
             return f"{self.source}: not modified"
         return f"{self.source}: {self.found} found, {self.new} new, {self.changed} changed, {self.reposts} reposts"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat()
 
 
 def _decode(result: FetchResult, source: Source) -> str:
@@ -221,7 +217,7 @@ async def poll_source(
     report = PollReport(source.name)
     state = store.state(source.name)
     moment = now()
-    state.last_attempt = _iso(moment)
+    state.last_attempt = utc_iso(moment)
     try:
         await _poll(source, config, fetcher, store, state, report, moment)
     except SourceError as exc:
@@ -298,7 +294,7 @@ async def _poll(
     state.items_last_poll = report.found
     state.max_items_seen = max(state.max_items_seen, report.found)
     if diff.new:
-        state.last_new_item = _iso(moment)
+        state.last_new_item = utc_iso(moment)
     store.prune(
         source.name,
         max_age=timedelta(days=config.settings.retention_days),
@@ -341,7 +337,7 @@ def poll_deadline(config: Config) -> float:
 
 def _record_outcome(state: SourceState, report: PollReport, moment: datetime) -> None:
     """Fold one poll's outcome into the source's state (never-ending retries; 410 marks it gone)."""
-    state.last_attempt = _iso(moment)
+    state.last_attempt = utc_iso(moment)
     if report.ok:
         state.last_success = state.last_attempt
         state.consecutive_failures = 0
@@ -354,7 +350,7 @@ def _record_outcome(state: SourceState, report: PollReport, moment: datetime) ->
     state.last_error = report.error
     state.last_error_kind = report.error_kind.value if report.error_kind else None
     state.gone = report.error_kind is ErrorKind.GONE
-    state.retry_after_until = _iso(moment + timedelta(seconds=report.retry_after)) if report.retry_after else None
+    state.retry_after_until = utc_iso(moment + timedelta(seconds=report.retry_after)) if report.retry_after else None
 
 
 TOMBSTONE_FACTOR = 3  # tombstones outlive items this many times over

@@ -34,7 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .config import Config, ConfigError, Settings, Source, load_config
 from .fetch import Fetcher, fetcher_for
 from .health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health
-from .models import ErrorKind
+from .models import ErrorKind, parse_iso
 from .pipeline import PollReport, housekeeping, poll_deadline, poll_source, publish_from_store, record_failure
 from .store import SourceState, Store
 
@@ -65,10 +65,6 @@ class Policy:
 
 
 DEFAULT_POLICY = Policy()
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 def spread_window(interval: float, sources: int, policy: Policy = DEFAULT_POLICY) -> float:
@@ -110,7 +106,7 @@ def next_run(
     """
     if state.gone:
         return None
-    last = _dt(state.last_attempt)
+    last = parse_iso(state.last_attempt)
     if last is None:
         due = now + timedelta(seconds=rng.uniform(0.0, spread))
     else:
@@ -121,7 +117,7 @@ def next_run(
         due = last + timedelta(seconds=delay)
         if due < now:
             due = now + timedelta(seconds=rng.uniform(0.0, spread))
-    until = _dt(state.retry_after_until)
+    until = parse_iso(state.retry_after_until)
     if until is not None:
         due = max(due, min(until, now + timedelta(seconds=policy.max_retry_after)))
     return due

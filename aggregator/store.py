@@ -33,7 +33,7 @@ from tinydb.storages import Storage
 from tinydb.table import Table
 
 from .atomicfile import replace_file
-from .models import Item, StoredItem
+from .models import Item, StoredItem, parse_iso, utc_iso
 from .normalise.urls import atom_id as make_atom_id
 
 log = logging.getLogger(__name__)
@@ -167,14 +167,6 @@ class DiffResult:
     @property
     def touched(self) -> bool:
         return bool(self.new or self.changed or self.reposts)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).isoformat() if moment else None
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 _NOT_ALNUM = re.compile(r"[\W_]+")
@@ -339,7 +331,7 @@ class Store:
         self._by_source.setdefault(doc["source"], set()).add(doc_id)
         if doc.get("original_key"):
             self._aliases.setdefault(doc["original_key"], key)
-        fingerprint = repost_fingerprint(doc["title"], _dt(doc.get("published")))
+        fingerprint = repost_fingerprint(doc["title"], parse_iso(doc.get("published")))
         if fingerprint:
             self._by_fingerprint.setdefault(fingerprint, key)
 
@@ -434,7 +426,7 @@ class Store:
                 if doc["content_hash"] != item.content_hash:
                     self._put_blob(item.content_hash, item.summary_html, item.content_html)
                     changes.update(self._content_fields(item))
-                    changes["updated"] = _iso(self._change_time(doc, item, now))
+                    changes["updated"] = utc_iso(self._change_time(doc, item, now))
                     result.changed.append(existing_key)
                 if is_original_of_repost and (changes or doc["source"] != source or doc["url"] != item.url):
                     # The original arrived after its repost: credit the original. original_key
@@ -484,7 +476,7 @@ class Store:
     @staticmethod
     def _change_time(doc: dict[str, Any], item: Item, now: datetime) -> datetime:
         """Upstream's own edit time when it gives a newer one, else the time we saw the change."""
-        previous = _dt(doc.get("updated") or doc["first_seen"])
+        previous = parse_iso(doc.get("updated") or doc["first_seen"])
         if item.updated and (previous is None or item.updated > previous):
             return item.updated
         return now
@@ -494,7 +486,7 @@ class Store:
         return {
             "url": item.url,
             "title": item.title,
-            "published": _iso(item.published),
+            "published": utc_iso(item.published) if item.published else None,
             "author": item.author,
             "origin": item.origin,
             "original_url": item.original_url,
@@ -512,14 +504,14 @@ class Store:
             source_categories={source: sorted(item.categories)},
             list_hash={source: item.list_hash} if item.list_hash else None,
             categories=sorted(item.categories),
-            first_seen=_iso(now),
-            updated=_iso(item.updated or item.published or now),
+            first_seen=utc_iso(now),
+            updated=utc_iso(item.updated or item.published or now),
         )
         return doc
 
     def _to_stored(self, doc: dict[str, Any], with_body: bool) -> StoredItem:
         summary_html, content_html = self.body(doc["content_hash"]) if with_body else (None, None)
-        first_seen = _dt(doc["first_seen"])
+        first_seen = parse_iso(doc["first_seen"])
         assert first_seen is not None
         return StoredItem(
             key=doc["key"],
@@ -527,8 +519,8 @@ class Store:
             source=doc["source"],
             url=doc["url"],
             title=doc["title"],
-            published=_dt(doc.get("published")),
-            updated=_dt(doc.get("updated")) or first_seen,
+            published=parse_iso(doc.get("published")),
+            updated=parse_iso(doc.get("updated")) or first_seen,
             first_seen=first_seen,
             author=doc.get("author"),
             origin=doc.get("origin"),
@@ -585,7 +577,7 @@ class Store:
         """Drop a source's oldest items beyond age and count, keeping their keys as tombstones."""
         members = self._by_source.get(source, set())
         cutoff = now - max_age
-        oldest = _iso(cutoff)
+        oldest = utc_iso(cutoff)
         if len(members) <= max_count and all(
             self._items.get(doc_id=doc_id)["first_seen"] >= oldest for doc_id in members
         ):
@@ -596,12 +588,12 @@ class Store:
             doc
             for rank, doc in enumerate(docs)
             # Age counts from first sight: columns list years-old items that are new to us.
-            if rank >= max_count or (_dt(doc["first_seen"]) or now) < cutoff
+            if rank >= max_count or (parse_iso(doc["first_seen"]) or now) < cutoff
         ]
         if not doomed:
             return 0
         self._items.remove(doc_ids=[doc.doc_id for doc in doomed])
-        self._tombstones.insert_multiple({"key": doc["key"], "source": source, "pruned": _iso(now)} for doc in doomed)
+        self._tombstones.insert_multiple({"key": doc["key"], "source": source, "pruned": utc_iso(now)} for doc in doomed)
         for doc in doomed:
             self._tombstone_keys.add(doc["key"])
             self._forget(doc.doc_id, doc)
@@ -610,7 +602,7 @@ class Store:
 
     def expire_tombstones(self, older_than: datetime) -> int:
         """Tombstones outlive any list page; after that they only cost space."""
-        limit = _iso(older_than)
+        limit = utc_iso(older_than)
         stale = [doc.doc_id for doc in self._tombstones.all() if doc["pruned"] < limit]
         if stale:
             self._tombstones.remove(doc_ids=stale)
@@ -637,7 +629,7 @@ class Store:
         self._by_source.get(doc["source"], set()).discard(doc_id)
         if doc.get("original_key") and self._aliases.get(doc["original_key"]) == key:
             del self._aliases[doc["original_key"]]
-        fingerprint = repost_fingerprint(doc["title"], _dt(doc.get("published")))
+        fingerprint = repost_fingerprint(doc["title"], parse_iso(doc.get("published")))
         if fingerprint and self._by_fingerprint.get(fingerprint) == key:
             del self._by_fingerprint[fingerprint]
 
