@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 
 def replace_file(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Temp file in the same directory, fsync, rename, fsync the directory."""
+    replace_file_with(path, lambda handle: handle.write(data), mode=mode)
+
+
+def replace_file_with(path: Path, write: Callable[[BinaryIO], object], *, mode: int = 0o644) -> None:
+    """replace_file for content written piece by piece (no whole-file buffer in memory)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         # mkstemp creates 0600; feeds are meant to be read by a web server.
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)

@@ -10,11 +10,10 @@ import textwrap
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import orjson
 import pytest
 
 from aggregator.models import Item
-from aggregator.store import Store, StoreError, StoreLocked
+from aggregator.store import Store, StoreError, StoreLocked, read_tables
 
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
 
@@ -119,7 +118,7 @@ def test_second_store_on_the_same_file_is_refused(tmp_path: Path) -> None:
 def test_a_foreign_or_damaged_store_file_is_refused_not_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "store.json"
     path.write_text('{"items": {"1": {"key": "x"', encoding="utf-8")
-    with pytest.raises(StoreError, match="not valid JSON"):
+    with pytest.raises(StoreError, match="not a store line"):
         Store(path)
     assert path.read_text(encoding="utf-8").startswith('{"items"')
 
@@ -167,7 +166,7 @@ def test_kill_9_mid_write_loses_no_committed_item(tmp_path: Path) -> None:
         # The writer is mid-way through its next commit (2 MB of JSON) when it dies.
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        raw = orjson.loads(path.read_bytes())  # always complete JSON
+        raw = read_tables(path)  # always a complete file
         assert len(raw["items"]) >= committed, f"round {round_number}"
         with Store(path) as store:
             keys = [stored.key for stored in store.items()]
@@ -193,7 +192,7 @@ def test_lazy_commits_batch_writes_and_keep_items_with_their_etag(
         assert not path.exists()
         clock[0] += store_module.ITEM_COMMIT_SECONDS
         assert store.commit(lazy=True) is True  # items and their ETag, together
-        saved = orjson.loads(path.read_bytes())
+        saved = read_tables(path)
         assert saved["sources"]["1"]["etag"] == '"v1"' and len(saved["items"]) == 1
         store.set_state("s", SourceState(etag='"v1"', last_attempt="2026-01-10T12:30:00+00:00"))
         clock[0] += store_module.ITEM_COMMIT_SECONDS
@@ -202,7 +201,7 @@ def test_lazy_commits_batch_writes_and_keep_items_with_their_etag(
         assert store.commit(lazy=True) is True
         store.set_state("s", SourceState(etag='"v2"'))
     # Closing flushes what was deferred.
-    assert orjson.loads(path.read_bytes())["sources"]["1"]["etag"] == '"v2"'
+    assert read_tables(path)["sources"]["1"]["etag"] == '"v2"'
 
 
 def test_repost_link_matches_the_original_across_scheme_and_column_variants(tmp_path: Path) -> None:
