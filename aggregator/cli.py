@@ -68,7 +68,7 @@ class _Progress:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from .pipeline import housekeeping, poll_all, publish_from_store
+    from .pipeline import housekeeping, poll_all, publish_from_store, start_workers, stop_workers
 
     config = _load(args.config)
     sources = config.sources
@@ -83,7 +83,11 @@ def cmd_poll(args: argparse.Namespace) -> int:
             return await poll_all(config, store, fetcher, sources, on_done=_Progress(len(sources)))
 
     with Store(config.store_path) as store:
-        reports = asyncio.run(run())
+        start_workers(config.worker_count())
+        try:
+            reports = asyncio.run(run())
+        finally:
+            stop_workers()
         housekeeping(config, store, datetime.now(timezone.utc))
         changed = publish_from_store(config, store)
     for report in reports:

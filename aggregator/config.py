@@ -7,6 +7,7 @@ line (where it can be found) and what is allowed.
 from __future__ import annotations
 
 import math
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -194,6 +195,8 @@ class Settings(Strict):
     host_concurrency: int = Field(default=1, ge=1, le=16)
     host_delay: Duration = 1.0
     concurrency: int = Field(default=16, ge=1, le=256)
+    # Processes that parse pages beside the event loop; None: one per spare CPU (at most 4).
+    workers: int | None = Field(default=None, ge=0, le=32)
     retention_days: int = Field(default=365, ge=1)
     retention_count: int = Field(default=2000, ge=10)
     stale_after: Duration = 3 * 86400.0  # failing this long is announced in the health feed
@@ -290,6 +293,11 @@ class Config(Strict):
     @property
     def output_dir(self) -> Path:
         return self.resolve(self.settings.output_dir)
+
+    def worker_count(self) -> int:
+        if self.settings.workers is not None:
+            return self.settings.workers
+        return max(0, min(4, (os.cpu_count() or 1) - 1))
 
     def interval_of(self, source: Source) -> float:
         return source.interval if source.interval is not None else self.settings.default_interval

@@ -48,6 +48,14 @@ class SourceError(Exception):
     def __str__(self) -> str:
         return f"{self.kind.value}: {self.message}"
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Raised in extraction worker processes; pickling must keep kind and retry_after.
+        return (_rebuild_source_error, (self.kind, self.message, self.retry_after))
+
+
+def _rebuild_source_error(kind: ErrorKind, message: str, retry_after: float | None) -> SourceError:
+    return SourceError(kind, message, retry_after=retry_after)
+
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:

@@ -9,20 +9,25 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo
 from urllib.parse import urlsplit
 
 from .classify import classify
-from .config import Config, Source
-from .extract.article import extract_article
+from .config import Config, ListSelectors, Source
+from .extract.article import ArticlePage, extract_article
 from .extract.decode import check_nesting, decode_html
 from .extract.feed import extract_feed, looks_like_feed
 from .extract.hanweb import PageRequest, dataproxy_requests, trs_page_urls
-from .extract.html_list import extract_list
+from .extract.html_list import ListPage, extract_list
 from .fetch import Fetcher
 from .health import health_spec
 from .models import ErrorKind, FetchResult, Item, RawItem, SourceError, utc_iso
@@ -32,6 +37,7 @@ from .publish import FeedSpec, publish
 from .store import SourceState, Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_ARTICLES_PER_POLL = 60
 FEED_ACCEPT = "application/atom+xml,application/rss+xml,application/xml;q=0.9,text/xml;q=0.8,*/*;q=0.5"
@@ -62,15 +68,67 @@ class PollReport:
 
 
 def _decode(result: FetchResult, source: Source) -> str:
-    page = decode_html(result.body, result.charset, source.encoding)
+    return decode_page(result.body, result.charset, source.encoding, result.url)
+
+
+def decode_page(body: bytes, charset: str | None, override: str | None, url: str) -> str:
+    page = decode_html(body, charset, override)
     if page.bad_chars > 20:
         raise SourceError(
             ErrorKind.DECODE,
-            f"{result.url}: page decoded as {page.encoding} with {page.bad_chars} replacement characters;"
+            f"{url}: page decoded as {page.encoding} with {page.bad_chars} replacement characters;"
             " set `encoding` on the source",
         )
     check_nesting(page.text)
     return page.text
+
+
+# Parsing is the CPU-heavy part of a poll. It runs in worker processes when there
+# are spare CPUs, so the event loop keeps fetching (and serving) meanwhile, and a
+# pathological page cannot stall every other poll. These two run in the workers.
+
+
+def read_list(
+    result: FetchResult, source: Source, zone: ZoneInfo, now: datetime, selectors: ListSelectors | None
+) -> ListPage:
+    html = decode_page(result.body, result.charset, source.encoding, result.url)
+    return extract_list(html, result.url, selectors, tz=zone, now=now)
+
+
+def read_article(result: FetchResult, source: Source, zone: ZoneInfo, now: datetime) -> ArticlePage:
+    html = decode_page(result.body, result.charset, source.encoding, result.url)
+    return extract_article(html, result.url, source.article, tz=zone, now=now)
+
+
+_workers: ProcessPoolExecutor | None = None
+
+
+def start_workers(count: int) -> None:
+    """Parse in `count` processes (0: in the event loop's own thread)."""
+    global _workers
+    stop_workers()
+    if count > 0:
+        # forkserver: workers start from a clean process, not a fork of threads and sockets.
+        _workers = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("forkserver"))
+
+
+def stop_workers() -> None:
+    global _workers
+    if _workers is not None:
+        _workers.shutdown(wait=False, cancel_futures=True)
+        _workers = None
+
+
+async def _parse(function: Callable[..., T], *args: object) -> T:
+    if _workers is None:
+        return function(*args)
+    try:
+        return await asyncio.get_running_loop().run_in_executor(_workers, function, *args)
+    except BrokenProcessPool:
+        # A worker died (out of memory, a crash in a parser): report this page, renew the pool.
+        count = _workers._max_workers  # noqa: SLF001 - the pool keeps its size only there
+        start_workers(count)
+        raise SourceError(ErrorKind.PARSE, "the page crashed the parser process") from None
 
 
 async def _list_items(
@@ -78,8 +136,7 @@ async def _list_items(
 ) -> tuple[list[RawItem], bool]:
     """Items of an HTML list page (and its further pages on the first poll); True if they carry summaries."""
     zone = config.zone_of(source)
-    html = _decode(result, source)
-    page = extract_list(html, result.url, source.list_selectors, tz=zone, now=now)
+    page = await _parse(read_list, result, source, zone, now, source.list_selectors)
     if page.chosen and source.list_selectors is None:
         log.info("%s: no selectors configured; auto-detected list:\n%s", source.name, page.chosen)
     if source.kind == "auto" and source.list_selectors is None and page.feed_url:
@@ -97,6 +154,7 @@ async def _list_items(
                 return entries, True
     items = list(page.items)
     if first_poll and source.backfill_pages:
+        html = _decode(result, source)  # once per source: its first poll
         requests = [*dataproxy_requests(html, result.url, source.backfill_pages)]
         requests += [PageRequest(url) for url in trs_page_urls(html, result.url, source.backfill_pages)]
         for request in requests:
@@ -109,7 +167,7 @@ async def _list_items(
                     respect_robots=source.respect_robots,
                 )
                 # A dataproxy answer is a bare <datastore>; extract_list reads its records itself.
-                older = extract_list(_decode(extra, source), extra.url, source.list_selectors, tz=zone, now=now).items
+                older = (await _parse(read_list, extra, source, zone, now, source.list_selectors)).items
             except SourceError as exc:
                 # Older pages are a bonus: the first page's items still count, and the poll succeeds.
                 log.info("%s: stopped reading older pages at %s: %s", source.name, request.url, exc)
@@ -125,7 +183,7 @@ async def _enrich_from_article(fetcher: Fetcher, source: Source, raw: RawItem, c
     result = await fetcher.fetch(raw.url, headers=source.headers, respect_robots=source.respect_robots)
     if not result.content_type.startswith(("text/html", "application/xhtml")) and result.content_type:
         return  # PDFs and other documents stay as list items
-    article = extract_article(_decode(result, source), result.url, source.article, tz=config.zone_of(source), now=now)
+    article = await _parse(read_article, result, source, config.zone_of(source), now)
     if article.title and (not raw.title or raw.title.endswith(("…", "...")) or len(article.title) > len(raw.title)):
         raw.title = article.title
     if article.published:

@@ -35,7 +35,16 @@ from .config import Config, ConfigError, Settings, Source, load_config
 from .fetch import Fetcher, fetcher_for
 from .health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health
 from .models import ErrorKind, parse_iso
-from .pipeline import PollReport, housekeeping, poll_deadline, poll_source, publish_from_store, record_failure
+from .pipeline import (
+    PollReport,
+    housekeeping,
+    poll_deadline,
+    poll_source,
+    publish_from_store,
+    record_failure,
+    start_workers,
+    stop_workers,
+)
 from .store import SourceState, Store
 
 log = logging.getLogger("aggregator.daemon")
@@ -194,6 +203,7 @@ class Daemon:
         self.store = Store(self.config.store_path)  # raises StoreLocked if another daemon owns it
         try:
             self.fetcher = fetcher_for(self.config)
+            start_workers(self.config.worker_count())
             # Started inside the running loop: APScheduler 3.11 binds to the loop current at start().
             self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
             self.scheduler.start(paused=paused)
@@ -270,6 +280,7 @@ class Daemon:
         if self.fetcher is not None:
             await self.fetcher.aclose()
             self.fetcher = None
+        stop_workers()
         if self.store is not None:
             self.store.close()  # commits anything staged, releases the lock
             self.store = None

@@ -121,8 +121,11 @@ def site() -> Iterator[Site]:
         server.server_close()
 
 
-def write_config(directory: Path, body: str, *, base_url: str = "http://127.0.0.1:8080") -> Path:
-    """A config whose store and feeds live in `directory`; `body` adds categories and sources."""
+def write_config(directory: Path, body: str, *, base_url: str = "http://127.0.0.1:8080", workers: int = 0) -> Path:
+    """A config whose store and feeds live in `directory`; `body` adds categories and sources.
+
+    Pages are parsed in-process unless `workers` is set: a worker pool costs start-up time.
+    """
     path = directory / "config.toml"
     path.write_text(
         f"""
@@ -132,6 +135,7 @@ output_dir = "feeds"
 base_url = "{base_url}"
 host_delay = 0
 timeout = 10
+workers = {workers}
 
 [serve]
 enabled = false

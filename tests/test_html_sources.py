@@ -72,11 +72,13 @@ def _route_articles(site: Site) -> None:
         site.add(path, hanweb_article)
 
 
-def test_hanweb_column_with_dataproxy_backfill_and_article_pages(tmp_path: Path, hanweb_site: Site) -> None:
+@pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "worker-process"])
+def test_hanweb_column_with_dataproxy_backfill_and_article_pages(tmp_path: Path, hanweb_site: Site, workers: int) -> None:
     _route_articles(hanweb_site)
     config = write_config(
         tmp_path,
-        f"""
+        workers=workers,
+        body=f"""
 [categories.enforcement]
 title = "执法"
 
