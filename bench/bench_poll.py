@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -35,6 +34,20 @@ def _usage() -> tuple[float, float]:
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # CPU s, peak RSS MiB (Linux: KiB)
 
 
+def _worker_cpu() -> float:
+    """CPU seconds of the parsing workers (children of the forkserver, so not in RUSAGE_CHILDREN)."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def child_cycle(config_path: str) -> dict[str, object]:
     """One `poll --once` equivalent, timed from inside (imports excluded, store load included)."""
     import logging
@@ -42,11 +55,13 @@ def child_cycle(config_path: str) -> dict[str, object]:
     logging.basicConfig(level=logging.ERROR)
     from aggregator.config import load_config
     from aggregator.fetch import fetcher_for
-    from aggregator.pipeline import poll_all, publish_from_store
+    from aggregator.pipeline import poll_all, publish_from_store, start_workers, stop_workers
     from aggregator.store import Store
 
     config = load_config(config_path)
+    start_workers(config.worker_count())  # as `poll --once` and the daemon do
     cpu0, _ = _usage()
+    workers0 = _worker_cpu()
     wall0 = time.perf_counter()
     store = Store(config.store_path)
     load = time.perf_counter() - wall0
@@ -62,6 +77,8 @@ def child_cycle(config_path: str) -> dict[str, object]:
     store.close()
     wall = time.perf_counter() - wall0
     cpu1, rss = _usage()
+    cpu1 += _worker_cpu() - workers0
+    stop_workers()
     failures = Counter(r.error_kind.value if r.error_kind else "?" for r in reports if not r.ok)
     return {
         "wall": wall,

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -60,7 +59,7 @@ def child(directory: str) -> dict[str, object]:
     out["unchanged"], out["unchanged_files"] = time.perf_counter() - start, len(written)
 
     # Edit the newest item: `all` and its two category feeds should change, no others.
-    newest = store.newest([], 1)["all"][0]
+    newest = store.newest({"all": 1})["all"][0]
     from aggregator.models import Item
 
     edited = Item(

@@ -237,6 +237,7 @@ def test_housekeeping_expires_old_tombstones_and_unused_bodies(tmp_path: Path) -
         store.apply("s", [item(n) for n in range(1, 13)], NOW)
         store.apply("s", [item(1, body="edited")], NOW)  # leaves item 1's first body unused
         store.prune("s", max_age=timedelta(days=30), max_count=10, now=NOW)  # items 11 and 12 go
+        store.commit()  # bodies are on disk once the commit that refers to them is
         blobs = lambda: len(list(store.blob_dir.glob("*/*.json")))  # noqa: E731
         assert blobs() == 13
         # Within three retention periods the tombstones stay, so listed items stay out.
