@@ -20,7 +20,6 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -254,8 +253,7 @@ class Store:
         self._dirty = False  # only poll state changed
         self._items_dirty = False  # items changed: commit at the next chance
         self._last_commit = time.monotonic()
-        self._pending_blobs: dict[str, tuple[Future[None], bytes]] = {}
-        self._blob_writer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="store-blobs")
+        self._unsynced_blobs = False
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -289,7 +287,6 @@ class Store:
         try:
             self.commit()
         finally:
-            self._blob_writer.shutdown(wait=True)
             self._db.close()
             self._release_lock()
 
@@ -316,7 +313,11 @@ class Store:
             wait = ITEM_COMMIT_SECONDS if self._items_dirty else STATE_COMMIT_SECONDS
             if time.monotonic() - self._last_commit < wait:
                 return False
-        self._settle_blobs()
+        if self._unsynced_blobs:
+            # One sync for the batch instead of an fsync per body (~0.5 ms each): after a
+            # power cut a committed item can never point at a body that was lost.
+            os.sync()
+            self._unsynced_blobs = False
         self._db.storage.flush()
         self._dirty = self._items_dirty = False
         self._last_commit = time.monotonic()
@@ -399,44 +400,25 @@ class Store:
         doc = self._items.get(doc_id=doc_id) if doc_id is not None else None
         return (doc.get("list_hash") or {}).get(source) if doc else None
 
-    def _put_blob(self, digest: str, summary_html: str | None, content_html: str | None) -> None:
-        """Queue a body for writing; commit() waits for it before referring to it."""
-        if digest in self._pending_blobs:
-            return
-        data = orjson.dumps({"summary_html": summary_html, "content_html": content_html})
-        # Creating a file costs ~0.5-1 ms of kernel time here, which threads overlap (no GIL).
-        self._pending_blobs[digest] = (self._blob_writer.submit(self._write_blob, digest, data), data)
-
     def _blob_path(self, digest: str) -> Path:
         return self.blob_dir / digest[:2] / f"{digest}.json"
 
-    def _write_blob(self, digest: str, data: bytes) -> None:
+    def _put_blob(self, digest: str, summary_html: str | None, content_html: str | None) -> None:
         path = self._blob_path(digest)
         if path.exists():
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Rename makes the blob appear whole; it is immutable once written.
+        # Rename makes the blob appear whole; it is immutable once written. It reaches the
+        # disk with the next commit's sync, before the store file that refers to it.
         fd, tmp = tempfile.mkstemp(prefix=".blob.", dir=path.parent)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.write(orjson.dumps({"summary_html": summary_html, "content_html": content_html}))
         os.replace(tmp, path)
-
-    def _settle_blobs(self) -> None:
-        """Every queued body written and on disk, before the commit that refers to them."""
-        if not self._pending_blobs:
-            return
-        for future, _data in self._pending_blobs.values():
-            future.result()  # an OSError here (disk full) fails the commit, as it must
-        # One sync for the whole batch instead of an fsync per file: after a power cut a
-        # committed item can never point at a body that was lost.
-        os.sync()
-        self._pending_blobs.clear()
+        self._unsynced_blobs = True
 
     def body(self, content_hash: str) -> tuple[str | None, str | None]:
-        pending = self._pending_blobs.get(content_hash)
         try:
-            raw = pending[1] if pending else self._blob_path(content_hash).read_bytes()
-            data = orjson.loads(raw)
+            data = orjson.loads(self._blob_path(content_hash).read_bytes())
         except (FileNotFoundError, orjson.JSONDecodeError):
             log.warning("store: body %s missing; publishing the entry without it", content_hash[:12])
             return None, None
