@@ -26,7 +26,6 @@ from .config import Config, ListSelectors, Source
 from .extract.article import ArticlePage, extract_article
 from .extract.decode import check_nesting, decode_html
 from .extract.feed import extract_feed, looks_like_feed
-from .extract.hanweb import PageRequest, dataproxy_requests, trs_page_urls
 from .extract.html_list import ListPage, extract_list
 from .fetch import Fetcher
 from .health import health_spec
@@ -137,6 +136,8 @@ async def _list_items(
     """Items of an HTML list page (and its further pages on the first poll); True if they carry summaries."""
     zone = config.zone_of(source)
     page = await _parse(read_list, result, source, zone, now, source.list_selectors)
+    for warning in page.warnings:
+        log.info("%s: %s", source.name, warning)
     if page.chosen and source.list_selectors is None:
         log.info("%s: no selectors configured; auto-detected list:\n%s", source.name, page.chosen)
     if source.kind == "auto" and source.list_selectors is None and page.feed_url:
@@ -153,11 +154,9 @@ async def _list_items(
                 log.info("%s: using the feed the page links to: %s", source.name, page.feed_url)
                 return entries, True
     items = list(page.items)
-    if first_poll and source.backfill_pages:
-        html = _decode(result, source)  # once per source: its first poll
-        requests = [*dataproxy_requests(html, result.url, source.backfill_pages)]
-        requests += [PageRequest(url) for url in trs_page_urls(html, result.url, source.backfill_pages)]
-        for request in requests:
+    if first_poll and source.backfill_pages and page.paging is not None:
+        # Hanweb dataproxy.jsp or TRS index_N pages, nearest first, as the list page describes them.
+        for request in page.paging.requests[: source.backfill_pages]:
             try:
                 extra = await fetcher.fetch(
                     request.url,
@@ -184,6 +183,8 @@ async def _enrich_from_article(fetcher: Fetcher, source: Source, raw: RawItem, c
     if not result.content_type.startswith(("text/html", "application/xhtml")) and result.content_type:
         return  # PDFs and other documents stay as list items
     article = await _parse(read_article, result, source, config.zone_of(source), now)
+    for warning in article.warnings:
+        log.debug("%s: %s: %s", source.name, raw.url, warning)
     if article.title and (not raw.title or raw.title.endswith(("…", "...")) or len(article.title) > len(raw.title)):
         raw.title = article.title
     if article.published:

@@ -18,7 +18,7 @@ from aggregator.config import ArticleSelectors, ListSelectors
 from aggregator.extract.article import extract_article
 from aggregator.extract.decode import decode_html
 from aggregator.extract.feed import extract_feed, looks_like_feed
-from aggregator.extract.hanweb import dataproxy_requests, detect_paging, find_records, parse_dataproxy, trs_page_urls
+from aggregator.extract.hanweb import dataproxy_requests, detect_paging, find_records, trs_page_urls
 from aggregator.extract.html_list import extract_list
 from aggregator.fetch import looks_like_challenge
 from aggregator.models import FetchResult, RawItem, SourceError
@@ -206,7 +206,6 @@ def test_hanweb_helpers_raise_only_source_error(html: str) -> None:
     url = "http://127.0.0.1/col/col1229/index.html"
     try:
         find_records(html)
-        parse_dataproxy(html)
         dataproxy_requests(html, url, 3)
         trs_page_urls(html, url, 3)
         detect_paging(html, url)

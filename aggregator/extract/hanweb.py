@@ -24,7 +24,6 @@ __all__ = [
     "Paging",
     "find_records",
     "dataproxy_requests",
-    "parse_dataproxy",
     "trs_page_urls",
     "detect_paging",
     "MAX_PAGES",
@@ -38,7 +37,6 @@ _DATASTORE = re.compile(r"<datastore\b[^>]*>(.*?)(?:</datastore>|$)", re.IGNOREC
 _RECORD = re.compile(r"<record\b[^>]*>(.*?)</record>", re.IGNORECASE | re.DOTALL)
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 _NEXTGROUP = re.compile(r"<nextgroup\b[^>]*>(.*?)</nextgroup>", re.IGNORECASE | re.DOTALL)
-_TOTAL_RECORD = re.compile(r"<totalrecord>\s*(\d+)\s*</totalrecord>", re.IGNORECASE)
 _FORM_KEYS = ("col", "appid", "webid", "path", "columnid", "sourceContentType", "unitid", "webname", "permissiontype")
 # `key: value` / `key = 'value'` pairs in the jpage call (`ajaxParam: {...}`) or elsewhere in scripts.
 _JS_PARAM = re.compile(
@@ -111,13 +109,6 @@ def find_records(html: str) -> list[str] | None:
         if len(records) > len(best):
             best = records
     return best
-
-
-def parse_dataproxy(body_text: str) -> tuple[list[str], int | None]:
-    """Records and `<totalrecord>` of a dataproxy.jsp response."""
-    records = find_records(body_text) or []
-    total = _TOTAL_RECORD.search(body_text)
-    return records, int(total.group(1)) if total else None
 
 
 def _params(html: str) -> dict[str, str]:
