@@ -136,7 +136,34 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{row.name:<24} {row.status:<12} {row.items_stored:>6} {_ago(row.last_attempt, now):>10}"
             f" {_ago(row.last_success, now):>10} {row.consecutive_failures:>5} {last:>5}  {error[:120]}"
         )
+    if args.explain:
+        _explain_newest(config, args.explain)
     return EXIT_SOURCES_FAILED if any(row.status not in ("ok", "disabled", "never-polled") for row in rows) else EXIT_OK
+
+
+def _explain_newest(config: Config, count: int) -> None:
+    """Why the newest items are in their feeds, by the current rules."""
+    from .classify import classify
+    from .models import Item
+
+    with Store(config.store_path, readonly=True) as store:
+        newest = store.newest({"all": count})["all"]
+    print(f"\nthe {len(newest)} newest items, and why they are where they are:")
+    for stored in newest:
+        try:
+            source = config.source(stored.source)
+        except KeyError:
+            print(f"- {stored.title}\n    source {stored.source!r} is no longer in the config")
+            continue
+        item = Item(
+            key=stored.key, source=stored.source, url=stored.url, title=stored.title,
+            published=stored.published, updated=stored.updated, origin=stored.origin,
+            summary_html=stored.summary_html, content_html=stored.content_html,
+        )
+        verdict = classify(item, source, config)
+        print(f"- {stored.title}  [{', '.join(stored.categories) or '-'}]\n    {stored.url}")
+        for reason in verdict.reasons or ["no category: the source has none and no rule matched"]:
+            print(f"      {reason}")
 
 
 def _try_source(args: argparse.Namespace, config: Config):  # noqa: ANN202 - returns config.Source
@@ -285,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="show the health of every source")
     status.add_argument("config")
+    status.add_argument(
+        "--explain", type=int, metavar="N", default=0, help="also show the N newest items and why they are in their feeds"
+    )
     status.set_defaults(func=cmd_status)
     return parser
 

@@ -243,3 +243,16 @@ def test_a_category_can_have_its_own_entry_limit(tmp_path: Path, site: Site) -> 
     poll(config)
     assert len(titles(tmp_path / "feeds" / "enforcement.atom")) == 1
     assert len(titles(tmp_path / "feeds" / "all.atom")) == 4
+
+
+def test_status_explains_why_items_are_in_their_feeds(tmp_path: Path, site: Site, capsys) -> None:
+    site.add("/rss.xml", rss(ROWS))
+    config = one_source(tmp_path, site)
+    poll(config)
+    capsys.readouterr()
+    assert main(["status", str(config), "--explain", "4"]) == 0
+    out = capsys.readouterr().out
+    assert f"- {ROWS[0][0]}  [enforcement]" in out
+    assert "enforcement: body matches '罚款'" in out and "ecology: excluded by body matching '罚款'" in out
+    assert f"- {ROWS[2][0]}  [-]" in out  # the recruitment notice
+    assert "excluded" in out and "招聘" in out
