@@ -10,6 +10,9 @@ import asyncio
 import hashlib
 import logging
 import multiprocessing
+import os
+import select
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -102,13 +105,40 @@ def read_article(result: FetchResult, source: Source, zone: ZoneInfo, now: datet
 _workers: ProcessPoolExecutor | None = None
 
 
+def _exit_with(parent: int) -> None:
+    """Worker initializer: never outlive the process that started the pool, kill -9 included.
+
+    Workers hold both ends of their task queue's pipe, so they would never see EOF and
+    would wait forever as orphans; they watch the parent's pid instead.
+    """
+
+    def watch() -> None:
+        try:
+            select.select([os.pidfd_open(parent)], [], [])  # readable once the parent has exited
+        except (AttributeError, OSError):  # no pidfd (old kernel): poll
+            while True:
+                time.sleep(1.0)
+                try:
+                    os.kill(parent, 0)
+                except ProcessLookupError:
+                    break
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def start_workers(count: int) -> None:
     """Parse in `count` processes (0: in the event loop's own thread)."""
     global _workers
     stop_workers()
     if count > 0:
         # forkserver: workers start from a clean process, not a fork of threads and sockets.
-        _workers = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("forkserver"))
+        _workers = ProcessPoolExecutor(
+            count,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_exit_with,
+            initargs=(os.getpid(),),
+        )
 
 
 def stop_workers() -> None:

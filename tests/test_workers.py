@@ -1,0 +1,75 @@
+"""Parsing worker processes: results come back intact, and no worker outlives its parent."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from aggregator import pipeline
+from aggregator.models import ErrorKind, SourceError
+
+HOLDER = """
+import asyncio, time
+from aggregator import pipeline
+
+async def main():
+    print(await pipeline._parse(len, b"abc"), flush=True)
+
+if __name__ == "__main__":
+    pipeline.start_workers(1)
+    asyncio.run(main())
+    time.sleep(120)
+"""
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_workers_die_with_a_parent_killed_by_sigkill(tmp_path: Path) -> None:
+    marker = f"AGGREGATOR_TEST_{uuid.uuid4().hex}"
+    script = tmp_path / "holder.py"
+    script.write_text(HOLDER, encoding="utf-8")
+    env = {**os.environ, marker: "1", "PYTHONPATH": str(Path(__file__).parents[1])}
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    assert parent.stdout is not None and parent.stdout.readline().strip() == "3"  # a worker did the work
+    assert len(_processes_with(marker)) >= 3  # parent, forkserver, worker (and the resource tracker)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(marker) == []
+
+
+def test_a_source_error_raised_in_a_worker_arrives_typed() -> None:
+    def run() -> None:
+        async def parse() -> None:
+            await pipeline._parse(pipeline.decode_page, b"\x00" * 10, None, "no-such-codec", "http://x/")
+
+        asyncio.run(parse())
+
+    pipeline.start_workers(1)
+    try:
+        run()
+    except SourceError as exc:
+        assert exc.kind is ErrorKind.DECODE
+    else:
+        raise AssertionError("an unknown encoding must be refused")
+    finally:
+        pipeline.stop_workers()
