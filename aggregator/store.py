@@ -469,7 +469,7 @@ class Store:
                 changes["list_hash"] = {**(doc.get("list_hash") or {}), source: item.list_hash}
             # Each source contributes its own classification; the item is in their union.
             by_source = self._doc_source_categories(doc)
-            by_source[source] = sorted(item.categories)
+            by_source[source] = sorted(set(item.categories))
             categories = sorted({c for cats in by_source.values() for c in cats})
             if by_source != self._doc_source_categories(doc) or categories != list(doc.get("categories") or ()):
                 changes["source_categories"] = by_source
@@ -531,9 +531,9 @@ class Store:
             key=item.key,
             source=source,
             sources=[source],
-            source_categories={source: sorted(item.categories)},
+            source_categories={source: sorted(set(item.categories))},
             list_hash={source: item.list_hash} if item.list_hash else None,
-            categories=sorted(item.categories),
+            categories=sorted(set(item.categories)),
             first_seen=utc_iso(now),
             updated=utc_iso(item.updated or item.published or now),
         )

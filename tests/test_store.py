@@ -283,3 +283,11 @@ def test_status_can_read_a_store_the_daemon_holds(tmp_path: Path) -> None:
         assert len(owner) == 2
     with Store(path) as again:
         assert len(again) == 2  # the read-only open wrote nothing
+
+
+def test_a_category_named_twice_counts_once(tmp_path: Path) -> None:
+    with Store(tmp_path / "store.json") as store:
+        store.apply("s", [item(1, categories=("enforcement", "enforcement", "ecology"))], NOW)
+        (stored,) = list(store.items())
+        assert stored.categories == ("ecology", "enforcement")
+        assert len(store.newest({"enforcement": 5})["enforcement"]) == 1
