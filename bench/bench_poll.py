@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -71,7 +72,18 @@ def child_cycle(config_path: str) -> dict[str, object]:
             reports = await poll_all(config, store, fetcher)
             return reports, fetcher.requests_made
 
+    # BENCH_PROFILE=/tmp/poll: where the event loop's time goes, in /tmp/poll-first and /tmp/poll-steady.
+    profile_to = os.environ.get("BENCH_PROFILE")
+    if profile_to:
+        profile_to += "-first" if len(store) == 0 else "-steady"
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     reports, requests = asyncio.run(run())
+    if profile_to:
+        profiler.disable()
+        profiler.dump_stats(profile_to)
     poll_done = time.perf_counter()
     changed = publish_from_store(config, store)
     store.close()
