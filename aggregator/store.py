@@ -68,6 +68,16 @@ class AtomicJSONLinesStorage(Storage):
         tables: dict[str, dict[str, Any]] = {}
         try:
             with self.path.open("rb") as handle:
+                if handle.read(1) == b"{":
+                    # Stock TinyDB JSON (one document): read it; the next commit writes lines.
+                    try:
+                        return orjson.loads(b"{" + handle.read()) or None
+                    except orjson.JSONDecodeError as exc:
+                        raise StoreError(
+                            f"{self.path}: not valid JSON ({exc}); the file was not written by this program"
+                            " or the disk is damaged. Move it aside to start a new store."
+                        ) from None
+                handle.seek(0)
                 for number, line in enumerate(handle, 1):
                     if not line.strip():
                         continue

@@ -118,7 +118,7 @@ def test_second_store_on_the_same_file_is_refused(tmp_path: Path) -> None:
 def test_a_foreign_or_damaged_store_file_is_refused_not_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "store.json"
     path.write_text('{"items": {"1": {"key": "x"', encoding="utf-8")
-    with pytest.raises(StoreError, match="not a store line"):
+    with pytest.raises(StoreError, match="not valid JSON"):
         Store(path)
     assert path.read_text(encoding="utf-8").startswith('{"items"')
 
@@ -291,3 +291,19 @@ def test_a_category_named_twice_counts_once(tmp_path: Path) -> None:
         (stored,) = list(store.items())
         assert stored.categories == ("ecology", "enforcement")
         assert len(store.newest({"enforcement": 5})["enforcement"]) == 1
+
+
+def test_a_stock_tinydb_json_file_is_read_and_rewritten_as_lines(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    path.write_text(
+        '{"items": {"1": {"key": "url:https://e.org/1", "source": "s", "url": "https://e.org/1",'
+        ' "title": "An item from an older store", "first_seen": "2026-01-01T00:00:00+00:00",'
+        ' "content_hash": "abc"}}, "sources": {}}',
+        encoding="utf-8",
+    )
+    with Store(path) as store:
+        assert len(store) == 1
+        store.apply("s", [item(2)], NOW)
+    assert path.read_text(encoding="utf-8").startswith('["items","1",')
+    with Store(path) as store:
+        assert len(store) == 2
