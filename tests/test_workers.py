@@ -75,19 +75,24 @@ def test_a_source_error_raised_in_a_worker_arrives_typed() -> None:
         pipeline.stop_workers()
 
 
-def test_feeds_and_normalisation_through_a_worker_give_the_same_feed(tmp_path: Path, site) -> None:  # noqa: ANN001
+def test_feeds_are_the_same_with_and_without_a_worker_pool(tmp_path: Path, site) -> None:  # noqa: ANN001
     from aggregator.cli import main
 
     from .conftest import write_config
 
     site.add_file("/mee.xml", "feeds/rss2-guid.xml", content_type="application/rss+xml")
+    site.add_file("/ywdt/", "sites/mee/index.html")  # an HTML list: parsed in the worker when there is one
     outputs = []
     for workers in (0, 1):
         directory = tmp_path / f"w{workers}"
         directory.mkdir()
-        body = f'[[sources]]\nname = "mee"\nurl = "{site.url("/mee.xml")}"\nkind = "feed"\n'
+        body = (
+            f'[[sources]]\nname = "mee"\nurl = "{site.url("/mee.xml")}"\nkind = "feed"\n'
+            f'[[sources]]\nname = "list"\nurl = "{site.url("/ywdt/")}"\nkind = "html"\nfetch_articles = false\n'
+            '[sources.list]\nitem = ".mobile_none li, .mobile_clear li"\ntitle = "a.cjcx_biaob"\ndate = "span"\n'
+        )
         assert main(["poll", "--once", str(write_config(directory, body, workers=workers))]) == 0
         outputs.append((directory / "feeds" / "all.atom").read_bytes())
-    # Every entry is dated upstream, so the two feeds must be byte-identical.
-    assert outputs[0].count(b"<entry>") == outputs[1].count(b"<entry>") == 3
+    # Every entry is dated, so the two feeds must be byte-identical.
+    assert outputs[0].count(b"<entry>") == 3 + 5
     assert outputs[0] == outputs[1]
