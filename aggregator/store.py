@@ -388,17 +388,17 @@ class Store:
         """The key under which this item (or the article it reposts) is already stored."""
         if item.key in self._index:
             return item.key
-        if item.key in self._aliases:
+        if self._aliases.get(item.key) in self._index:
             return self._aliases[item.key]  # the original of a repost we already have
         if item.original_key:
             # Keys, not raw URLs: http/https, www. and Hanweb column variants all meet here.
             if item.original_key in self._index:
                 return item.original_key
-            if item.original_key in self._aliases:
+            if self._aliases.get(item.original_key) in self._index:
                 return self._aliases[item.original_key]  # another repost of the same original
         fingerprint = repost_fingerprint(item.title, item.published)
         candidate = self._by_fingerprint.get(fingerprint) if fingerprint else None
-        if candidate is not None:
+        if candidate is not None and candidate in self._index:
             doc = self._items.get(doc_id=self._index[candidate])
             # A site repeats titles such as "行政处罚决定书" on one day for different documents:
             # a title match only means a repost when it comes from another source and site.
@@ -443,6 +443,7 @@ class Store:
         inserts: list[dict[str, Any]] = []
         updates: dict[int, dict[str, Any]] = {}
         seen: set[str] = set()
+        before: dict[int, dict[str, Any]] = {}
         for item in items:
             if item.key in self._tombstone_keys:
                 result.skipped_tombstoned += 1
@@ -460,9 +461,13 @@ class Store:
             doc_id = self._index[existing_key]
             doc = self._items.get(doc_id=doc_id)
             assert doc is not None
+            before[doc_id] = doc  # a copy: indexes of what it was are forgotten after the update
             changes: dict[str, Any] = {}
             is_original_of_repost = existing_key != item.key and doc.get("original_key") == item.key
-            if existing_key == item.key or is_original_of_repost:
+            # Once the original has taken over (original_key kept, original_url gone), the
+            # repost's own source must not write its copy back: that flip-flopped every poll.
+            taken_over = bool(doc.get("original_key")) and not doc.get("original_url")
+            if is_original_of_repost or (existing_key == item.key and not taken_over):
                 if doc["content_hash"] != item.content_hash:
                     self._put_blob(item.content_hash, item.summary_html, item.content_html)
                     changes.update(self._content_fields(item))
@@ -504,10 +509,10 @@ class Store:
                 self._share(doc)
 
             self._items.update(apply_change, doc_ids=list(updates))
-            for doc_id, change in updates.items():
-                if "source" in change:  # an original took over its repost
-                    for members in self._by_source.values():
-                        members.discard(doc_id)
+            for doc_id in updates:
+                # Forget the old title, alias and source first: stale entries would point at
+                # this item under what it no longer is (and at nothing once it is pruned).
+                self._forget(doc_id, before[doc_id])
                 self._remember(doc_id, self._items.get(doc_id=doc_id))
         if inserts or updates:
             self._items_dirty = True
@@ -639,9 +644,13 @@ class Store:
         if not doomed:
             return 0
         self._items.remove(doc_ids=[doc.doc_id for doc in doomed])
-        self._tombstones.insert_multiple({"key": doc["key"], "source": source, "pruned": utc_iso(now)} for doc in doomed)
+        # A taken-over original is stored under its repost's key: its own key is buried too,
+        # or the original's source would bring it back.
+        buried = [(doc, key) for doc in doomed for key in {doc["key"], doc.get("original_key")} if key]
+        self._tombstones.insert_multiple({"key": key, "source": source, "pruned": utc_iso(now)} for _doc, key in buried)
+        for _doc, key in buried:
+            self._tombstone_keys.add(key)
         for doc in doomed:
-            self._tombstone_keys.add(doc["key"])
             self._forget(doc.doc_id, doc)
         self._items_dirty = True
         return len(doomed)

@@ -307,3 +307,47 @@ def test_a_stock_tinydb_json_file_is_read_and_rewritten_as_lines(tmp_path: Path)
     assert path.read_text(encoding="utf-8").startswith('["items","1",')
     with Store(path) as store:
         assert len(store) == 2
+
+
+def test_after_a_takeover_the_repost_source_no_longer_rewrites_the_item(tmp_path: Path) -> None:
+    original = item(1, source="gov", body="original text")
+    repost = item(2, source="portal", original_url=original.url, key="url:https://portal.example/9", body="copy")
+    with Store(tmp_path / "store.json") as store:
+        store.apply("portal", [repost], NOW)
+        store.apply("gov", [original], NOW)
+        for hour in range(1, 4):  # both sources keep listing it
+            later = NOW + timedelta(hours=hour)
+            assert not store.apply("portal", [repost], later).changed
+            assert not store.apply("gov", [original], later).changed
+        (stored,) = list(store.items(with_body=True))
+        assert stored.url == original.url and stored.content_html == "<p>original text</p>"
+
+
+def test_a_retitled_then_pruned_item_leaves_no_stale_index_behind(tmp_path: Path) -> None:
+    with Store(tmp_path / "store.json") as store:
+        first = item(20, title="浙江省生态环境厅召开执法工作会议的原标题")  # the oldest
+        store.apply("gov", [first], NOW)
+        store.apply("gov", [item(20, title="浙江省生态环境厅召开执法工作会议的新标题")], NOW)
+        store.apply("gov", [item(n) for n in range(2, 13)], NOW)
+        store.prune("gov", max_age=timedelta(days=365), max_count=10, now=NOW)
+        assert store.get(first.key) is None  # pruned
+        # Another site lists the old title on the same day: a new item, not a crash.
+        other = item(
+            99, source="portal", title=first.title, published=first.published,
+            url="https://portal.example/99", key="url:https://portal.example/99",
+        )
+        assert store.apply("portal", [other], NOW).new == [other.key]
+
+
+def test_a_pruned_original_that_took_over_its_repost_stays_pruned(tmp_path: Path) -> None:
+    original = item(30, source="gov")  # the oldest, so the one pruned
+    repost = item(31, source="portal", original_url=original.url, key="url:https://portal.example/9")
+    with Store(tmp_path / "store.json") as store:
+        store.apply("portal", [repost], NOW)
+        store.apply("gov", [original], NOW)
+        store.apply("gov", [item(n, source="gov") for n in range(1, 11)], NOW)
+        store.prune("gov", max_age=timedelta(days=365), max_count=10, now=NOW)
+        assert len(store) == 10 and store.get(repost.key) is None
+        assert store.apply("gov", [original], NOW).new == []
+        assert store.apply("portal", [repost], NOW).new == []
+        assert len(store) == 10
