@@ -331,7 +331,8 @@ async def poll_source(
 async def _poll(
     source: Source, config: Config, fetcher: Fetcher, store: Store, state: SourceState, report: PollReport, moment: datetime
 ) -> None:
-    first_poll = state.last_success is None
+    # Older pages are read on the first poll, and again while rows from them wait.
+    first_poll = state.last_success is None or state.backfill_pending
     accept = FEED_ACCEPT if source.kind == "feed" else None
     kwargs = {"accept": accept} if accept else {}
     result = await fetcher.fetch(
@@ -367,6 +368,7 @@ async def _poll(
         fetch_articles = bool(source.fetch_articles)
     if fetch_articles:
         raws, deferred = await _enrich_changed_rows(fetcher, source, config, store, raws, moment, report)
+        state.backfill_pending = bool(deferred and first_poll and source.backfill_pages)
         if deferred:
             # Forget the page's validators so the next poll reads it again and takes these up.
             result = replace(result, etag=None, last_modified=None, body_hash="")

@@ -176,6 +176,7 @@ class SourceState:
     max_items_seen: int = 0  # an empty page after this was > 0 means a layout change
     retry_after_until: str | None = None  # the server asked us to wait until then
     gone: bool = False
+    backfill_pending: bool = False  # older pages still hold rows a capped poll left for later
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> SourceState:

@@ -155,3 +155,21 @@ date = "span"
     assert main(["poll", "--once", str(config)]) == 0
     assert len(snapshot(tmp_path)) == 6
     assert site.hits("/list/index_2.html")
+
+
+def test_backfilled_rows_past_the_article_cap_are_all_stored_eventually(
+    tmp_path: Path, bureau: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "MAX_ARTICLES_PER_POLL", 3)
+    for n in range(8, 12):
+        bureau.add(f"/art/{n}.html", article)
+    pager = '<script>createPageHTML(2, 0, "index", "html");</script>'
+    bureau.add("/list/", list_page([1, 2, 3, 4, 5]).replace("</body>", pager + "</body>"))
+    bureau.add("/list/index_1.html", list_page([7, 8, 9, 10, 11]))
+    config = config_for(tmp_path, bureau, "backfill_pages = 1")
+    counts = []
+    for _ in range(4):
+        assert main(["poll", "--once", str(config)]) == 0
+        counts.append(len(snapshot(tmp_path)))
+    assert counts == [3, 6, 9, 10]
+    assert all("罚款十万元" in content for _, _, _, content, _, _ in snapshot(tmp_path).values())
