@@ -137,32 +137,68 @@ def start_workers(count: int) -> None:
     global _workers
     stop_workers()
     if count > 0:
-        # forkserver: workers start from a clean process, not a fork of threads and sockets.
-        _workers = ProcessPoolExecutor(
-            count,
-            mp_context=multiprocessing.get_context("forkserver"),
-            initializer=_exit_with,
-            initargs=(os.getpid(),),
-        )
+        _workers = _new_pool(count)
 
 
 def stop_workers() -> None:
     global _workers
     if _workers is not None:
-        _workers.shutdown(wait=False, cancel_futures=True)
+        _kill(_workers)
         _workers = None
 
 
+def _kill(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: shutdown() alone lets a running parse finish, and exit waits for it."""
+    processes = list((pool._processes or {}).values())  # noqa: SLF001 - the pool exposes no kill
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()
+
+
+def _renew(pool: ProcessPoolExecutor) -> None:
+    """Replace `pool` with a fresh one, unless that already happened (parses fail together)."""
+    global _workers
+    if _workers is pool:
+        size = pool._max_workers  # noqa: SLF001 - the pool keeps its size only there
+        _kill(pool)
+        _workers = None
+        start_workers(size)
+
+
+def _new_pool(size: int) -> ProcessPoolExecutor:
+    # forkserver: workers start from a clean process, not a fork of threads and sockets.
+    return ProcessPoolExecutor(
+        size,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_exit_with,
+        initargs=(os.getpid(),),
+    )
+
+
 async def _parse(function: Callable[..., T], *args: object) -> T:
-    if _workers is None:
+    pool = _workers
+    if pool is None:
         return function(*args)
+    loop = asyncio.get_running_loop()
     try:
-        return await asyncio.get_running_loop().run_in_executor(_workers, function, *args)
+        return await loop.run_in_executor(pool, function, *args)
+    except asyncio.CancelledError:
+        # The poll's time limit gave up on this page, but the worker is still parsing it
+        # and every later page would queue behind it.
+        _renew(pool)
+        raise
     except BrokenProcessPool:
-        # A worker died (out of memory, a crash in a parser): report this page, renew the pool.
-        count = _workers._max_workers  # noqa: SLF001 - the pool keeps its size only there
-        start_workers(count)
+        # A worker died (out of memory, a crash in a parser) and took every parse in flight
+        # with it. Each is retried in a process of its own, so the page that crashes
+        # parsers fails alone.
+        _renew(pool)
+    alone = _new_pool(1)
+    try:
+        return await loop.run_in_executor(alone, function, *args)
+    except BrokenProcessPool:
         raise SourceError(ErrorKind.PARSE, "the page crashed the parser process") from None
+    finally:
+        _kill(alone)
 
 
 async def _list_items(

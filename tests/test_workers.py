@@ -96,3 +96,34 @@ def test_feeds_are_the_same_with_and_without_a_worker_pool(tmp_path: Path, site)
     # Every entry is dated, so the two feeds must be byte-identical.
     assert outputs[0].count(b"<entry>") == 3 + 5
     assert outputs[0] == outputs[1]
+
+
+def test_a_page_that_kills_its_worker_fails_alone() -> None:
+    async def both() -> list[object]:
+        return await asyncio.gather(
+            pipeline._parse(os._exit, 1), pipeline._parse(len, b"abc"), return_exceptions=True
+        )
+
+    pipeline.start_workers(1)
+    try:
+        crashed, fine = asyncio.run(both())
+    finally:
+        pipeline.stop_workers()
+    assert isinstance(crashed, SourceError) and crashed.kind is ErrorKind.PARSE
+    assert fine == 3  # the page parsed beside it was retried on a fresh worker
+
+
+def test_a_parse_given_up_on_does_not_hold_up_the_next() -> None:
+    async def abandon_then_parse() -> int:
+        try:
+            await asyncio.wait_for(pipeline._parse(time.sleep, 60), timeout=0.5)
+        except TimeoutError:
+            pass
+        # Without recycling, this would queue behind the 60 s parse.
+        return await asyncio.wait_for(pipeline._parse(len, b"ab"), timeout=20)
+
+    pipeline.start_workers(1)
+    try:
+        assert asyncio.run(abandon_then_parse()) == 2
+    finally:
+        pipeline.stop_workers()
