@@ -192,10 +192,6 @@ class DiffResult:
     reposts: list[str] = field(default_factory=list)  # keys that gained another source
     skipped_tombstoned: int = 0
 
-    @property
-    def touched(self) -> bool:
-        return bool(self.new or self.changed or self.reposts)
-
 
 _NOT_ALNUM = re.compile(r"[\W_]+")
 _CHINA = timezone(timedelta(hours=8))
