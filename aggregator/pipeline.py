@@ -54,6 +54,7 @@ class PollReport:
     new: int = 0
     changed: int = 0
     reposts: int = 0
+    pruned: int = 0  # left the store (and so the feeds) by retention
     error_kind: ErrorKind | None = None
     error: str | None = None
     retry_after: float | None = None
@@ -426,7 +427,7 @@ async def _poll(
     state.max_items_seen = max(state.max_items_seen, report.found)
     if diff.new:
         state.last_new_item = utc_iso(moment)
-    store.prune(
+    report.pruned = store.prune(
         source.name,
         max_age=timedelta(days=config.settings.retention_days),
         max_count=config.settings.retention_count,

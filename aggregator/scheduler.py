@@ -393,7 +393,7 @@ class Daemon:
                     _when(when, now),
                     why,
                 )
-        if report.new or report.changed or report.reposts:
+        if report.new or report.changed or report.reposts or report.pruned:
             self._content_dirty = True
         if self._publish_wanted is not None:
             self._publish_wanted.set()  # health may have changed even when content did not
