@@ -70,10 +70,6 @@ class PollReport:
         return f"{self.source}: {self.found} found, {self.new} new, {self.changed} changed, {self.reposts} reposts"
 
 
-def _decode(result: FetchResult, source: Source) -> str:
-    return decode_page(result.body, result.charset, source.encoding, result.url)
-
-
 def decode_page(body: bytes, charset: str | None, override: str | None, url: str) -> str:
     page = decode_html(body, charset, override)
     if page.bad_chars > 20:
@@ -269,6 +265,11 @@ async def _enrich_from_article(fetcher: Fetcher, source: Source, raw: RawItem, c
     raw.content_html = article.content_html or raw.content_html
 
 
+def _reads_as_feed(source: Source, result: FetchResult) -> bool:
+    """A feed source, or a zero-config source whose URL turned out to serve a feed."""
+    return source.kind == "feed" or (source.kind == "auto" and source.list_selectors is None and looks_like_feed(result))
+
+
 def _list_hash(raw: RawItem) -> str:
     return hashlib.sha256(
         "\x00".join((raw.url, raw.title, raw.published_text or "", raw.summary_html or "")).encode("utf-8", "surrogatepass")
@@ -387,7 +388,8 @@ async def _poll(
         state.last_modified = result.last_modified or state.last_modified
         return
     has_summaries = True
-    if source.kind == "feed" or (source.kind == "auto" and source.list_selectors is None and looks_like_feed(result)):
+    is_feed = _reads_as_feed(source, result)
+    if is_feed:
         _title, raws = extract_feed(result)
     else:
         raws, has_summaries = await _list_items(fetcher, source, result, config, first_poll=first_poll, now=moment)
@@ -400,9 +402,9 @@ async def _poll(
             )
         raise SourceError(ErrorKind.EMPTY, f"{source.url}: no items found; check the source's selectors with `aggregator try`")
 
-    fetch_articles = source.fetch_articles if source.fetch_articles is not None else not has_summaries
-    if source.kind == "feed" or looks_like_feed(result):
-        fetch_articles = bool(source.fetch_articles)
+    # Feeds fetch article pages only when asked; lists do by default when their rows carry no summary.
+    default = not has_summaries and not is_feed
+    fetch_articles = source.fetch_articles if source.fetch_articles is not None else default
     if fetch_articles:
         raws, deferred = await _enrich_changed_rows(fetcher, source, config, store, raws, moment, report)
         state.backfill_pending = bool(deferred and first_poll and source.backfill_pages)
@@ -550,7 +552,7 @@ async def preview(source: Source, config: Config, fetcher: Fetcher, *, article: 
     zone = config.zone_of(source)
     result = await fetcher.fetch(source.url, headers=source.headers, respect_robots=source.respect_robots)
     if article:
-        page = extract_article(_decode(result, source), result.url, source.article, tz=zone, now=moment)
+        page = read_article(result, source, zone, moment)
         return Preview(
             url=result.url,
             kind="article",
@@ -565,17 +567,13 @@ async def preview(source: Source, config: Config, fetcher: Fetcher, *, article: 
             },
         )
     out = Preview(url=result.url, kind="list")
-    if source.kind == "feed" or (source.kind == "auto" and source.list_selectors is None and looks_like_feed(result)):
+    if _reads_as_feed(source, result):
         out.kind = "feed"
         _title, raws = extract_feed(result)
     else:
-        html = _decode(result, source)
-        page = extract_list(html, result.url, source.list_selectors, tz=zone, now=moment)
+        page = read_list(result, source, zone, moment, source.list_selectors)
         raws, out.chosen, out.feed_url = list(page.items), page.chosen, page.feed_url
-    for raw in raws:
-        item = normalise_item(raw, source.name, zone, moment)
-        if item is None:
-            continue
+    for item in normalise_all(raws, source.name, zone, moment):
         verdict = classify(item, source, config)
         item.categories = verdict.categories
         out.reasons[item.key] = verdict.reasons + ([] if verdict.keep else ["dropped by the source's filters"])
