@@ -413,6 +413,7 @@ class Daemon:
                 raise
             if changed:
                 log.info("published %d changed file(s) to %s", len(changed), self.config.output_dir)
+            return  # publish_from_store wrote the health feed too
         if write_health(self.config, self.store.states(), self.clock()):
             log.info("health feed updated")
 
