@@ -498,8 +498,9 @@ class Store:
             for doc_id, doc in zip(ids, inserts, strict=True):
                 self._remember(doc_id, doc)
         if updates:
-            # One pass over the table for the whole poll; TinyDB rebuilds it per call.
-            by_key = {self._items.get(doc_id=doc_id)["key"]: change for doc_id, change in updates.items()}
+            # One update call for the whole poll.
+            by_key = {before[doc_id]["key"]: change for doc_id, change in updates.items()}
+
             def apply_change(doc: dict[str, Any]) -> None:
                 doc.update(by_key[doc["key"]])
                 _compact(doc)
