@@ -57,6 +57,7 @@ _BOILERPLATE_TEXT = [
     (re.compile(r"^(?:上一篇|下一篇)\s*[:：]"), 200),
     (re.compile(r"^(?:首页\s*[|｜]?\s*上一页|[【\[]\d+[】\]]\s*(?:[【\[]\d+[】\]]\s*)*$)"), 120),
 ]
+_LONGEST_BOILERPLATE = max(limit for _pattern, limit in _BOILERPLATE_TEXT)
 # Headings of side lists that sometimes sit inside the content block.
 _SIDE_HEADING = re.compile(r"^(?:最新信息|最新文章|最新资讯|相关新闻|相关阅读|相关文章|相关链接|推荐阅读|热点推荐|热门文章|延伸阅读)\s*$")
 _BOILERPLATE_CLASS = re.compile(
@@ -83,8 +84,16 @@ class ArticlePage:
     author: str | None = None  # 作者
     original_url: str | None = None  # 原文链接 of a repost, absolute
     content_html: str | None = None  # sanitised; links and images absolute
-    content_text: str | None = None
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def content_text(self) -> str | None:
+        """The body as plain lines; worked out on demand, since polls never use it."""
+        if not self.content_html:
+            return None
+        tree = LexborHTMLParser(self.content_html)
+        root = tree.body or tree.root
+        return _body_text(root) if root is not None else None
 
 
 def _clean(text: str | None) -> str | None:
@@ -170,12 +179,12 @@ def _find_body(tree: LexborHTMLParser) -> LexborNode | None:
     return None
 
 
-def _is_boilerplate(node: LexborNode) -> bool:
+def _is_boilerplate(node: LexborNode, text: str) -> bool:
+    """`text` is the node's node_text, which the caller already has."""
     marks = (node.attributes.get("class") or "").split() + [(node.attributes.get("id") or "")]
     if any(mark and _BOILERPLATE_CLASS.fullmatch(mark) for mark in marks):
         return True
-    text = node_text(node)
-    if not text:
+    if not text or len(text) > _LONGEST_BOILERPLATE:
         return False
     for pattern, limit in _BOILERPLATE_TEXT:
         if len(text) <= limit and pattern.search(text):
@@ -190,7 +199,8 @@ def _strip_boilerplate(body: LexborNode) -> None:
     for node in reversed(nodes):
         if node.tag in ("img", "br"):
             continue
-        if _SIDE_HEADING.match(node_text(node)):
+        text = node_text(node)
+        if _SIDE_HEADING.match(text):
             following = node.next
             while following is not None and following.tag == "-text" and not (following.text() or "").strip():
                 following = following.next
@@ -198,7 +208,7 @@ def _strip_boilerplate(body: LexborNode) -> None:
                 following.decompose()
             node.decompose()
             continue
-        if _is_boilerplate(node):
+        if _is_boilerplate(node, text):
             node.decompose()
 
 
@@ -329,10 +339,7 @@ def extract_article(
                 content_html = fallback_root.html
     if content_html:
         page.content_html = sanitize_html(content_html, base_url=base) or None
-    if page.content_html:
-        cleaned = LexborHTMLParser(page.content_html)
-        page.content_text = _body_text(cleaned.body or cleaned.root) if (cleaned.body or cleaned.root) else None
-    else:
+    if not page.content_html:
         page.warnings.append("no article body found")
     if page.original_url == url:
         page.original_url = None
