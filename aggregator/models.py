@@ -92,6 +92,7 @@ class RawItem:
     original_url: str | None = None  # 原文链接 of a repost
     summary_html: str | None = None
     content_html: str | None = None
+    content_sanitised: bool = False  # content_html already went through sanitize_html (article pages)
     tags: tuple[str, ...] = ()
     list_hash: str | None = None  # set by the pipeline: the row as listed, before article enrichment
 

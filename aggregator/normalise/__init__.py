@@ -51,7 +51,9 @@ def normalise_item(raw: RawItem, source: str, zone: ZoneInfo, now: datetime) -> 
     if updated and published and updated < published:
         updated = published
     summary_html = sanitize_html(raw.summary_html, base_url=url) if raw.summary_html else None
-    content_html = sanitize_html(raw.content_html, base_url=url) if raw.content_html else None
+    content_html = raw.content_html
+    if content_html and not raw.content_sanitised:
+        content_html = sanitize_html(content_html, base_url=url)
     title = clean_text(raw.title)
     if not title:
         # Some feeds have untitled entries; a reader still needs something to show.

@@ -85,12 +85,16 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
     return xml_safe(cleaned).strip()
 
 
+_NH3_TAGS = set(ALLOWED_TAGS)
+_NH3_ATTRIBUTES = {tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()}
+
+
 def _clean(text: str, url_relative: str | tuple[str, str]) -> str:
     return nh3.clean(
         text,
-        tags=set(ALLOWED_TAGS),
+        tags=_NH3_TAGS,
         clean_content_tags=set(_DROP_WITH_CONTENT),
-        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        attributes=_NH3_ATTRIBUTES,
         url_schemes=set(URL_SCHEMES),
         url_relative=url_relative,
         link_rel="noopener noreferrer",
