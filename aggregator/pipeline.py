@@ -84,7 +84,8 @@ def decode_page(body: bytes, charset: str | None, override: str | None, url: str
 
 # Parsing is the CPU-heavy part of a poll. It runs in worker processes when there
 # are spare CPUs, so the event loop keeps fetching (and serving) meanwhile, and a
-# pathological page cannot stall every other poll. These two run in the workers.
+# pathological page cannot stall every other poll. These two, and extract_feed,
+# run in the workers.
 
 
 def read_list(
@@ -97,6 +98,19 @@ def read_list(
 def read_article(result: FetchResult, source: Source, zone: ZoneInfo, now: datetime) -> ArticlePage:
     html = decode_page(result.body, result.charset, source.encoding, result.url)
     return extract_article(html, result.url, source.article, tz=zone, now=now)
+
+
+def read_articles(
+    results: list[FetchResult], source: Source, zone: ZoneInfo, now: datetime
+) -> list[ArticlePage | BaseException]:
+    """read_article over a batch of pages, in one round trip; each page fails alone."""
+    pages: list[ArticlePage | BaseException] = []
+    for result in results:
+        try:
+            pages.append(read_article(result, source, zone, now))
+        except Exception as exc:  # noqa: BLE001 - returned to the poll, which reports it per row
+            pages.append(exc)
+    return pages
 
 
 def normalise_all(raws: list[RawItem], source: str, zone: ZoneInfo, now: datetime) -> list[Item]:
@@ -214,7 +228,7 @@ async def _list_items(
             feed = await fetcher.fetch(
                 page.feed_url, accept=FEED_ACCEPT, headers=source.headers, respect_robots=source.respect_robots
             )
-            _title, entries = extract_feed(feed)
+            _title, entries = await _parse(extract_feed, feed)
         except SourceError as exc:
             log.info("%s: the page's feed %s failed (%s); reading the list instead", source.name, page.feed_url, exc)
         else:
@@ -245,24 +259,85 @@ async def _list_items(
     return items, any(item.summary_html for item in items)
 
 
-async def _enrich_from_article(fetcher: Fetcher, source: Source, raw: RawItem, config: Config, now: datetime) -> None:
-    """Fill an item from its article page; the page's date and text beat the list's."""
-    result = await fetcher.fetch(raw.url, headers=source.headers, respect_robots=source.respect_robots)
-    if not result.content_type.startswith(("text/html", "application/xhtml")) and result.content_type:
-        return  # PDFs and other documents stay as list items
-    article = await _parse(read_article, result, source, config.zone_of(source), now)
-    for warning in article.warnings:
-        log.debug("%s: %s: %s", source.name, raw.url, warning)
+PARSE_BATCH_BYTES = 2 * 1024 * 1024
+"""Article pages go to a worker in batches of about this many bytes.
+
+Each round trip through ProcessPoolExecutor costs the event loop ~0.2 ms of CPU
+(its feeder and manager threads, pickling, waking the loop): a first poll of
+16,000 articles paid ~3 s for that alone. The byte bound keeps a source of huge
+pages from holding them all in memory at once.
+"""
+
+
+async def _read_article_pages(
+    fetcher: Fetcher, source: Source, rows: list[RawItem], zone: ZoneInfo, now: datetime
+) -> list[ArticlePage | BaseException | None]:
+    """Each row's article page, read: a page, the error that stopped it, or None for a document (PDF...)."""
+    outcomes: list[ArticlePage | BaseException | None] = [None] * len(rows)
+    batch: list[tuple[int, FetchResult]] = []
+    batch_bytes = 0
+
+    async def parse(pages: list[tuple[int, FetchResult]]) -> None:
+        parsed = await _read_articles([result for _index, result in pages], source, zone, now)
+        for (index, _result), outcome in zip(pages, parsed, strict=True):
+            outcomes[index] = outcome
+
+    async with asyncio.TaskGroup() as group:
+
+        def send_batch() -> None:
+            nonlocal batch, batch_bytes
+            if batch:
+                group.create_task(parse(batch))
+                batch, batch_bytes = [], 0
+
+        async def fetch(index: int, raw: RawItem) -> None:
+            nonlocal batch_bytes
+            try:
+                result = await fetcher.fetch(raw.url, headers=source.headers, respect_robots=source.respect_robots)
+            except Exception as exc:  # this row's failure, judged by the caller
+                outcomes[index] = exc
+                return
+            if result.content_type and not result.content_type.startswith(("text/html", "application/xhtml")):
+                return  # PDFs and other documents stay as list items
+            batch.append((index, result))
+            batch_bytes += len(result.body)
+            if batch_bytes >= PARSE_BATCH_BYTES:
+                send_batch()
+
+        fetches = [group.create_task(fetch(index, raw)) for index, raw in enumerate(rows)]
+        await asyncio.wait(fetches)
+        send_batch()
+    return outcomes
+
+
+async def _read_articles(
+    results: list[FetchResult], source: Source, zone: ZoneInfo, now: datetime
+) -> list[ArticlePage | BaseException]:
+    try:
+        return await _parse(read_articles, results, source, zone, now)
+    except Exception:  # noqa: BLE001 - a page crashed the worker, or a result did not pickle
+        if len(results) == 1:
+            raise
+    # Page by page, so only the page at fault fails.
+    return list(
+        await asyncio.gather(*(_parse(read_article, result, source, zone, now) for result in results), return_exceptions=True)
+    )
+
+
+def _fill_from_article(raw: RawItem, article: ArticlePage) -> None:
+    """The article page's date and text beat the list's."""
     if article.title and (not raw.title or raw.title.endswith(("…", "...")) or len(article.title) > len(raw.title)):
         raw.title = article.title
     if article.published:
-        raw.published, raw.published_text = article.published, None  # the article's date beats the list's
+        raw.published, raw.published_text = article.published, None
     elif article.published_text and not raw.published_text:
         raw.published_text = article.published_text
     raw.origin = article.origin or raw.origin
     raw.author = article.author or raw.author
     raw.original_url = article.original_url or raw.original_url
-    raw.content_html = article.content_html or raw.content_html
+    if article.content_html:
+        # Sanitised in the worker against the article's own base URL; not again here.
+        raw.content_html, raw.content_sanitised = article.content_html, True
 
 
 def _reads_as_feed(source: Source, result: FetchResult) -> bool:
@@ -317,10 +392,12 @@ async def _enrich_changed_rows(
             to_fetch.append(raw)
         else:
             deferred += 1
-    outcomes = await asyncio.gather(
-        *(_enrich_from_article(fetcher, source, raw, config, moment) for raw in to_fetch), return_exceptions=True
-    )
+    outcomes = await _read_article_pages(fetcher, source, to_fetch, config.zone_of(source), moment)
     for raw, outcome in zip(to_fetch, outcomes, strict=True):
+        if isinstance(outcome, ArticlePage):
+            for warning in outcome.warnings:
+                log.debug("%s: %s: %s", source.name, raw.url, warning)
+            _fill_from_article(raw, outcome)
         if not isinstance(outcome, BaseException):
             ready.append(raw)
             continue
@@ -378,6 +455,7 @@ async def _poll(
         etag=state.etag,
         last_modified=state.last_modified,
         previous_hash=state.body_hash,
+        track_body=True,
         headers=source.headers,
         respect_robots=source.respect_robots,
         **kwargs,
@@ -390,7 +468,7 @@ async def _poll(
     has_summaries = True
     is_feed = _reads_as_feed(source, result)
     if is_feed:
-        _title, raws = extract_feed(result)
+        _title, raws = await _parse(extract_feed, result)
     else:
         raws, has_summaries = await _list_items(fetcher, source, result, config, first_poll=first_poll, now=moment)
     report.found = len(raws)
@@ -414,8 +492,6 @@ async def _poll(
             report.notes.append(f"{deferred} item(s) left for the next poll")
     zone = config.zone_of(source)
     items: list[Item] = []
-    # Feeds and normalising stay on the loop: moving them to the single worker of a
-    # two-core machine gained nothing measurable (first bench cycle 42-44 s either way).
     for item in normalise_all(raws, source.name, zone, moment):
         verdict = classify(item, source, config)
         if not verdict.keep:
