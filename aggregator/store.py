@@ -17,7 +17,6 @@ import fcntl
 import logging
 import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -248,6 +247,7 @@ class Store:
             self._aliases: dict[str, str] = {}  # key of a repost's 原文链接 -> the stored repost
             self._by_fingerprint: dict[str, str] = {}
             self._by_source: dict[str, set[int]] = {}
+            self._blob_folders: set[str] = set()  # created this session
             self._sort_keys: dict[int, str] = {}
             self._shared: dict[Any, Any] = {}
             for doc_id, doc in self._raw_items():
@@ -414,16 +414,27 @@ class Store:
         return self.blob_dir / digest[:2] / f"{digest}.json"
 
     def _put_blob(self, digest: str, summary_html: str | None, content_html: str | None) -> None:
-        path = self._blob_path(digest)
-        if path.exists():
+        # Bare os calls: a first poll writes thousands of bodies on the event loop, and
+        # pathlib + mkstemp cost twice the syscalls themselves.
+        folder = f"{self.blob_dir}/{digest[:2]}"
+        path = f"{folder}/{digest}.json"
+        if os.path.exists(path):
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if folder not in self._blob_folders:
+            os.makedirs(folder, exist_ok=True)
+            self._blob_folders.add(folder)
         # Rename makes the blob appear whole; it is immutable once written. It reaches the
-        # disk with the next commit's sync, before the store file that refers to it.
-        fd, tmp = tempfile.mkstemp(prefix=".blob.", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(orjson.dumps({"summary_html": summary_html, "content_html": content_html}))
-        os.replace(tmp, path)
+        # disk with the next commit's sync, before the store file that refers to it. We hold
+        # the store's lock, so no other process writes this temp name.
+        tmp = f"{folder}/.blob.{digest}.tmp"
+        data = memoryview(orjson.dumps({"summary_html": summary_html, "content_html": content_html}))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            while data:
+                data = data[os.write(fd, data) :]
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
         self._unsynced_blobs = True
 
     def body(self, content_hash: str) -> tuple[str | None, str | None]:

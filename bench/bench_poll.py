@@ -89,7 +89,7 @@ def child_cycle(config_path: str) -> dict[str, object]:
     store.close()
     wall = time.perf_counter() - wall0
     cpu1, rss = _usage()
-    cpu1 += _worker_cpu() - workers0
+    worker_cpu = _worker_cpu() - workers0
     stop_workers()
     failures = Counter(r.error_kind.value if r.error_kind else "?" for r in reports if not r.ok)
     return {
@@ -97,7 +97,9 @@ def child_cycle(config_path: str) -> dict[str, object]:
         "poll": poll_done - wall0,
         "publish": wall - (poll_done - wall0),
         "load": load,
-        "cpu": cpu1 - cpu0,
+        "cpu": cpu1 - cpu0 + worker_cpu,
+        "loop_cpu": cpu1 - cpu0,
+        "worker_cpu": worker_cpu,
         "rss": rss,
         "requests": requests,
         "new": sum(r.new for r in reports),
@@ -200,7 +202,8 @@ def main() -> None:
             runs.append(result)
             first, steady, floor = result["first"], result["steady"], result["floor"]
             print(
-                f"run {number + 1}: first {first['wall']:.1f}s wall / {first['cpu']:.1f}s CPU, "
+                f"run {number + 1}: first {first['wall']:.1f}s wall / {first['cpu']:.1f}s CPU "
+                f"({first['loop_cpu']:.1f}s main process, {first['worker_cpu']:.1f}s parsing workers), "
                 f"steady {steady['wall']:.2f}s / {steady['cpu']:.2f}s CPU, floor {floor['wall']:.1f}s; "
                 f"failed {first['failed']} first error {first['first_error']}",
                 flush=True,
