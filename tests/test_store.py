@@ -10,6 +10,7 @@ import textwrap
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import orjson
 import pytest
 
 from aggregator.models import Item
@@ -234,17 +235,81 @@ def test_housekeeping_expires_old_tombstones_and_unused_bodies(tmp_path: Path) -
 
     config = parse_config(f'[settings]\nstore = "{tmp_path / "store.json"}"\nretention_days = 30\n')
     with Store(config.store_path) as store:
-        store.apply("s", [item(n) for n in range(1, 13)], NOW)
-        store.apply("s", [item(1, body="edited")], NOW)  # leaves item 1's first body unused
-        store.prune("s", max_age=timedelta(days=30), max_count=10, now=NOW)  # items 11 and 12 go
+        packs = lambda: sorted(p.name for p in (store.blob_dir / "packs").glob("*.pack"))  # noqa: E731
+        store.apply("s", [item(n) for n in range(1, 11)], NOW)
         store.commit()  # bodies are on disk once the commit that refers to them is
-        blobs = lambda: len(list(store.blob_dir.glob("*/*.json")))  # noqa: E731
-        assert blobs() == 13
-        # Within three retention periods the tombstones stay, so listed items stay out.
-        assert housekeeping(config, store, NOW + timedelta(days=89)) == (0, 3)
-        assert blobs() == 10 and store.apply("s", [item(11)], NOW).new == []
+        store.apply("s", [item(11), item(12)], NOW - timedelta(days=1))
+        store.apply("other", [item(13, source="other")], NOW)
+        store.commit()
+        assert len(packs()) == 3  # one per source and commit
+        store.prune("s", max_age=timedelta(days=30), max_count=10, now=NOW)  # items 11 and 12 go
+        store.commit()
+        # Within three retention periods the tombstones stay, so listed items stay out;
+        # the pack that held only items 11 and 12 goes.
+        assert housekeeping(config, store, NOW + timedelta(days=89)) == (0, 1)
+        assert len(packs()) == 2 and store.apply("s", [item(11)], NOW).new == []
         assert housekeeping(config, store, NOW + timedelta(days=91)) == (2, 0)
-        assert all(store.get(f"url:https://example.org/{n}").content_html for n in range(1, 11))  # type: ignore[union-attr]
+        assert all(store.get(f"url:https://example.org/{n}").content_html == "<p>body</p>" for n in (*range(1, 11), 13))  # type: ignore[union-attr]
+
+
+def test_an_edit_keeps_both_bodies_until_the_old_pack_is_unused(tmp_path: Path) -> None:
+    with Store(tmp_path / "store.json") as store:
+        store.apply("s", [item(1), item(2)], NOW)
+        store.commit()
+        store.apply("s", [item(1, body="edited")], NOW)
+        store.commit()
+        assert store.collect_garbage() == 0  # the first pack still holds item 2's body
+        assert store.get("url:https://example.org/1").content_html == "<p>edited</p>"  # type: ignore[union-attr]
+    with Store(tmp_path / "store.json") as store:  # and after a restart
+        assert store.get("url:https://example.org/1").content_html == "<p>edited</p>"  # type: ignore[union-attr]
+        assert store.get("url:https://example.org/2").content_html == "<p>body</p>"  # type: ignore[union-attr]
+
+
+def test_bodies_staged_but_never_committed_leave_nothing_behind(tmp_path: Path) -> None:
+    """A crash between staging and commit: neither the items nor their pack survive."""
+    path = tmp_path / "store.json"
+    script = textwrap.dedent(
+        f"""
+        import os
+        from datetime import datetime, timezone
+        from aggregator.models import Item
+        from aggregator.store import Store
+        store = Store({str(path)!r})
+        store.apply("s", [Item(key="url:https://example.org/1", source="s", url="https://example.org/1",
+                               title="t", published=None, updated=None, content_html="<p>x</p>", content_hash="h")],
+                    datetime.now(timezone.utc))
+        store._write_packs()  # the packs got written, then the process died before the store file
+        os.kill(os.getpid(), 9)
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[1], check=False)
+    with Store(path) as store:
+        assert len(store) == 0
+        assert store.collect_garbage() == 1
+        assert list((store.blob_dir / "packs").glob("*")) == []
+
+
+def test_a_store_from_before_packs_still_shows_its_bodies(tmp_path: Path) -> None:
+    with Store(tmp_path / "store.json") as store:
+        store.apply("s", [item(1), item(2)], NOW)
+    # Rewrite it the way stores were kept before packs: no `body`, a file per content hash.
+    lines = []
+    for line in (tmp_path / "store.json").read_bytes().splitlines():
+        record = orjson.loads(line)
+        if isinstance(record, list) and record[0] == "items":
+            record[2].pop("body")
+            legacy = tmp_path / "store.json.blobs" / record[2]["content_hash"][:2] / f"{record[2]['content_hash']}.json"
+            legacy.parent.mkdir(parents=True, exist_ok=True)
+            legacy.write_bytes(orjson.dumps({"summary_html": None, "content_html": "<p>old layout</p>"}))
+        lines.append(orjson.dumps(record))
+    (tmp_path / "store.json").write_bytes(b"\n".join(lines) + b"\n")
+    with Store(tmp_path / "store.json") as store:
+        assert store.get("url:https://example.org/1").content_html == "<p>old layout</p>"  # type: ignore[union-attr]
+        store.apply("s", [item(2, body="edited")], NOW)  # an edit goes to a pack
+        store.commit()
+        assert store.collect_garbage() == 2  # item 2's old file, and the packs of the first run
+        assert store.get("url:https://example.org/1").content_html == "<p>old layout</p>"  # type: ignore[union-attr]
+        assert store.get("url:https://example.org/2").content_html == "<p>edited</p>"  # type: ignore[union-attr]
 
 
 def test_same_title_same_day_on_one_site_are_different_documents(tmp_path: Path) -> None:
