@@ -58,8 +58,10 @@ _BOILERPLATE_TEXT = [
     (re.compile(r"^(?:首页\s*[|｜]?\s*上一页|[【\[]\d+[】\]]\s*(?:[【\[]\d+[】\]]\s*)*$)"), 120),
 ]
 _LONGEST_BOILERPLATE = max(limit for _pattern, limit in _BOILERPLATE_TEXT)
+_ANY_BOILERPLATE_TEXT = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _limit in _BOILERPLATE_TEXT))
 # Headings of side lists that sometimes sit inside the content block.
 _SIDE_HEADING = re.compile(r"^(?:最新信息|最新文章|最新资讯|相关新闻|相关阅读|相关文章|相关链接|推荐阅读|热点推荐|热门文章|延伸阅读)\s*$")
+_LONGEST_SIDE_HEADING = 6  # the headings above are four characters
 _BOILERPLATE_CLASS = re.compile(
     r"(?:bd)?share.*|.*fenxiang.*|bdsharebuttonbox|print.*|dayin|close|guanbi|zihao|fontsize|font-size|"
     r"pager?|paging|pagination|fanye|zdfy|fy|related.*|xgxw|xgyd|latest|zxxx|sidebar|edit|editor|bianji|"
@@ -181,15 +183,16 @@ def _find_body(tree: LexborHTMLParser) -> LexborNode | None:
 
 def _is_boilerplate(node: LexborNode, text: str) -> bool:
     """`text` is the node's node_text, which the caller already has."""
-    marks = (node.attributes.get("class") or "").split() + [(node.attributes.get("id") or "")]
-    if any(mark and _BOILERPLATE_CLASS.fullmatch(mark) for mark in marks):
+    attributes = node.attributes
+    marks = (attributes.get("class") or "").split()
+    if ident := attributes.get("id"):
+        marks.append(ident)
+    if any(_BOILERPLATE_CLASS.fullmatch(mark) for mark in marks):
         return True
-    if not text or len(text) > _LONGEST_BOILERPLATE:
+    # One alternation first: this runs for every element of every body, and nearly all fail.
+    if not text or len(text) > _LONGEST_BOILERPLATE or not _ANY_BOILERPLATE_TEXT.match(text):
         return False
-    for pattern, limit in _BOILERPLATE_TEXT:
-        if len(text) <= limit and pattern.search(text):
-            return True
-    return False
+    return any(len(text) <= limit and pattern.search(text) for pattern, limit in _BOILERPLATE_TEXT)
 
 
 def _strip_boilerplate(body: LexborNode) -> None:
@@ -200,7 +203,7 @@ def _strip_boilerplate(body: LexborNode) -> None:
         if node.tag in ("img", "br"):
             continue
         text = node_text(node)
-        if _SIDE_HEADING.match(text):
+        if len(text) <= _LONGEST_SIDE_HEADING and _SIDE_HEADING.match(text):
             following = node.next
             while following is not None and following.tag == "-text" and not (following.text() or "").strip():
                 following = following.next
