@@ -89,6 +89,8 @@ def build(directory: Path, total: int) -> None:
         for index in range(SOURCES):
             store.apply(f"src-{index:04d}", make_items(index, range(per_source), paragraphs=paragraphs), NOW)
             store.set_state(f"src-{index:04d}", SourceState(etag='"abc"', last_success=NOW.isoformat(), max_items_seen=20))
+            if index % 10 == 9:
+                store.commit()  # as a daemon's lazy commits would: bodies go to one pack per source
         store.commit()
 
 
@@ -171,7 +173,7 @@ def _child(*args: str) -> dict[str, float]:
 
 def cached_store(items: int) -> Path:
     """The directory of a built store of `items` items, building it the first time."""
-    cache = Path(tempfile.gettempdir()) / f"bench-store-{items}-v4"
+    cache = Path(tempfile.gettempdir()) / f"bench-store-{items}-v5"
     if not (cache / "store.json").exists():
         print(f"building a {items:,}-item store in {cache} (once) ...", flush=True)
         start = time.perf_counter()
