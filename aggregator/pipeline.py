@@ -273,6 +273,8 @@ async def _read_article_pages(
     fetcher: Fetcher, source: Source, rows: list[RawItem], zone: ZoneInfo, now: datetime
 ) -> list[ArticlePage | BaseException | None]:
     """Each row's article page, read: a page, the error that stopped it, or None for a document (PDF...)."""
+    if not rows:
+        return []  # asyncio.wait() refuses an empty set
     outcomes: list[ArticlePage | BaseException | None] = [None] * len(rows)
     batch: list[tuple[int, FetchResult]] = []
     batch_bytes = 0

@@ -64,6 +64,22 @@ def bureau(site: Site) -> Site:
     return site
 
 
+def test_a_list_page_that_changes_around_unchanged_rows_polls_cleanly(tmp_path: Path, bureau: Site) -> None:
+    """A visit counter or a new banner changes the page, not its rows: no article to read, no error."""
+    bureau.add("/list/", list_page([1, 2]))
+    config = config_for(tmp_path, bureau)
+    assert main(["poll", "--once", str(config)]) == 0
+    before = snapshot(tmp_path)
+    bureau.add("/list/", list_page([1, 2]).replace("<body>", "<body><p>访问量：12345</p>"))
+    articles_read = len(bureau.hits("/art/1.html"))
+    assert main(["poll", "--once", str(config)]) == 0
+    assert len(bureau.hits("/art/1.html")) == articles_read
+    assert snapshot(tmp_path) == before
+    with Store(tmp_path / "store.json") as store:
+        state = store.state("bureau")
+    assert state.consecutive_failures == 0 and state.last_error is None
+
+
 def test_a_list_that_gains_a_row_leaves_known_items_as_their_articles_made_them(tmp_path: Path, bureau: Site) -> None:
     bureau.add("/list/", list_page([1, 2]))
     config = config_for(tmp_path, bureau)
