@@ -173,7 +173,7 @@ def _child(*args: str) -> dict[str, float]:
 
 def cached_store(items: int) -> Path:
     """The directory of a built store of `items` items, building it the first time."""
-    cache = Path(tempfile.gettempdir()) / f"bench-store-{items}-v5"
+    cache = Path(tempfile.gettempdir()) / f"bench-store-{items}-v6"
     if not (cache / "store.json").exists():
         print(f"building a {items:,}-item store in {cache} (once) ...", flush=True)
         start = time.perf_counter()

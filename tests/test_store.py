@@ -297,8 +297,8 @@ def test_a_store_from_before_packs_still_shows_its_bodies(tmp_path: Path) -> Non
     for line in (tmp_path / "store.json").read_bytes().splitlines():
         record = orjson.loads(line)
         if isinstance(record, list) and record[0] == "items":
-            record[2].pop("body")
-            legacy = tmp_path / "store.json.blobs" / record[2]["content_hash"][:2] / f"{record[2]['content_hash']}.json"
+            content_hash = record[2]["content_hash"] = record[2].pop("content").rpartition(" ")[0]
+            legacy = tmp_path / "store.json.blobs" / content_hash[:2] / f"{content_hash}.json"
             legacy.parent.mkdir(parents=True, exist_ok=True)
             legacy.write_bytes(orjson.dumps({"summary_html": None, "content_html": "<p>old layout</p>"}))
         lines.append(orjson.dumps(record))
