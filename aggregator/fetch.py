@@ -263,12 +263,12 @@ class Fetcher:
         if looks_like_challenge(status, body):
             raise SourceError(ErrorKind.ANTI_BOT, f"{url}: got an anti-bot script page (HTTP {status}) instead of content")
         if status == 410:
-            raise SourceError(ErrorKind.GONE, f"{url}: 410 Gone; the source was removed upstream")
+            raise SourceError(ErrorKind.GONE, f"{url}: 410 Gone; the source was removed upstream", status=410)
         if status in (429, 503):
             retry = retry_after_seconds(response_headers.get("Retry-After"))
-            raise SourceError(ErrorKind.HTTP_STATUS, f"{url}: HTTP {status}", retry_after=retry)
+            raise SourceError(ErrorKind.HTTP_STATUS, f"{url}: HTTP {status}", retry_after=retry, status=status)
         if status >= 400:
-            raise SourceError(ErrorKind.HTTP_STATUS, f"{url}: HTTP {status}")
+            raise SourceError(ErrorKind.HTTP_STATUS, f"{url}: HTTP {status}", status=status)
         content_type = response_headers.get("Content-Type", "")
         match = _CHARSET.search(content_type)
         return FetchResult(

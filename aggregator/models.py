@@ -39,22 +39,25 @@ class ErrorKind(str, Enum):
 class SourceError(Exception):
     """A failure of one source, typed so it can be reported and retried."""
 
-    def __init__(self, kind: ErrorKind, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, kind: ErrorKind, message: str, *, retry_after: float | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.retry_after = retry_after
+        self.status = status  # the HTTP status, for HTTP_STATUS and GONE
 
     def __str__(self) -> str:
         return f"{self.kind.value}: {self.message}"
 
     def __reduce__(self) -> tuple[object, ...]:
         # Raised in extraction worker processes; pickling must keep kind and retry_after.
-        return (_rebuild_source_error, (self.kind, self.message, self.retry_after))
+        return (_rebuild_source_error, (self.kind, self.message, self.retry_after, self.status))
 
 
-def _rebuild_source_error(kind: ErrorKind, message: str, retry_after: float | None) -> SourceError:
-    return SourceError(kind, message, retry_after=retry_after)
+def _rebuild_source_error(kind: ErrorKind, message: str, retry_after: float | None, status: int | None = None) -> SourceError:
+    return SourceError(kind, message, retry_after=retry_after, status=status)
 
 
 @dataclass(frozen=True, slots=True)

@@ -361,7 +361,8 @@ def _keep_list_only(error: BaseException, article_url: str, list_url: str) -> bo
         return True  # a bug in extraction: logged; retrying would repeat it
     if error.kind in (ErrorKind.PARSE, ErrorKind.DECODE, ErrorKind.GONE, ErrorKind.TOO_LARGE, ErrorKind.ROBOTS):
         return True
-    return error.kind is ErrorKind.HTTP_STATUS and error.retry_after is None and "HTTP 4" in error.message
+    # A 404 or 403 stays; 429 (asks us to wait) and 5xx are the site's bad day.
+    return error.kind is ErrorKind.HTTP_STATUS and error.status is not None and 400 <= error.status < 500 and error.status != 429
 
 
 async def _enrich_changed_rows(

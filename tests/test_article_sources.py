@@ -127,14 +127,17 @@ def test_rows_beyond_the_article_cap_wait_for_the_next_poll(
 def test_a_flaky_article_waits_and_a_missing_one_keeps_its_list_data(tmp_path: Path, bureau: Site) -> None:
     bureau.add("/art/1.html", b"busy", status=503)
     bureau.add("/art/2.html", b"gone", status=404)
-    bureau.add("/list/", list_page([1, 2, 3]))
+    bureau.add("/art/4.html", b"slow down", status=429)  # a 4xx, but "come back later", even without Retry-After
+    bureau.add("/list/", list_page([1, 2, 3, 4]))
     config = config_for(tmp_path, bureau)
     assert main(["poll", "--once", str(config)]) == 0
     assert sorted(snapshot(tmp_path)) == ["2.html", "3.html"]
     assert snapshot(tmp_path)["2.html"][3] is None  # kept with the list's data
     bureau.add("/art/1.html", article)
+    bureau.add("/art/4.html", article)
     assert main(["poll", "--once", str(config)]) == 0
     assert "罚款十万元" in snapshot(tmp_path)["1.html"][3]
+    assert "罚款十万元" in snapshot(tmp_path)["4.html"][3]
 
 
 def test_relative_dates_do_not_turn_into_edits(tmp_path: Path, bureau: Site) -> None:
