@@ -82,9 +82,14 @@ class _Cookies(httpx.Cookies):
     few responses that set a cookie.
     """
 
+    def __init__(self, jar: http.cookiejar.CookieJar, on_set: Callable[[], None]) -> None:
+        super().__init__(jar)
+        self._on_set = on_set
+
     def extract_cookies(self, response: httpx.Response) -> None:
         if "set-cookie" in response.headers:
             super().extract_cookies(response)
+            self._on_set()
 
 
 @dataclass
@@ -133,6 +138,9 @@ class Fetcher:
             except (OSError, http.cookiejar.LoadError) as exc:
                 log.warning("ignoring unreadable cookie file %s: %s", cookie_file, exc)
         self._saved_cookies = self._cookies.as_lwp_str(ignore_discard=True)
+        # Set when a response sets a cookie: writing the jar out to compare costs
+        # O(cookies), too much for every request.
+        self._cookies_may_differ = False
         # Loading the CA bundle takes ~15 ms of CPU; once per process, not once per host.
         self._tls = httpx.create_ssl_context()
         self._gate = asyncio.Semaphore(concurrency)  # requests in flight over all hosts
@@ -152,7 +160,7 @@ class Fetcher:
         )
         # The client keeps its Cookies privately; should that change, the stock one
         # (same jar) is used and only the saving is lost.
-        client._cookies = _Cookies(self._cookies)  # noqa: SLF001
+        client._cookies = _Cookies(self._cookies, self._cookie_was_set)  # noqa: SLF001
         return client
 
     async def aclose(self) -> None:
@@ -161,7 +169,11 @@ class Fetcher:
             await host.client.aclose()
         self.save_cookies()
 
+    def _cookie_was_set(self) -> None:
+        self._cookies_may_differ = True
+
     def save_cookies(self) -> None:
+        self._cookies_may_differ = False
         if self.cookie_file is None:
             return
         current = self._cookies.as_lwp_str(ignore_discard=True)
@@ -214,7 +226,8 @@ class Fetcher:
         if (track_body or previous_hash) and not result.not_modified:
             body_hash = hashlib.sha256(result.body).hexdigest()
             result = replace(result, body_hash=body_hash, not_modified=body_hash == previous_hash)
-        self.save_cookies()
+        if self._cookies_may_differ:
+            self.save_cookies()
         return result
 
     async def _request(
