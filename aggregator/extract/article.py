@@ -30,7 +30,6 @@ __all__ = ["ArticlePage", "extract_article"]
 
 log = logging.getLogger(__name__)
 
-_SPACE = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
 _META_TITLE = ("articletitle", "og:title", "twitter:title")
 _META_DATE = ("pubdate", "article:published_time", "publishdate", "publish_date", "pubtime", "og:release_date", "dc.date.issued", "dc.date", "firstpublishedtime", "releasedate")
 _META_ORIGIN = ("contentsource", "source", "article:source", "og:site_name_source")
@@ -101,7 +100,7 @@ class ArticlePage:
 def _clean(text: str | None) -> str | None:
     if not text:
         return None
-    text = _SPACE.sub(" ", text).strip()
+    text = " ".join(text.split())
     return text or None
 
 
@@ -229,7 +228,7 @@ def _original_url(body: LexborNode | None, page_text: str, base: str) -> str | N
 
 
 def _body_text(node: LexborNode) -> str:
-    lines = (_SPACE.sub(" ", line).strip() for line in node.text(deep=True, separator="\n", strip=False).split("\n"))
+    lines = (" ".join(line.split()) for line in node.text(deep=True, separator="\n", strip=False).split("\n"))
     return "\n".join(line for line in lines if line)
 
 

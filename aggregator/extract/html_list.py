@@ -29,7 +29,6 @@ from .hanweb import Paging, detect_paging, find_records
 
 __all__ = ["ListPage", "extract_list", "split_selector", "select_value", "node_text"]
 
-_SPACE = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # "置顶" (pinned) markers: the row stays, the marker leaves the title.
 _PINNED = re.compile(r"^\s*[\[【(（<]?\s*置顶\s*[\]】)）>]?\s*|\s*[\[【(（<]?\s*置顶\s*[\]】)）>]?\s*$")
@@ -63,7 +62,8 @@ def split_selector(selector: str) -> tuple[str, str | None]:
 
 def node_text(node: LexborNode) -> str:
     """Visible text of a node on one line."""
-    return _SPACE.sub(" ", node.text(deep=True, separator=" ", strip=False)).strip()
+    # split/join is `\s+` -> " " plus strip, ~5x faster than the regex on CJK text.
+    return " ".join(node.text(deep=True, separator=" ", strip=False).split())
 
 
 def _css(node: LexborNode | LexborHTMLParser, css: str) -> list[LexborNode]:
@@ -91,14 +91,14 @@ def select_value(node: LexborNode, selector: str) -> tuple[LexborNode | None, st
         return None, None
     if attr:
         value = found.attributes.get(attr)
-        return found, (_SPACE.sub(" ", value).strip() or None) if value else None
+        return found, (" ".join(value.split()) or None) if value else None
     return found, node_text(found) or None
 
 
 def _clean_title(text: str | None) -> str:
     if not text:
         return ""
-    return _PINNED.sub("", _SPACE.sub(" ", text)).strip()
+    return _PINNED.sub("", " ".join(text.split())).strip()
 
 
 def _page_base(tree: LexborHTMLParser, base_url: str) -> str:

@@ -8,7 +8,6 @@ content hash that tells an edit from an unchanged item.
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -19,13 +18,12 @@ from .urls import absolute_url, item_key
 
 __all__ = ["normalise_item", "clean_text"]
 
-_SPACE = re.compile(r"\s+")
 
 
 def clean_text(text: str | None) -> str | None:
     if not text:
         return None
-    cleaned = _SPACE.sub(" ", xml_safe(text)).strip()
+    cleaned = " ".join(xml_safe(text).split())
     return cleaned or None
 
 
