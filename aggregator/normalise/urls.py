@@ -14,6 +14,7 @@ None of these functions raise on garbage input: pages and feeds are full of it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import uuid
@@ -347,6 +348,7 @@ def _permanent_upstream_key(upstream_id: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # a poll asks twice per row: to skip known rows, then in normalise
 def item_key(url: str, upstream_id: str | None = None) -> str:
     """The stable identity of an item: a permanent upstream id, else its URL.
 
