@@ -224,9 +224,13 @@ def main() -> None:
     print(f"steady cycle: {m('steady', 'not_modified'):.0f} not modified, store load {m('steady', 'load'):.2f}s, "
           f"poll {m('steady', 'poll'):.2f}s, publish {m('steady', 'publish'):.2f}s")
     print(f"store file after both cycles: {median([r['store_bytes']['size'] for r in runs]) / 2**20:.1f} MiB")
+    # Each run's floor is measured minutes after its first cycle; on a VM whose speed drifts,
+    # the ratio within a run is the steadier figure.
+    per_run = [float(r["first"]["wall"]) / float(r["floor"]["wall"]) for r in runs]  # type: ignore[index]
+    print(f"first cycle / floor per run: {', '.join(f'{x:.2f}x' for x in per_run)}; median {median(per_run):.2f}x")
     ratio = m("first", "wall") / m("floor", "wall")
     steady_share = m("steady", "cpu") / m("first", "cpu")
-    print(f"first cycle / floor (wall): {ratio:.2f}x   goal <= 1.5x   {'MET' if ratio <= 1.5 else 'NOT MET'}")
+    print(f"first cycle / floor (medians of wall): {ratio:.2f}x   goal <= 1.5x   {'MET' if ratio <= 1.5 else 'NOT MET'}")
     print(f"steady CPU / first CPU: {steady_share:.1%}   goal < 10%   {'MET' if steady_share < 0.10 else 'NOT MET'}")
     floor_server = m("floor", "server_cpu") / m("floor", "wall")
     print(f"server busy during the floor: {floor_server:.0%} of one core (it is not the bottleneck if well below 100%)")
