@@ -294,4 +294,21 @@ def publish(
     changed = [path for path, data in outputs if write_atomic(path, data)]
     for path in changed:
         log.info("wrote %s", path)
+    # A category removed from the config: its file would otherwise be served, frozen, forever.
+    current = {path.name for path, _data in outputs}
+    for stale in sorted(out_dir.glob("*.atom")):
+        if stale.name not in current and _written_by_us(stale):
+            stale.unlink(missing_ok=True)
+            changed.append(stale)
+            log.info("removed %s: its feed is no longer in the config", stale)
     return changed
+
+
+def _written_by_us(path: Path) -> bool:
+    """Only feeds this program generated are removed, never a file someone put beside them."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return b"<generator" in head and f">{GENERATOR}</generator>".encode() in head

@@ -326,3 +326,22 @@ def test_render_opml_is_deterministic() -> None:
     feeds = [("all", "全部", f"{BASE}/all.atom")]
     assert render_opml(feeds, "t") == render_opml(feeds, "t")
     assert b"dateCreated" not in render_opml(feeds, "t")
+
+
+def test_a_category_removed_from_the_config_loses_its_feed_file(tmp_path: Path) -> None:
+    from aggregator.cli import main
+
+    from .conftest import write_config
+
+    both = '[categories.air]\ntitle = "大气"\n[categories.water]\ntitle = "水"\n'
+    config = write_config(tmp_path, both)
+    assert main(["build", str(config)]) == 0
+    feeds = tmp_path / "feeds"
+    (feeds / "notes.atom").write_text("<feed>kept: not written by us</feed>", encoding="utf-8")
+    assert (feeds / "water.atom").is_file()
+
+    write_config(tmp_path, '[categories.air]\ntitle = "大气"\n')
+    assert main(["build", str(config)]) == 0
+    assert not (feeds / "water.atom").exists()
+    assert (feeds / "air.atom").is_file() and (feeds / "notes.atom").is_file()
+    assert b"water.atom" not in (feeds / "feeds.opml").read_bytes()
