@@ -31,6 +31,10 @@ from .models import ErrorKind, FetchResult, SourceError
 log = logging.getLogger(__name__)
 
 ROBOTS_TTL = 6 * 3600.0
+# A host's client (and its kept-alive connection) is closed after this long unused:
+# a daemon meets ever more hosts (reposts link to other sites), and an idle pool is
+# only cleaned when that same host is asked again.
+IDLE_CLIENT_SECONDS = 120.0
 MAX_REDIRECTS = 5
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 # Script walls of the anti-bot products Chinese gov sites use (Jiasule, Aliyun WAF, 360 wangzhan weishi, Ruishu).
@@ -95,7 +99,8 @@ class _Cookies(httpx.Cookies):
 @dataclass
 class _Host:
     semaphore: asyncio.Semaphore
-    client: httpx.AsyncClient
+    client: httpx.AsyncClient | None = None  # opened on use, closed when idle
+    in_flight: int = 0
     last_request: float = float("-inf")
     robots: Protego | None = None
     robots_fetched: float = float("-inf")
@@ -145,6 +150,7 @@ class Fetcher:
         self._tls = httpx.create_ssl_context()
         self._gate = asyncio.Semaphore(concurrency)  # requests in flight over all hosts
         self.requests_made = 0
+        self._last_sweep = clock()
 
     def _new_client(self) -> httpx.AsyncClient:
         # Redirects to another host go through this host's client; its pool makes room.
@@ -166,7 +172,8 @@ class Fetcher:
     async def aclose(self) -> None:
         hosts, self._hosts = list(self._hosts.values()), {}
         for host in hosts:
-            await host.client.aclose()
+            if host.client is not None:
+                await host.client.aclose()
         self.save_cookies()
 
     def _cookie_was_set(self) -> None:
@@ -192,8 +199,19 @@ class Fetcher:
         origin = f"{parts.scheme}://{parts.netloc}".lower()
         host = self._hosts.get(origin)
         if host is None:
-            host = self._hosts[origin] = _Host(asyncio.Semaphore(self.host_concurrency), self._new_client())
+            host = self._hosts[origin] = _Host(asyncio.Semaphore(self.host_concurrency))
         return host
+
+    async def _close_idle_clients(self) -> None:
+        """Close the clients of hosts unused for IDLE_CLIENT_SECONDS; their robots.txt stays cached."""
+        now = self.clock()
+        if now - self._last_sweep < IDLE_CLIENT_SECONDS / 2:
+            return
+        self._last_sweep = now
+        for host in list(self._hosts.values()):  # closing awaits; fetches may add hosts meanwhile
+            if host.client is not None and not host.in_flight and now - host.last_request > IDLE_CLIENT_SECONDS:
+                client, host.client = host.client, None
+                await client.aclose()
 
     async def fetch(
         self,
@@ -214,6 +232,7 @@ class Fetcher:
             request_headers["If-None-Match"] = etag
         if last_modified:
             request_headers["If-Modified-Since"] = last_modified
+        await self._close_idle_clients()
         host = self._host(url)
         # robots.txt is fetched inside the host's slot too: never two requests at once
         # to a host limited to one, and always spaced.
@@ -302,12 +321,16 @@ class Fetcher:
         if wait > 0:
             await asyncio.sleep(wait)
         host.last_request = self.clock()
+        if host.client is None:
+            host.client = self._new_client()
+        host.in_flight += 1
         try:
             async with self._gate, asyncio.timeout(self.timeout):  # a context, not wait_for's extra task
                 return await self._request(host.client, method, url, headers, data)
         except TimeoutError:
             raise SourceError(ErrorKind.TIMEOUT, f"{url}: no complete answer within {self.timeout:g}s") from None
         finally:
+            host.in_flight -= 1
             # Spacing counts from the end of a request, so slow hosts are not hammered.
             host.last_request = self.clock()
 

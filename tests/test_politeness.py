@@ -204,3 +204,27 @@ def test_cookies_a_site_sets_are_sent_back_in_later_runs(tmp_path: Path, site: S
     # A new process: the cookie comes back from the jar kept beside the store.
     assert main(["poll", "--once", str(config)]) == 0
     assert site.hits("/rss.xml")[-1].headers.get("cookie") == "JSESSIONID=abc123"
+
+
+def test_a_host_left_idle_has_its_connection_closed_but_keeps_its_robots_rules(site: Site) -> None:
+    """A daemon meets ever more hosts; an unused one must not hold a socket for the life of the process."""
+    from aggregator.fetch import IDLE_CLIENT_SECONDS, Fetcher
+
+    site.add("/page.html", "<html><body>ok</body></html>")
+    now = [1000.0]
+    first = site.url("/page.html")
+    other = first.replace("127.0.0.1", "localhost")  # another origin on the same server
+
+    async def scenario() -> tuple[object, object, int]:
+        async with Fetcher(user_agent="t", host_delay=0, clock=lambda: now[0]) as fetcher:
+            await fetcher.fetch(first)
+            now[0] += IDLE_CLIENT_SECONDS + 1
+            await fetcher.fetch(other)  # any fetch sweeps idle hosts
+            idle_client = fetcher._host(first).client  # noqa: SLF001
+            robots_before = len(site.hits("/robots.txt"))
+            again = await fetcher.fetch(first)  # reopens, without asking robots.txt again
+            return idle_client, again.status, len(site.hits("/robots.txt")) - robots_before
+
+    idle_client, status, robots_requests = asyncio.run(scenario())
+    assert idle_client is None
+    assert status == 200 and robots_requests == 0
