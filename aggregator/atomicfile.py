@@ -13,12 +13,18 @@ from pathlib import Path
 from typing import BinaryIO
 
 
-def replace_file(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Temp file in the same directory, fsync, rename, fsync the directory."""
-    replace_file_with(path, lambda handle: handle.write(data), mode=mode)
+def replace_file(path: Path, data: bytes, *, mode: int = 0o644, sync_directory: bool = True) -> None:
+    """Temp file in the same directory, fsync, rename, fsync the directory.
+
+    `sync_directory=False` leaves the last step to the caller, who writes many
+    files into one directory and calls `fsync_directory` once.
+    """
+    replace_file_with(path, lambda handle: handle.write(data), mode=mode, sync_directory=sync_directory)
 
 
-def replace_file_with(path: Path, write: Callable[[BinaryIO], object], *, mode: int = 0o644) -> None:
+def replace_file_with(
+    path: Path, write: Callable[[BinaryIO], object], *, mode: int = 0o644, sync_directory: bool = True
+) -> None:
     """replace_file for content written piece by piece (no whole-file buffer in memory)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -34,12 +40,18 @@ def replace_file_with(path: Path, write: Callable[[BinaryIO], object], *, mode: 
         # Whatever went wrong (even Ctrl-C), leave no temp file behind, then re-raise.
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    # The rename itself survives a crash only once the directory is synced.
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    if sync_directory:
+        fsync_directory(path.parent)
+
+
+def fsync_directory(directory: Path) -> None:
+    """The renames into `directory` survive a crash only once it is synced."""
+    dir_fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
 
 
 def replace_if_changed(path: Path, data: bytes) -> bool:

@@ -38,7 +38,7 @@ from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from .atomicfile import replace_file_with
+from .atomicfile import fsync_directory, replace_file, replace_file_with
 from .models import Item, StoredItem, parse_iso, utc_iso
 from .normalise.urls import atom_id as make_atom_id
 
@@ -244,7 +244,12 @@ class Store:
         try:
             if not readonly:
                 # A writer killed mid-commit leaves temp files; we hold the lock, so none is live.
-                for stray in [*self.path.parent.glob(f".{self.path.name}.*.tmp"), *self.blob_dir.glob("*/.blob.*")]:
+                strays = [
+                    *self.path.parent.glob(f".{self.path.name}.*.tmp"),
+                    *self.blob_dir.glob("*/.blob.*"),  # body files of stores from before packs
+                    *self.blob_dir.glob("packs/.*.tmp"),
+                ]
+                for stray in strays:
                     stray.unlink(missing_ok=True)
             self._db = _Database(self.path, storage=_ExplicitFlushCache(AtomicJSONLinesStorage))
             self._items = self._db.table("items", cache_size=0)
@@ -422,8 +427,12 @@ class Store:
     def _pack_path(self, pack: str) -> str:
         return f"{self._packs_dir}/{pack}.pack"
 
+    def _stage_content(self, source: str, item: Item) -> str:
+        """Add the item's body to the source's pending pack; the item's `content` value."""
+        return f"{item.content_hash} {self._stage_body(source, item.summary_html, item.content_html)}"
+
     def _stage_body(self, source: str, summary_html: str | None, content_html: str | None) -> str:
-        """Add a body to the source's pending pack; its location, for the item's `body`."""
+        """Add a body to the source's pending pack; where it will be."""
         pack = self._pack_of_source.get(source)
         if pack is None:
             pack = self._pack_of_source[source] = uuid.uuid4().hex[:16]
@@ -436,25 +445,10 @@ class Store:
 
     def _write_packs(self) -> None:
         """Every pending pack, durable before the store file that refers to it is."""
-        os.makedirs(self._packs_dir, exist_ok=True)
         for pack, data in self._pending_packs.items():
-            # Temp name + rename: a pack is whole or absent. We hold the store's lock,
-            # so no other process writes these names.
-            tmp = f"{self._packs_dir}/.blob.{pack}.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.rename(tmp, self._pack_path(pack))
-        dir_fd = os.open(self._packs_dir, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)  # the renames themselves
-        finally:
-            os.close(dir_fd)
+            # A pack is whole or absent; the directory is synced once for all of them.
+            replace_file(Path(self._pack_path(pack)), bytes(data), mode=0o600, sync_directory=False)
+        fsync_directory(self._packs_dir)
         self._pending_packs.clear()
         self._pack_of_source.clear()
 
@@ -507,7 +501,7 @@ class Store:
             existing_key = self.find_existing(item, source)
             if existing_key is None:
                 doc = self._new_doc(source, item, now)
-                doc["content"] = f"{item.content_hash} {self._stage_body(source, item.summary_html, item.content_html)}"
+                doc["content"] = self._stage_content(source, item)
                 inserts.append(doc)
                 result.new.append(item.key)
                 continue
@@ -523,7 +517,7 @@ class Store:
             if is_original_of_repost or (existing_key == item.key and not taken_over):
                 if self._content_of(doc)[0] != item.content_hash:
                     changes.update(self._content_fields(item))
-                    changes["content"] = f"{item.content_hash} {self._stage_body(source, item.summary_html, item.content_html)}"
+                    changes["content"] = self._stage_content(source, item)
                     changes["content_hash"] = None  # a store from before packs kept it apart
                     changes["updated"] = utc_iso(self._change_time(doc, item, now))
                     result.changed.append(existing_key)
