@@ -24,6 +24,7 @@ from ..models import ErrorKind, SourceError
 from ..normalise.dates import find_date_span, parse_date
 from ..normalise.text import sanitize_html
 from ..normalise.urls import absolute_url
+from .body import find_body, trim_edges
 from .html_list import _css, node_text, select_value, split_selector
 
 __all__ = ["ArticlePage", "extract_article"]
@@ -74,6 +75,7 @@ _CONTENT_SELECTORS = (
 )
 _DROP_TAGS = ["script", "style", "noscript", "iframe", "form", "input", "button", "select", "textarea", "object", "embed"]
 _MIN_BODY_CHARS = 40
+_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
 @dataclass(slots=True)
@@ -276,7 +278,9 @@ def extract_article(
 
     # 2. Labelled text, looked for in the page's text (body boilerplate included:
     # the header line 时间/来源/作者 usually sits outside the content block).
-    body = _find_body(tree)
+    choice = find_body(tree, root)
+    body = choice.nodes[0] if choice is not None else None
+    by_selector = False
     text = _body_text(root)
     head_text = text
     if page.title and (at := text.find(page.title)) >= 0:
@@ -316,21 +320,35 @@ def extract_article(
         if selectors.body:
             nodes = _css(root, split_selector(selectors.body)[0])
             if nodes:
-                body = nodes[0]
+                body, by_selector = nodes[0], True
             else:
                 page.warnings.append(f"body selector {selectors.body!r} matched nothing")
-        if body is not None:
-            for css in selectors.remove:
-                for node in _css(body, split_selector(css)[0]):
-                    node.decompose()
 
-    # 4. Body: rules / selectors first, trafilatura only when they found nothing.
+    # 4. Body: the source's selector, else the scored block; trafilatura only when both fail.
     page.original_url = _original_url(body, text, base)
     content_html: str | None = None
-    if body is not None:
+    removals = selectors.remove if selectors is not None else []
+    if by_selector and body is not None:
+        for css in removals:
+            for node in _css(body, split_selector(css)[0]):
+                node.decompose()
         _strip_boilerplate(body)
-        if len(node_text(body)) >= _MIN_BODY_CHARS or (selectors is not None and selectors.body):
-            content_html = body.html
+        content_html = body.html
+    elif choice is not None:
+        trim_edges(choice, page.title)  # first: it holds measurements of nodes the others remove
+        parts = []
+        for node in choice.nodes:
+            for css in removals:
+                for removed in _css(node, split_selector(css)[0]):
+                    removed.decompose()
+            for hidden in node.css("[hidden], [style*=none], [style*=hidden]"):
+                if _HIDDEN.search(hidden.attributes.get("style") or "") or "hidden" in hidden.attributes:
+                    hidden.decompose()
+            _strip_boilerplate(node)
+            parts.append(node.html or "")
+        joined = "".join(parts)
+        if len(node_text(LexborHTMLParser(joined).root)) >= _MIN_BODY_CHARS:
+            content_html = joined
     if content_html is None:
         content_html = _trafilatura(tree, url, page.warnings)
         if content_html:
