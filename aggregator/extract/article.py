@@ -278,7 +278,7 @@ def extract_article(
 
     # 2. Labelled text, looked for in the page's text (body boilerplate included:
     # the header line 时间/来源/作者 usually sits outside the content block).
-    choice = find_body(tree, root)
+    choice = find_body(tree, root, page.title)
     body = choice.nodes[0] if choice is not None else None
     by_selector = False
     text = _body_text(root)

@@ -52,7 +52,9 @@ _HINTS = (
     ".pages_content", ".article-content", ".article_content", "#article_content", ".art_con", "#js_content",
     ".news_content", ".detail-content", ".wz_content", "#fontzoom", "#ivs_content", ".fly_content",
 )
-_HINT_SHARE = 0.6  # a hint wins when it holds this share of the winner's text
+_HINT_SHARE = 0.6
+_OWNS_TEXT = 0.8
+_PARAGRAPHS = frozenset({"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "blockquote", "pre"})  # a hint wins when it holds this share of the winner's text
 
 _LABEL = r"(?:责任编辑|编辑|责编|校对|审核|审校|终审|来源|本文来源|文章来源|资料来源|稿件来源|信息来源|稿源|作者|撰稿|记者|通讯员|摄影|摄|图片来源|图片|原标题|发布时间|发布日期|时间|日期|浏览次数|点击数|阅读|字号|分享)"
 _LABEL_LINE = re.compile(r"^[\s(（【\[]*" + _LABEL + r"\s*[:：|｜]")
@@ -61,13 +63,18 @@ _ORIGINAL_TITLE = re.compile(r"^[\s(（【\[]*原标题\s*[:：]")
 _PRINT_EDITION = re.compile(r"^[(（]?《[^》]{2,16}》\s*[(（][^()（）]{0,30}版\s*[)）][)）]?$")
 _CREDIT = re.compile(r"^[(（【\[][^()（）【】\[\]]{1,30}(?:编辑|责编|记者|摄|来源|整理|编译|供图|校对)[^()（）【】\[\]]{0,30}[)）】\]]$")
 _TRAILING_JUNK = re.compile(
-    r"©|版权|copyright|未经授权|不得转载|禁止转载|转载请注明|违者必究|免责声明|跟贴|网友评论|发表评论|我要评论|举报|扫一扫|二维码|"
+    r"©|版权|copyright|未经授权|不得转载|禁止转载|转载请注明|违者必究|免责声明|跟贴|网友评论|发表评论|我要评论|扫一扫|二维码|"
     r"客户端|上手机|公众号|关注我们|纠错|返回顶部|打印本页|关闭窗口|上一篇|下一篇|上一页|下一页|相关新闻|相关阅读|相关链接|延伸阅读|推荐阅读|"
-    r"图集|分享到",
+    r"分享到|转播到|转发到",
     re.I,
 )
 _BREADCRUMB = re.compile(r"(?:您(?:现在)?的位置|当前位置|所在位置|首页\s*[>›»]|[>›»]\s*正文|-->)")
+_TIME = re.compile(r"\d{1,2}:\d{2}")
 _HAS_DATE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
+_TITLE_LINK_CHARS = 8
+_DISCLAIMER = re.compile(r"^[【\[]?(?:郑重)?声明\s*[:：]|风险自担|转载请注明|不代表.{0,12}(?:立场|观点)|版权|未经授权|免责声明|授权.{0,20}发布|禁止.{0,6}转载")
+_CHROME_WORDS = re.compile(r"^(?:正在加载|加载中|视频推荐|精彩推荐|精彩视频推荐|图集|更多|返回|top)", re.I)
+_CJK = re.compile(r"[\u3400-\u9fff]")
 _EDGE_CHARS = 80  # edge blocks longer than this are text, whatever they say
 
 
@@ -89,6 +96,9 @@ class Block:
     score: float = 0.0
     owner: Block | None = None  # the nearest block element (itself when it is one)
     parts: list[str] = field(default_factory=list)  # its own text, for the edge rules
+    title_links: int = 0  # links under it with headline-length text
+    teaser: bool = False  # inside one of several sibling boxes that each link another article
+    points: float = 0.0  # what its own text is worth, before propagation
 
     @property
     def own_text(self) -> str:
@@ -135,6 +145,9 @@ def _measure(root: LexborNode) -> list[Block]:
                 parent.chars += block.chars
                 parent.link_chars += block.link_chars
                 parent.punctuation += block.punctuation
+                parent.title_links += block.title_links
+                if block.node.tag == "a" and block.chars >= _TITLE_LINK_CHARS:
+                    parent.title_links += 1
             continue
         if child.is_text_node:
             text = child.text_content
@@ -169,17 +182,50 @@ def _measure(root: LexborNode) -> list[Block]:
     return order
 
 
-def _score(blocks: list[Block]) -> None:
+def _mark_teasers(blocks: list[Block]) -> None:
+    """Flag "related"/"recommended" boxes: 3+ siblings of one shape, each linking a headline.
+
+    Body paragraphs repeat too, but their links are short keywords, not headlines.
+    """
+    groups: dict[tuple[int, str, str], list[Block]] = {}
     for block in blocks:
-        if not block.is_block or not block.own_chars:
+        if block.parent is not None and block.title_links and block.is_block:
+            key = (block.parent.node.mem_id, block.node.tag, block.node.attributes.get("class") or "")
+            groups.setdefault(key, []).append(block)
+    for members in groups.values():
+        if len(members) >= 3:
+            for member in members:
+                member.teaser = True
+    for block in blocks:  # pre-order: parents are settled before their children
+        if block.parent is not None and block.parent.teaser:
+            block.teaser = True
+
+
+def _is_chrome(block: Block, title: str | None) -> bool:
+    """The headline, a byline or a disclaimer: text that is not the article's, whatever its punctuation."""
+    if block.own_chars > 2 * _EDGE_CHARS:
+        return False
+    text = block.own_text
+    if title and _compact(text) == title:
+        return True
+    return bool(_LABEL_LINE.match(text) or _DISCLAIMER.search(text) or (_HAS_DATE.search(text) and _TIME.search(text) and len(text) <= 60))
+
+
+def _score(blocks: list[Block], title: str | None) -> None:
+    _mark_teasers(blocks)
+    for block in blocks:
+        if not block.is_block or not block.own_chars or block.teaser:
             continue
         text_chars = block.own_chars - block.own_link_chars
         if text_chars < 8 and not block.own_punctuation:
+            continue
+        if _is_chrome(block, title):
             continue
         density = block.own_link_chars / block.own_chars
         if density > 0.5:
             continue
         points = (1.0 + block.own_punctuation + min(text_chars / 100.0, 3.0)) * (1.0 - density)
+        block.points = points
         block.score += points
         parent = block.parent
         if parent is not None:
@@ -233,15 +279,22 @@ def _within(block: Block, ids: set[int]) -> bool:
     return False
 
 
-def find_body(tree: LexborHTMLParser, root: LexborNode) -> BodyChoice | None:
+def find_body(tree: LexborHTMLParser, root: LexborNode, title: str | None = None) -> BodyChoice | None:
     """The elements that hold the article's text, or None when nothing reads as text."""
     blocks = _measure(root)
-    _score(blocks)
+    _score(blocks, _compact(title) if title else None)
     winner = max(blocks, key=lambda b: (b.final, b.depth), default=None)
     if winner is None or winner.final <= 0:
         return None
     by_node = {block.node.mem_id: block for block in blocks}
     how = "scored"
+    # A container that holds nearly all the winner's text itself (text in a div, not in
+    # paragraphs) is the body; the winner around it only adds the title, byline and chrome.
+    inside = [b for b in blocks if b.points and _within(b, {winner.node.mem_id})]
+    total = sum(b.points for b in inside)
+    densest = max(inside, key=lambda b: b.points, default=None)
+    if densest is not None and densest is not winner and densest.points >= _OWNS_TEXT * total and densest.node.tag not in _PARAGRAPHS:
+        winner = densest
     winner_text = winner.chars - winner.link_chars
     for css in _HINTS:
         for node in tree.css(css):
@@ -277,8 +330,8 @@ def _lead_junk(block: Block, text: str, title: str | None) -> bool:
         return True
     if _ORIGINAL_TITLE.match(text) or _LABEL_LINE.match(text) or _BREADCRUMB.search(text):
         return True
-    if _HAS_DATE.search(text) and len(text) <= 60 and (_LABEL_ANYWHERE.search(text) or not _SENTENCE_END.search(text)):
-        return True
+    if _HAS_DATE.search(text) and len(text) <= 60 and (_LABEL_ANYWHERE.search(text) or _TIME.search(text)):
+        return True  # a byline; a dateline alone ("2012年6月24日") opens the text
     return bool(_TRAILING_JUNK.search(text)) and block.own_punctuation <= 2
 
 
@@ -291,6 +344,8 @@ def _trail_junk(block: Block, text: str) -> bool:
         return True
     if _LABEL_ANYWHERE.search(text) and len(text) <= 60:
         return True
+    if _CHROME_WORDS.match(text) or (len(text) <= 15 and len(_CJK.findall(text)) < 2 and block.node.tag not in ("td", "th")):
+        return True  # "+1", "<>", a bare timestamp, "正在加载…"
     return bool(_TRAILING_JUNK.search(text))
 
 
@@ -316,3 +371,19 @@ def trim_edges(choice: BodyChoice, title: str | None) -> None:
 
     cut(choice.blocks, lambda block, text: _lead_junk(block, text, compact_title))
     cut(list(reversed(choice.blocks)), _trail_junk)
+    # A disclaimer or licence note among the last short blocks ends the text, even when an
+    # author blurb follows it.
+    tail: list[Block] = []
+    for block in reversed(choice.blocks):
+        if _within(block, removed) or not block.own_text:
+            continue
+        if len(block.own_text) > _EDGE_CHARS or len(tail) == 4:
+            break
+        tail.append(block)
+    for at, block in enumerate(reversed(tail)):
+        if _DISCLAIMER.search(block.own_text) and block.node.mem_id not in tops:
+            for cut_block in list(reversed(tail))[at:]:
+                if not _within(cut_block, removed) and cut_block.node.mem_id not in tops:
+                    removed.add(cut_block.node.mem_id)
+                    cut_block.node.decompose()
+            break
