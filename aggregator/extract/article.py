@@ -25,6 +25,7 @@ from ..normalise.dates import find_date_span, parse_date
 from ..normalise.text import sanitize_html
 from ..normalise.urls import absolute_url
 from .body import find_body, trim_edges
+from .byline import byline_lines, date_from_url, outlet_beside_date, pick_title, source_from_dateline, source_from_markup
 from .html_list import _css, node_text, select_value, split_selector
 
 __all__ = ["ArticlePage", "extract_article"]
@@ -38,10 +39,10 @@ _META_AUTHOR = ("author", "article:author", "dc.creator")
 # Labels a value must not start with: "来源:  作者:" means 来源 is empty.
 _LABEL_WORDS = r"(?:发布时间|发布日期|发稿时间|更新时间|时间|日期|信息来源|文章来源|来源|作者|记者|编辑|责任编辑|责编|点击|点击数|浏览|浏览次数|阅读|字号|打印|关闭|分享)"
 _DATE_LABEL = re.compile(r"(?:发布时间|发布日期|发稿时间|成文日期|更新时间|时间|日期)\s*[:：]")
-_ORIGIN_LABEL = re.compile(r"(?:信息来源|文章来源|稿件来源|来源)\s*[:：]")
+_ORIGIN_LABEL = re.compile(r"(?:信息来源|文章来源|稿件来源|新闻来源|稿源|来源)\s*[:：|｜]")
 _AUTHOR_LABEL = re.compile(r"(?:作者|撰稿人|撰稿)\s*[:：]")
 _VALUE = re.compile(
-    r"[ \t\u3000\xa0]*(?!" + _LABEL_WORDS + r"\s*[:：]?)"
+    r"[\s\[【]*(?!" + _LABEL_WORDS + r"\s*[:：]?)"
     r"([^\s:：|｜,，;；]{1,40}(?:[ \t](?!" + _LABEL_WORDS + r")[^\s:：|｜,，;；]{1,20}(?![:：]))?)"
 )
 _ORIGINAL_LINK = re.compile(r"(?:原文链接|原文地址|原文网址|原文)\s*[:：]\s*(https?://[^\s<>\"'，。]+)")
@@ -121,7 +122,15 @@ def _labelled(label: re.Pattern[str], text: str) -> str | None:
     for match in label.finditer(text):
         value = _VALUE.match(text, match.end())
         if value:
-            return value.group(1).strip()
+            found = value.group(1).strip()
+            if "\n" in text[match.end() : value.start(1)]:
+                # The value is on the next line: only when it is that whole (short) line,
+                # not the first words of the text under an empty label.
+                line_end = text.find("\n", value.start(1))
+                rest = text[value.end(1) : line_end if line_end >= 0 else len(text)]
+                if len(found) > 25 or rest.strip(" ]】\t\u3000\xa0"):
+                    return None
+            return found
         return None  # an empty label (e.g. "来源:  作者:") says nothing; later ones are content
     return None
 
@@ -149,37 +158,6 @@ def _author_value(value: str | None) -> str | None:
     if not value or re.fullmatch(r"[\d\W_]+", value):
         return None
     return value
-
-
-def _title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
-    for key in _META_TITLE:
-        if metas.get(key):
-            return metas[key]
-    head_node = tree.css_first("title")
-    head = _clean(node_text(head_node)) if head_node is not None else None
-    best: str | None = None
-    for node in tree.css("h1, h2, h3, .title, .pbt, .bt, .tit, .con-title, .article-title"):
-        text = _clean(node_text(node))
-        if not text or len(text) < 4 or len(text) > 120:
-            continue
-        if head and text in head and (best is None or len(text) > len(best)):
-            best = text
-        elif best is None and node.tag == "h1" and head is None:
-            best = text
-    if best:
-        return best
-    if head:
-        return _SITE_SUFFIX.sub("", head) or head
-    h1 = tree.css_first("h1")
-    return _clean(node_text(h1)) if h1 is not None else None
-
-
-def _find_body(tree: LexborHTMLParser) -> LexborNode | None:
-    for css in _CONTENT_SELECTORS:
-        for node in tree.css(css):
-            if len(node_text(node)) >= _MIN_BODY_CHARS:
-                return node
-    return None
 
 
 def _is_boilerplate(node: LexborNode, text: str) -> bool:
@@ -267,39 +245,60 @@ def extract_article(
     if root is None:
         raise SourceError(ErrorKind.PARSE, "the page has no document body")
 
-    # 1. Metadata.
-    page.title = _title(tree, metas)
-    for key in _META_DATE:
-        if metas.get(key) and (moment := parse_date(metas[key], tz, now)):
-            page.published, page.published_text = moment, metas[key]
-            break
-    page.origin = next((v for k in _META_ORIGIN if (v := _origin_value(metas.get(k)))), None)
-    page.author = next((v for k in _META_AUTHOR if (v := _author_value(metas.get(k)))), None)
-
-    # 2. Labelled text, looked for in the page's text (body boilerplate included:
-    # the header line 时间/来源/作者 usually sits outside the content block).
-    choice = find_body(tree, root, page.title)
-    body = choice.nodes[0] if choice is not None else None
-    by_selector = False
+    # 1. The headline, and the page's text as a reader sees it (before any cutting).
+    page.title = pick_title(tree, metas, node_text)
     text = _body_text(root)
-    head_text = text
-    if page.title and (at := text.find(page.title)) >= 0:
-        head_text = text[at:]  # labels above the title belong to navigation, not the article
-    labelled = _labelled_date(head_text, tz, now)
-    if labelled is None and page.title and head_text is not text:
-        # Unlabelled header dates ("2019年06月15日08:18  来源：…") right under the title.
-        labelled = find_date_span(head_text[len(page.title) : len(page.title) + 200], tz, now)
-    if labelled:
-        moment, raw = labelled
-        meta_is_date_only = page.published is not None and page.published.hour == page.published.minute == 0 and ":" not in (page.published_text or "")
-        if page.published is None or (meta_is_date_only and moment.date() == page.published.date()):
-            page.published, page.published_text = moment, raw
-    if page.origin is None:
-        page.origin = _origin_value(_labelled(_ORIGIN_LABEL, head_text))
-    if page.author is None:
-        page.author = _author_value(_labelled(_AUTHOR_LABEL, head_text))
+    lines = text.split("\n")
 
-    # 3. Per-source selectors override what they match.
+    # 2. The body: the source's selector, else the best-scoring block.
+    body: LexborNode | None = None
+    by_selector = False
+    if selectors is not None and selectors.body:
+        nodes = _css(root, split_selector(selectors.body)[0])
+        if nodes:
+            body, by_selector = nodes[0], True
+        else:
+            page.warnings.append(f"body selector {selectors.body!r} matched nothing")
+    choice = None if by_selector else find_body(tree, root, page.title)
+    if choice is not None:
+        trim_edges(choice, page.title)  # first: it holds measurements of nodes the others remove
+        body = choice.nodes[0]
+    body_nodes = [body] if by_selector and body is not None else (choice.nodes if choice is not None else [])
+    body_start = next((_compact_text(node) for node in body_nodes if _compact_text(node)), None)
+
+    # 3. The byline between the headline and the body: date, 来源, 作者.
+    byline, body_at = byline_lines(lines, page.title, body_start)
+    byline_text = "\n".join(byline)
+    after_title = "\n".join(lines[max(0, body_at - len(byline)) :])
+    meta_date = next(
+        ((moment, metas[key]) for key in _META_DATE if metas.get(key) and (moment := parse_date(metas[key], tz, now))), None
+    )
+    dated = _labelled_date(byline_text, tz, now) or find_date_span(byline_text, tz, now)
+    if dated is not None and meta_date is not None and _date_only(dated) and not _date_only(meta_date) and dated[0].date() == meta_date[0].astimezone(tz).date():
+        dated = meta_date  # same day, and the meta tag knows the time
+    if dated is None:
+        dated = meta_date
+    if dated is None and (from_url := date_from_url(url, tz)) is not None:
+        dated = (from_url, from_url.date().isoformat())
+    if dated is None:
+        dated = _labelled_date(after_title, tz, now)
+    if dated is not None:
+        page.published, page.published_text = dated
+
+    page.origin = (
+        _origin_value(_labelled(_ORIGIN_LABEL, byline_text))
+        or _origin_value(_labelled(_ORIGIN_LABEL, after_title))
+        or _origin_value(source_from_markup(root, node_text, tz, now))
+        or outlet_beside_date(byline, tz, now)
+        or next((v for k in _META_ORIGIN if (v := _origin_value(metas.get(k)))), None)
+    )
+    page.author = (
+        _author_value(_labelled(_AUTHOR_LABEL, byline_text))
+        or next((v for k in _META_AUTHOR if (v := _author_value(metas.get(k)))), None)
+        or _author_value(_labelled(_AUTHOR_LABEL, after_title))
+    )
+
+    # 4. Per-source selectors override what they match.
     if selectors is not None:
         if selectors.title and (value := _clean(select_value(root, selectors.title)[1])):
             page.title = value
@@ -317,38 +316,26 @@ def extract_article(
                 cleaned = _origin_value(value) if attr == "origin" else _author_value(value)
                 if cleaned:
                     setattr(page, attr, cleaned)
-        if selectors.body:
-            nodes = _css(root, split_selector(selectors.body)[0])
-            if nodes:
-                body, by_selector = nodes[0], True
-            else:
-                page.warnings.append(f"body selector {selectors.body!r} matched nothing")
 
-    # 4. Body: the source's selector, else the scored block; trafilatura only when both fail.
+    # 5. The body's HTML, cleaned; trafilatura only when nothing read as text.
     page.original_url = _original_url(body, text, base)
     content_html: str | None = None
     removals = selectors.remove if selectors is not None else []
-    if by_selector and body is not None:
+    parts = []
+    for node in body_nodes:
         for css in removals:
-            for node in _css(body, split_selector(css)[0]):
-                node.decompose()
-        _strip_boilerplate(body)
-        content_html = body.html
-    elif choice is not None:
-        trim_edges(choice, page.title)  # first: it holds measurements of nodes the others remove
-        parts = []
-        for node in choice.nodes:
-            for css in removals:
-                for removed in _css(node, split_selector(css)[0]):
-                    removed.decompose()
-            for hidden in node.css("[hidden], [style*=none], [style*=hidden]"):
-                if _HIDDEN.search(hidden.attributes.get("style") or "") or "hidden" in hidden.attributes:
-                    hidden.decompose()
-            _strip_boilerplate(node)
-            parts.append(node.html or "")
-        joined = "".join(parts)
-        if len(node_text(LexborHTMLParser(joined).root)) >= _MIN_BODY_CHARS:
-            content_html = joined
+            for removed in _css(node, split_selector(css)[0]):
+                removed.decompose()
+        for hidden in node.css("[hidden], [style*=none], [style*=hidden]"):
+            if _HIDDEN.search(hidden.attributes.get("style") or "") or "hidden" in hidden.attributes:
+                hidden.decompose()
+        _strip_boilerplate(node)
+        parts.append(node.html or "")
+    joined = "".join(parts)
+    if by_selector or len(node_text(LexborHTMLParser(joined).root)) >= _MIN_BODY_CHARS:
+        content_html = joined or None
+    if page.origin is None and content_html:
+        page.origin = source_from_dateline(body_start or "")
     if content_html is None:
         content_html = _trafilatura(tree, url, page.warnings)
         if content_html:
@@ -364,3 +351,12 @@ def extract_article(
     if page.original_url == url:
         page.original_url = None
     return page
+
+
+def _compact_text(node: LexborNode) -> str:
+    return "".join(node.text(deep=True, separator="", strip=False).split())[:40]
+
+
+def _date_only(found: tuple[datetime, str]) -> bool:
+    moment, raw = found
+    return moment.hour == moment.minute == moment.second == 0 and ":" not in raw
