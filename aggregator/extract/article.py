@@ -25,7 +25,7 @@ from ..normalise.dates import find_date_span, parse_date
 from ..normalise.text import sanitize_html
 from ..normalise.urls import absolute_url
 from .body import find_body, trim_edges
-from .byline import byline_lines, date_from_url, outlet_beside_date, pick_title, source_from_dateline, source_from_markup
+from .byline import author_from_credit, byline_lines, date_from_url, outlet_beside_date, pick_title, source_from_dateline, source_from_markup
 from .html_list import _css, node_text, select_value, split_selector
 
 __all__ = ["ArticlePage", "extract_article"]
@@ -334,8 +334,10 @@ def extract_article(
     joined = "".join(parts)
     if by_selector or len(node_text(LexborHTMLParser(joined).root)) >= _MIN_BODY_CHARS:
         content_html = joined or None
-    if page.origin is None and content_html:
-        page.origin = source_from_dateline(body_start or "")
+    if content_html and (page.origin is None or page.author is None):
+        body_text = node_text(LexborHTMLParser(content_html).root)
+        page.origin = page.origin or source_from_dateline(body_text)
+        page.author = page.author or author_from_credit(body_text)
     if content_html is None:
         content_html = _trafilatura(tree, url, page.warnings)
         if content_html:

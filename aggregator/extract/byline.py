@@ -27,7 +27,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from ..normalise.dates import find_date_span
 
-__all__ = ["byline_lines", "clean_title", "date_from_url", "outlet_beside_date", "pick_title", "source_from_dateline", "source_from_markup"]
+__all__ = ["author_from_credit", "byline_lines", "clean_title", "date_from_url", "outlet_beside_date", "pick_title", "source_from_dateline", "source_from_markup"]
 
 _SEPARATORS = re.compile(r"\s*(?:__?|\|{1,2}|｜|——|--|—|\s-\s|\s–\s)\s*")
 _SITE_WORDS = re.compile(r"(?:网|网站|频道|门户|政府|人民政府|新闻|新闻网|在线|日报|晚报|早报|客户端|资讯|首页|官网|\.com|\.cn|\.net)$", re.I)
@@ -205,6 +205,18 @@ def source_from_markup(root: LexborNode, node_text, tz: ZoneInfo, now: datetime)
 
 
 _DATELINE = re.compile(r"^[【\[]?([\u4e00-\u9fff]{2,8}?(?:社|网|报|台|站|客户端))[\u4e00-\u9fff]{0,8}?\d{1,2}月\d{1,2}日(?:电|讯|消息)")
+
+
+_CREDIT = re.compile(r"[（(]\s*((?:本报|本台|本网|新华社|中新社)?(?:首席)?(?:记者|通讯员|评论员)[^（）()]{2,24}?)\s*[)）]")
+
+
+def author_from_credit(text: str) -> str | None:
+    """`（记者 张三）` at the start or end of the body credits its author."""
+    for chunk in (text[:120], text[-80:]):
+        match = _CREDIT.search(chunk)
+        if match:
+            return " ".join(match.group(1).split())
+    return None
 
 
 def source_from_dateline(body_text: str) -> str | None:
