@@ -8,3 +8,4 @@ $PY -m bench.bench_store --runs 3
 $PY -m bench.bench_publish --runs 5
 $PY -m bench.bench_baseline --runs 3
 $PY -m bench.bench_crash --kills 55
+$PY -m bench.bench_accuracy

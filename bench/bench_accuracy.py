@@ -1,0 +1,354 @@
+"""Extraction accuracy on the real pages of tests/fixtures/real/manifest.json (issue 10).
+
+    .venv/bin/python -m bench.bench_accuracy [--only ours[,trafilatura,...]] [--page FILE]
+                                             [--repeat 5] [--json] [--verbose]
+
+Runs our extractors on every manifest page through the same pure functions as `aggregator try`
+(decode_page + read_article, or read_list + normalise_all; no HTTP), scores each field with
+bench/accuracy_scoring.py (the rules the golden test uses), and prints per field how many pages
+are right, what we produced on each wrong page, timings (median and p90 of the per-page medians,
+each page repeated --repeat times) and peak RSS.
+
+With the `bench` extra installed (pip install -e '.[bench]') other extractors run side by side
+(bench/accuracy_libraries.py): each gets the page already decoded by our decode_page, and is
+scored only on the fields it produces (a dash otherwise). A library that raises on a page scores
+that page wrong in all its fields.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.accuracy_scoring import (  # noqa: E402
+    ARTICLE_FIELDS,
+    LIST_FIELDS,
+    NOW,
+    ArticleResult,
+    Check,
+    ListResult,
+    article_applicable,
+    decode,
+    load_manifest,
+    page_bytes,
+    page_url,
+    run_ours,
+    score,
+)
+
+PAGE_TIMEOUT = 60  # seconds per extractor call; past it the page is scored wrong
+
+LABELS = {
+    "title": "title",
+    "publish_day": "day",
+    "publish_time": "time",
+    "source": "来源",
+    "author": "author*",
+    "body_start": "start",
+    "body_end": "end",
+    "count": "n items",
+    "first3_titles": "3 titles",
+    "first3_links": "3 links",
+    "first3_dates": "3 dates",
+    "list_exact": "list exact",
+}
+
+
+@dataclass
+class Extractor:
+    """One extractor under test. `run(page, html, body)` gets the manifest page, the text our
+    decode_page made of it and the raw bytes, and returns an ArticleResult or ListResult."""
+
+    name: str
+    kinds: tuple[str, ...]
+    fields: frozenset[str]  # the fields it can produce; the others are shown as "-"
+    run: Callable[[dict, str, bytes], ArticleResult | ListResult]
+    note: str = ""
+
+
+def ours() -> Extractor:
+    return Extractor(
+        "ours",
+        ("article", "list"),
+        frozenset(ARTICLE_FIELDS + LIST_FIELDS),
+        lambda page, html, body: run_ours(page, body),
+        "decode_page + read_article / read_list + normalise_all, from the file's bytes (decode timed too)",
+    )
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(_signum, _frame):  # noqa: ANN001
+    raise _Timeout(f"no answer in {PAGE_TIMEOUT} s")
+
+
+def _call(ex: Extractor, page: dict, html: str, body: bytes):  # noqa: ANN202
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(PAGE_TIMEOUT)
+    try:
+        return ex.run(page, html, body)
+    finally:
+        signal.alarm(0)
+
+
+@dataclass
+class Outcome:
+    name: str
+    note: str
+    kinds: tuple[str, ...]
+    fields: frozenset[str]
+    checks: dict[str, dict[str, Check]] = field(default_factory=dict)  # file -> field -> check
+    errors: dict[str, str] = field(default_factory=dict)  # file -> exception
+    ms: dict[str, float] = field(default_factory=dict)  # file -> median ms
+    unavailable: str | None = None
+
+
+def run_extractor(ex: Extractor, pages: list[dict], texts: dict[str, str], repeat: int) -> Outcome:
+    out = Outcome(ex.name, ex.note, ex.kinds, ex.fields)
+    for page in pages:
+        if page["kind"] not in ex.kinds:
+            continue
+        body, html = page_bytes(page), texts[page["file"]]
+        got = None
+        try:
+            got = _call(ex, page, html, body)
+        except Exception as exc:  # noqa: BLE001 - a crash scores the page wrong; the bench goes on
+            out.errors[page["file"]] = f"{type(exc).__name__}: {str(exc)[:200]}"
+        wanted = tuple(f for f in (ARTICLE_FIELDS if page["kind"] == "article" else LIST_FIELDS) if f in ex.fields)
+        out.checks[page["file"]] = score(page, got, html, wanted)
+        if got is not None and repeat > 0:
+            times = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                try:
+                    result = _call(ex, page, html, body)
+                    if isinstance(result, ArticleResult):
+                        _ = result.body
+                except Exception:  # noqa: BLE001
+                    pass
+                times.append((time.perf_counter() - start) * 1000)
+            out.ms[page["file"]] = statistics.median(times)
+    return out
+
+
+def _p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(0.9 * len(ordered) + 0.5)) - 1))]
+
+
+def tally(out: Outcome, pages: list[dict]) -> dict[str, tuple[int, int] | None]:
+    """field -> (right, total), None for a field the extractor does not produce."""
+    result: dict[str, tuple[int, int] | None] = {}
+    for kind, names in (("article", ARTICLE_FIELDS), ("list", LIST_FIELDS)):
+        for name in names:
+            if kind not in out.kinds or name not in out.fields or out.unavailable:
+                result[name] = None
+                continue
+            checks = [out.checks[p["file"]][name] for p in pages if p["kind"] == kind and name in out.checks.get(p["file"], {})]
+            result[name] = (sum(c.ok for c in checks), len(checks))
+    return result
+
+
+def timing(out: Outcome, pages: list[dict], kind: str) -> tuple[float, float] | None:
+    values = [out.ms[p["file"]] for p in pages if p["kind"] == kind and p["file"] in out.ms]
+    if not values:
+        return None
+    return statistics.median(values), _p90(values)
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine() -> str:
+    try:
+        from bench.sites import machine_info
+
+        return machine_info()
+    except Exception:  # noqa: BLE001
+        import platform
+
+        return f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+def print_details(out: Outcome, pages: list[dict], verbose: bool) -> None:
+    print(f"\n== {out.name}: {out.note}" if out.note else f"\n== {out.name}")
+    if out.unavailable:
+        print(f"   not run: {out.unavailable}")
+        return
+    counts = tally(out, pages)
+    for kind, names in (("article", ARTICLE_FIELDS), ("list", LIST_FIELDS)):
+        if kind not in out.kinds:
+            continue
+        kind_pages = [p for p in pages if p["kind"] == kind]
+        if not kind_pages:
+            continue
+        print(f"-- {kind} pages ({len(kind_pages)})")
+        for name in names:
+            if counts[name] is None:
+                continue
+            right, total = counts[name]
+            extra = "  (informational)" if name == "author" else ""
+            print(f"   {name:14} {right:3}/{total:<3}{extra}")
+            for p in kind_pages:
+                check = out.checks.get(p["file"], {}).get(name)
+                if check is None or check.ok:
+                    continue
+                print(f"      {p['file']}: got {check.got!r}  want {check.want!r}")
+                if verbose and check.got_full:
+                    for line in check.got_full.splitlines():
+                        print(f"         | {line}")
+        t = timing(out, pages, kind)
+        if t:
+            print(f"   time per {kind} page: median {t[0]:.1f} ms, p90 {t[1]:.1f} ms")
+    for file, error in out.errors.items():
+        print(f"   CRASHED on {file}: {error}")
+
+
+def print_table(outcomes: list[Outcome], pages: list[dict]) -> None:
+    names = [n for n in ARTICLE_FIELDS + LIST_FIELDS if any(p["kind"] == ("article" if n in ARTICLE_FIELDS else "list") for p in pages)]
+    headers = ["extractor", *(LABELS[n] for n in names), "ms/article", "ms/list"]
+    rows = []
+    for out in outcomes:
+        counts = tally(out, pages)
+        row = [out.name]
+        for n in names:
+            c = counts[n]
+            row.append("-" if c is None else f"{c[0]}/{c[1]}")
+        for kind in ("article", "list"):
+            t = None if out.unavailable else timing(out, pages, kind)
+            row.append("-" if t is None else f"{t[0]:.1f}")
+        rows.append(row)
+    widths = [max(_width(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    line = lambda cells: "| " + " | ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    print(line(headers))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print(line(row))
+
+
+def _width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def as_json(outcomes: list[Outcome], pages: list[dict], info: dict) -> dict:
+    data: dict = {**info, "extractors": {}}
+    for out in outcomes:
+        entry: dict = {"note": out.note, "unavailable": out.unavailable, "errors": out.errors, "fields": {}, "timing_ms": {}}
+        for name, c in tally(out, pages).items():
+            if c is None:
+                continue
+            wrong = [
+                {"file": f, "got": checks[name].got_full or checks[name].got, "want": checks[name].want}
+                for f, checks in out.checks.items()
+                if name in checks and not checks[name].ok
+            ]
+            entry["fields"][name] = {"right": c[0], "total": c[1], "wrong": wrong}
+        for kind in ("article", "list"):
+            if (t := timing(out, pages, kind)) is not None:
+                entry["timing_ms"][kind] = {"median": round(t[0], 2), "p90": round(t[1], 2)}
+        entry["per_page_ms"] = {f: round(v, 2) for f, v in out.ms.items()}
+        data["extractors"][out.name] = entry
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", help="comma-separated extractor names (ours, trafilatura, ...); default: all available")
+    ap.add_argument("--page", action="append", help="only this manifest file (repeatable)")
+    ap.add_argument("--repeat", type=int, default=5, help="timed runs per page and extractor (default 5; 0: no timing)")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON instead")
+    ap.add_argument("--verbose", action="store_true", help="print our full value for each wrong field")
+    args = ap.parse_args(argv)
+
+    pages = load_manifest()
+    if args.page:
+        wanted = {Path(p).name for p in args.page}
+        unknown = wanted - {p["file"] for p in pages}
+        if unknown:
+            ap.error(f"not in the manifest: {', '.join(sorted(unknown))}")
+        pages = [p for p in pages if p["file"] in wanted]
+    only = {n.strip() for n in args.only.split(",")} if args.only else None
+
+    # Every extractor is handed the same text: our decode_page's.
+    texts = {}
+    for p in pages:
+        try:
+            texts[p["file"]] = decode(p)
+        except Exception as exc:  # noqa: BLE001 - ours then fails on the page too; libraries get a lossy UTF-8 read
+            print(f"decode_page failed on {p['file']}: {exc}", file=sys.stderr)
+            texts[p["file"]] = page_bytes(p).decode("utf-8", "replace")
+
+    extractors: list[Extractor | tuple[str, str]] = [ours()]
+    if only is None or only - {"ours"}:
+        from bench.accuracy_libraries import libraries
+
+        extractors += libraries()
+    if only is not None:
+        known = {e.name if isinstance(e, Extractor) else e[0] for e in extractors}
+        if only - known:
+            ap.error(f"unknown extractor(s): {', '.join(sorted(only - known))}; known: {', '.join(sorted(known))}")
+        extractors = [e for e in extractors if (e.name if isinstance(e, Extractor) else e[0]) in only]
+
+    outcomes: list[Outcome] = []
+    rss_ours = None
+    for ex in extractors:
+        if isinstance(ex, tuple):  # (name, why it cannot run)
+            out = Outcome(ex[0], "", (), frozenset(), unavailable=ex[1])
+        else:
+            if not args.json:
+                print(f"running {ex.name} …", file=sys.stderr, flush=True)
+            out = run_extractor(ex, pages, texts, args.repeat)
+        outcomes.append(out)
+        if ex is extractors[0] and isinstance(ex, Extractor) and ex.name == "ours":
+            rss_ours = peak_rss_mib()
+
+    n_art = sum(p["kind"] == "article" for p in pages)
+    n_list = len(pages) - n_art
+    info = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "manifest": "tests/fixtures/real/manifest.json",
+        "pages": {"article": n_art, "list": n_list},
+        "now": NOW.isoformat(),
+        "repeat": args.repeat,
+        "peak_rss_mib": {"after_ours": round(rss_ours, 1) if rss_ours else None, "at_end": round(peak_rss_mib(), 1)},
+    }
+    if args.json:
+        print(json.dumps(as_json(outcomes, pages, info), ensure_ascii=False, indent=2))
+        return 0
+
+    print(f"Extraction accuracy (issue 10): {n_art} article pages, {n_list} list pages of {info['manifest']}")
+    print(f"machine: {info['machine']}; date: {info['date']}")
+    print(f"now = {NOW.isoformat()} (relative and year-less dates count from it); times: median of {args.repeat} runs per page")
+    print("every extractor is handed the page as decoded by our decode_page (same text for all; decode is timed for ours only)")
+    for out in outcomes:
+        print_details(out, pages, args.verbose)
+    print()
+    print(f"peak RSS: {info['peak_rss_mib']['after_ours']} MiB after ours" + (
+        f", {info['peak_rss_mib']['at_end']} MiB with every library loaded" if len(outcomes) > 1 else ""))
+    print(f"\nright/total per field ({n_art} article pages, {n_list} list pages; '-' = the extractor does not produce"
+          " that field; author* is informational; ms = median per page):\n")
+    print_table(outcomes, pages)
+    for out in outcomes:
+        if out.unavailable:
+            print(f"  {out.name}: {out.unavailable}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
