@@ -7,11 +7,13 @@ uses; see the manifest's `conventions`). Pages run through the same functions as
 KNOWN_MISSES lists what the extractor still gets wrong. Each entry is an xfail(strict=True): when
 a fix makes it pass, the test FAILS until the entry is deleted here, so the list stays true.
 To see what we produce: .venv/bin/python -m bench.bench_accuracy --only ours --page FILE --verbose
+To list what to delete / add after a change: .venv/bin/python tests/test_golden_real.py
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from functools import cache
 from pathlib import Path
@@ -82,3 +84,27 @@ def test_golden(file: str, field: str) -> None:
     got, html = _ours(file)
     check = score(page, got, html, (field,))[field]
     assert check.ok, f"{file} {field}: got {check.got_full or check.got!r}, want {check.want!r}"
+
+
+def _suggest() -> None:
+    """Print the KNOWN_MISSES the current extractor calls for: entries to delete, entries to add."""
+    misses: dict[tuple[str, str], str] = {}
+    for page in PAGES:
+        got, html = _ours(page["file"])
+        for name, check in score(page, got, html, GOLDEN_FIELDS[page["kind"]]).items():
+            if not check.ok:
+                key = (page["file"], name)
+                misses[key] = KNOWN_MISSES.get(key) or f"TODO reason (got {check.got!r})"
+    for key in KNOWN_MISSES.keys() - misses.keys():
+        print(f"now passes, delete: {key}")
+    for key in misses.keys() - KNOWN_MISSES.keys():
+        print(f"new miss, add: {key}: {misses[key]}")
+    print("\nKNOWN_MISSES: dict[tuple[str, str], str] = {")
+    for key, reason in misses.items():
+        quoted = [json.dumps(text, ensure_ascii=False) for text in (*key, reason)]
+        print(f"    ({quoted[0]}, {quoted[1]}): {quoted[2]},")
+    print("}")
+
+
+if __name__ == "__main__":
+    _suggest()
