@@ -129,3 +129,35 @@ def test_dates_in_urls() -> None:
     assert date_from_url("https://www.mee.gov.cn/ywdt/hjywnews/202304/t20230423_1027666.shtml", SH) == datetime(2023, 4, 23, tzinfo=SH)
     assert date_from_url("https://sthjt.zj.gov.cn/art/2023/4/9/art_1229116_1.html", SH) == datetime(2023, 4, 9, tzinfo=SH)
     assert date_from_url("https://example.org/news/123.html", SH) is None
+
+
+def test_a_title_tag_that_names_only_the_column() -> None:
+    html = page(
+        "<h3>首页 - 新闻动态</h3><h5>某市开展2026年入河排污口排查整治专项行动</h5><div>发布时间：2026-11-02</div>"
+        f"<div><p>{PARAGRAPH}</p><p>{PARAGRAPH}</p></div><h4>联系我们</h4>",
+        title="新闻动态--某某学会官网",
+    )
+    article = extract(html)
+    assert article.title == "某市开展2026年入河排污口排查整治专项行动"
+    assert article.published is not None and article.published.date().isoformat() == "2026-11-02"
+
+
+def test_an_editor_credit_ends_the_text_with_what_follows_it() -> None:
+    html = page(
+        "<h1>某市生态环境局通报一批环境违法案件</h1>"
+        f"<div class=post><p>澎湃新闻记者 张三 李四</p><p>{PARAGRAPH}</p><p>{PARAGRAPH}最后一句。</p>"
+        "<p>编辑/王五 摄影/赵六</p><blockquote><p>推荐：另一篇文章的标题</p></blockquote><p>返回首页</p></div>"
+    )
+    text = extract(html).content_text or ""
+    assert text.startswith(PARAGRAPH)
+    assert text.endswith("最后一句。")
+
+
+def test_a_byline_date_without_a_year_takes_it_from_the_meta_date() -> None:
+    html = page(
+        "<h1>某市生态环境局通报一批环境违法案件</h1><div>发布时间：09-30 22:46</div>"
+        f"<div><p>{PARAGRAPH}</p><p>{PARAGRAPH}</p></div>",
+        head='<meta itemprop="datePublished" content="2019-09-30 22:46:13">',
+    )
+    article = extract(html)
+    assert article.published is not None and article.published.isoformat() == "2019-09-30T22:46:13+08:00"

@@ -33,13 +33,13 @@ __all__ = ["ArticlePage", "extract_article"]
 log = logging.getLogger(__name__)
 
 _META_TITLE = ("articletitle", "og:title", "twitter:title")
-_META_DATE = ("pubdate", "article:published_time", "publishdate", "publish_date", "pubtime", "og:release_date", "dc.date.issued", "dc.date", "firstpublishedtime", "releasedate")
+_META_DATE = ("pubdate", "article:published_time", "datepublished", "publishdate", "publish_date", "pubtime", "og:release_date", "dc.date.issued", "dc.date", "firstpublishedtime", "releasedate")
 _META_ORIGIN = ("contentsource", "source", "article:source", "og:site_name_source")
 _META_AUTHOR = ("author", "article:author", "dc.creator")
 # Labels a value must not start with: "来源:  作者:" means 来源 is empty.
 _LABEL_WORDS = r"(?:发布时间|发布日期|发稿时间|更新时间|时间|日期|信息来源|文章来源|来源|作者|记者|编辑|责任编辑|责编|点击|点击数|浏览|浏览次数|阅读|字号|打印|关闭|分享)"
 _DATE_LABEL = re.compile(r"(?:发布时间|发布日期|发稿时间|成文日期|更新时间|时间|日期)\s*[:：]")
-_ORIGIN_LABEL = re.compile(r"(?:信息来源|文章来源|稿件来源|新闻来源|稿源|来源)\s*[:：|｜]")
+_ORIGIN_LABEL = re.compile(r"(?:信息来源|文章来源|稿件来源|新闻来源|稿源|来源于|来源|出处)\s*[:：|｜]")
 _AUTHOR_LABEL = re.compile(r"(?:作者|撰稿人|撰稿)\s*[:：]")
 _VALUE = re.compile(
     r"[\s\[【]*(?!" + _LABEL_WORDS + r"\s*[:：]?)"
@@ -56,6 +56,7 @@ _BOILERPLATE_TEXT = [
     (re.compile(r"^(?:原文链接|原文地址|原文网址)\s*[:：]"), 300),
     (re.compile(r"^(?:分享到|分享至|扫一扫|微信扫一扫)"), 120),
     (re.compile(r"^(?:上一篇|下一篇)\s*[:：]"), 200),
+    (re.compile(r"^返回.{0,10}(?:首页|顶部|列表)\s*(?:>>|»)?$"), 24),
     (re.compile(r"^(?:首页\s*[|｜]?\s*上一页|[【\[]\d+[】\]]\s*(?:[【\[]\d+[】\]]\s*)*$)"), 120),
 ]
 _LONGEST_BOILERPLATE = max(limit for _pattern, limit in _BOILERPLATE_TEXT)
@@ -76,6 +77,7 @@ _CONTENT_SELECTORS = (
 )
 _DROP_TAGS = ["script", "style", "noscript", "iframe", "form", "input", "button", "select", "textarea", "object", "embed"]
 _MIN_BODY_CHARS = 40
+_YEAR = re.compile(r"(?:19|20)\d{2}")
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
@@ -276,6 +278,10 @@ def extract_article(
     dated = _labelled_date(byline_text, tz, now) or find_date_span(byline_text, tz, now)
     if dated is not None and meta_date is not None and _date_only(dated) and not _date_only(meta_date) and dated[0].date() == meta_date[0].astimezone(tz).date():
         dated = meta_date  # same day, and the meta tag knows the time
+    if dated is not None and meta_date is not None and not _YEAR.search(dated[1]):
+        in_zone = meta_date[0].astimezone(tz)
+        if (in_zone.month, in_zone.day) == (dated[0].month, dated[0].day):
+            dated = meta_date  # "09-30 22:46" has no year; the meta tag's full date does
     if dated is None:
         dated = meta_date
     if dated is None and (from_url := date_from_url(url, tz)) is not None:

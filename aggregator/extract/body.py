@@ -56,8 +56,11 @@ _HINT_SHARE = 0.6
 _OWNS_TEXT = 0.8
 _PARAGRAPHS = frozenset({"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "blockquote", "pre"})  # a hint wins when it holds this share of the winner's text
 
-_LABEL = r"(?:责任编辑|编辑|责编|校对|审核|审校|终审|来源|本文来源|文章来源|资料来源|稿件来源|信息来源|稿源|作者|撰稿|记者|通讯员|摄影|摄|图片来源|图片|原标题|发布时间|发布日期|时间|日期|浏览次数|点击数|阅读|字号|分享)"
-_LABEL_LINE = re.compile(r"^[\s(（【\[]*" + _LABEL + r"\s*[:：|｜]")
+_LABEL = r"(?:责任编辑|编辑|责编|校对|审核|审校|终审|来源于|来源|本文来源|文章来源|资料来源|稿件来源|信息来源|稿源|供稿|作者|撰稿|记者|通讯员|摄影|摄|图片来源|图片|原标题|本文原标题|发布时间|发布日期|时间|日期|浏览次数|点击数|阅读|字号|分享)"
+_LABEL_LINE = re.compile(r"^[\s(（【\[]*" + _LABEL + r"\s*[:：|｜/]")
+# Credits that end an article; whatever follows them near the end is chrome too.
+_END_CREDIT = re.compile(r"^[\s(（【\[]*(?:责任编辑|编辑|责编|校对|审核|审校|终审|供稿|摄影|本文来源|稿件来源)\s*[:：|｜/]|(?:供稿|摄影\s*/|编辑\s*/)")
+_REPORTER_LINE = re.compile(r"^[\u4e00-\u9fff·]{0,12}(?:记者|通讯员|评论员)\s*[\u4e00-\u9fff· ]{2,16}$")
 _LABEL_ANYWHERE = re.compile(_LABEL + r"\s*[:：]")
 _ORIGINAL_TITLE = re.compile(r"^[\s(（【\[]*原标题\s*[:：]")
 _PRINT_EDITION = re.compile(r"^[(（]?《[^》]{2,16}》\s*[(（][^()（）]{0,30}版\s*[)）][)）]?$")
@@ -330,6 +333,10 @@ def _lead_junk(block: Block, text: str, title: str | None) -> bool:
         return True
     if _ORIGINAL_TITLE.match(text) or _LABEL_LINE.match(text) or _BREADCRUMB.search(text):
         return True
+    if _CHROME_WORDS.match(text) and len(text) <= 10:
+        return True  # the label of an empty widget ("图集")
+    if _REPORTER_LINE.match(text):
+        return True  # "澎湃新闻记者 段彦超 廖艳": a byline, read as the author
     if _HAS_DATE.search(text) and len(text) <= 60 and (_LABEL_ANYWHERE.search(text) or _TIME.search(text)):
         return True  # a byline; a dateline alone ("2012年6月24日") opens the text
     return bool(_TRAILING_JUNK.search(text)) and block.own_punctuation <= 2
@@ -371,8 +378,8 @@ def trim_edges(choice: BodyChoice, title: str | None) -> None:
 
     cut(choice.blocks, lambda block, text: _lead_junk(block, text, compact_title))
     cut(list(reversed(choice.blocks)), _trail_junk)
-    # A disclaimer or licence note among the last short blocks ends the text, even when an
-    # author blurb follows it.
+    # A disclaimer, licence note or editor credit among the last short blocks ends the text,
+    # even when an author blurb or a teaser follows it.
     tail: list[Block] = []
     for block in reversed(choice.blocks):
         if _within(block, removed) or not block.own_text:
@@ -381,7 +388,7 @@ def trim_edges(choice: BodyChoice, title: str | None) -> None:
             break
         tail.append(block)
     for at, block in enumerate(reversed(tail)):
-        if _DISCLAIMER.search(block.own_text) and block.node.mem_id not in tops:
+        if (_DISCLAIMER.search(block.own_text) or _END_CREDIT.search(block.own_text)) and block.node.mem_id not in tops:
             for cut_block in list(reversed(tail))[at:]:
                 if not _within(cut_block, removed) and cut_block.node.mem_id not in tops:
                     removed.add(cut_block.node.mem_id)

@@ -32,7 +32,7 @@ __all__ = ["author_from_credit", "byline_lines", "clean_title", "date_from_url",
 _SEPARATORS = re.compile(r"\s*(?:__?|\|{1,2}|｜|——|--|—|\s-\s|\s–\s)\s*")
 _SITE_WORDS = re.compile(r"(?:网|网站|频道|门户|政府|人民政府|新闻|新闻网|在线|日报|晚报|早报|客户端|资讯|首页|官网|\.com|\.cn|\.net)$", re.I)
 _TIGHT_DASH = re.compile(r"^(.{6,}?)\s*[-－]\s*([^-－]{2,15})$")
-_TITLE_HEADINGS = "h1, h2, h3, [class*=title], [id*=title], [class*=Title], [class*=tit], [class*=bt]"
+_TITLE_HEADINGS = "h1, h2, h3, h4, h5, h6, [class*=title], [id*=title], [class*=Title], [class*=tit], [class*=bt]"
 
 
 def _compact(text: str) -> str:
@@ -48,8 +48,9 @@ def clean_title(title: str, site_name: str | None = None) -> str:
     title = " ".join(title.split())
     parts = [part for part in _SEPARATORS.split(title) if part]
     if len(parts) > 1:
-        # The headline is the longest part; the rest are site and column names.
-        longest = max(parts, key=len)
+        # The headline is the longest part that is not a site name; the rest are site and
+        # column names.
+        longest = max([part for part in parts if not _site_like(part)] or parts, key=len)
         if len(longest) >= 4:
             title = longest
     match = _TIGHT_DASH.match(title)  # "标题-新华网": a hyphen without spaces, then a site name
@@ -58,6 +59,10 @@ def clean_title(title: str, site_name: str | None = None) -> str:
     if site_name and title.endswith(site_name) and len(title) > len(site_name) + 4:
         title = title[: -len(site_name)].rstrip(" -_|｜—")
     return title.strip()
+
+
+_COLUMN_NAME_CHARS = 6  # a "title" this short names a column or a site, not an article
+_BREADCRUMB_TEXT = re.compile(r"首页|当前位置|您的位置|[>›»]|\s-\s")
 
 
 def _similar(a: str, b: str) -> float:
@@ -84,12 +89,21 @@ def pick_title(tree: LexborHTMLParser, metas: dict[str, str], node_text) -> str 
         compact = _compact(text)
         if any(compact in confirm for confirm in confirms) and (best is None or len(compact) > len(_compact(best))):
             best = text
+    if best and len(_compact(best)) > _COLUMN_NAME_CHARS:
+        return best
+    cleaned = clean_title(meta_title or head, site_name) if (meta_title or head) else ""
+    if len(_compact(cleaned)) <= _COLUMN_NAME_CHARS:
+        # <title> names only the site or column ("新闻动态--中国地理学会官网"): the first
+        # longer heading that is not a breadcrumb is the headline.
+        for node in tree.css("h1, h2, h3, h4, h5, h6"):
+            text = " ".join(node_text(node).split())
+            if _COLUMN_NAME_CHARS + 4 < len(text) <= 120 and not _BREADCRUMB_TEXT.search(text):
+                return text
     if best:
         return best
     if meta_title:
-        return clean_title(meta_title, site_name)
+        return cleaned
     if head:
-        cleaned = clean_title(head, site_name)
         # A heading close to the cleaned <title> (different quotes, a cut tail) is the headline.
         for node in tree.css("h1, h2"):
             text = " ".join(node_text(node).split())
