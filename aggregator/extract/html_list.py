@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
@@ -34,7 +36,11 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _PINNED = re.compile(r"^\s*[\[【(（<]?\s*置顶\s*[\]】)）>]?\s*|\s*[\[【(（<]?\s*置顶\s*[\]】)）>]?\s*$")
 _CUT = re.compile(r"(?:…|\.\.\.|。。。)\s*$")
 _ITEM_TAGS = frozenset({"li", "tr", "dd", "dt", "dl", "div", "p", "article", "section", "h2", "h3", "h4", "td"})
-_NAV_WORDS = re.compile(r"nav|menu|header|footer|foot\b|breadcrumb|crumb|topbar|banner|copyright|friend|links?\b|sitemap", re.I)
+_NAV_WORDS = re.compile(
+    r"nav|menu|header|footer|foot\b|breadcrumb|crumb|topbar|banner|copyright|friend|links?\b|sitemap"
+    r"|\btabs?\b|tab[-_]?(?:nav|menu|tit|head|btn|bar)",
+    re.I,
+)
 _SIDE_WORDS = re.compile(r"side|right|related|relate|hot|rank|recommend|tuijian|xgxw|zxxx|latest|paihang|gg_?right", re.I)
 _NOT_ARTICLE = frozenset({"更多", "more", "more>>", "更多>>", "详细", "查看更多", "下一页", "上一页", "首页", "尾页"})
 _CSS_IDENT = re.compile(r"-?[_a-zA-Z][_a-zA-Z0-9-]*")
@@ -101,6 +107,86 @@ def _clean_title(text: str | None) -> str:
     return _PINNED.sub("", " ".join(text.split())).strip()
 
 
+def _full_title(link_text: str, title_attr: str | None) -> str:
+    """The link text, or the link's title attribute where that has the same title whole.
+
+    Link text is often cut, with "…" or just at a fixed length; `@title` then
+    holds it all. A title attribute that is something else ("点击查看") is ignored.
+    """
+    title = _clean_title(link_text)
+    full = _clean_title(title_attr)
+    if not full:
+        return title
+    if not title:
+        return full
+    stem = _CUT.sub("", title).rstrip()
+    if len(full) > len(stem) and full.startswith(stem[: max(4, len(stem) - 1)]):
+        return full
+    return title
+
+
+_MAYBE_DATE = re.compile(r"\d|今|昨|前天|刚")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_SEP = "\x1f"  # between text nodes: a row's date is one short text of its own
+
+
+def _row_date(row: LexborNode, exclude: list[LexborNode], tz: ZoneInfo, now: datetime, *, long: bool = False) -> str | None:
+    """The date printed in a row outside `exclude` (its title, its link).
+
+    The first short text holding a date; with `long`, a full date (with its
+    year) inside a longer text too. A month-day inside a summary sentence
+    ("提升2-3倍") is never the row's date.
+    """
+    rest = row.text(deep=True, separator=_SEP, strip=False)
+    for node in exclude:
+        if node.mem_id != row.mem_id:
+            rest = rest.replace(node.text(deep=True, separator=_SEP, strip=False), _SEP, 1)
+        else:
+            return None
+    for piece in rest.split(_SEP):
+        if not _MAYBE_DATE.search(piece):
+            continue
+        text = " ".join(piece.split())
+        if len(text) > 40 and not (long and _YEAR.search(text)):
+            continue
+        found = find_date_span(text, tz, now)
+        if found and (len(text) <= 40 or _YEAR.search(found[1])):
+            return found[1]
+    return None
+
+
+def _header_date(node: LexborNode, tz: ZoneInfo, now: datetime, cache: dict[int, str | None]) -> str | None:
+    """The date a header before a run of rows gives them (`4月22日·周二`, then that day's rows).
+
+    Only an earlier sibling whose short text is mostly a date counts; rows of
+    the same shape are skipped. `cache` makes a run of n rows cost O(n).
+    """
+    walked: list[int] = []
+    found: str | None = None
+    shape = (node.tag, node.attributes.get("class"))
+    sibling = node.prev
+    for _ in range(400):
+        if sibling is None:
+            break
+        if sibling.tag not in ("-text", "-comment"):
+            if sibling.mem_id in cache:
+                found = cache[sibling.mem_id]
+                break
+            if (sibling.tag, sibling.attributes.get("class")) != shape:
+                text = node_text(sibling)
+                if 0 < len(text) <= 24:
+                    span = find_date_span(text, tz, now)
+                    if span and len(span[1]) * 2 >= len(text.replace(" ", "")):
+                        found = span[1]
+                        break
+            walked.append(sibling.mem_id)
+        sibling = sibling.prev
+    cache[node.mem_id] = found
+    for mem_id in walked:
+        cache[mem_id] = found
+    return found
+
+
 def _page_base(tree: LexborHTMLParser, base_url: str) -> str:
     base = tree.css_first("base[href]")
     if base is not None:
@@ -137,6 +223,8 @@ def _items_from_nodes(
     items: list[RawItem] = []
     seen: set[str] = set()
     no_link = 0
+    repeated = 0
+    headers: dict[int, str | None] = {}
     link_css, link_attr = split_selector(rules.link)
     for node in nodes:
         link = _first(node, link_css)
@@ -146,16 +234,16 @@ def _items_from_nodes(
             no_link += 1
             continue
         if url in seen:
+            repeated += 1
             continue
         title = None
+        title_node = None
         if rules.title:
-            title = _clean_title(select_value(node, rules.title)[1])
+            title_node, value = select_value(node, rules.title)
+            title = _clean_title(value)
+        link_text = node_text(link)
         if not title:
-            title = _clean_title(node_text(link))
-            # Link text is often cut with "…"; the title attribute then has it whole.
-            full = _clean_title(link.attributes.get("title"))
-            if full and (not title or (_CUT.search(title) and full.startswith(_CUT.sub("", title)[:4]))):
-                title = full
+            title = _full_title(link_text, link.attributes.get("title"))
         if not title:
             no_link += 1
             continue
@@ -163,10 +251,16 @@ def _items_from_nodes(
         if rules.date:
             published_text = select_value(node, rules.date)[1]
         if not published_text:
-            # No date selector (or it missed): the first date in the row outside the title.
-            rest = node_text(node).replace(node_text(link), " ")
-            found = find_date_span(rest, tz, now)
-            published_text = found[1] if found else None
+            # No date selector (or it missed): the date printed in the row outside the title,
+            # else the date header above a run of rows (lists grouped by day).
+            exclude = [n for n in (title_node,) if n is not None]
+            if link.mem_id != node.mem_id and not _is_card(link):
+                exclude.append(link)
+            published_text = (
+                _row_date(node, exclude, tz, now)
+                or _header_date(node, tz, now, headers)
+                or _row_date(node, exclude, tz, now, long=True)
+            )
         summary_html = None
         if rules.summary:
             summary_node, summary_value = select_value(node, rules.summary)
@@ -176,26 +270,64 @@ def _items_from_nodes(
         items.append(RawItem(url=url, title=title, published_text=published_text, summary_html=summary_html))
     if no_link:
         warnings.append(f"{no_link} list entries had no usable link or title and were skipped")
+    if repeated:
+        warnings.append(f"{repeated} list entries repeat a link listed above and were merged into it")
     return items
 
 
 # ---------------------------------------------------------------- auto mode
+#
+# Hand-written because no maintained library finds the news list of a page
+# (trafilatura and friends extract article bodies). The signals are the ones
+# that hold across sites: rows of the same tag and classes under one parent,
+# one dominant article link per row, a date per row (or a date header above a
+# run of rows), title length, article-like URLs, and no navigation, footer,
+# tab or sidebar ancestry.
+
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# A link holding blocks is a "card": the whole row is the link, title and date are parts of it.
+_CARD_TAGS = frozenset({"div", "p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dl", "dd", "dt", "section"})
+_TITLE_MARK = re.compile(r"title|tit\b|headline|subject|biaoti", re.I)
+# Layout helpers say nothing about what a block is; they stay out of signatures and selectors.
+_LAYOUT_CLASSES = frozenset({"clearfix", "clear", "cf", "clearfloat"})
+_COLUMN_PAGE = re.compile(r"(?:^|/)(?:index|default|list|more)(?:_\d+)?\.\w+$")
+_ATTACHMENT = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|ofd|zip|rar|txt)$")
+_PAGE_EXT = re.compile(r"\.(?:s?html?|php|aspx?|jsp)$")
+_DIGITS = re.compile(r"\d{4,}")
+_ID_SEGMENT = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[a-zA-Z])[\w-]{8,}")
 
 
-def _article_like(link: LexborNode) -> bool:
-    href = (link.attributes.get("href") or "").strip().lower()
-    if not href or href.startswith(("javascript:", "#", "mailto:")):
-        return False
-    text = node_text(link) or (link.attributes.get("title") or "")
-    if text.lower() in _NOT_ARTICLE:
-        return False
-    return len(text) >= 6 or len(_CJK.findall(text)) >= 4
+def _url_score(href: str) -> float:
+    """How much a link looks like an article or attachment (1) rather than a column or site (0.2)."""
+    try:
+        parts = urlsplit(href.strip())
+    except ValueError:
+        return 0.0
+    path = parts.path
+    lower = path.lower()
+    if _COLUMN_PAGE.search(lower):
+        return 0.2
+    segments = [s for s in path.split("/") if s]
+    if _DIGITS.search(path) or any(_ID_SEGMENT.fullmatch(s) for s in segments):
+        return 1.0  # t20230423_1027951, art_1229116_58938545, /2025/04/275909, /s/B5Mfat-h2t…
+    if _ATTACHMENT.search(lower):
+        return 1.0
+    if re.search(r"\d", parts.query):
+        return 0.8  # ?id=123
+    if _PAGE_EXT.search(lower) or len(segments) >= 3:
+        return 0.5
+    return 0.2
+
+
+def _classes(node: LexborNode) -> list[str]:
+    return [
+        c for c in (node.attributes.get("class") or "").split() if c not in _LAYOUT_CLASSES and _CSS_IDENT.fullmatch(c)
+    ]
 
 
 def _describe(node: LexborNode) -> str:
     """A CSS description of one element: tag plus its (CSS-safe) classes."""
-    classes = [c for c in (node.attributes.get("class") or "").split() if _CSS_IDENT.fullmatch(c)]
-    return node.tag + "".join("." + c for c in classes)
+    return node.tag + "".join("." + c for c in _classes(node))
 
 
 def _id_selector(node: LexborNode) -> str | None:
@@ -207,13 +339,25 @@ def _id_selector(node: LexborNode) -> str | None:
     return f'{node.tag}[id="{ident}"]' if '"' not in ident else None
 
 
+def _article_like(link: LexborNode, text: str) -> bool:
+    href = (link.attributes.get("href") or "").strip().lower()
+    if not href or href.startswith(("javascript:", "#", "mailto:", "tel:")):
+        return False
+    text = text or (link.attributes.get("title") or "")
+    if text.lower() in _NOT_ARTICLE:
+        return False
+    return len(text) >= 6 or len(_CJK.findall(text)) >= 4
+
+
 def _penalty(node: LexborNode | None) -> float:
-    """How much a group looks like navigation or a sidebar, from its ancestors."""
+    """How much a group looks like navigation, tabs, a footer or a sidebar, from its ancestors."""
     factor = 1.0
     depth = 0
     while node is not None and node.tag not in ("body", "html", "-undef") and depth < 12:
         if node.tag in ("nav", "header", "footer"):
             return 0.05
+        if node.tag == "aside":
+            factor = min(factor, 0.35)
         marks = " ".join(filter(None, (node.attributes.get("class"), node.attributes.get("id"))))
         if marks:
             if _NAV_WORDS.search(marks):
@@ -225,47 +369,125 @@ def _penalty(node: LexborNode | None) -> float:
     return factor
 
 
+class _Page:
+    """Per-page caches: the same nodes are described and read many times."""
+
+    def __init__(self, tz: ZoneInfo, now: datetime) -> None:
+        self.tz, self.now = tz, now
+        self._text: dict[int, str] = {}
+        self._described: dict[int, str] = {}
+        self._titles: dict[int, tuple[str, LexborNode | None]] = {}
+        self.headers: dict[int, str | None] = {}
+
+    def text(self, node: LexborNode) -> str:
+        found = self._text.get(node.mem_id)
+        if found is None:
+            found = self._text[node.mem_id] = node_text(node)
+        return found
+
+    def describe(self, node: LexborNode) -> str:
+        found = self._described.get(node.mem_id)
+        if found is None:
+            found = self._described[node.mem_id] = _describe(node)
+        return found
+
+    def title(self, link: LexborNode) -> tuple[str, LexborNode | None]:
+        """A link's title as a user should see it, and the element inside a card that holds it."""
+        found = self._titles.get(link.mem_id)
+        if found is None:
+            element = _card_title(link) if _is_card(link) else None
+            text = self.text(element) if element is not None else _full_title(self.text(link), link.attributes.get("title"))
+            found = self._titles[link.mem_id] = (text, element)
+        return found
+
+    def weight(self, link: LexborNode) -> float:
+        """How much a link is a row's headline: title length, doubled inside a heading."""
+        text = self.title(link)[0]
+        parent = link.parent
+        heading = parent is not None and (parent.tag in _HEADINGS or (parent.parent is not None and parent.parent.tag in _HEADINGS))
+        return len(text) * (2 if heading else 1)
+
+
+def _card_title(link: LexborNode) -> LexborNode | None:
+    """The title element inside a card link: a heading, or an element whose class says title."""
+    for node in link.css("*"):
+        if node.tag in _HEADINGS or _TITLE_MARK.search(node.attributes.get("class") or ""):
+            if node_text(node):
+                return node
+    return None
+
+
 @dataclass(slots=True)
 class _Group:
     parent: LexborNode
-    items: dict[int, LexborNode] = field(default_factory=dict)
+    rows: dict[int, LexborNode] = field(default_factory=dict)
     parents: set[int] = field(default_factory=set)
     links: dict[int, list[LexborNode]] = field(default_factory=dict)
 
 
-def _groups(root: LexborNode) -> list[_Group]:
+@dataclass(slots=True)
+class _Candidate:
+    score: float
+    group: _Group
+    rows: list[LexborNode]
+    links: list[LexborNode]  # the article link of each row
+    item: str  # tag and the classes every row has
+    dated: bool
+
+
+def _outermost(node: LexborNode, page: _Page, tops: dict[int, LexborNode]) -> LexborNode:
+    """The outermost of directly nested containers of the same shape as `node` (memoised)."""
+    chain: list[LexborNode] = []
+    shape = page.describe(node)
+    current = node
+    while True:
+        known = tops.get(current.mem_id)
+        if known is not None:
+            top = known
+            break
+        chain.append(current)
+        parent = current.parent
+        if parent is None or parent.tag in ("body", "html", "-undef") or page.describe(parent) != shape:
+            top = current
+            break
+        current = parent
+    for member in chain:
+        tops[member.mem_id] = top
+    return top
+
+
+def _is_card(link: LexborNode) -> bool:
+    return any(child.tag in _CARD_TAGS for child in link.iter())
+
+
+def _groups(root: LexborNode, page: _Page) -> list[_Group]:
     groups: dict[tuple[int, str, str, str], _Group] = {}
-    described: dict[int, str] = {}  # the same ancestors are described for many links
-
-    def describe(node: LexborNode) -> str:
-        text = described.get(node.mem_id)
-        if text is None:
-            text = described[node.mem_id] = _describe(node)
-        return text
-
+    tops: dict[int, LexborNode] = {}
     for link in root.css("a[href]"):
-        if not _article_like(link):
+        if not _article_like(link, page.text(link)):
             continue
         current = link
-        for _ in range(6):
+        card = _is_card(link)
+        for _ in range(7):
             parent = current.parent
             if parent is None or parent.tag in ("html", "-undef"):
                 break
-            if current.tag in _ITEM_TAGS:
-                # Sibling containers of the same shape (a list split into several
-                # <ul>s of five) form one group.
-                grand = parent.parent
+            if current.tag in _ITEM_TAGS or (card and current.mem_id == link.mem_id):
+                # Rows are keyed by tag only (a first row's extra class stays in the group).
+                # Containers of the same shape form one group: a list split into several
+                # <ul>s of five, or a date-grouped list whose groups nest (unclosed divs).
+                grand = _outermost(parent, page, tops).parent
                 great = grand.parent if grand is not None else None
                 key = (
                     great.mem_id if great is not None else 0,
-                    (describe(grand) if grand is not None else "") + ">" + parent.tag,
+                    page.describe(grand) if grand is not None else "",
+                    parent.tag,
                     current.tag,
-                    current.attributes.get("class") or "",
                 )
                 group = groups.get(key)
                 if group is None:
                     group = groups[key] = _Group(parent)
-                group.items.setdefault(current.mem_id, current)
+                group.rows.setdefault(current.mem_id, current)
                 group.parents.add(parent.mem_id)
                 group.links.setdefault(current.mem_id, []).append(link)
             if parent.tag == "body":
@@ -274,17 +496,82 @@ def _groups(root: LexborNode) -> list[_Group]:
     return list(groups.values())
 
 
+def _exclusions(row: LexborNode, link: LexborNode, page: _Page) -> list[LexborNode]:
+    """What is not a row's date: its title, and its link unless the link is a card holding the date."""
+    element = page.title(link)[1]
+    exclude = [element] if element is not None else []
+    if link.mem_id != row.mem_id and element is None:
+        exclude.append(link)
+    return exclude
+
+
+def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
+    rows = list(group.rows.values())
+    if len(rows) < min_items:
+        return None
+    if len(rows) > 1 and len(group.parents) == len(rows):
+        return None  # each "row" is the only one in its parent: a wrapper, the row is higher up
+    counts: Counter[str] = Counter()
+    for row in rows:
+        counts.update(set(_classes(row)))
+    # Classes (nearly) every row has make the row's signature; rows without them are something else.
+    core = {c for c, k in counts.items() if k >= 0.8 * len(rows)}
+    if core:
+        rows = [r for r in rows if core <= set(_classes(r))]
+    picks: list[LexborNode] = []
+    links: list[LexborNode] = []
+    crowded = 0
+    for row in rows:
+        candidates = group.links[row.mem_id]
+        best = max(candidates, key=page.weight)
+        href = best.attributes.get("href")
+        rival = max((page.weight(a) for a in candidates if a.attributes.get("href") != href), default=0.0)
+        if rival * 2 > page.weight(best):
+            crowded += 1  # several stories in one block: a box of lists, not a row
+            continue
+        picks.append(row)
+        links.append(best)
+    if len(picks) < min_items or not picks:
+        return None
+    sample = list(zip(picks[:40], links[:40]))
+    dated = length = urls = 0.0
+    for row, link in sample:
+        length += min(len(page.title(link)[0]), 40)
+        urls += _url_score(link.attributes.get("href") or "")
+        exclude = _exclusions(row, link, page)
+        if (
+            _row_date(row, exclude, page.tz, page.now)
+            or _header_date(row, page.tz, page.now, page.headers)
+            or _row_date(row, exclude, page.tz, page.now, long=True)
+        ):
+            dated += 1
+    date_share = dated / len(sample)
+    title_factor = min(length / len(sample), 24) / 24
+    crowd = crowded / len(rows)
+    score = (
+        len(picks) * (0.25 + date_share) * title_factor * (0.4 + 0.6 * urls / len(sample))
+        * (1 - 0.7 * crowd) * _penalty(group.parent)
+    )
+    order = [c for c in _classes(picks[0]) if c in core]
+    item = picks[0].tag + "".join("." + c for c in order)
+    return _Candidate(score, group, picks, links, item, date_share >= 0.5)
+
+
 def _relative_link_selector(items: list[LexborNode], links: list[LexborNode]) -> str | None:
     """A selector that finds, in every item, exactly its article link."""
     first, link = items[0], links[0]
     candidates = ["a"]
+    parent = link.parent
+    if parent is not None and parent.mem_id != first.mem_id:
+        if parent.tag in _HEADINGS:
+            candidates.append(f"{parent.tag} > a")
+            candidates.append(f"{parent.tag} a")
     described = _describe(link)
     if described != "a":
         candidates.append(described)
-    if link.parent is not None and link.parent.mem_id != first.mem_id:
-        candidates.append(f"{_describe(link.parent)} > a")
-        candidates.append(f"{_describe(link.parent)} > {described}")
-    parent = link.parent
+    if parent is not None and parent.mem_id != first.mem_id:
+        candidates.append(f"{_describe(parent)} > a")
+        candidates.append(f"{_describe(parent)} > {described}")
     siblings = [n for n in parent.iter() if n.tag == "a"] if parent is not None else []
     if siblings:
         index = next((i for i, n in enumerate(siblings) if n.mem_id == link.mem_id), None)
@@ -299,98 +586,126 @@ def _relative_link_selector(items: list[LexborNode], links: list[LexborNode]) ->
     return None
 
 
-def _date_selector(items: list[LexborNode], links: list[LexborNode], tz: ZoneInfo, now: datetime) -> str | None:
-    """The element holding the date, when the date has an element of its own."""
-    first, link = items[0], links[0]
-    found = find_date_span(node_text(first).replace(node_text(link), " "), tz, now)
-    if not found:
+def _title_selector(items: list[LexborNode], links: list[LexborNode], page: _Page) -> str | None:
+    """For card links (title, date and counts glued in one link): the element holding the title."""
+    element = page.title(links[0])[1]
+    if element is None:
         return None
+    for css in dict.fromkeys((_describe(element), element.tag)):
+        if all(select_value(item, css)[1] == page.title(link)[0] for item, link in zip(items, links)):
+            return css
+    return None
+
+
+def _date_selector(items: list[LexborNode], links: list[LexborNode], page: _Page) -> str | None:
+    """The element holding the date, when the date has an element of its own."""
+    for first, link in zip(items[:5], links[:5]):
+        found = _row_date(first, _exclusions(first, link, page), page.tz, page.now)
+        if found:
+            break
+    else:
+        return None
+    title_element = page.title(link)[1]
     best: LexborNode | None = None
     for node in first.css("*"):
-        if node.mem_id == link.mem_id or node.tag == "a":
+        if node.mem_id == link.mem_id or node.tag == "a" or (title_element is not None and node.mem_id == title_element.mem_id):
             continue
-        text = node_text(node)
-        if found[1] in text and (best is None or len(text) < len(node_text(best))):
+        text = page.text(node)
+        if found in text and (best is None or len(text) < len(page.text(best))):
             best = node
     if best is None:
         return None
     css = _describe(best)
     hits = 0
-    for item in items:
+    sample = items[:60]
+    for item in sample:
         node = _first(item, css)
-        if node is not None and find_date_span(node_text(node), tz, now):
+        if node is not None and find_date_span(node_text(node), page.tz, page.now):
             hits += 1
-    return css if hits >= max(1, len(items) * 0.8) else None
+    return css if hits >= max(1, len(sample) * 0.8) else None
 
 
-def _item_selector(group: _Group, good: list[LexborNode], root: LexborNode) -> str:
-    parent = group.parent
-    item = _describe(good[0])
-    wanted = {n.mem_id for n in good}
-    allowed = set(group.items)
+def _item_selector(candidate: _Candidate, root: LexborNode, page: _Page) -> tuple[str, bool]:
+    """A selector for the rows, and whether it selects exactly them."""
+    parent = candidate.group.parent
+    item = candidate.item
+    wanted = {n.mem_id for n in candidate.rows}
+    allowed = set(candidate.group.rows)
     options = []
     parent_id = _id_selector(parent)
     if parent_id:
         options.append(f"{parent_id} > {item}")
-    options.append(f"{_describe(parent)} > {item}")
-    if parent.parent is not None and parent.parent.tag not in ("html", "body", "-undef"):
-        grand = parent.parent
-        options.append(f"{_id_selector(grand) or _describe(grand)} > {parent.tag} > {item}")
+    options.append(f"{page.describe(parent)} > {item}")
+    if "." in item:
+        options.append(item)
+    grand = parent.parent
+    if grand is not None and grand.tag not in ("html", "body", "-undef"):
+        options.append(f"{_id_selector(grand) or page.describe(grand)} > {parent.tag} > {item}")
     ancestor = parent.parent
-    chain = _describe(parent)
-    for _ in range(4):
+    chain = page.describe(parent)
+    for _ in range(5):
         if ancestor is None or ancestor.tag in ("html", "body", "-undef"):
             break
         ident = _id_selector(ancestor)
-        chain = f"{ident or _describe(ancestor)} > {chain}"
+        chain = f"{ident or page.describe(ancestor)} > {chain}"
         options.append(f"{chain} > {item}")
         if ident:
             break
         ancestor = ancestor.parent
+    near: str | None = None
     for css in options:
         try:
             got = {n.mem_id for n in _css(root, css)}
         except SourceError:
             continue
-        if wanted <= got <= allowed:
-            return css
-    return options[-1]
+        if got == wanted:
+            return css, True
+        if near is None and wanted <= got <= allowed:
+            near = css
+    return (near, True) if near else (options[-1], False)
 
 
-def _auto(
-    root: LexborNode, tz: ZoneInfo, now: datetime, min_items: int
-) -> tuple[list[LexborNode], _Rules, str] | None:
-    best: tuple[float, _Group, list[LexborNode], list[LexborNode]] | None = None
-    for group in _groups(root):
-        if len(group.items) < min_items:
-            continue
-        if len(group.items) > 1 and len(group.parents) == len(group.items):
-            continue  # each "item" is the only one in its parent: a wrapper, the row is higher up
-        good = [group.items[k] for k in group.items if len(group.links[k]) == 1]
-        if len(good) < min_items:
-            continue
-        links = [group.links[n.mem_id][0] for n in good]
-        sample = good[:30]
-        dated = sum(1 for n, a in zip(sample, links) if find_date_span(node_text(n).replace(node_text(a), " "), tz, now))
-        date_share = dated / len(sample)
-        avg_len = sum(len(node_text(a)) for a in links) / len(links)
-        crowded = (len(group.items) - len(good)) / len(group.items)  # items with several article links
-        score = len(good) * (0.3 + date_share) * min(avg_len, 40) / 40 * (1 - 0.7 * crowded) * _penalty(group.parent)
-        if best is None or score > best[0]:
-            best = (score, group, good, links)
-    if best is None:
+def _inside(node: LexborNode | None, ids: set[int]) -> bool:
+    for _ in range(16):
+        if node is None:
+            return False
+        if node.mem_id in ids:
+            return True
+        node = node.parent
+    return False
+
+
+@dataclass(slots=True)
+class _Choice:
+    nodes: list[LexborNode]
+    rules: _Rules
+    lines: list[str]  # TOML lines for [sources.list]
+    over: list[str]  # the lists not chosen, described for the user
+    dated: bool
+    item: str
+
+
+def _auto(root: LexborNode, tz: ZoneInfo, now: datetime, min_items: int) -> _Choice | None:
+    page = _Page(tz, now)
+    candidates = [c for c in (_evaluate(g, page, min_items) for g in _groups(root, page)) if c is not None]
+    if not candidates:
         return None
-    _, group, good, links = best
+    candidates.sort(key=lambda c: c.score, reverse=True)
+    best = candidates[0]
+    rows, links = best.rows, best.links
     rules = _Rules()
-    link_css = _relative_link_selector(good, links)
+    link_css = _relative_link_selector(rows, links)
     if link_css and link_css != "a":
         rules.link = f"{link_css}@href"
-    titles_cut = sum(1 for a in links if _CUT.search(node_text(a)) and a.attributes.get("title"))
-    if titles_cut and link_css:
-        rules.title = f"{link_css}@title"
-    rules.date = _date_selector(good, links, tz, now)
-    item_css = _item_selector(group, good, root)
-    lines = [f"# found automatically: {len(good)} items; paste under [sources.list] to pin them", f"item = {json.dumps(item_css, ensure_ascii=False)}"]
+    rules.title = _title_selector(rows, links, page)
+    if rules.title is None and link_css:
+        titles_cut = sum(1 for a in links if _CUT.search(page.text(a)) and a.attributes.get("title"))
+        if titles_cut:
+            rules.title = f"{link_css}@title"
+    rules.date = _date_selector(rows, links, page)
+    item_css, exact = _item_selector(best, root, page)
+    nodes = _css(root, item_css) if exact else rows
+    lines = [f"item = {json.dumps(item_css, ensure_ascii=False)}"]
     if rules.title:
         lines.append(f"title = {json.dumps(rules.title, ensure_ascii=False)}")
     if rules.link != "a@href":
@@ -400,7 +715,19 @@ def _auto(
     if link_css is None:
         # No selector singles the link out; extraction still uses the nodes found.
         lines.append("# (no selector found for the link in every row: check `link`)")
-    return good, rules, "\n".join(lines)
+    if not exact:
+        lines.append("# (no selector selects exactly these rows: check `item`)")
+    chosen_rows = {n.mem_id for n in rows}
+    over = []
+    for other in candidates[1:]:
+        if len(over) == 3:
+            break
+        # Parts of the chosen rows, or blocks around them, are not rival lists.
+        if _inside(other.group.parent, chosen_rows) or _inside(best.group.parent, {n.mem_id for n in other.rows}):
+            continue
+        label = "dated" if other.dated else "no dates"
+        over.append(f"`{page.describe(other.group.parent)} > {other.item}` ({len(other.rows)} items, {label})")
+    return _Choice(nodes, rules, lines, over, best.dated, item_css)
 
 
 # ---------------------------------------------------------------- entry point
@@ -460,9 +787,17 @@ def extract_list(
         found = _auto(root, tz, now, min_items)
         if found is None:
             continue
-        nodes, rules, chosen = found
-        page.items = _items_from_nodes(nodes, rules, base, tz, now, page.warnings)
-        page.chosen = ("# items are read from the page's Hanweb <datastore> records\n" + chosen) if records and root is roots[0] else chosen
+        page.items = _items_from_nodes(found.nodes, found.rules, base, tz, now, page.warnings)
+        counted = f"{len(page.items)} items"
+        if len(found.nodes) > len(page.items):
+            counted += f" from {len(found.nodes)} rows"
+        choice = f"# chose `{found.item}` ({counted}, {'dated' if found.dated else 'no dates'})"
+        if found.over:
+            choice += " over " + ", ".join(found.over)
+        lines = [choice, "# found automatically; paste under [sources.list] to pin them", *found.lines]
+        if records and root is roots[0]:
+            lines.insert(0, "# items are read from the page's Hanweb <datastore> records")
+        page.chosen = "\n".join(lines)
         break
     if not page.items:
         page.warnings.append("no news list found: give [sources.list] selectors")
