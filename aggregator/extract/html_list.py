@@ -16,6 +16,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable
+from itertools import islice
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -377,6 +378,7 @@ class _Page:
         self._text: dict[int, str] = {}
         self._described: dict[int, str] = {}
         self._titles: dict[int, tuple[str, LexborNode | None]] = {}
+        self._weights: dict[int, float] = {}
         self.headers: dict[int, str | None] = {}
 
     def text(self, node: LexborNode) -> str:
@@ -402,10 +404,13 @@ class _Page:
 
     def weight(self, link: LexborNode) -> float:
         """How much a link is a row's headline: title length, doubled inside a heading."""
-        text = self.title(link)[0]
-        parent = link.parent
-        heading = parent is not None and (parent.tag in _HEADINGS or (parent.parent is not None and parent.parent.tag in _HEADINGS))
-        return len(text) * (2 if heading else 1)
+        found = self._weights.get(link.mem_id)
+        if found is None:
+            text = self.title(link)[0]
+            parent = link.parent
+            heading = parent is not None and (parent.tag in _HEADINGS or (parent.parent is not None and parent.parent.tag in _HEADINGS))
+            found = self._weights[link.mem_id] = len(text) * (2.0 if heading else 1.0)
+        return found
 
 
 def _card_title(link: LexborNode) -> LexborNode | None:
@@ -460,40 +465,89 @@ def _is_card(link: LexborNode) -> bool:
     return any(child.tag in _CARD_TAGS for child in link.iter())
 
 
+def _place(
+    node: LexborNode, card: bool, groups: dict[tuple[int, str, str, str], _Group], tops: dict[int, LexborNode], page: _Page
+) -> tuple[_Group | None, LexborNode | None]:
+    """The group `node` is a row of (if any) and the ancestor to look at next (None: stop)."""
+    parent = node.parent
+    if parent is None or parent.tag in ("html", "-undef"):
+        return None, None
+    group = None
+    if node.tag in _ITEM_TAGS or card:
+        # Rows are keyed by tag only (a first row's extra class stays in the group).
+        # Containers of the same shape form one group: a list split into several
+        # <ul>s of five, or a date-grouped list whose groups nest (unclosed divs).
+        grand = _outermost(parent, page, tops).parent
+        great = grand.parent if grand is not None else None
+        key = (
+            great.mem_id if great is not None else 0,
+            page.describe(grand) if grand is not None else "",
+            page.describe(parent),
+            node.tag,
+        )
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = _Group(parent)
+        group.rows[node.mem_id] = node
+        group.links[node.mem_id] = []
+        group.parents.add(parent.mem_id)
+    return group, (None if parent.tag == "body" else parent)
+
+
 def _groups(root: LexborNode, page: _Page) -> list[_Group]:
     groups: dict[tuple[int, str, str, str], _Group] = {}
     tops: dict[int, LexborNode] = {}
+    # Ancestors are shared by many links: each element is placed once.
+    placed: dict[int, tuple[_Group | None, LexborNode | None]] = {}
     for link in root.css("a[href]"):
         if not _article_like(link, page.text(link)):
             continue
-        current = link
+        node: LexborNode | None = link
         card = _is_card(link)
         for _ in range(7):
-            parent = current.parent
-            if parent is None or parent.tag in ("html", "-undef"):
+            if node is None:
                 break
-            if current.tag in _ITEM_TAGS or (card and current.mem_id == link.mem_id):
-                # Rows are keyed by tag only (a first row's extra class stays in the group).
-                # Containers of the same shape form one group: a list split into several
-                # <ul>s of five, or a date-grouped list whose groups nest (unclosed divs).
-                grand = _outermost(parent, page, tops).parent
-                great = grand.parent if grand is not None else None
-                key = (
-                    great.mem_id if great is not None else 0,
-                    page.describe(grand) if grand is not None else "",
-                    parent.tag,
-                    current.tag,
-                )
-                group = groups.get(key)
-                if group is None:
-                    group = groups[key] = _Group(parent)
-                group.rows.setdefault(current.mem_id, current)
-                group.parents.add(parent.mem_id)
-                group.links.setdefault(current.mem_id, []).append(link)
-            if parent.tag == "body":
-                break
-            current = parent
-    return list(groups.values())
+            mem_id = node.mem_id
+            entry = placed.get(mem_id)
+            if entry is None:
+                entry = placed[mem_id] = _place(node, card and mem_id == link.mem_id, groups, tops, page)
+            group, node = entry
+            if group is not None:
+                group.links[mem_id].append(link)
+    return _merge_split_lists(groups, page)
+
+
+def _row_shape(row: LexborNode, page: _Page) -> frozenset[str]:
+    # The first few dozen elements say enough; a huge container would cost a walk of the page.
+    return frozenset(page.describe(n) for n in islice(row.traverse(), 1, 40))
+
+
+def _merge_split_lists(groups: dict[tuple[int, str, str, str], _Group], page: _Page) -> list[_Group]:
+    """One group for a list split over sibling containers (`ul.a` + `ul.b` of five rows each).
+
+    Containers merge only when their rows look alike (same elements inside), so
+    a tab menu in a `ul` beside the list's `ul` stays apart.
+    """
+    buckets: dict[tuple[int, str, str, str], list[_Group]] = {}
+    for (great, grand, _, tag), group in groups.items():
+        buckets.setdefault((great, grand, group.parent.tag, tag), []).append(group)
+    merged: list[_Group] = []
+    for members in buckets.values():
+        if len(members) == 1:
+            merged.extend(members)
+            continue
+        kept: list[tuple[frozenset[str], _Group]] = []
+        for group in members:
+            shape = _row_shape(next(iter(group.rows.values())), page)
+            into = next((g for s, g in kept if s == shape), None)
+            if into is None:
+                kept.append((shape, group))
+                continue
+            into.rows.update(group.rows)
+            into.links.update(group.links)
+            into.parents.update(group.parents)
+        merged.extend(g for _, g in kept)
+    return merged
 
 
 def _exclusions(row: LexborNode, link: LexborNode, page: _Page) -> list[LexborNode]:
@@ -524,9 +578,12 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
     for row in rows:
         candidates = group.links[row.mem_id]
         best = max(candidates, key=page.weight)
-        href = best.attributes.get("href")
-        rival = max((page.weight(a) for a in candidates if a.attributes.get("href") != href), default=0.0)
-        if rival * 2 > page.weight(best):
+        top = page.weight(best)
+        rival = 0.0
+        if len(candidates) > 1:
+            href = best.attributes.get("href")
+            rival = max((page.weight(a) for a in candidates if a.attributes.get("href") != href), default=0.0)
+        if rival * 2 > top:
             crowded += 1  # several stories in one block: a box of lists, not a row
             continue
         picks.append(row)
@@ -611,7 +668,8 @@ def _date_selector(items: list[LexborNode], links: list[LexborNode], page: _Page
         if node.mem_id == link.mem_id or node.tag == "a" or (title_element is not None and node.mem_id == title_element.mem_id):
             continue
         text = page.text(node)
-        if found in text and (best is None or len(text) < len(page.text(best))):
+        # On a tie the inner element wins: `div.tag > span.time` gives `span.time`.
+        if found in text and (best is None or len(text) <= len(page.text(best))):
             best = node
     if best is None:
         return None
@@ -687,7 +745,17 @@ class _Choice:
 
 def _auto(root: LexborNode, tz: ZoneInfo, now: datetime, min_items: int) -> _Choice | None:
     page = _Page(tz, now)
-    candidates = [c for c in (_evaluate(g, page, min_items) for g in _groups(root, page)) if c is not None]
+    candidates: list[_Candidate] = []
+    top = 0.0
+    # Largest groups first; a group whose every factor were perfect (1.25 per row)
+    # and still scored under a twentieth of the best so far cannot matter.
+    for group in sorted(_groups(root, page), key=lambda g: len(g.rows), reverse=True):
+        if len(group.rows) * 1.25 < top / 20:
+            break
+        candidate = _evaluate(group, page, min_items)
+        if candidate is not None:
+            candidates.append(candidate)
+            top = max(top, candidate.score)
     if not candidates:
         return None
     candidates.sort(key=lambda c: c.score, reverse=True)
