@@ -131,29 +131,38 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 _SEP = "\x1f"  # between text nodes: a row's date is one short text of its own
 
 
-def _row_date(row: LexborNode, exclude: list[LexborNode], tz: ZoneInfo, now: datetime, *, long: bool = False) -> str | None:
-    """The date printed in a row outside `exclude` (its title, its link).
+def _row_dates(row: LexborNode, exclude: list[LexborNode], tz: ZoneInfo, now: datetime) -> tuple[str | None, str | None]:
+    """The dates printed in a row outside `exclude` (its title, its link).
 
-    The first short text holding a date; with `long`, a full date (with its
-    year) inside a longer text too. A month-day inside a summary sentence
-    ("提升2-3倍") is never the row's date.
+    First: the first short text holding a date. Second: the first full date
+    (with its year) inside a longer text, a weaker sign. A month-day inside a
+    summary sentence ("提升2-3倍") is never the row's date.
     """
     rest = row.text(deep=True, separator=_SEP, strip=False)
     for node in exclude:
-        if node.mem_id != row.mem_id:
-            rest = rest.replace(node.text(deep=True, separator=_SEP, strip=False), _SEP, 1)
-        else:
-            return None
+        if node.mem_id == row.mem_id:
+            return None, None
+        rest = rest.replace(node.text(deep=True, separator=_SEP, strip=False), _SEP, 1)
+    weak: str | None = None
     for piece in rest.split(_SEP):
         if not _MAYBE_DATE.search(piece):
             continue
         text = " ".join(piece.split())
-        if len(text) > 40 and not (long and _YEAR.search(text)):
-            continue
-        found = find_date_span(text, tz, now)
-        if found and (len(text) <= 40 or _YEAR.search(found[1])):
-            return found[1]
-    return None
+        if len(text) <= 40:
+            found = find_date_span(text, tz, now)
+            if found:
+                return found[1], weak
+        elif weak is None and _YEAR.search(text):
+            found = find_date_span(text, tz, now)
+            if found and _YEAR.search(found[1]):
+                weak = found[1]
+    return None, weak
+
+
+def _row_date(row: LexborNode, exclude: list[LexborNode], tz: ZoneInfo, now: datetime, headers: dict[int, str | None]) -> str | None:
+    """A row's date: its own short date, else the date header above it, else a full date in its text."""
+    strong, weak = _row_dates(row, exclude, tz, now)
+    return strong or _header_date(row, tz, now, headers) or weak
 
 
 def _header_date(node: LexborNode, tz: ZoneInfo, now: datetime, cache: dict[int, str | None]) -> str | None:
@@ -257,11 +266,7 @@ def _items_from_nodes(
             exclude = [n for n in (title_node,) if n is not None]
             if link.mem_id != node.mem_id and not _is_card(link):
                 exclude.append(link)
-            published_text = (
-                _row_date(node, exclude, tz, now)
-                or _header_date(node, tz, now, headers)
-                or _row_date(node, exclude, tz, now, long=True)
-            )
+            published_text = _row_date(node, exclude, tz, now, headers)
         summary_html = None
         if rules.summary:
             summary_node, summary_value = select_value(node, rules.summary)
@@ -340,8 +345,8 @@ def _id_selector(node: LexborNode) -> str | None:
     return f'{node.tag}[id="{ident}"]' if '"' not in ident else None
 
 
-def _article_like(link: LexborNode, text: str) -> bool:
-    href = (link.attributes.get("href") or "").strip().lower()
+def _article_like(link: LexborNode, href: str, text: str) -> bool:
+    href = href.strip().lower()
     if not href or href.startswith(("javascript:", "#", "mailto:", "tel:")):
         return False
     text = text or (link.attributes.get("title") or "")
@@ -379,6 +384,7 @@ class _Page:
         self._described: dict[int, str] = {}
         self._titles: dict[int, tuple[str, LexborNode | None]] = {}
         self._weights: dict[int, float] = {}
+        self._hrefs: dict[int, str] = {}
         self.headers: dict[int, str | None] = {}
 
     def text(self, node: LexborNode) -> str:
@@ -400,6 +406,12 @@ class _Page:
             element = _card_title(link) if _is_card(link) else None
             text = self.text(element) if element is not None else _full_title(self.text(link), link.attributes.get("title"))
             found = self._titles[link.mem_id] = (text, element)
+        return found
+
+    def href(self, link: LexborNode) -> str:
+        found = self._hrefs.get(link.mem_id)
+        if found is None:
+            found = self._hrefs[link.mem_id] = link.attributes.get("href") or ""
         return found
 
     def weight(self, link: LexborNode) -> float:
@@ -500,7 +512,7 @@ def _groups(root: LexborNode, page: _Page) -> list[_Group]:
     # Ancestors are shared by many links: each element is placed once.
     placed: dict[int, tuple[_Group | None, LexborNode | None]] = {}
     for link in root.css("a[href]"):
-        if not _article_like(link, page.text(link)):
+        if not _article_like(link, page.href(link), page.text(link)):
             continue
         node: LexborNode | None = link
         card = _is_card(link)
@@ -577,12 +589,15 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
     crowded = 0
     for row in rows:
         candidates = group.links[row.mem_id]
+        if len(candidates) > 24:
+            crowded += 1  # no news row holds two dozen article links
+            continue
         best = max(candidates, key=page.weight)
         top = page.weight(best)
         rival = 0.0
         if len(candidates) > 1:
-            href = best.attributes.get("href")
-            rival = max((page.weight(a) for a in candidates if a.attributes.get("href") != href), default=0.0)
+            href = page.href(best)
+            rival = max((page.weight(a) for a in candidates if page.href(a) != href), default=0.0)
         if rival * 2 > top:
             crowded += 1  # several stories in one block: a box of lists, not a row
             continue
@@ -590,17 +605,12 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
         links.append(best)
     if len(picks) < min_items or not picks:
         return None
-    sample = list(zip(picks[:40], links[:40]))
+    sample = list(zip(picks[:24], links[:24]))
     dated = length = urls = 0.0
     for row, link in sample:
         length += min(len(page.title(link)[0]), 40)
-        urls += _url_score(link.attributes.get("href") or "")
-        exclude = _exclusions(row, link, page)
-        if (
-            _row_date(row, exclude, page.tz, page.now)
-            or _header_date(row, page.tz, page.now, page.headers)
-            or _row_date(row, exclude, page.tz, page.now, long=True)
-        ):
+        urls += _url_score(page.href(link))
+        if _row_date(row, _exclusions(row, link, page), page.tz, page.now, page.headers):
             dated += 1
     date_share = dated / len(sample)
     title_factor = min(length / len(sample), 24) / 24
@@ -657,7 +667,7 @@ def _title_selector(items: list[LexborNode], links: list[LexborNode], page: _Pag
 def _date_selector(items: list[LexborNode], links: list[LexborNode], page: _Page) -> str | None:
     """The element holding the date, when the date has an element of its own."""
     for first, link in zip(items[:5], links[:5]):
-        found = _row_date(first, _exclusions(first, link, page), page.tz, page.now)
+        found = _row_dates(first, _exclusions(first, link, page), page.tz, page.now)[0]
         if found:
             break
     else:
@@ -748,9 +758,9 @@ def _auto(root: LexborNode, tz: ZoneInfo, now: datetime, min_items: int) -> _Cho
     candidates: list[_Candidate] = []
     top = 0.0
     # Largest groups first; a group whose every factor were perfect (1.25 per row)
-    # and still scored under a twentieth of the best so far cannot matter.
+    # and still scored under an eighth of the best so far cannot matter.
     for group in sorted(_groups(root, page), key=lambda g: len(g.rows), reverse=True):
-        if len(group.rows) * 1.25 < top / 20:
+        if len(group.rows) * 1.25 < top / 8:
             break
         candidate = _evaluate(group, page, min_items)
         if candidate is not None:
