@@ -14,10 +14,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from aggregator.cli import main
 from aggregator.config import ListSelectors
 from aggregator.extract.decode import decode_html
 from aggregator.extract.html_list import ListPage, extract_list
 from aggregator.normalise.dates import parse_date
+
+from .conftest import Site
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 SH = ZoneInfo("Asia/Shanghai")
@@ -127,12 +130,14 @@ def page_with(*blocks: str) -> str:
     return f"<html><body>{''.join(blocks)}</body></html>"
 
 
+TABS = (
+    '<ul class="tabs"><li class="on"><a href="/col/news/">生态环境动态</a></li>'
+    '<li><a href="/col/notice/">通知公告栏目</a></li><li><a href="/col/policy/">政策法规文件</a></li></ul>'
+)
+
+
 def test_tabs_beside_the_list_are_not_chosen_and_the_choice_says_so() -> None:
-    tabs = (
-        '<ul class="tabs"><li class="on"><a href="/col/news/">生态环境动态</a></li>'
-        '<li><a href="/col/notice/">通知公告栏目</a></li><li><a href="/col/policy/">政策法规文件</a></li></ul>'
-    )
-    page = auto(page_with(f'<div class="box">{tabs}<ul class="list">{ROWS}</ul></div>'), BASE)
+    page = auto(page_with(f'<div class="box">{TABS}<ul class="list">{ROWS}</ul></div>'), BASE)
     assert len(page.items) == 6
     assert page.items[0].url == "https://www.example.gov.cn/art/2024/5/20/art_1229_5800.html"
     assert page.items[0].published_text == "2024-05-20"
@@ -178,3 +183,12 @@ def test_a_badge_inside_the_row_is_not_part_of_the_title(badge: str) -> None:
     page = auto(page_with(f'<ul class="list">{rows}</ul>'), BASE)
     assert [i.title for i in page.items] == [f"2023年度第{n + 1}号生态环境状况公报全文" for n in range(4)]
     assert page.items[0].url == "https://www.example.gov.cn/files/2024/05/report_0.pdf"
+
+
+def test_try_prints_the_list_it_chose_and_the_ones_it_did_not(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    site.add("/col/news/index.html", page_with(f'<div class="box">{TABS}<ul class="list">{ROWS}</ul></div>'))
+    assert main(["try", site.url("/col/news/index.html")]) == 0
+    out = capsys.readouterr().out
+    assert "6 items" in out and "关于开展第1批生态环境执法专项检查工作的通知" in out
+    assert "# chose `ul.list > li` (6 items, dated) over `ul.tabs > li` (3 items, no dates)" in out
+    assert 'item = "ul.list > li"' in out

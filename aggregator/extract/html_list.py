@@ -733,6 +733,20 @@ def _item_selector(candidate: _Candidate, root: LexborNode, page: _Page) -> tupl
     return (near, True) if near else (options[-1], False)
 
 
+def _label(node: LexborNode, page: _Page) -> str:
+    """`div.nav_list > ul` rather than a bare `ul`: up to the nearest element with an id or class."""
+    chain = [_id_selector(node) or page.describe(node)]
+    current = node
+    for _ in range(3):
+        if "." in chain[0] or "#" in chain[0] or "[" in chain[0]:
+            break
+        current = current.parent
+        if current is None or current.tag in ("html", "body", "-undef"):
+            break
+        chain.insert(0, _id_selector(current) or page.describe(current))
+    return " > ".join(chain)
+
+
 def _inside(node: LexborNode | None, ids: set[int]) -> bool:
     for _ in range(16):
         if node is None:
@@ -804,7 +818,7 @@ def _auto(root: LexborNode, tz: ZoneInfo, now: datetime, min_items: int) -> _Cho
         if _inside(other.group.parent, chosen_rows) or _inside(best.group.parent, {n.mem_id for n in other.rows}):
             continue
         label = "dated" if other.dated else "no dates"
-        over.append(f"`{page.describe(other.group.parent)} > {other.item}` ({len(other.rows)} items, {label})")
+        over.append(f"`{_label(other.group.parent, page)} > {other.item}` ({len(other.rows)} items, {label})")
     return _Choice(nodes, rules, lines, over, best.dated, item_css)
 
 
