@@ -192,3 +192,32 @@ def test_try_prints_the_list_it_chose_and_the_ones_it_did_not(site: Site, capsys
     assert "6 items" in out and "关于开展第1批生态环境执法专项检查工作的通知" in out
     assert "# chose `ul.list > li` (6 items, dated) over `ul.tabs > li` (3 items, no dates)" in out
     assert 'item = "ul.list > li"' in out
+
+
+NAV = '<div class="menu"><ul>' + "".join(f'<li><a href="/col/col{n}/index.html">栏目名称第{n}个</a></li>' for n in range(8)) + "</ul></div>"
+
+
+def notice(n: int) -> str:
+    return f'<a href="/art/2024/5/{n + 1}/art_1_{n}.html">关于印发生态环境保护工作要点的通知第{n}号</a>'
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # one small table per row, as old CMSs write them
+        "<div class='lb'>" + "".join(f"<table><tr><td>{notice(n)}</td><td>2024-05-{n + 1:02d}</td></tr></table>" for n in range(10)) + "</div>",
+        # one <ul> of title / date cells per row
+        "<div class='lb'>" + "".join(f"<ul><li class='t'>{notice(n)}</li><li class='d'>2024-05-{n + 1:02d}</li></ul>" for n in range(10)) + "</div>",
+        # <dt> title, <dd> date
+        "<dl class='lb'>" + "".join(f"<dt>{notice(n)}</dt><dd>2024-05-{n + 1:02d}</dd>" for n in range(10)) + "</dl>",
+        # the date inside the link, in an element of its own
+        "<ul class='lb'>" + "".join(f"<li>{notice(n).replace('>关于', f'><span>2024-05-{n + 1:02d}</span>关于')}</li>" for n in range(10)) + "</ul>",
+    ],
+    ids=["table-per-row", "ul-per-row", "dt-dd", "date-in-link"],
+)
+def test_row_shapes_of_older_cms_beat_the_menu(rows: str) -> None:
+    page = auto(page_with(NAV + rows), BASE)
+    assert len(page.items) == 10
+    assert page.items[0].title == "关于印发生态环境保护工作要点的通知第0号"
+    assert page.items[0].url == "https://www.example.gov.cn/art/2024/5/1/art_1_0.html"
+    assert [i.published_text for i in page.items[:2]] == ["2024-05-01", "2024-05-02"]

@@ -26,7 +26,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from ..config import ListSelectors
 from ..models import ErrorKind, RawItem, SourceError
-from ..normalise.dates import find_date_span
+from ..normalise.dates import find_date_span, parse_date
 from ..normalise.urls import absolute_url
 from .hanweb import Paging, detect_paging, find_records
 
@@ -36,7 +36,11 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # "置顶" (pinned) markers: the row stays, the marker leaves the title.
 _PINNED = re.compile(r"^\s*[\[【(（<]?\s*置顶\s*[\]】)）>]?\s*|\s*[\[【(（<]?\s*置顶\s*[\]】)）>]?\s*$")
 _CUT = re.compile(r"(?:…|\.\.\.|。。。)\s*$")
-_ITEM_TAGS = frozenset({"li", "tr", "dd", "dt", "dl", "div", "p", "article", "section", "h2", "h3", "h4", "td"})
+# Row elements. `table` and `ul` too: old CMSs write one small table (or one <ul> of
+# title / date cells) per row.
+_ITEM_TAGS = frozenset(
+    {"li", "tr", "dd", "dt", "dl", "div", "p", "article", "section", "h2", "h3", "h4", "td", "table", "ul"}
+)
 _NAV_WORDS = re.compile(
     r"nav|menu|header|footer|foot\b|breadcrumb|crumb|topbar|banner|copyright|friend|links?\b|sitemap"
     r"|\btabs?\b|tab[-_]?(?:nav|menu|tit|head|btn|bar)",
@@ -126,6 +130,45 @@ def _full_title(link_text: str, title_attr: str | None) -> str:
     return title
 
 
+def _split_link(link: LexborNode, tz: ZoneInfo, now: datetime) -> tuple[str, str | None]:
+    """A link's text and a date printed in an element of its own inside it, apart.
+
+    `<a><span>2024-05-01</span>关于…的通知</a>`: the title is the notice, the date is the span.
+    """
+    text = node_text(link)
+    for child in link.iter():
+        value = node_text(child)
+        if value and len(value) <= 24 and value != text and parse_date(value, tz, now):
+            return " ".join(text.replace(value, " ", 1).split()), value
+    return text, None
+
+
+def _small(node: LexborNode) -> bool:
+    """A few elements at most: could be a date label. (Reading a big block's text would cost its size.)"""
+    return sum(1 for _ in islice(node.traverse(), 8)) < 8
+
+
+def _pair_dates(nodes: list[LexborNode], tz: ZoneInfo, now: datetime) -> dict[int, str] | None:
+    """Dates in the element after each row (`<dt><a>…</a></dt><dd>2024-05-01</dd>`).
+
+    Only when (nearly) every row has one: a date header after the last row of
+    a day belongs to the next day's rows, not to that row.
+    """
+    found: dict[int, str] = {}
+    for node in nodes:
+        after = node.next
+        while after is not None and after.tag in ("-text", "-comment"):
+            after = after.next
+        if after is None or (after.tag == node.tag and after.attributes.get("class") == node.attributes.get("class")):
+            continue
+        if not _small(after):
+            continue
+        value = node_text(after)
+        if value and len(value) <= 24 and parse_date(value, tz, now):
+            found[node.mem_id] = value
+    return found if nodes and len(found) >= 0.8 * len(nodes) else None
+
+
 _MAYBE_DATE = re.compile(r"\d|今|昨|前天|刚")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _SEP = "\x1f"  # between text nodes: a row's date is one short text of its own
@@ -182,7 +225,7 @@ def _header_date(node: LexborNode, tz: ZoneInfo, now: datetime, cache: dict[int,
             if sibling.mem_id in cache:
                 found = cache[sibling.mem_id]
                 break
-            if (sibling.tag, sibling.attributes.get("class")) != shape:
+            if (sibling.tag, sibling.attributes.get("class")) != shape and _small(sibling):
                 text = node_text(sibling)
                 if 0 < len(text) <= 24:
                     span = find_date_span(text, tz, now)
@@ -236,6 +279,8 @@ def _items_from_nodes(
     repeated = 0
     headers: dict[int, str | None] = {}
     link_css, link_attr = split_selector(rules.link)
+    nodes = list(nodes)
+    pairs = None if rules.date else _pair_dates(nodes, tz, now)
     for node in nodes:
         link = _first(node, link_css)
         href = link.attributes.get(link_attr or "href") if link is not None else None
@@ -251,7 +296,7 @@ def _items_from_nodes(
         if rules.title:
             title_node, value = select_value(node, rules.title)
             title = _clean_title(value)
-        link_text = node_text(link)
+        link_text, inner_date = _split_link(link, tz, now)
         if not title:
             title = _full_title(link_text, link.attributes.get("title"))
         if not title:
@@ -261,12 +306,15 @@ def _items_from_nodes(
         if rules.date:
             published_text = select_value(node, rules.date)[1]
         if not published_text:
-            # No date selector (or it missed): the date printed in the row outside the title,
-            # else the date header above a run of rows (lists grouped by day).
+            # No date selector (or it missed): a date printed inside the link, in the element
+            # after each row (<dt> title, <dd> date), in the row outside the title, or
+            # the date header above a run of rows (lists grouped by day).
             exclude = [n for n in (title_node,) if n is not None]
             if link.mem_id != node.mem_id and not _is_card(link):
                 exclude.append(link)
-            published_text = _row_date(node, exclude, tz, now, headers)
+            published_text = (
+                inner_date or (pairs.get(node.mem_id) if pairs else None) or _row_date(node, exclude, tz, now, headers)
+            )
         summary_html = None
         if rules.summary:
             summary_node, summary_value = select_value(node, rules.summary)
@@ -385,6 +433,7 @@ class _Page:
         self._titles: dict[int, tuple[str, LexborNode | None]] = {}
         self._weights: dict[int, float] = {}
         self._hrefs: dict[int, str] = {}
+        self.inner_dates: dict[int, str | None] = {}  # set by title()
         self.headers: dict[int, str | None] = {}
 
     def text(self, node: LexborNode) -> str:
@@ -404,7 +453,11 @@ class _Page:
         found = self._titles.get(link.mem_id)
         if found is None:
             element = _card_title(link) if _is_card(link) else None
-            text = self.text(element) if element is not None else _full_title(self.text(link), link.attributes.get("title"))
+            if element is not None:
+                text, self.inner_dates[link.mem_id] = self.text(element), None
+            else:
+                own, self.inner_dates[link.mem_id] = _split_link(link, self.tz, self.now)
+                text = _full_title(own, link.attributes.get("title"))
             found = self._titles[link.mem_id] = (text, element)
         return found
 
@@ -606,11 +659,16 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
     if len(picks) < min_items or not picks:
         return None
     sample = list(zip(picks[:24], links[:24]))
+    pairs = _pair_dates(picks[:24], page.tz, page.now) or {}
     dated = length = urls = 0.0
     for row, link in sample:
         length += min(len(page.title(link)[0]), 40)
         urls += _url_score(page.href(link))
-        if _row_date(row, _exclusions(row, link, page), page.tz, page.now, page.headers):
+        if (
+            page.inner_dates.get(link.mem_id)
+            or row.mem_id in pairs
+            or _row_date(row, _exclusions(row, link, page), page.tz, page.now, page.headers)
+        ):
             dated += 1
     date_share = dated / len(sample)
     title_factor = min(length / len(sample), 24) / 24
