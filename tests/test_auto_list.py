@@ -221,3 +221,12 @@ def test_row_shapes_of_older_cms_beat_the_menu(rows: str) -> None:
     assert page.items[0].title == "关于印发生态环境保护工作要点的通知第0号"
     assert page.items[0].url == "https://www.example.gov.cn/art/2024/5/1/art_1_0.html"
     assert [i.published_text for i in page.items[:2]] == ["2024-05-01", "2024-05-02"]
+
+
+def test_a_list_inside_a_tabbed_box_is_not_taken_for_the_tab_menu() -> None:
+    more = "".join(f'<li><a href="/zt/topic{n}/">专题专栏第{n}个专题页面</a></li>' for n in range(12))
+    titles = TABS.replace('<ul class="tabs">', '<ul class="tab-title">')
+    box = f'<div class="tab">{titles}<div class="tab-con"><ul class="list">{ROWS}</ul></div></div>'
+    page = auto(page_with(box, f'<div class="zt"><ul>{more}</ul></div>'), BASE)
+    assert len(page.items) == 6
+    assert page.items[0].title == "关于开展第1批生态环境执法专项检查工作的通知"

@@ -41,11 +41,10 @@ _CUT = re.compile(r"(?:…|\.\.\.|。。。)\s*$")
 _ITEM_TAGS = frozenset(
     {"li", "tr", "dd", "dt", "dl", "div", "p", "article", "section", "h2", "h3", "h4", "td", "table", "ul"}
 )
-_NAV_WORDS = re.compile(
-    r"nav|menu|header|footer|foot\b|breadcrumb|crumb|topbar|banner|copyright|friend|links?\b|sitemap"
-    r"|\btabs?\b|tab[-_]?(?:nav|menu|tit|head|btn|bar)",
-    re.I,
-)
+_NAV_WORDS = re.compile(r"nav|menu|header|footer|foot\b|breadcrumb|crumb|topbar|banner|copyright|friend|links?\b|sitemap", re.I)
+# A tab menu's own container; only the rows' parent or grandparent counts, since a
+# `div.tab` often wraps the tabbed panels that hold the lists themselves.
+_TAB_WORD = re.compile(r"(?:\w*[-_])?tabs?(?:[-_]?(?:nav|menu|tit|title|head|header|btn|bar|list|item)s?)?", re.I)
 _SIDE_WORDS = re.compile(r"side|right|related|relate|hot|rank|recommend|tuijian|xgxw|zxxx|latest|paihang|gg_?right", re.I)
 _NOT_ARTICLE = frozenset({"更多", "more", "more>>", "更多>>", "详细", "查看更多", "下一页", "上一页", "首页", "尾页"})
 _CSS_IDENT = re.compile(r"-?[_a-zA-Z][_a-zA-Z0-9-]*")
@@ -414,7 +413,7 @@ def _penalty(node: LexborNode | None) -> float:
             factor = min(factor, 0.35)
         marks = " ".join(filter(None, (node.attributes.get("class"), node.attributes.get("id"))))
         if marks:
-            if _NAV_WORDS.search(marks):
+            if _NAV_WORDS.search(marks) or (depth < 2 and any(_TAB_WORD.fullmatch(w) for w in marks.split())):
                 factor = min(factor, 0.1)
             elif _SIDE_WORDS.search(marks):
                 factor = min(factor, 0.35)
