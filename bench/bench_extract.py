@@ -27,6 +27,11 @@ NOW = datetime(2024, 6, 1, 12, 0, tzinfo=TZ)
 LISTS = {
     "real/fund-announcement-list.html": "https://www.hrfund.com.cn/main/zxzx/xxpl/index.shtml",
     "real/netease-rolling-news-list.html": "https://news.163.com/latest/",
+    "real/l01_sh_wsjkw_yqtb.html": "https://wsjkw.sh.gov.cn/yqtb/index.html",
+    "real/l02_netease_international.html": "https://news.163.com/world/",
+    "real/l04_ifeng_finance.html": "https://finance.ifeng.com/",
+    "real/l06_qbitai.html": "https://www.qbitai.com/",
+    "real/l08_aibot.html": "https://ai-bot.cn/daily-ai-news/",
     "sites/sthjt/col1229116-index.html": "https://sthjt.zj.gov.cn/col/col1229116/index.html",
     "sites/mee/index.html": "https://www.mee.gov.cn/ywdt/",
 }
@@ -55,6 +60,7 @@ def main() -> None:
     print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(f"median of {runs} runs\n")
     print(f"{'page':50} {'kB':>6} {'decode ms':>10} {'extract ms':>11} {'items/body':>11}")
+    medians: dict[str, list[float]] = {"list": [], "article": []}
     for kind, pages in (("list", LISTS), ("article", ARTICLES)):
         for name, url in pages.items():
             body = (FIXTURES / name).read_bytes()
@@ -67,7 +73,11 @@ def main() -> None:
                 extract = median_ms(lambda: extract_article(text, url, None, tz=TZ, now=NOW), runs)
                 page = extract_article(text, url, None, tz=TZ, now=NOW)
                 result = f"{len(page.content_text or '')} chars"
+            medians[kind].append(extract)
             print(f"{kind + ' ' + name:50} {len(body) / 1024:6.0f} {decode:10.2f} {extract:11.2f} {result:>11}")
+    print()
+    for kind, times in medians.items():
+        print(f"median {kind} page: {statistics.median(times):.2f} ms extract (goal {'5' if kind == 'list' else '30'} ms)")
 
 
 if __name__ == "__main__":
