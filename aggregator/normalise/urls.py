@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from functools import lru_cache
 import uuid
 from urllib.parse import SplitResult, urljoin, urlsplit
 
@@ -251,6 +252,11 @@ def absolute_url(base: str, href: str | None, *, encoding: str = "utf-8") -> str
     """
     if href is None:
         return None
+    return _absolute_url(base, href, encoding)
+
+
+@lru_cache(maxsize=8192)  # list finding resolves each row's link once per candidate list
+def _absolute_url(base: str, href: str, encoding: str) -> str | None:
     # Browsers drop tabs and newlines anywhere in a URL, and outer whitespace.
     text = re.sub(r"[\t\r\n]", "", href).strip()
     if not text or text.startswith("#"):
