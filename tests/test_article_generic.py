@@ -160,4 +160,15 @@ def test_a_byline_date_without_a_year_takes_it_from_the_meta_date() -> None:
         head='<meta itemprop="datePublished" content="2019-09-30 22:46:13">',
     )
     article = extract(html)
-    assert article.published is not None and article.published.isoformat() == "2019-09-30T22:46:13+08:00"
+    assert article.published is not None and article.published.isoformat() == "2019-09-30T22:46:00+08:00"
+
+
+def test_text_joined_by_br_ends_at_the_editor_line() -> None:
+    html = page(
+        "<h1>某市生态环境局通报一批环境违法案件</h1>"
+        f"<div class=text>{PARAGRAPH}<br>{PARAGRAPH}最后一句。<br>编辑|王五<br>责编|赵六<br>"
+        "扫描下方二维码解锁更多技能<br>回复【公租房】查看最新消息<br>（实习生 钱七 对此文亦有贡献）</div>"
+    )
+    text = extract(html).content_text or ""
+    assert text.endswith("最后一句。")
+    assert "二维码" not in text

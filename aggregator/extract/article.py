@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 _META_TITLE = ("articletitle", "og:title", "twitter:title")
 _META_DATE = ("pubdate", "article:published_time", "datepublished", "publishdate", "publish_date", "pubtime", "og:release_date", "dc.date.issued", "dc.date", "firstpublishedtime", "releasedate")
+_META_MODIFIED = ("datemodified", "dateupdate", "article:modified_time", "og:updated_time", "lastmodified")
 _META_ORIGIN = ("contentsource", "source", "article:source", "og:site_name_source")
 _META_AUTHOR = ("author", "article:author", "dc.creator")
 # Labels a value must not start with: "来源:  作者:" means 来源 is empty.
@@ -278,10 +279,13 @@ def extract_article(
     dated = _labelled_date(byline_text, tz, now) or find_date_span(byline_text, tz, now)
     if dated is not None and meta_date is not None and _date_only(dated) and not _date_only(meta_date) and dated[0].date() == meta_date[0].astimezone(tz).date():
         dated = meta_date  # same day, and the meta tag knows the time
-    if dated is not None and meta_date is not None and not _YEAR.search(dated[1]):
-        in_zone = meta_date[0].astimezone(tz)
-        if (in_zone.month, in_zone.day) == (dated[0].month, dated[0].day):
-            dated = meta_date  # "09-30 22:46" has no year; the meta tag's full date does
+    if dated is not None and not _YEAR.search(dated[1]):
+        # "09-30 22:46" has no year; a full meta date of that day (even a modified one) has.
+        for key in (*_META_DATE, *_META_MODIFIED):
+            moment = parse_date(metas[key], tz, now) if metas.get(key) else None
+            if moment is not None and (moment.astimezone(tz).month, moment.astimezone(tz).day) == (dated[0].month, dated[0].day):
+                dated = (dated[0].replace(year=moment.astimezone(tz).year), dated[1])
+                break
     if dated is None:
         dated = meta_date
     if dated is None and (from_url := date_from_url(url, tz)) is not None:

@@ -56,15 +56,18 @@ _HINT_SHARE = 0.6
 _OWNS_TEXT = 0.8
 _PARAGRAPHS = frozenset({"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "blockquote", "pre"})  # a hint wins when it holds this share of the winner's text
 
-_LABEL = r"(?:责任编辑|编辑|责编|校对|审核|审校|终审|来源于|来源|本文来源|文章来源|资料来源|稿件来源|信息来源|稿源|供稿|作者|撰稿|记者|通讯员|摄影|摄|图片来源|图片|原标题|本文原标题|发布时间|发布日期|时间|日期|浏览次数|点击数|阅读|字号|分享)"
+_LABEL = r"(?:责任编辑|编辑|责编|校对|审核|审校|终审|来源于|来源|本文来源|文章来源|资料来源|稿件来源|信息来源|稿源|供稿|作者|采写|撰稿|记者|通讯员|摄影|摄|图片来源|图片|原标题|本文原标题|发布时间|发布日期|时间|日期|浏览次数|点击数|阅读|字号|分享)"
 _LABEL_LINE = re.compile(r"^[\s(（【\[]*" + _LABEL + r"\s*[:：|｜/]")
 # Credits that end an article; whatever follows them near the end is chrome too.
-_END_CREDIT = re.compile(r"^[\s(（【\[]*(?:责任编辑|编辑|责编|校对|审核|审校|终审|供稿|摄影|本文来源|稿件来源)\s*[:：|｜/]|(?:供稿|摄影\s*/|编辑\s*/)")
+_END_CREDIT = re.compile(r"^[\s(（【\[]*(?:责任编辑|编辑|责编|校对|审核|审校|终审|供稿|本文来源|稿件来源)\s*[:：|｜/]|(?:供稿|编辑\s*/)")
+_END_CREDIT_LINE = re.compile(r"^[\s(（【\[]*(?:责任编辑|编辑|责编|校对|审核|审校|终审)\s*[:：|｜/]")
+_TAIL_CHARS = 400  # how far before the end an end credit may sit
+_TAIL_BLOCKS = 8
 _REPORTER_LINE = re.compile(r"^[\u4e00-\u9fff·]{0,12}(?:记者|通讯员|评论员)\s*[\u4e00-\u9fff· ]{2,16}$")
 _LABEL_ANYWHERE = re.compile(_LABEL + r"\s*[:：]")
 _ORIGINAL_TITLE = re.compile(r"^[\s(（【\[]*原标题\s*[:：]")
 _PRINT_EDITION = re.compile(r"^[(（]?《[^》]{2,16}》\s*[(（][^()（）]{0,30}版\s*[)）][)）]?$")
-_CREDIT = re.compile(r"^[(（【\[][^()（）【】\[\]]{1,30}(?:编辑|责编|记者|摄|来源|整理|编译|供图|校对)[^()（）【】\[\]]{0,30}[)）】\]]$")
+_CREDIT = re.compile(r"^[(（【\[][^()（）【】\[\]]{1,30}(?:编辑|责编|记者|摄|来源|整理|编译|供图|校对|实习生|通讯员|贡献)[^()（）【】\[\]]{0,30}[)）】\]]$")
 _TRAILING_JUNK = re.compile(
     r"©|版权|copyright|未经授权|不得转载|禁止转载|转载请注明|违者必究|免责声明|跟贴|网友评论|发表评论|我要评论|扫一扫|二维码|"
     r"客户端|上手机|公众号|关注我们|纠错|返回顶部|打印本页|关闭窗口|上一篇|下一篇|上一页|下一页|相关新闻|相关阅读|相关链接|延伸阅读|推荐阅读|"
@@ -377,20 +380,51 @@ def trim_edges(choice: BodyChoice, title: str | None) -> None:
             block.node.decompose()
 
     cut(choice.blocks, lambda block, text: _lead_junk(block, text, compact_title))
-    cut(list(reversed(choice.blocks)), _trail_junk)
     # A disclaimer, licence note or editor credit among the last short blocks ends the text,
     # even when an author blurb or a teaser follows it.
     tail: list[Block] = []
+    chars = 0
     for block in reversed(choice.blocks):
         if _within(block, removed) or not block.own_text:
             continue
-        if len(block.own_text) > _EDGE_CHARS or len(tail) == 4:
+        chars += len(block.own_text)
+        if chars > _TAIL_CHARS or len(tail) == _TAIL_BLOCKS:
             break
         tail.append(block)
     for at, block in enumerate(reversed(tail)):
-        if (_DISCLAIMER.search(block.own_text) or _END_CREDIT.search(block.own_text)) and block.node.mem_id not in tops:
+        text = block.own_text
+        if len(text) <= 60 and (_DISCLAIMER.search(text) or _END_CREDIT.search(text)) and block.node.mem_id not in tops:
             for cut_block in list(reversed(tail))[at:]:
                 if not _within(cut_block, removed) and cut_block.node.mem_id not in tops:
                     removed.add(cut_block.node.mem_id)
                     cut_block.node.decompose()
             break
+    cut([block for block in reversed(choice.blocks) if not _within(block, removed)], _trail_junk)
+    for top in choice.nodes:
+        _cut_after_credit_line(top)
+
+
+def _cut_after_credit_line(top: LexborNode) -> None:
+    """In text joined by <br> (one block, no paragraphs), an editor line near the end ends it."""
+    texts = [node for node in top.traverse(include_text=True) if node.is_text_node and (node.text_content or "").strip()]
+    total = sum(len(node.text_content or "") for node in texts)
+    seen = 0
+    for node in texts:
+        text = node.text_content or ""
+        if total - seen <= _TAIL_CHARS and _END_CREDIT_LINE.match(text.strip()):
+            _remove_from(node, top)
+            return
+        seen += len(text)
+
+
+def _remove_from(node: LexborNode, top: LexborNode) -> None:
+    """Remove `node` and everything after it inside `top`."""
+    current: LexborNode | None = node
+    while current is not None and current.mem_id != top.mem_id:
+        following = current.next
+        while following is not None:
+            after = following.next
+            following.decompose()
+            following = after
+        current = current.parent
+    node.decompose()
