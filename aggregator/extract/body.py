@@ -100,7 +100,7 @@ class Block:
     own_link_chars: int = 0
     own_punctuation: int = 0
     score: float = 0.0
-    owner: Block | None = None  # the nearest block element (itself when it is one)
+    owner: Block | None = None  # the nearest block element; None when it is one (no self-cycle)
     parts: list[str] = field(default_factory=list)  # its own text, for the edge rules
     title_links: int = 0  # links under it with headline-length text
     teaser: bool = False  # inside one of several sibling boxes that each link another article
@@ -138,7 +138,6 @@ def _is_hidden(node: LexborNode) -> bool:
 def _measure(root: LexborNode) -> list[Block]:
     """All elements under `root` (pre-order) with their text figures; hidden ones are left out."""
     top = Block(root, None, 0, False, True)
-    top.owner = top
     order = [top]
     stack = [(top, root.iter(include_text=True))]
     while stack:
@@ -162,8 +161,7 @@ def _measure(root: LexborNode) -> list[Block]:
             chars = len("".join(text.split()))
             if not chars:
                 continue
-            owner = block.owner
-            assert owner is not None
+            owner = block.owner or block
             block.chars += chars
             owner.own_chars += chars
             owner.parts.append(text)
@@ -182,7 +180,7 @@ def _measure(root: LexborNode) -> list[Block]:
             continue
         is_block = tag not in _INLINE
         new = Block(child, block, block.depth + 1, block.in_link or tag == "a", is_block)
-        new.owner = new if is_block else block.owner
+        new.owner = None if is_block else (block.owner or block)
         order.append(new)
         stack.append((new, child.iter(include_text=True)))
     return order
