@@ -46,7 +46,26 @@ _CHALLENGE_MARKERS = (
     b"document.cookie",
     b"location.reload",
     b"challenge-platform",
+    b"$_ts",  # Ruishu's challenge bootstrap object
 )
+# What a user is told a challenge script was, by the first marker found in it.
+_CHALLENGE_NAMES = (
+    (b"$_ts", "a `$_ts` challenge script (Ruishu)"),
+    (b"jsl_clearance", "a `__jsl_clearance` cookie script (Jiasule)"),
+    (b"acw_sc__v2", "an `acw_sc__v2` cookie script (Aliyun WAF)"),
+    (b"wzws_cid", "a `wzws_cid` cookie script (360 wangzhan weishi)"),
+    (b"challenge-platform", "a challenge-platform script"),
+)
+# Words of WAF block pages that answer 200 or 403 (gov cloud WAFs, 安全狗-style products).
+# An enforcement notice may well say 拒绝执行 too, so words count only on a page with almost
+# no text; the unambiguous ones also in its <title>.
+_BLOCK_TITLES = ("云防护", "访问被拦截", "403 Forbidden")
+_BLOCK_TEXTS = _BLOCK_TITLES + ("拒绝执行", "访问被拒绝", "非法访问")
+_BLOCK_TEXT_BYTES = tuple(
+    (text, encoded.lower()) for text in _BLOCK_TEXTS for encoded in {text.encode("utf-8"), text.encode("gb18030")}
+)
+_BLOCK_PAGE_TEXT = 600  # bytes of visible text a block page stays under
+BLOCK_HINT = "set the source's `proxy`, `warmup` or `render` option"
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -68,14 +87,40 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 def looks_like_challenge(status: int, body: bytes) -> bool:
     """An anti-bot page: 412/521 with a script, or a tiny page that is mostly a cookie-setting script."""
+    return block_reason(status, body) is not None
+
+
+def _challenge_name(head: bytes) -> str:
+    return next((name for marker, name in _CHALLENGE_NAMES if marker.lower() in head), "a challenge script")
+
+
+def block_reason(status: int, body: bytes) -> str | None:
+    """What shows that an answer is a WAF or challenge page rather than content; None if it is content."""
     head = body[:20000].lower()
-    if status in (412, 521) and b"<script" in head:
-        return True
-    if status == 200 and len(body) < 20000 and b"<script" in head:
+    if status in (412, 521):
+        # Ruishu answers 412, Jiasule 521: never content, script or not.
+        return f"HTTP {status} with {_challenge_name(head)}" if b"<script" in head else f"HTTP {status}"
+    if status in (200, 202) and len(body) < 20000 and b"<script" in head:
         text_outside_scripts = re.sub(rb"<script.*?</script>", b"", head, flags=re.S)
         if len(re.sub(rb"<[^>]+>|\s", b"", text_outside_scripts)) < 200:
-            return any(marker in head for marker in _CHALLENGE_MARKERS)
-    return False
+            if any(marker.lower() in head for marker in _CHALLENGE_MARKERS):
+                return f"{_challenge_name(head)} (HTTP {status})"
+    if status in (200, 403) and len(body) < 64 * 1024 and (b"<html" in head or b"<body" in head or b"<title" in head):
+        page = body.lower()
+        seen = [(text, needle) for text, needle in _BLOCK_TEXT_BYTES if needle in page]
+        if seen:  # rare: the regexes below run only then
+            title_match = re.search(rb"<title[^>]*>(.*?)</title>", page, flags=re.S)
+            title = title_match.group(1) if title_match else b""
+            # Link texts are left out: a short list may well link a notice about 拒绝执行.
+            visible = re.sub(rb"<(script|style|a)\b.*?</\1>|<[^>]+>|\s", b"", page, flags=re.S)
+            # Content pages have site navigation; block pages have a link or two at most.
+            short = len(visible) < _BLOCK_PAGE_TEXT and page.count(b"<a ") < 3
+            for text, needle in seen:
+                if text == "403 Forbidden" and status == 403:
+                    continue  # a plain 403 is an HTTP status, slowed down for and retried
+                if (text in _BLOCK_TITLES and needle in title) or (short and needle in visible):
+                    return f"a block page saying \u201c{text}\u201d (HTTP {status})"
+    return None
 
 
 class _Cookies(httpx.Cookies):
@@ -292,8 +337,9 @@ class Fetcher:
         except (httpx.HTTPError, OSError) as exc:
             raise SourceError(ErrorKind.NETWORK, f"{url}: {type(exc).__name__}: {exc}") from None
 
-        if looks_like_challenge(status, body):
-            raise SourceError(ErrorKind.ANTI_BOT, f"{url}: got an anti-bot script page (HTTP {status}) instead of content")
+        blocked = block_reason(status, body)
+        if blocked:
+            raise SourceError(ErrorKind.ANTI_BOT, f"{blocked} from {url}; {BLOCK_HINT}", status=status)
         if status == 410:
             raise SourceError(ErrorKind.GONE, f"{url}: 410 Gone; the source was removed upstream", status=410)
         if status in (429, 503):

@@ -27,7 +27,7 @@ class ErrorKind(str, Enum):
     NETWORK = "network"
     TIMEOUT = "timeout"
     HTTP_STATUS = "http-status"
-    ANTI_BOT = "anti-bot"
+    ANTI_BOT = "blocked"  # a WAF or challenge page instead of content
     TOO_LARGE = "too-large"
     ROBOTS = "robots"
     DECODE = "decode"
