@@ -171,8 +171,25 @@ def _try_source(args: argparse.Namespace, config: Config):  # noqa: ANN202 - ret
 
     from .config import Source
 
+    if args.source:
+        if config.path is None:
+            raise ConfigError("--source needs --config CONFIG")
+        try:
+            configured = config.source(args.source)
+        except KeyError:
+            raise ConfigError(f"{config.path}: no source named {args.source!r}") from None
+        # The source exactly as configured (its selectors, JSON paths, network options); a URL given replaces its own.
+        return configured.model_copy(update={"url": args.url}) if args.url else configured
+    if not args.url:
+        raise ConfigError("give a URL, or --config CONFIG --source NAME")
     fields: dict[str, object] = {"name": "try", "url": args.url, "kind": args.kind}
-    if args.item:
+    if args.kind == "json":
+        fields["json"] = {
+            k: v
+            for k, v in {"items": args.items, "title": args.title, "link": args.link, "date": args.date, "summary": args.summary}.items()
+            if v
+        }
+    elif args.item:
         fields["list"] = {
             k: v
             for k, v in {"item": args.item, "title": args.title, "link": args.link, "date": args.date, "summary": args.summary}.items()
@@ -291,12 +308,14 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(func=cmd_build)
 
     trial = sub.add_parser("try", help="fetch one page and print what would be extracted from it")
-    trial.add_argument("url")
+    trial.add_argument("url", nargs="?", help="the page (optional with --source)")
+    trial.add_argument("--source", help="try this source of --config as configured")
     trial.add_argument("--article", action="store_true", help="treat the page as one article")
     trial.add_argument("--json", action="store_true", help="machine-readable output")
     trial.add_argument("--config", help="classify with this config's categories and rules")
     trial.add_argument("--explain", action="store_true", help="print why each item lands in its categories")
-    trial.add_argument("--kind", choices=["feed", "html", "auto"], default="auto")
+    trial.add_argument("--kind", choices=["feed", "html", "auto", "json"], default="auto")
+    trial.add_argument("--items", help="json: JMESPath of the list of items (--title/--link/--date/--summary are JMESPath too)")
     trial.add_argument("--item", help="list: CSS selector of one item")
     trial.add_argument("--title", help="list or article: title selector (`@attr` reads an attribute)")
     trial.add_argument("--link", help="list: link selector (default a@href)")

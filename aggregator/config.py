@@ -98,6 +98,55 @@ class ListSelectors(Strict):
     summary: Selector | None = None
 
 
+def _check_jmespath(value: str) -> str:
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        jmespath.compile(value)
+    except JMESPathError as exc:
+        raise ValueError(f"{value!r} is not a JMESPath expression: {exc}") from None
+    return value
+
+
+JMESPath = Annotated[str, BeforeValidator(lambda v: _check_jmespath(v) if isinstance(v, str) else v)]
+
+
+class JsonQuery(Strict):
+    """How to read items from a JSON list API: JMESPath expressions, and the request to send."""
+
+    items: JMESPath  # the list of items in the answer
+    title: JMESPath = "title"  # the rest are read from each item
+    link: JMESPath = "url"
+    date: JMESPath | None = None  # Unix seconds (or ms), or date text
+    summary: JMESPath | None = None
+    method: Literal["GET", "POST"] = "GET"
+    form: dict[str, str] | None = None  # POST as application/x-www-form-urlencoded
+    body: dict[str, Any] | list[Any] | None = None  # POST as application/json
+    headers: dict[str, str] = Field(default_factory=dict)
+    next_page: str | None = None  # older pages: "page={page}", a URL template with {page}, or {page} in form/body
+
+    @model_validator(mode="after")
+    def _request_shape(self) -> JsonQuery:
+        if self.form is not None and self.body is not None:
+            raise ValueError("give either `form` or `body`, not both")
+        if (self.form is not None or self.body is not None) and self.method != "POST":
+            raise ValueError('`form` and `body` are sent with method = "POST"; add it')
+        if self.next_page is not None and "{page}" not in self.next_page and not self.pages_in_request():
+            raise ValueError(f"next_page {self.next_page!r} has no {{page}} placeholder, e.g. \"page={{page}}\"")
+        return self
+
+    def pages_in_request(self) -> bool:
+        """The page number goes in the POST form or body ({page} in a value)."""
+        import json
+
+        return "{page}" in json.dumps([self.form, self.body], ensure_ascii=False)
+
+    def pages(self) -> bool:
+        """Older pages can be asked for (for backfill_pages)."""
+        return (self.next_page is not None and "{page}" in self.next_page) or self.pages_in_request()
+
+
 class ArticleSelectors(Strict):
     """How to read fields from an article page; each is optional."""
 
@@ -140,13 +189,14 @@ class Category(Strict):
 class Source(Strict):
     name: str = Field(min_length=1)
     url: HttpUrl
-    kind: Literal["feed", "html", "auto"] = "auto"
+    kind: Literal["feed", "html", "auto", "json"] = "auto"
     interval: Duration | None = None
     categories: list[str] = Field(default_factory=list)
     timezone: str | None = None
     encoding: str | None = None
     list_selectors: ListSelectors | None = Field(default=None, alias="list")
     article: ArticleSelectors | None = None
+    json_query: JsonQuery | None = Field(default=None, alias="json")  # kind = "json"
     fetch_articles: bool | None = None  # default: when the list gives no summary
     backfill_pages: int = Field(default=0, ge=0, le=50)
     keep: Rules | None = None  # only items matching these are kept
@@ -270,6 +320,12 @@ class Config(Strict):
                         ("sources", index, "categories"),
                         f"unknown category {category!r}; add [categories.{category}] or use one of: {known}",
                     )
+            if source.kind == "json" and source.json_query is None:
+                raise _located(
+                    ("sources", index, "kind"), 'kind = "json" needs a [sources.json] table with at least `items` (a JMESPath)'
+                )
+            if source.json_query is not None and source.kind != "json":
+                raise _located(("sources", index, "json"), 'a [sources.json] table is read only with kind = "json"')
             interval = source.interval
             if interval is not None and not MIN_INTERVAL <= interval <= MAX_INTERVAL:
                 raise _located(
@@ -404,6 +460,7 @@ _MODELS_BY_TABLE: dict[str, type[BaseModel]] = {
     "serve": ServeSettings,
     "list": ListSelectors,
     "article": ArticleSelectors,
+    "json": JsonQuery,
     "keep": Rules,
     "drop": Rules,
     "rules": Rules,

@@ -20,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 from urllib.parse import urlsplit
 
@@ -30,6 +30,7 @@ from .extract.article import ArticlePage, extract_article
 from .extract.decode import check_nesting, decode_html
 from .extract.feed import extract_feed, looks_like_feed
 from .extract.html_list import ListPage, extract_list
+from .extract.json_list import JsonPage, PageRequest, extract_json, page_requests, request_of
 from .fetch import Fetcher
 from .health import health_spec
 from .models import ErrorKind, FetchResult, Item, RawItem, SourceError, utc_iso
@@ -43,6 +44,7 @@ T = TypeVar("T")
 
 MAX_ARTICLES_PER_POLL = 60
 FEED_ACCEPT = "application/atom+xml,application/rss+xml,application/xml;q=0.9,text/xml;q=0.8,*/*;q=0.5"
+JSON_ACCEPT = "application/json,text/javascript;q=0.9,*/*;q=0.5"
 
 
 @dataclass(slots=True)
@@ -111,6 +113,11 @@ def read_articles(
         except Exception as exc:  # noqa: BLE001 - returned to the poll, which reports it per row
             pages.append(exc)
     return pages
+
+
+def read_json(result: FetchResult, source: Source) -> JsonPage:
+    assert source.json_query is not None  # kind = "json" requires it (config)
+    return extract_json(result.body, result.url, source.json_query)
 
 
 def normalise_all(raws: list[RawItem], source: str, zone: ZoneInfo, now: datetime) -> list[Item]:
@@ -212,6 +219,54 @@ async def _parse(function: Callable[..., T], *args: object) -> T:
         _kill(alone)
 
 
+def _fetch_options(source: Source) -> dict[str, Any]:
+    """What every request for a source carries."""
+    return {"headers": source.headers, "respect_robots": source.respect_robots}
+
+
+def _json_request_options(source: Source, request: PageRequest) -> dict[str, Any]:
+    assert source.json_query is not None
+    options = _fetch_options(source)
+    headers = {**options["headers"], **source.json_query.headers}
+    if request.body is not None:
+        headers.setdefault("Content-Type", "application/json")
+    return options | {
+        "headers": headers, "method": request.method, "data": request.form, "content": request.body, "accept": JSON_ACCEPT
+    }
+
+
+def _list_request_options(source: Source) -> dict[str, Any]:
+    """How the source's own URL is asked for: as a feed, a JSON API call or a page."""
+    if source.kind == "json":
+        assert source.json_query is not None
+        return _json_request_options(source, request_of(source.url, source.json_query))
+    if source.kind == "feed":
+        return _fetch_options(source) | {"accept": FEED_ACCEPT}
+    return _fetch_options(source)
+
+
+async def _json_items(fetcher: Fetcher, source: Source, result: FetchResult, *, first_poll: bool) -> list[RawItem]:
+    """Items of a JSON API answer (and of its older pages on the first poll, with `next_page`)."""
+    assert source.json_query is not None
+    page = await _parse(read_json, result, source)
+    for warning in page.warnings:
+        log.info("%s: %s", source.name, warning)
+    items = list(page.items)
+    if first_poll and source.backfill_pages:
+        for request in page_requests(source.url, source.json_query, source.backfill_pages):
+            try:
+                extra = await fetcher.fetch(request.url, **_json_request_options(source, request))
+                older = (await _parse(read_json, extra, source)).items
+            except SourceError as exc:
+                # Older pages are a bonus, as for HTML lists.
+                log.info("%s: stopped reading older pages at %s: %s", source.name, request.url, exc)
+                break
+            if not older:
+                break
+            items += older
+    return items
+
+
 async def _list_items(
     fetcher: Fetcher, source: Source, result: FetchResult, config: Config, *, first_poll: bool, now: datetime
 ) -> tuple[list[RawItem], bool]:
@@ -226,7 +281,7 @@ async def _list_items(
         # Zero-config: a feed the page itself advertises beats guessing at its markup.
         try:
             feed = await fetcher.fetch(
-                page.feed_url, accept=FEED_ACCEPT, headers=source.headers, respect_robots=source.respect_robots
+                page.feed_url, accept=FEED_ACCEPT, **_fetch_options(source)
             )
             _title, entries = await _parse(extract_feed, feed)
         except SourceError as exc:
@@ -244,8 +299,7 @@ async def _list_items(
                     request.url,
                     method=request.method,
                     data=dict(request.form) or None,
-                    headers=source.headers,
-                    respect_robots=source.respect_robots,
+                    **_fetch_options(source),
                 )
                 # A dataproxy answer is a bare <datastore>; extract_list reads its records itself.
                 older = (await _parse(read_list, extra, source, zone, now, source.list_selectors)).items
@@ -295,7 +349,7 @@ async def _read_article_pages(
         async def fetch(index: int, raw: RawItem) -> None:
             nonlocal batch_bytes
             try:
-                result = await fetcher.fetch(raw.url, headers=source.headers, respect_robots=source.respect_robots)
+                result = await fetcher.fetch(raw.url, **_fetch_options(source))
             except Exception as exc:  # this row's failure, judged by the caller
                 outcomes[index] = exc
                 return
@@ -451,17 +505,13 @@ async def _poll(
 ) -> None:
     # Older pages are read on the first poll, and again while rows from them wait.
     first_poll = state.last_success is None or state.backfill_pending
-    accept = FEED_ACCEPT if source.kind == "feed" else None
-    kwargs = {"accept": accept} if accept else {}
     result = await fetcher.fetch(
         source.url,
         etag=state.etag,
         last_modified=state.last_modified,
         previous_hash=state.body_hash,
         track_body=True,
-        headers=source.headers,
-        respect_robots=source.respect_robots,
-        **kwargs,
+        **_list_request_options(source),
     )
     if result.not_modified:
         report.not_modified = True
@@ -472,9 +522,14 @@ async def _poll(
     is_feed = _reads_as_feed(source, result)
     if is_feed:
         _title, raws = await _parse(extract_feed, result)
+    elif source.kind == "json":
+        raws = await _json_items(fetcher, source, result, first_poll=first_poll)
+        has_summaries = any(raw.summary_html for raw in raws)
     else:
         raws, has_summaries = await _list_items(fetcher, source, result, config, first_poll=first_poll, now=moment)
     report.found = len(raws)
+    if not raws and source.json_query is not None:
+        raise SourceError(ErrorKind.EMPTY, f"{source.url}: `items = {source.json_query.items!r}` is an empty list")
     if not raws:
         if state.max_items_seen > 0:
             raise SourceError(
@@ -617,7 +672,7 @@ class Preview:
     """What `aggregator try` shows: items as they would be stored, and why they land where they do."""
 
     url: str
-    kind: str  # "feed", "list" or "article"
+    kind: str  # "feed", "list", "json" or "article"
     items: list[Item] = field(default_factory=list)
     reasons: dict[str, list[str]] = field(default_factory=dict)  # item key -> classification reasons
     chosen: str | None = None  # auto-detected selectors, as TOML
@@ -629,7 +684,7 @@ async def preview(source: Source, config: Config, fetcher: Fetcher, *, article: 
     """Fetch one page and extract it exactly as a poll would, without touching the store."""
     moment = datetime.now(timezone.utc)
     zone = config.zone_of(source)
-    result = await fetcher.fetch(source.url, headers=source.headers, respect_robots=source.respect_robots)
+    result = await fetcher.fetch(source.url, **(_fetch_options(source) if article else _list_request_options(source)))
     if article:
         page = read_article(result, source, zone, moment)
         return Preview(
@@ -649,6 +704,10 @@ async def preview(source: Source, config: Config, fetcher: Fetcher, *, article: 
     if _reads_as_feed(source, result):
         out.kind = "feed"
         _title, raws = extract_feed(result)
+    elif source.kind == "json":
+        out.kind = "json"
+        # With `next_page` and `backfill_pages`, a first poll reads older pages too; so does this.
+        raws = await _json_items(fetcher, source, result, first_poll=True)
     else:
         page = read_list(result, source, zone, moment, source.list_selectors)
         raws, out.chosen, out.feed_url = list(page.items), page.chosen, page.feed_url
