@@ -64,6 +64,23 @@ def _check_url(value: str) -> str:
 HttpUrl = Annotated[str, BeforeValidator(lambda v: _check_url(str(v)) if isinstance(v, str) else v)]
 
 
+def _check_proxy(value: str) -> str:
+    """"" means no proxy (a source's way out of [settings] proxy)."""
+    parts = urlsplit(value)
+    if value and (parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname):
+        raise ValueError(f"proxy {value!r} must be http://, https://, socks5:// or socks5h://HOST:PORT (or \"\" for none)")
+    return value
+
+
+def _check_optional_url(value: str) -> str:
+    return _check_url(value) if value else value
+
+
+ProxyUrl = Annotated[str, BeforeValidator(lambda v: _check_proxy(v) if isinstance(v, str) else v)]
+# "" switches a default from [settings] off for one source.
+OptionalUrl = Annotated[str, BeforeValidator(lambda v: _check_optional_url(v) if isinstance(v, str) else v)]
+
+
 def _check_selector(value: str) -> str:
     """Selectors are CSS, optionally ending in `@attr` to read an attribute."""
     css, _, attr = value.rpartition("@") if "@" in value else (value, "", "")
@@ -204,6 +221,11 @@ class Source(Strict):
     respect_robots: bool = True
     headers: dict[str, str] = Field(default_factory=dict)
     enabled: bool = True
+    # Network options; None takes the [settings] default.
+    proxy: ProxyUrl | None = None  # http(s):// or socks5(h)://; "" for none
+    referer: OptionalUrl | None = None  # sent as Referer with every request of the source
+    warmup: OptionalUrl | None = None  # fetched first for its cookies, again when they expire or are refused
+    cookies: dict[str, str] | None = None  # sent to the source's hosts
 
     @field_validator("encoding")
     @classmethod
@@ -250,6 +272,13 @@ class Settings(Strict):
     retention_days: int = Field(default=365, ge=1)
     retention_count: int = Field(default=2000, ge=10)
     stale_after: Duration = 3 * 86400.0  # failing this long is announced in the health feed
+    # A host that answers 403/429 in a burst gets its spacing doubled, up to this.
+    host_delay_max: Duration = 60.0
+    # Defaults of the sources' network options.
+    proxy: ProxyUrl | None = None
+    referer: OptionalUrl | None = None
+    warmup: OptionalUrl | None = None
+    cookies: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -257,7 +286,7 @@ class Settings(Strict):
         _zone(value)
         return value
 
-    @field_validator("default_interval", "timeout", "host_delay", "stale_after")
+    @field_validator("default_interval", "timeout", "host_delay", "stale_after", "host_delay_max")
     @classmethod
     def _finite(cls, value: float) -> float:
         if not math.isfinite(value):

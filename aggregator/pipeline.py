@@ -220,8 +220,15 @@ async def _parse(function: Callable[..., T], *args: object) -> T:
 
 
 def _fetch_options(source: Source) -> dict[str, Any]:
-    """What every request for a source carries."""
-    return {"headers": source.headers, "respect_robots": source.respect_robots}
+    """What every request for a source carries; None network options take the [settings] defaults (in the Fetcher)."""
+    return {
+        "headers": source.headers,
+        "respect_robots": source.respect_robots,
+        "proxy": source.proxy,
+        "referer": source.referer,
+        "warmup": source.warmup,
+        "cookies": source.cookies,
+    }
 
 
 def _json_request_options(source: Source, request: PageRequest) -> dict[str, Any]:
