@@ -239,6 +239,7 @@ def cmd_try(args: argparse.Namespace) -> int:
                 "url": result.url,
                 "kind": result.kind,
                 "feed_url": result.feed_url,
+                "frame_url": result.frame_url,
                 "chosen_selectors": result.chosen,
                 "items": [
                     {
@@ -261,6 +262,8 @@ def cmd_try(args: argparse.Namespace) -> int:
             print(f"{key:>13}: {shown}")
         return EXIT_OK
     print(f"{result.kind} {result.url}: {len(result.items)} items")
+    if result.frame_url:
+        print(f"the page's own list is empty; read from its iframe: {result.frame_url}")
     if result.feed_url:
         print(f"the page links a feed: {result.feed_url}  (kind = \"feed\" would use it)")
     for item in result.items:

@@ -29,6 +29,7 @@ from .config import Config, ListSelectors, Source
 from .extract.article import ArticlePage, extract_article
 from .extract.decode import check_nesting, decode_html
 from .extract.feed import extract_feed, looks_like_feed
+from .extract.frames import list_frame
 from .extract.html_list import ListPage, extract_list
 from .extract.json_list import JsonPage, PageRequest, extract_json, page_requests, request_of
 from .fetch import Fetcher
@@ -62,6 +63,7 @@ class PollReport:
     retry_after: float | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    frame_url: str | None = None  # the list was read from this iframe of the page
 
     def line(self) -> str:
         if not self.ok:
@@ -113,6 +115,11 @@ def read_articles(
         except Exception as exc:  # noqa: BLE001 - returned to the poll, which reports it per row
             pages.append(exc)
     return pages
+
+
+def read_frame(result: FetchResult, source: Source) -> str | None:
+    """The same-site iframe of a page whose own list is empty (runs in the workers)."""
+    return list_frame(decode_page(result.body, result.charset, source.encoding, result.url), result.url)
 
 
 def read_json(result: FetchResult, source: Source) -> JsonPage:
@@ -274,12 +281,38 @@ async def _json_items(fetcher: Fetcher, source: Source, result: FetchResult, *, 
     return items
 
 
+async def _read_list_or_frame(
+    fetcher: Fetcher, source: Source, result: FetchResult, zone: ZoneInfo, now: datetime
+) -> tuple[ListPage, str | None]:
+    """The page's list; when it has none, the list of the same-site iframe it embeds (one level deep) and its URL."""
+    page = await _parse(read_list, result, source, zone, now, source.list_selectors)
+    if page.items or source.kind not in ("auto", "html"):
+        return page, None
+    frame = await _parse(read_frame, result, source)
+    if frame is None:
+        return page, None
+    log.info("%s: the page's list is empty; reading its iframe %s", source.name, frame)
+    framed = await fetcher.fetch(frame, **_fetch_options(source))
+    inner = await _parse(read_list, framed, source, zone, now, source.list_selectors)
+    inner.feed_url = inner.feed_url or page.feed_url
+    return inner, frame
+
+
 async def _list_items(
-    fetcher: Fetcher, source: Source, result: FetchResult, config: Config, *, first_poll: bool, now: datetime
+    fetcher: Fetcher,
+    source: Source,
+    result: FetchResult,
+    config: Config,
+    *,
+    first_poll: bool,
+    now: datetime,
+    report: PollReport | None = None,
 ) -> tuple[list[RawItem], bool]:
     """Items of an HTML list page (and its further pages on the first poll); True if they carry summaries."""
     zone = config.zone_of(source)
-    page = await _parse(read_list, result, source, zone, now, source.list_selectors)
+    page, frame = await _read_list_or_frame(fetcher, source, result, zone, now)
+    if report is not None:
+        report.frame_url = frame
     for warning in page.warnings:
         log.info("%s: %s", source.name, warning)
     if page.chosen and source.list_selectors is None:
@@ -533,7 +566,12 @@ async def _poll(
         raws = await _json_items(fetcher, source, result, first_poll=first_poll)
         has_summaries = any(raw.summary_html for raw in raws)
     else:
-        raws, has_summaries = await _list_items(fetcher, source, result, config, first_poll=first_poll, now=moment)
+        raws, has_summaries = await _list_items(
+            fetcher, source, result, config, first_poll=first_poll, now=moment, report=report
+        )
+        if report.frame_url:
+            # The framed list changes while the page around it stays the same: never skip the page as unchanged.
+            result = replace(result, etag=None, last_modified=None, body_hash="")
     report.found = len(raws)
     if not raws and source.json_query is not None:
         raise SourceError(ErrorKind.EMPTY, f"{source.url}: `items = {source.json_query.items!r}` is an empty list")
@@ -684,6 +722,7 @@ class Preview:
     reasons: dict[str, list[str]] = field(default_factory=dict)  # item key -> classification reasons
     chosen: str | None = None  # auto-detected selectors, as TOML
     feed_url: str | None = None
+    frame_url: str | None = None  # the list was read from this iframe of the page
     article: dict[str, str | None] | None = None
 
 
@@ -716,7 +755,7 @@ async def preview(source: Source, config: Config, fetcher: Fetcher, *, article: 
         # With `next_page` and `backfill_pages`, a first poll reads older pages too; so does this.
         raws = await _json_items(fetcher, source, result, first_poll=True)
     else:
-        page = read_list(result, source, zone, moment, source.list_selectors)
+        page, out.frame_url = await _read_list_or_frame(fetcher, source, result, zone, moment)
         raws, out.chosen, out.feed_url = list(page.items), page.chosen, page.feed_url
     for item in normalise_all(raws, source.name, zone, moment):
         verdict = classify(item, source, config)
