@@ -256,7 +256,7 @@ def cmd_try(args: argparse.Namespace) -> int:
         return EXIT_OK
     if result.article is not None:
         for key, value in result.article.items():
-            if key == "content_html":
+            if key == "content_html" or (value is None and key in ("attachments", "content_from", "unreadable")):
                 continue
             shown = value if key != "content_text" or value is None else (value[:600] + ("…" if len(value) > 600 else ""))
             print(f"{key:>13}: {shown}")

@@ -226,6 +226,8 @@ class Source(Strict):
     referer: OptionalUrl | None = None  # sent as Referer with every request of the source
     warmup: OptionalUrl | None = None  # fetched first for its cookies, again when they expire or are refused
     cookies: dict[str, str] | None = None  # sent to the source's hosts
+    # Also download and read the documents of article pages that have a body (for classification).
+    read_attachments: bool = False
 
     @field_validator("encoding")
     @classmethod
@@ -279,6 +281,9 @@ class Settings(Strict):
     referer: OptionalUrl | None = None
     warmup: OptionalUrl | None = None
     cookies: dict[str, str] = Field(default_factory=dict)
+    # Documents (PDF, DOCX) are read for their text up to this size and for at most this long.
+    attachment_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    attachment_timeout: Duration = 10.0
 
     @field_validator("timezone")
     @classmethod
@@ -286,7 +291,7 @@ class Settings(Strict):
         _zone(value)
         return value
 
-    @field_validator("default_interval", "timeout", "host_delay", "stale_after", "host_delay_max")
+    @field_validator("default_interval", "timeout", "host_delay", "stale_after", "host_delay_max", "attachment_timeout")
     @classmethod
     def _finite(cls, value: float) -> float:
         if not math.isfinite(value):

@@ -27,6 +27,15 @@ from urllib.parse import urlsplit
 from .classify import classify
 from .config import Config, ListSelectors, Source
 from .extract.article import ArticlePage, extract_article
+from .extract.attachments import (
+    READABLE,
+    DocumentText,
+    document_type,
+    find_attachments,
+    page_has_body,
+    read_document,
+    text_to_html,
+)
 from .extract.decode import check_nesting, decode_html
 from .extract.feed import extract_feed, looks_like_feed
 from .extract.frames import list_frame
@@ -34,7 +43,7 @@ from .extract.html_list import ListPage, extract_list
 from .extract.json_list import JsonPage, PageRequest, extract_json, page_requests, request_of
 from .fetch import Fetcher
 from .health import health_spec
-from .models import ErrorKind, FetchResult, Item, RawItem, SourceError, utc_iso
+from .models import Enclosure, ErrorKind, FetchResult, Item, RawItem, SourceError, utc_iso
 from .normalise import normalise_item
 from .normalise.urls import item_key
 from .publish import FeedSpec, publish
@@ -104,14 +113,38 @@ def read_article(result: FetchResult, source: Source, zone: ZoneInfo, now: datet
     return extract_article(html, result.url, source.article, tz=zone, now=now)
 
 
+@dataclass(slots=True)
+class ArticleRead:
+    """What one row's page gave: the article (None when the row links a document itself) and its documents."""
+
+    page: ArticlePage | None
+    attachments: list[Enclosure] = field(default_factory=list)  # documents the page links to
+    has_body: bool = True  # the page says more than its attachment links
+    documents: list[DocumentText] = field(default_factory=list)  # those downloaded and read
+
+
+def read_article_and_attachments(result: FetchResult, source: Source, zone: ZoneInfo, now: datetime) -> ArticleRead:
+    html = decode_page(result.body, result.charset, source.encoding, result.url)
+    page = extract_article(html, result.url, source.article, tz=zone, now=now)
+    # Documents linked in the body; failing that, anywhere on the page (a "附件" block below it).
+    attachments = find_attachments(page.content_html, result.url) if page.content_html else []
+    attachments = attachments or find_attachments(html, result.url)
+    return ArticleRead(page, attachments, page_has_body(page.content_html, attachments))
+
+
+def read_documents(documents: list[tuple[bytes, Enclosure]], max_bytes: int, seconds: float) -> list[DocumentText]:
+    """Text of downloaded documents (runs in the workers); each fails alone, as a reason."""
+    return [read_document(body, enclosure, max_bytes=max_bytes, seconds=seconds) for body, enclosure in documents]
+
+
 def read_articles(
     results: list[FetchResult], source: Source, zone: ZoneInfo, now: datetime
-) -> list[ArticlePage | BaseException]:
+) -> list[ArticleRead | BaseException]:
     """read_article over a batch of pages, in one round trip; each page fails alone."""
-    pages: list[ArticlePage | BaseException] = []
+    pages: list[ArticleRead | BaseException] = []
     for result in results:
         try:
-            pages.append(read_article(result, source, zone, now))
+            pages.append(read_article_and_attachments(result, source, zone, now))
         except Exception as exc:  # noqa: BLE001 - returned to the poll, which reports it per row
             pages.append(exc)
     return pages
@@ -363,13 +396,23 @@ pages from holding them all in memory at once.
 """
 
 
+MAX_DOCUMENTS_PER_ITEM = 2  # documents downloaded for one article page
+MAX_DOCUMENTS_PER_POLL = 30
+
+
 async def _read_article_pages(
-    fetcher: Fetcher, source: Source, rows: list[RawItem], zone: ZoneInfo, now: datetime
-) -> list[ArticlePage | BaseException | None]:
-    """Each row's article page, read: a page, the error that stopped it, or None for a document (PDF...)."""
+    fetcher: Fetcher,
+    source: Source,
+    rows: list[RawItem],
+    zone: ZoneInfo,
+    now: datetime,
+    limits: tuple[int, float] = (5 * 1024 * 1024, 10.0),
+) -> list[ArticleRead | BaseException | None]:
+    """Each row's page, read: an ArticleRead, the error that stopped it, or None for another file (an image...)."""
     if not rows:
         return []  # asyncio.wait() refuses an empty set
-    outcomes: list[ArticlePage | BaseException | None] = [None] * len(rows)
+    outcomes: list[ArticleRead | BaseException | None] = [None] * len(rows)
+    documents: list[tuple[int, bytes, Enclosure]] = []  # rows that link a document themselves
     batch: list[tuple[int, FetchResult]] = []
     batch_bytes = 0
 
@@ -394,7 +437,10 @@ async def _read_article_pages(
                 outcomes[index] = exc
                 return
             if result.content_type and not result.content_type.startswith(("text/html", "application/xhtml")):
-                return  # PDFs and other documents stay as list items
+                kind = document_type(result.url, result.content_type)
+                if kind:  # the row is a document (a 处罚决定书 PDF): an enclosure, and its text
+                    documents.append((index, result.body, Enclosure(raw.url, kind)))
+                return  # other files stay as list items
             batch.append((index, result))
             batch_bytes += len(result.body)
             if batch_bytes >= PARSE_BATCH_BYTES:
@@ -403,12 +449,59 @@ async def _read_article_pages(
         fetches = [group.create_task(fetch(index, raw)) for index, raw in enumerate(rows)]
         await asyncio.wait(fetches)
         send_batch()
+    for index, _body, enclosure in documents:
+        outcomes[index] = ArticleRead(None, [enclosure], has_body=False)
+    await _read_documents(fetcher, source, outcomes, {index: body for index, body, _enclosure in documents}, limits)
     return outcomes
+
+
+async def _read_documents(
+    fetcher: Fetcher,
+    source: Source,
+    outcomes: list[ArticleRead | BaseException | None],
+    downloaded: dict[int, bytes],
+    limits: tuple[int, float],
+) -> None:
+    """Read the documents of rows that are one, and of article pages with no body of their own.
+
+    With `read_attachments`, pages with a body get theirs read too (for classification).
+    """
+    wanted: list[tuple[int, bytes, Enclosure]] = []
+    for index, outcome in enumerate(outcomes):
+        if not isinstance(outcome, ArticleRead):
+            continue
+        if outcome.page is None:
+            wanted.append((index, downloaded[index], outcome.attachments[0]))
+            continue
+        if outcome.has_body and not source.read_attachments:
+            continue
+        for enclosure in [e for e in outcome.attachments if e.type in READABLE][:MAX_DOCUMENTS_PER_ITEM]:
+            if len(wanted) >= MAX_DOCUMENTS_PER_POLL:
+                break
+            try:
+                result = await fetcher.fetch(enclosure.url, **_fetch_options(source))
+            except SourceError as exc:
+                log.info("%s: attachment %s kept as a link: %s", source.name, enclosure.url, exc)
+                continue
+            wanted.append((index, result.body, enclosure))
+    if not wanted:
+        return
+    try:
+        texts = await _parse(read_documents, [(body, enclosure) for _index, body, enclosure in wanted], *limits)
+    except Exception as exc:  # noqa: BLE001 - a document crashed the parser process: all stay links
+        log.warning("%s: documents kept as links: %s", source.name, exc)
+        texts = [DocumentText(Enclosure(e.url, e.type, len(body), e.title), reason=str(exc)) for _i, body, e in wanted]
+    for (index, _body, _enclosure), text in zip(wanted, texts, strict=True):
+        outcome = outcomes[index]
+        assert isinstance(outcome, ArticleRead)
+        outcome.documents.append(text)
+        if text.reason:
+            log.info("%s: %s kept as a link: %s", source.name, text.enclosure.url, text.reason)
 
 
 async def _read_articles(
     results: list[FetchResult], source: Source, zone: ZoneInfo, now: datetime
-) -> list[ArticlePage | BaseException]:
+) -> list[ArticleRead | BaseException]:
     try:
         return await _parse(read_articles, results, source, zone, now)
     except Exception:  # noqa: BLE001 - a page crashed the worker, or a result did not pickle
@@ -416,7 +509,9 @@ async def _read_articles(
             raise
     # Page by page, so only the page at fault fails.
     return list(
-        await asyncio.gather(*(_parse(read_article, result, source, zone, now) for result in results), return_exceptions=True)
+        await asyncio.gather(
+            *(_parse(read_article_and_attachments, result, source, zone, now) for result in results), return_exceptions=True
+        )
     )
 
 
@@ -434,6 +529,18 @@ def _fill_from_article(raw: RawItem, article: ArticlePage) -> None:
     if article.content_html:
         # Sanitised in the worker against the article's own base URL; not again here.
         raw.content_html, raw.content_sanitised = article.content_html, True
+
+
+def _fill_from_documents(raw: RawItem, read: ArticleRead) -> None:
+    """Documents become enclosures; their text is the content when the page has none, and is classified on."""
+    read_ones = {document.enclosure.url: document.enclosure for document in read.documents}
+    raw.enclosures = tuple(read_ones.get(e.url, e) for e in read.attachments)
+    texts = [document.text for document in read.documents if document.text]
+    if not texts:
+        return
+    raw.attachment_text = "\n".join(texts)
+    if not read.has_body:
+        raw.content_html, raw.content_sanitised = "".join(text_to_html(text) for text in texts), False
 
 
 def _reads_as_feed(source: Source, result: FetchResult) -> bool:
@@ -489,12 +596,15 @@ async def _enrich_changed_rows(
             to_fetch.append(raw)
         else:
             deferred += 1
-    outcomes = await _read_article_pages(fetcher, source, to_fetch, config.zone_of(source), moment)
+    limits = (config.settings.attachment_max_bytes, config.settings.attachment_timeout)
+    outcomes = await _read_article_pages(fetcher, source, to_fetch, config.zone_of(source), moment, limits)
     for raw, outcome in zip(to_fetch, outcomes, strict=True):
-        if isinstance(outcome, ArticlePage):
-            for warning in outcome.warnings:
-                log.debug("%s: %s: %s", source.name, raw.url, warning)
-            _fill_from_article(raw, outcome)
+        if isinstance(outcome, ArticleRead):
+            if outcome.page is not None:
+                for warning in outcome.page.warnings:
+                    log.debug("%s: %s: %s", source.name, raw.url, warning)
+                _fill_from_article(raw, outcome.page)
+            _fill_from_documents(raw, outcome)
         if not isinstance(outcome, BaseException):
             ready.append(raw)
             continue
@@ -726,26 +836,57 @@ class Preview:
     article: dict[str, str | None] | None = None
 
 
+async def _preview_article(
+    source: Source, config: Config, fetcher: Fetcher, result: FetchResult, zone: ZoneInfo, moment: datetime
+) -> Preview:
+    """One page (or document) as a poll would read it for a row, its attachments included."""
+    limits = (config.settings.attachment_max_bytes, config.settings.attachment_timeout)
+    kind = None
+    if result.content_type and not result.content_type.startswith(("text/html", "application/xhtml")):
+        kind = document_type(result.url, result.content_type)
+    if kind:
+        read = ArticleRead(None, [Enclosure(result.url, kind)], has_body=False)
+        downloaded = {0: result.body}
+    else:
+        read = read_article_and_attachments(result, source, zone, moment)
+        downloaded = {}
+    outcomes: list[ArticleRead | BaseException | None] = [read]
+    await _read_documents(fetcher, source, outcomes, downloaded, limits)
+    raw = RawItem(url=result.url, title="")
+    if read.page is not None:
+        _fill_from_article(raw, read.page)
+    _fill_from_documents(raw, read)
+    page = read.page or ArticlePage()
+    attachments = [
+        f"{e.url} ({e.type}{f', {e.length:,} bytes' if e.length is not None else ''})" for e in raw.enclosures
+    ]
+    unread = [f"{d.enclosure.url}: {d.reason}" for d in read.documents if d.reason]
+    content_text = page.content_text if read.has_body or not raw.attachment_text else raw.attachment_text
+    return Preview(
+        url=result.url,
+        kind="article",
+        article={
+            "title": page.title,
+            "published": page.published.isoformat() if page.published else None,
+            "source": page.origin,
+            "author": page.author,
+            "original_url": page.original_url,
+            "attachments": "; ".join(attachments) or None,
+            "content_from": "attachment" if raw.attachment_text and not read.has_body else ("page" if page.content_html else None),
+            "unreadable": "; ".join(unread) or None,
+            "content_html": raw.content_html,
+            "content_text": content_text,
+        },
+    )
+
+
 async def preview(source: Source, config: Config, fetcher: Fetcher, *, article: bool) -> Preview:
     """Fetch one page and extract it exactly as a poll would, without touching the store."""
     moment = datetime.now(timezone.utc)
     zone = config.zone_of(source)
     result = await fetcher.fetch(source.url, **(_fetch_options(source) if article else _list_request_options(source)))
     if article:
-        page = read_article(result, source, zone, moment)
-        return Preview(
-            url=result.url,
-            kind="article",
-            article={
-                "title": page.title,
-                "published": page.published.isoformat() if page.published else None,
-                "source": page.origin,
-                "author": page.author,
-                "original_url": page.original_url,
-                "content_html": page.content_html,
-                "content_text": page.content_text,
-            },
-        )
+        return await _preview_article(source, config, fetcher, result, zone, moment)
     out = Preview(url=result.url, kind="list")
     if _reads_as_feed(source, result):
         out.kind = "feed"
