@@ -40,6 +40,7 @@ from .extract.decode import check_nesting, decode_html
 from .extract.feed import extract_feed, looks_like_feed
 from .extract.frames import list_frame
 from .extract.html_list import ListPage, extract_list
+from .extract.wechat import extract_wechat, is_wechat
 from .extract.json_list import JsonPage, PageRequest, extract_json, page_requests, request_of
 from .fetch import Fetcher
 from .health import health_spec
@@ -110,7 +111,14 @@ def read_list(
 
 def read_article(result: FetchResult, source: Source, zone: ZoneInfo, now: datetime) -> ArticlePage:
     html = decode_page(result.body, result.charset, source.encoding, result.url)
-    return extract_article(html, result.url, source.article, tz=zone, now=now)
+    return _extract_page(html, result.url, source, zone, now)
+
+
+def _extract_page(html: str, url: str, source: Source, zone: ZoneInfo, now: datetime) -> ArticlePage:
+    """WeChat articles have their own reader; every other page the generic one."""
+    if is_wechat(url, html):
+        return extract_wechat(html, url, tz=zone, now=now)
+    return extract_article(html, url, source.article, tz=zone, now=now)
 
 
 @dataclass(slots=True)
@@ -125,7 +133,7 @@ class ArticleRead:
 
 def read_article_and_attachments(result: FetchResult, source: Source, zone: ZoneInfo, now: datetime) -> ArticleRead:
     html = decode_page(result.body, result.charset, source.encoding, result.url)
-    page = extract_article(html, result.url, source.article, tz=zone, now=now)
+    page = _extract_page(html, result.url, source, zone, now)
     # Documents linked in the body; failing that, anywhere on the page (a "附件" block below it).
     attachments = find_attachments(page.content_html, result.url) if page.content_html else []
     attachments = attachments or find_attachments(html, result.url)
