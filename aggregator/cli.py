@@ -248,6 +248,7 @@ def cmd_try(args: argparse.Namespace) -> int:
                         "published": item.published.astimezone(zone).isoformat() if item.published else None,
                         "categories": list(item.categories),
                         "reasons": result.reasons.get(item.key, []),
+                        "enclosures": [{"url": e.url, "type": e.type} for e in item.enclosures],
                     }
                     for item in result.items
                 ],
@@ -269,6 +270,8 @@ def cmd_try(args: argparse.Namespace) -> int:
     for item in result.items:
         when = item.published.astimezone(zone).isoformat() if item.published else "no date"
         print(f"- {item.title}\n    {item.url}\n    {when}  [{', '.join(item.categories) or '-'}]")
+        for enclosure in item.enclosures:
+            print(f"    enclosure: {enclosure.url} ({enclosure.type}; a poll reads PDF/DOCX text)")
         if args.explain:
             for reason in result.reasons.get(item.key, []):
                 print(f"      {reason}")

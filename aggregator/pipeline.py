@@ -11,6 +11,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import re
 import select
 import threading
 import time
@@ -135,9 +136,19 @@ def read_article_and_attachments(result: FetchResult, source: Source, zone: Zone
     html = decode_page(result.body, result.charset, source.encoding, result.url)
     page = _extract_page(html, result.url, source, zone, now)
     # Documents linked in the body; failing that, anywhere on the page (a "附件" block below it).
-    attachments = find_attachments(page.content_html, result.url) if page.content_html else []
-    attachments = attachments or find_attachments(html, result.url)
-    return ArticleRead(page, attachments, page_has_body(page.content_html, attachments))
+    # Most pages link none: a substring test spares them another parse.
+    attachments = find_attachments(page.content_html, result.url) if page.content_html and _may_link_documents(page.content_html) else []
+    if not attachments and _may_link_documents(html):
+        attachments = find_attachments(html, result.url)
+    has_body = page_has_body(page.content_html, attachments) if attachments else bool(page.content_html)
+    return ArticleRead(page, attachments, has_body)
+
+
+_DOCUMENT_HINTS = re.compile(r"\.(?:pdf|docx?|wps|xlsx?|ofd)\b", re.I)
+
+
+def _may_link_documents(html: str) -> bool:
+    return _DOCUMENT_HINTS.search(html) is not None
 
 
 def read_documents(documents: list[tuple[bytes, Enclosure]], max_bytes: int, seconds: float) -> list[DocumentText]:
@@ -551,6 +562,14 @@ def _fill_from_documents(raw: RawItem, read: ArticleRead) -> None:
         raw.content_html, raw.content_sanitised = "".join(text_to_html(text) for text in texts), False
 
 
+def _mark_documents(raws: list[RawItem]) -> None:
+    """A row that is a document (.pdf …) gets it as its enclosure, also when no article page is fetched."""
+    for raw in raws:
+        kind = None if raw.enclosures else document_type(raw.url)
+        if kind:
+            raw.enclosures = (Enclosure(raw.url, kind),)
+
+
 def _reads_as_feed(source: Source, result: FetchResult) -> bool:
     """A feed source, or a zero-config source whose URL turned out to serve a feed."""
     return source.kind == "feed" or (source.kind == "auto" and source.list_selectors is None and looks_like_feed(result))
@@ -691,6 +710,7 @@ async def _poll(
             # The framed list changes while the page around it stays the same: never skip the page as unchanged.
             result = replace(result, etag=None, last_modified=None, body_hash="")
     report.found = len(raws)
+    _mark_documents(raws)
     if not raws and source.json_query is not None:
         raise SourceError(ErrorKind.EMPTY, f"{source.url}: `items = {source.json_query.items!r}` is an empty list")
     if not raws:
@@ -906,6 +926,7 @@ async def preview(source: Source, config: Config, fetcher: Fetcher, *, article: 
     else:
         page, out.frame_url = await _read_list_or_frame(fetcher, source, result, zone, moment)
         raws, out.chosen, out.feed_url = list(page.items), page.chosen, page.feed_url
+    _mark_documents(raws)
     for item in normalise_all(raws, source.name, zone, moment):
         verdict = classify(item, source, config)
         item.categories = verdict.categories

@@ -189,3 +189,23 @@ def test_try_shows_an_articles_attachments_and_their_text(site: Site, capsys: py
     assert main(["try", site.url("/files/xzcf-12.pdf"), "--article"]) == 0
     out = capsys.readouterr().out
     assert "attachments: " in out and "决定罚款人民币十二万元。" in out
+
+
+def test_a_document_row_is_an_enclosure_also_without_article_fetches_and_try_shows_it(
+    tmp_path: Path, site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.add("/list/", list_page([("/files/xzcf-12.pdf", "粤环罚〔2024〕12号", "2024-05-12"),
+                                  ("/files/sheet.xlsx", "2024年行政处罚汇总表", "2024-05-11"),
+                                  ("/art/1.html", "一条普通的执法新闻标题", "2024-05-10")]))
+    config = config_for(tmp_path, site, "fetch_articles = false")
+    assert main(["poll", "--once", str(config)]) == 0
+    entries = feed(tmp_path)
+    assert enclosures(entries["粤环罚〔2024〕12号"]) == [(site.url("/files/xzcf-12.pdf"), "application/pdf", None)]
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert enclosures(entries["2024年行政处罚汇总表"]) == [(site.url("/files/sheet.xlsx"), xlsx, None)]
+    assert enclosures(entries["一条普通的执法新闻标题"]) == []
+    assert not site.hits("/files/xzcf-12.pdf")
+    capsys.readouterr()
+    assert main(["try", "--config", str(config), "--source", "bureau"]) == 0
+    out = capsys.readouterr().out
+    assert f"    enclosure: {site.url('/files/xzcf-12.pdf')} (application/pdf; a poll reads PDF/DOCX text)" in out

@@ -372,3 +372,32 @@ def test_network_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixtu
     config = write_config(tmp_path, '[[sources]]\nname = "a"\nurl = "http://127.0.0.1/x"\nwarmup = "/home"\n')
     assert main(["check", str(config)]) == 2
     assert "'/home' is not an absolute http(s) URL" in capsys.readouterr().err
+
+
+def test_each_burst_doubles_the_hosts_spacing_up_to_the_cap(site: Site) -> None:
+    import asyncio
+    import time
+
+    from aggregator.fetch import Fetcher
+
+    answers = iter([200, 403, 200, 403, 200, 200])
+    stamps: list[float] = []
+
+    def page(_request: Request) -> Response:
+        stamps.append(time.monotonic())
+        return Response(b"<html><body>ok</body></html>", status=next(answers))
+
+    site.add("/p", page)
+
+    async def scenario() -> None:
+        async with Fetcher(user_agent="t", host_delay=0, host_delay_max=1.5) as fetcher:
+            for _ in range(4):  # each 403 is asked again: six answers for four fetches
+                result = await fetcher.fetch(site.url("/p"), respect_robots=False)
+                assert result.status == 200
+
+    asyncio.run(scenario())
+    gaps = [later - earlier for earlier, later in zip(stamps, stamps[1:])]
+    assert len(stamps) == 6
+    assert gaps[0] < 1.0  # no spacing before the first 403 (host_delay = 0)
+    assert gaps[1] >= 1.0  # first burst: at least 1 s
+    assert gaps[3] >= 1.5 and gaps[4] >= 1.5  # doubled to 2 s, capped at 1.5 s, and kept
