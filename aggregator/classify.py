@@ -59,7 +59,9 @@ class _Fields:
             return item.title or ""
         if name == "body":
             parts = [item.content_html, item.summary_html]
-            return "\n".join(html_to_text(part) for part in parts if part)
+            text = "\n".join(html_to_text(part) for part in parts if part)
+            # Documents read for the item count even when the page's own body is its content.
+            return f"{text}\n{item.attachment_text}" if item.attachment_text else text
         if name == "source":
             names = dict.fromkeys(part for part in (self._source.name, item.source, item.origin) if part)
             return "\n".join(names)

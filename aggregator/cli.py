@@ -171,8 +171,25 @@ def _try_source(args: argparse.Namespace, config: Config):  # noqa: ANN202 - ret
 
     from .config import Source
 
+    if args.source:
+        if config.path is None:
+            raise ConfigError("--source needs --config CONFIG")
+        try:
+            configured = config.source(args.source)
+        except KeyError:
+            raise ConfigError(f"{config.path}: no source named {args.source!r}") from None
+        # The source exactly as configured (its selectors, JSON paths, network options); a URL given replaces its own.
+        return configured.model_copy(update={"url": args.url}) if args.url else configured
+    if not args.url:
+        raise ConfigError("give a URL, or --config CONFIG --source NAME")
     fields: dict[str, object] = {"name": "try", "url": args.url, "kind": args.kind}
-    if args.item:
+    if args.kind == "json":
+        fields["json"] = {
+            k: v
+            for k, v in {"items": args.items, "title": args.title, "link": args.link, "date": args.date, "summary": args.summary}.items()
+            if v
+        }
+    elif args.item:
         fields["list"] = {
             k: v
             for k, v in {"item": args.item, "title": args.title, "link": args.link, "date": args.date, "summary": args.summary}.items()
@@ -222,6 +239,7 @@ def cmd_try(args: argparse.Namespace) -> int:
                 "url": result.url,
                 "kind": result.kind,
                 "feed_url": result.feed_url,
+                "frame_url": result.frame_url,
                 "chosen_selectors": result.chosen,
                 "items": [
                     {
@@ -230,6 +248,7 @@ def cmd_try(args: argparse.Namespace) -> int:
                         "published": item.published.astimezone(zone).isoformat() if item.published else None,
                         "categories": list(item.categories),
                         "reasons": result.reasons.get(item.key, []),
+                        "enclosures": [{"url": e.url, "type": e.type} for e in item.enclosures],
                     }
                     for item in result.items
                 ],
@@ -238,17 +257,21 @@ def cmd_try(args: argparse.Namespace) -> int:
         return EXIT_OK
     if result.article is not None:
         for key, value in result.article.items():
-            if key == "content_html":
+            if key == "content_html" or (value is None and key in ("attachments", "content_from", "unreadable")):
                 continue
             shown = value if key != "content_text" or value is None else (value[:600] + ("…" if len(value) > 600 else ""))
             print(f"{key:>13}: {shown}")
         return EXIT_OK
     print(f"{result.kind} {result.url}: {len(result.items)} items")
+    if result.frame_url:
+        print(f"the page's own list is empty; read from its iframe: {result.frame_url}")
     if result.feed_url:
         print(f"the page links a feed: {result.feed_url}  (kind = \"feed\" would use it)")
     for item in result.items:
         when = item.published.astimezone(zone).isoformat() if item.published else "no date"
         print(f"- {item.title}\n    {item.url}\n    {when}  [{', '.join(item.categories) or '-'}]")
+        for enclosure in item.enclosures:
+            print(f"    enclosure: {enclosure.url} ({enclosure.type}; a poll reads PDF/DOCX text)")
         if args.explain:
             for reason in result.reasons.get(item.key, []):
                 print(f"      {reason}")
@@ -291,12 +314,14 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(func=cmd_build)
 
     trial = sub.add_parser("try", help="fetch one page and print what would be extracted from it")
-    trial.add_argument("url")
+    trial.add_argument("url", nargs="?", help="the page (optional with --source)")
+    trial.add_argument("--source", help="try this source of --config as configured")
     trial.add_argument("--article", action="store_true", help="treat the page as one article")
     trial.add_argument("--json", action="store_true", help="machine-readable output")
     trial.add_argument("--config", help="classify with this config's categories and rules")
     trial.add_argument("--explain", action="store_true", help="print why each item lands in its categories")
-    trial.add_argument("--kind", choices=["feed", "html", "auto"], default="auto")
+    trial.add_argument("--kind", choices=["feed", "html", "auto", "json"], default="auto")
+    trial.add_argument("--items", help="json: JMESPath of the list of items (--title/--link/--date/--summary are JMESPath too)")
     trial.add_argument("--item", help="list: CSS selector of one item")
     trial.add_argument("--title", help="list or article: title selector (`@attr` reads an attribute)")
     trial.add_argument("--link", help="list: link selector (default a@href)")

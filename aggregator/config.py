@@ -64,6 +64,23 @@ def _check_url(value: str) -> str:
 HttpUrl = Annotated[str, BeforeValidator(lambda v: _check_url(str(v)) if isinstance(v, str) else v)]
 
 
+def _check_proxy(value: str) -> str:
+    """"" means no proxy (a source's way out of [settings] proxy)."""
+    parts = urlsplit(value)
+    if value and (parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname):
+        raise ValueError(f"proxy {value!r} must be http://, https://, socks5:// or socks5h://HOST:PORT (or \"\" for none)")
+    return value
+
+
+def _check_optional_url(value: str) -> str:
+    return _check_url(value) if value else value
+
+
+ProxyUrl = Annotated[str, BeforeValidator(lambda v: _check_proxy(v) if isinstance(v, str) else v)]
+# "" switches a default from [settings] off for one source.
+OptionalUrl = Annotated[str, BeforeValidator(lambda v: _check_optional_url(v) if isinstance(v, str) else v)]
+
+
 def _check_selector(value: str) -> str:
     """Selectors are CSS, optionally ending in `@attr` to read an attribute."""
     css, _, attr = value.rpartition("@") if "@" in value else (value, "", "")
@@ -96,6 +113,55 @@ class ListSelectors(Strict):
     link: Selector = "a@href"
     date: Selector | None = None
     summary: Selector | None = None
+
+
+def _check_jmespath(value: str) -> str:
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        jmespath.compile(value)
+    except JMESPathError as exc:
+        raise ValueError(f"{value!r} is not a JMESPath expression: {exc}") from None
+    return value
+
+
+JMESPath = Annotated[str, BeforeValidator(lambda v: _check_jmespath(v) if isinstance(v, str) else v)]
+
+
+class JsonQuery(Strict):
+    """How to read items from a JSON list API: JMESPath expressions, and the request to send."""
+
+    items: JMESPath  # the list of items in the answer
+    title: JMESPath = "title"  # the rest are read from each item
+    link: JMESPath = "url"
+    date: JMESPath | None = None  # Unix seconds (or ms), or date text
+    summary: JMESPath | None = None
+    method: Literal["GET", "POST"] = "GET"
+    form: dict[str, str] | None = None  # POST as application/x-www-form-urlencoded
+    body: dict[str, Any] | list[Any] | None = None  # POST as application/json
+    headers: dict[str, str] = Field(default_factory=dict)
+    next_page: str | None = None  # older pages: "page={page}", a URL template with {page}, or {page} in form/body
+
+    @model_validator(mode="after")
+    def _request_shape(self) -> JsonQuery:
+        if self.form is not None and self.body is not None:
+            raise ValueError("give either `form` or `body`, not both")
+        if (self.form is not None or self.body is not None) and self.method != "POST":
+            raise ValueError('`form` and `body` are sent with method = "POST"; add it')
+        if self.next_page is not None and "{page}" not in self.next_page and not self.pages_in_request():
+            raise ValueError(f"next_page {self.next_page!r} has no {{page}} placeholder, e.g. \"page={{page}}\"")
+        return self
+
+    def pages_in_request(self) -> bool:
+        """The page number goes in the POST form or body ({page} in a value)."""
+        import json
+
+        return "{page}" in json.dumps([self.form, self.body], ensure_ascii=False)
+
+    def pages(self) -> bool:
+        """Older pages can be asked for (for backfill_pages)."""
+        return (self.next_page is not None and "{page}" in self.next_page) or self.pages_in_request()
 
 
 class ArticleSelectors(Strict):
@@ -140,13 +206,14 @@ class Category(Strict):
 class Source(Strict):
     name: str = Field(min_length=1)
     url: HttpUrl
-    kind: Literal["feed", "html", "auto"] = "auto"
+    kind: Literal["feed", "html", "auto", "json"] = "auto"
     interval: Duration | None = None
     categories: list[str] = Field(default_factory=list)
     timezone: str | None = None
     encoding: str | None = None
     list_selectors: ListSelectors | None = Field(default=None, alias="list")
     article: ArticleSelectors | None = None
+    json_query: JsonQuery | None = Field(default=None, alias="json")  # kind = "json"
     fetch_articles: bool | None = None  # default: when the list gives no summary
     backfill_pages: int = Field(default=0, ge=0, le=50)
     keep: Rules | None = None  # only items matching these are kept
@@ -154,6 +221,13 @@ class Source(Strict):
     respect_robots: bool = True
     headers: dict[str, str] = Field(default_factory=dict)
     enabled: bool = True
+    # Network options; None takes the [settings] default.
+    proxy: ProxyUrl | None = None  # http(s):// or socks5(h)://; "" for none
+    referer: OptionalUrl | None = None  # sent as Referer with every request of the source
+    warmup: OptionalUrl | None = None  # fetched first for its cookies, again when they expire or are refused
+    cookies: dict[str, str] | None = None  # sent to the source's hosts
+    # Also download and read the documents of article pages that have a body (for classification).
+    read_attachments: bool = False
 
     @field_validator("encoding")
     @classmethod
@@ -200,6 +274,16 @@ class Settings(Strict):
     retention_days: int = Field(default=365, ge=1)
     retention_count: int = Field(default=2000, ge=10)
     stale_after: Duration = 3 * 86400.0  # failing this long is announced in the health feed
+    # A host that answers 403/429 in a burst gets its spacing doubled, up to this.
+    host_delay_max: Duration = 60.0
+    # Defaults of the sources' network options.
+    proxy: ProxyUrl | None = None
+    referer: OptionalUrl | None = None
+    warmup: OptionalUrl | None = None
+    cookies: dict[str, str] = Field(default_factory=dict)
+    # Documents (PDF, DOCX) are read for their text up to this size and for at most this long.
+    attachment_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    attachment_timeout: Duration = 10.0
 
     @field_validator("timezone")
     @classmethod
@@ -207,7 +291,7 @@ class Settings(Strict):
         _zone(value)
         return value
 
-    @field_validator("default_interval", "timeout", "host_delay", "stale_after")
+    @field_validator("default_interval", "timeout", "host_delay", "stale_after", "host_delay_max", "attachment_timeout")
     @classmethod
     def _finite(cls, value: float) -> float:
         if not math.isfinite(value):
@@ -270,6 +354,12 @@ class Config(Strict):
                         ("sources", index, "categories"),
                         f"unknown category {category!r}; add [categories.{category}] or use one of: {known}",
                     )
+            if source.kind == "json" and source.json_query is None:
+                raise _located(
+                    ("sources", index, "kind"), 'kind = "json" needs a [sources.json] table with at least `items` (a JMESPath)'
+                )
+            if source.json_query is not None and source.kind != "json":
+                raise _located(("sources", index, "json"), 'a [sources.json] table is read only with kind = "json"')
             interval = source.interval
             if interval is not None and not MIN_INTERVAL <= interval <= MAX_INTERVAL:
                 raise _located(
@@ -404,6 +494,7 @@ _MODELS_BY_TABLE: dict[str, type[BaseModel]] = {
     "serve": ServeSettings,
     "list": ListSelectors,
     "article": ArticleSelectors,
+    "json": JsonQuery,
     "keep": Rules,
     "drop": Rules,
     "rules": Rules,

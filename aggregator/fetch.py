@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -36,6 +37,12 @@ ROBOTS_TTL = 6 * 3600.0
 # only cleaned when that same host is asked again.
 IDLE_CLIENT_SECONDS = 120.0
 MAX_REDIRECTS = 5
+# After a 403/429 burst a host's spacing doubles, starting from at least this.
+MIN_SLOWDOWN = 1.0
+# This many answers in a row without a 403/429 halve a slowed-down host's spacing again.
+SPEED_UP_AFTER = 10
+# A warm-up whose cookies carry no expiry is repeated after this long (and whenever refused).
+WARMUP_TTL = 30 * 60.0
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 # Script walls of the anti-bot products Chinese gov sites use (Jiasule, Aliyun WAF, 360 wangzhan weishi, Ruishu).
 _CHALLENGE_MARKERS = (
@@ -46,7 +53,26 @@ _CHALLENGE_MARKERS = (
     b"document.cookie",
     b"location.reload",
     b"challenge-platform",
+    b"$_ts",  # Ruishu's challenge bootstrap object
 )
+# What a user is told a challenge script was, by the first marker found in it.
+_CHALLENGE_NAMES = (
+    (b"$_ts", "a `$_ts` challenge script (Ruishu)"),
+    (b"jsl_clearance", "a `__jsl_clearance` cookie script (Jiasule)"),
+    (b"acw_sc__v2", "an `acw_sc__v2` cookie script (Aliyun WAF)"),
+    (b"wzws_cid", "a `wzws_cid` cookie script (360 wangzhan weishi)"),
+    (b"challenge-platform", "a challenge-platform script"),
+)
+# Words of WAF block pages that answer 200 or 403 (gov cloud WAFs, 安全狗-style products).
+# An enforcement notice may well say 拒绝执行 too, so words count only on a page with almost
+# no text; the unambiguous ones also in its <title>.
+_BLOCK_TITLES = ("云防护", "访问被拦截", "403 Forbidden")
+_BLOCK_TEXTS = _BLOCK_TITLES + ("拒绝执行", "访问被拒绝", "非法访问")
+_BLOCK_TEXT_BYTES = tuple(
+    (text, encoded.lower()) for text in _BLOCK_TEXTS for encoded in {text.encode("utf-8"), text.encode("gb18030")}
+)
+_BLOCK_PAGE_TEXT = 600  # bytes of visible text a block page stays under
+BLOCK_HINT = "set the source's `proxy`, `warmup` or `render` option"
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -68,14 +94,40 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 def looks_like_challenge(status: int, body: bytes) -> bool:
     """An anti-bot page: 412/521 with a script, or a tiny page that is mostly a cookie-setting script."""
+    return block_reason(status, body) is not None
+
+
+def _challenge_name(head: bytes) -> str:
+    return next((name for marker, name in _CHALLENGE_NAMES if marker.lower() in head), "a challenge script")
+
+
+def block_reason(status: int, body: bytes) -> str | None:
+    """What shows that an answer is a WAF or challenge page rather than content; None if it is content."""
     head = body[:20000].lower()
-    if status in (412, 521) and b"<script" in head:
-        return True
-    if status == 200 and len(body) < 20000 and b"<script" in head:
+    if status in (412, 521):
+        # Ruishu answers 412, Jiasule 521: never content, script or not.
+        return f"HTTP {status} with {_challenge_name(head)}" if b"<script" in head else f"HTTP {status}"
+    if status in (200, 202) and len(body) < 20000 and b"<script" in head:
         text_outside_scripts = re.sub(rb"<script.*?</script>", b"", head, flags=re.S)
         if len(re.sub(rb"<[^>]+>|\s", b"", text_outside_scripts)) < 200:
-            return any(marker in head for marker in _CHALLENGE_MARKERS)
-    return False
+            if any(marker.lower() in head for marker in _CHALLENGE_MARKERS):
+                return f"{_challenge_name(head)} (HTTP {status})"
+    if status in (200, 403) and len(body) < 64 * 1024 and (b"<html" in head or b"<body" in head or b"<title" in head):
+        page = body.lower()
+        seen = [(text, needle) for text, needle in _BLOCK_TEXT_BYTES if needle in page]
+        if seen:  # rare: the regexes below run only then
+            title_match = re.search(rb"<title[^>]*>(.*?)</title>", page, flags=re.S)
+            title = title_match.group(1) if title_match else b""
+            # Link texts are left out: a short list may well link a notice about 拒绝执行.
+            visible = re.sub(rb"<(script|style|a)\b.*?</\1>|<[^>]+>|\s", b"", page, flags=re.S)
+            # Content pages have site navigation; block pages have a link or two at most.
+            short = len(visible) < _BLOCK_PAGE_TEXT and page.count(b"<a ") < 3
+            for text, needle in seen:
+                if text == "403 Forbidden" and status == 403:
+                    continue  # a plain 403 is an HTTP status, slowed down for and retried
+                if (text in _BLOCK_TITLES and needle in title) or (short and needle in visible):
+                    return f"a block page saying \u201c{text}\u201d (HTTP {status})"
+    return None
 
 
 class _Cookies(httpx.Cookies):
@@ -105,6 +157,16 @@ class _Host:
     robots: Protego | None = None
     robots_fetched: float = float("-inf")
     robots_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    proxy: str | None = None  # every request of this entry goes through it
+    slowdown: float = 0.0  # spacing forced by a 403/429 burst; 0 when the host is fine
+    answered: int = 0  # answers without a 403/429 since the last slow-down (or ever)
+    seeded: dict[str, str] = field(default_factory=dict)  # configured cookies already put in the jar
+
+
+@dataclass
+class _Warmup:
+    cookies: frozenset[tuple[str, str, str]]  # (domain, path, name) it set
+    expires: float  # wall-clock time when the first of them runs out
 
 
 class Fetcher:
@@ -126,8 +188,19 @@ class Fetcher:
         concurrency: int = 16,
         clock: Callable[[], float] = time.monotonic,
         cookie_file: Path | None = None,
+        host_delay_max: float = 60.0,
+        proxy: str | None = None,
+        referer: str | None = None,
+        warmup: str | None = None,
+        cookies: Mapping[str, str] | None = None,
     ) -> None:
         self.user_agent = user_agent
+        self.host_delay_max = host_delay_max
+        # Defaults for requests that do not name their own ("" in a request: none).
+        self.proxy, self.referer, self.warmup = proxy or None, referer or None, warmup or None
+        self.cookies = dict(cookies or {})
+        self._warmups: dict[str, _Warmup] = {}
+        self._warmup_locks: dict[str, asyncio.Lock] = {}
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.host_concurrency = host_concurrency
@@ -152,10 +225,11 @@ class Fetcher:
         self.requests_made = 0
         self._last_sweep = clock()
 
-    def _new_client(self) -> httpx.AsyncClient:
+    def _new_client(self, proxy: str | None = None) -> httpx.AsyncClient:
         # Redirects to another host go through this host's client; its pool makes room.
         slots = max(1, self.host_concurrency)
         client = httpx.AsyncClient(
+            proxy=proxy,  # HTTP(S), or SOCKS through httpx's socksio support
             cookies=self._cookies,
             verify=self._tls,
             follow_redirects=True,
@@ -194,12 +268,14 @@ class Fetcher:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    def _host(self, url: str) -> _Host:
+    def _host(self, url: str, proxy: str | None = None) -> _Host:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}".lower()
-        host = self._hosts.get(origin)
+        # Through a proxy a site sees another client: its own slot, pacing and connection.
+        key = f"{origin} via {proxy}" if proxy else origin
+        host = self._hosts.get(key)
         if host is None:
-            host = self._hosts[origin] = _Host(asyncio.Semaphore(self.host_concurrency))
+            host = self._hosts[key] = _Host(asyncio.Semaphore(self.host_concurrency), proxy=proxy)
         return host
 
     async def _close_idle_clients(self) -> None:
@@ -217,6 +293,91 @@ class Fetcher:
         self,
         url: str,
         *,
+        proxy: str | None = None,
+        referer: str | None = None,
+        warmup: str | None = None,
+        cookies: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> FetchResult:
+        """One request, with the network options of its source (None: the defaults; "": none).
+
+        A configured warm-up page is fetched first for its cookies, and again when they
+        expire or the site refuses them. A 403/429 from a host that answered before is a
+        burst: the host's spacing doubles (up to host_delay_max) and the request is sent
+        once more instead of failing.
+        """
+        proxy = (self.proxy if proxy is None else proxy) or None
+        referer = (self.referer if referer is None else referer) or None
+        warmup = (self.warmup if warmup is None else warmup) or None
+        if referer:
+            options["headers"] = {"Referer": referer, **(options.get("headers") or {})}
+        host = self._host(url, proxy)
+        self._seed_cookies(url, host, {**self.cookies, **(cookies or {})})
+        if warmup:
+            await self._warm_up(warmup, proxy=proxy, headers=options.get("headers"), respect_robots=options.get("respect_robots", True))
+        try:
+            return await self._fetch_once(url, proxy=proxy, **options)
+        except SourceError as exc:
+            refused = exc.kind is ErrorKind.ANTI_BOT or exc.status in (401, 403, 412)
+            if warmup and refused:
+                log.info("%s refused (%s); visiting the warm-up page %s again", url, exc.message, warmup)
+                await self._warm_up(
+                    warmup, proxy=proxy, headers=options.get("headers"), respect_robots=options.get("respect_robots", True), force=True
+                )
+            elif exc.status in (403, 429) and host.answered and (exc.retry_after or 0) <= self.host_delay_max:
+                self._slow_down(host, url, exc.retry_after)
+            else:
+                raise
+            return await self._fetch_once(url, proxy=proxy, **options)
+
+    def _slow_down(self, host: _Host, url: str, retry_after: float | None) -> None:
+        host.slowdown = min(self.host_delay_max, max(2 * max(host.slowdown, self.host_delay), MIN_SLOWDOWN, retry_after or 0))
+        host.answered = 0
+        log.warning("%s: HTTP 403/429 in a burst; %s is now asked at most every %gs", url, urlsplit(url).netloc, host.slowdown)
+
+    def _seed_cookies(self, url: str, host: _Host, cookies: Mapping[str, str]) -> None:
+        """Configured cookies go in the jar (not a Cookie header, which would hide the jar's)."""
+        domain = urlsplit(url).hostname or ""
+        for name, value in cookies.items():
+            if host.seeded.get(name) != value:
+                httpx.Cookies(self._cookies).set(name, value, domain=domain, path="/")
+                host.seeded[name] = value
+
+    def _cookie_keys(self) -> dict[tuple[str, str, str], tuple[str | None, float | None]]:
+        return {(c.domain, c.path, c.name): (c.value, c.expires) for c in self._cookies}
+
+    async def _warm_up(
+        self, url: str, *, proxy: str | None, headers: Mapping[str, str] | None, respect_robots: bool, force: bool = False
+    ) -> None:
+        """Visit `url` for the cookies a site hands out there, unless those are still valid."""
+        lock = self._warmup_locks.setdefault(url, asyncio.Lock())
+        async with lock:  # the list and its article pages want the same cookies: one visit
+            known = self._warmups.get(url)
+            if not force and known is not None and not self._warmup_expired(known):
+                return
+            before = self._cookie_keys()
+            try:
+                await self._fetch_once(url, proxy=proxy, headers=headers, respect_robots=respect_robots)
+            except SourceError as exc:
+                raise SourceError(exc.kind, f"warm-up page: {exc.message}", retry_after=exc.retry_after, status=exc.status) from None
+            after = self._cookie_keys()
+            got = {key: value for key, value in after.items() if before.get(key) != value}
+            if not got:
+                log.info("the warm-up page %s set no cookie", url)
+            expiries = [expires for _value, expires in got.values() if expires]
+            self._warmups[url] = _Warmup(frozenset(got), min(expiries) if expiries else time.time() + WARMUP_TTL)
+
+    def _warmup_expired(self, warmup: _Warmup) -> bool:
+        if time.time() >= warmup.expires:
+            return True
+        present = {(c.domain, c.path, c.name) for c in self._cookies}
+        return not warmup.cookies <= present  # the site or the jar dropped one
+
+    async def _fetch_once(
+        self,
+        url: str,
+        *,
+        proxy: str | None = None,
         etag: str | None = None,
         last_modified: str | None = None,
         previous_hash: str | None = None,
@@ -226,6 +387,7 @@ class Fetcher:
         method: str = "GET",
         data: Mapping[str, str] | None = None,
         accept: str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        content: bytes | None = None,  # a raw body (JSON APIs); Content-Type goes in `headers`
     ) -> FetchResult:
         request_headers = {"Accept": accept, **(headers or {})}
         if etag:
@@ -233,13 +395,17 @@ class Fetcher:
         if last_modified:
             request_headers["If-Modified-Since"] = last_modified
         await self._close_idle_clients()
-        host = self._host(url)
+        host = self._host(url, proxy)
         # robots.txt is fetched inside the host's slot too: never two requests at once
         # to a host limited to one, and always spaced.
         async with host.semaphore:
             if respect_robots and not await self._allowed(host, url):
                 raise SourceError(ErrorKind.ROBOTS, f"robots.txt disallows {url} for our user agent")
-            result = await self._paced(host, url, method, request_headers, data)
+            result = await self._paced(host, url, method, request_headers, data, content)
+            host.answered += 1
+            if host.slowdown and host.answered >= SPEED_UP_AFTER:
+                host.slowdown = host.slowdown / 2 if host.slowdown / 2 > self.host_delay else 0.0
+                host.answered = 0
         # Hashed only when asked: article pages are never compared, and hashing them all
         # cost the event loop ~1 s per 16,000 pages.
         if (track_body or previous_hash) and not result.not_modified:
@@ -250,11 +416,17 @@ class Fetcher:
         return result
 
     async def _request(
-        self, client: httpx.AsyncClient, method: str, url: str, headers: dict[str, str], data: Mapping[str, str] | None
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        data: Mapping[str, str] | None,
+        content: bytes | None = None,
     ) -> FetchResult:
         self.requests_made += 1
         try:
-            async with client.stream(method, url, headers=headers, data=data) as response:
+            async with client.stream(method, url, headers=headers, data=data, content=content) as response:
                 if response.status_code == 304:
                     return FetchResult(
                         url=str(response.url),
@@ -292,8 +464,9 @@ class Fetcher:
         except (httpx.HTTPError, OSError) as exc:
             raise SourceError(ErrorKind.NETWORK, f"{url}: {type(exc).__name__}: {exc}") from None
 
-        if looks_like_challenge(status, body):
-            raise SourceError(ErrorKind.ANTI_BOT, f"{url}: got an anti-bot script page (HTTP {status}) instead of content")
+        blocked = block_reason(status, body)
+        if blocked:
+            raise SourceError(ErrorKind.ANTI_BOT, f"{blocked} from {url}; {BLOCK_HINT}", status=status)
         if status == 410:
             raise SourceError(ErrorKind.GONE, f"{url}: 410 Gone; the source was removed upstream", status=410)
         if status in (429, 503):
@@ -314,19 +487,25 @@ class Fetcher:
         )
 
     async def _paced(
-        self, host: _Host, url: str, method: str, headers: dict[str, str], data: Mapping[str, str] | None
+        self,
+        host: _Host,
+        url: str,
+        method: str,
+        headers: dict[str, str],
+        data: Mapping[str, str] | None,
+        content: bytes | None = None,
     ) -> FetchResult:
         """One request within the host's slot, spaced from the last and cut at the deadline."""
-        wait = host.last_request + self.host_delay - self.clock()
+        wait = host.last_request + max(self.host_delay, host.slowdown) - self.clock()
         if wait > 0:
             await asyncio.sleep(wait)
         host.last_request = self.clock()
         if host.client is None:
-            host.client = self._new_client()
+            host.client = self._new_client(host.proxy)
         host.in_flight += 1
         try:
             async with self._gate, asyncio.timeout(self.timeout):  # a context, not wait_for's extra task
-                return await self._request(host.client, method, url, headers, data)
+                return await self._request(host.client, method, url, headers, data, content)
         except TimeoutError:
             raise SourceError(ErrorKind.TIMEOUT, f"{url}: no complete answer within {self.timeout:g}s") from None
         finally:
@@ -369,5 +548,10 @@ def fetcher_for(config: Config, *, persist_cookies: bool = True) -> Fetcher:
         host_concurrency=s.host_concurrency,
         host_delay=s.host_delay,
         concurrency=s.concurrency,
+        host_delay_max=s.host_delay_max,
+        proxy=s.proxy,
+        referer=s.referer,
+        warmup=s.warmup,
+        cookies=s.cookies,
         cookie_file=config.store_path.with_name(config.store_path.name + ".cookies") if persist_cookies else None,
     )

@@ -27,7 +27,7 @@ class ErrorKind(str, Enum):
     NETWORK = "network"
     TIMEOUT = "timeout"
     HTTP_STATUS = "http-status"
-    ANTI_BOT = "anti-bot"
+    ANTI_BOT = "blocked"  # a WAF or challenge page instead of content
     TOO_LARGE = "too-large"
     ROBOTS = "robots"
     DECODE = "decode"
@@ -75,6 +75,16 @@ class FetchResult:
     body_hash: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Enclosure:
+    """A document an item links to (PDF, DOC(X), WPS, XLS(X), OFD): an Atom rel="enclosure" link."""
+
+    url: str  # absolute
+    type: str  # MIME type
+    length: int | None = None  # bytes, when it was downloaded
+    title: str | None = None  # the link's text
+
+
 @dataclass(slots=True)
 class RawItem:
     """An item as found on a page or in a feed, before normalisation.
@@ -98,6 +108,8 @@ class RawItem:
     content_sanitised: bool = False  # content_html already went through sanitize_html (article pages)
     tags: tuple[str, ...] = ()
     list_hash: str | None = None  # set by the pipeline: the row as listed, before article enrichment
+    enclosures: tuple[Enclosure, ...] = ()
+    attachment_text: str | None = None  # text read from the documents, for classification
 
 
 @dataclass(slots=True)
@@ -120,6 +132,8 @@ class Item:
     categories: tuple[str, ...] = ()
     original_key: str | None = None  # key of the article a repost points to (原文链接)
     list_hash: str | None = None  # the row as listed, for sources whose content comes from article pages
+    enclosures: tuple[Enclosure, ...] = ()
+    attachment_text: str | None = None  # classified on, not stored
 
 
 @dataclass(slots=True)
@@ -143,6 +157,7 @@ class StoredItem:
     categories: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()  # every source that listed it
     content_hash: str = ""
+    enclosures: tuple[Enclosure, ...] = ()
 
     @property
     def sort_time(self) -> datetime:

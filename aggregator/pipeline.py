@@ -11,6 +11,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import re
 import select
 import threading
 import time
@@ -20,19 +21,31 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 from urllib.parse import urlsplit
 
 from .classify import classify
 from .config import Config, ListSelectors, Source
 from .extract.article import ArticlePage, extract_article
+from .extract.attachments import (
+    READABLE,
+    DocumentText,
+    document_type,
+    find_attachments,
+    page_has_body,
+    read_document,
+    text_to_html,
+)
 from .extract.decode import check_nesting, decode_html
 from .extract.feed import extract_feed, looks_like_feed
+from .extract.frames import list_frame
 from .extract.html_list import ListPage, extract_list
+from .extract.wechat import extract_wechat, is_wechat
+from .extract.json_list import JsonPage, PageRequest, extract_json, page_requests, request_of
 from .fetch import Fetcher
 from .health import health_spec
-from .models import ErrorKind, FetchResult, Item, RawItem, SourceError, utc_iso
+from .models import Enclosure, ErrorKind, FetchResult, Item, RawItem, SourceError, utc_iso
 from .normalise import normalise_item
 from .normalise.urls import item_key
 from .publish import FeedSpec, publish
@@ -43,6 +56,7 @@ T = TypeVar("T")
 
 MAX_ARTICLES_PER_POLL = 60
 FEED_ACCEPT = "application/atom+xml,application/rss+xml,application/xml;q=0.9,text/xml;q=0.8,*/*;q=0.5"
+JSON_ACCEPT = "application/json,text/javascript;q=0.9,*/*;q=0.5"
 
 
 @dataclass(slots=True)
@@ -60,6 +74,7 @@ class PollReport:
     retry_after: float | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    frame_url: str | None = None  # the list was read from this iframe of the page
 
     def line(self) -> str:
         if not self.ok:
@@ -97,20 +112,71 @@ def read_list(
 
 def read_article(result: FetchResult, source: Source, zone: ZoneInfo, now: datetime) -> ArticlePage:
     html = decode_page(result.body, result.charset, source.encoding, result.url)
-    return extract_article(html, result.url, source.article, tz=zone, now=now)
+    return _extract_page(html, result.url, source, zone, now)
+
+
+def _extract_page(html: str, url: str, source: Source, zone: ZoneInfo, now: datetime) -> ArticlePage:
+    """WeChat articles have their own reader; every other page the generic one."""
+    if is_wechat(url, html):
+        return extract_wechat(html, url, tz=zone, now=now)
+    return extract_article(html, url, source.article, tz=zone, now=now)
+
+
+@dataclass(slots=True)
+class ArticleRead:
+    """What one row's page gave: the article (None when the row links a document itself) and its documents."""
+
+    page: ArticlePage | None
+    attachments: list[Enclosure] = field(default_factory=list)  # documents the page links to
+    has_body: bool = True  # the page says more than its attachment links
+    documents: list[DocumentText] = field(default_factory=list)  # those downloaded and read
+
+
+def read_article_and_attachments(result: FetchResult, source: Source, zone: ZoneInfo, now: datetime) -> ArticleRead:
+    html = decode_page(result.body, result.charset, source.encoding, result.url)
+    page = _extract_page(html, result.url, source, zone, now)
+    # Documents linked in the body; failing that, anywhere on the page (a "附件" block below it).
+    # Most pages link none: a substring test spares them another parse.
+    attachments = find_attachments(page.content_html, result.url) if page.content_html and _may_link_documents(page.content_html) else []
+    if not attachments and _may_link_documents(html):
+        attachments = find_attachments(html, result.url)
+    has_body = page_has_body(page.content_html, attachments) if attachments else bool(page.content_html)
+    return ArticleRead(page, attachments, has_body)
+
+
+_DOCUMENT_HINTS = re.compile(r"\.(?:pdf|docx?|wps|xlsx?|ofd)\b", re.I)
+
+
+def _may_link_documents(html: str) -> bool:
+    return _DOCUMENT_HINTS.search(html) is not None
+
+
+def read_documents(documents: list[tuple[bytes, Enclosure]], max_bytes: int, seconds: float) -> list[DocumentText]:
+    """Text of downloaded documents (runs in the workers); each fails alone, as a reason."""
+    return [read_document(body, enclosure, max_bytes=max_bytes, seconds=seconds) for body, enclosure in documents]
 
 
 def read_articles(
     results: list[FetchResult], source: Source, zone: ZoneInfo, now: datetime
-) -> list[ArticlePage | BaseException]:
+) -> list[ArticleRead | BaseException]:
     """read_article over a batch of pages, in one round trip; each page fails alone."""
-    pages: list[ArticlePage | BaseException] = []
+    pages: list[ArticleRead | BaseException] = []
     for result in results:
         try:
-            pages.append(read_article(result, source, zone, now))
+            pages.append(read_article_and_attachments(result, source, zone, now))
         except Exception as exc:  # noqa: BLE001 - returned to the poll, which reports it per row
             pages.append(exc)
     return pages
+
+
+def read_frame(result: FetchResult, source: Source) -> str | None:
+    """The same-site iframe of a page whose own list is empty (runs in the workers)."""
+    return list_frame(decode_page(result.body, result.charset, source.encoding, result.url), result.url)
+
+
+def read_json(result: FetchResult, source: Source) -> JsonPage:
+    assert source.json_query is not None  # kind = "json" requires it (config)
+    return extract_json(result.body, result.url, source.json_query)
 
 
 def normalise_all(raws: list[RawItem], source: str, zone: ZoneInfo, now: datetime) -> list[Item]:
@@ -212,12 +278,93 @@ async def _parse(function: Callable[..., T], *args: object) -> T:
         _kill(alone)
 
 
+def _fetch_options(source: Source) -> dict[str, Any]:
+    """What every request for a source carries; None network options take the [settings] defaults (in the Fetcher)."""
+    return {
+        "headers": source.headers,
+        "respect_robots": source.respect_robots,
+        "proxy": source.proxy,
+        "referer": source.referer,
+        "warmup": source.warmup,
+        "cookies": source.cookies,
+    }
+
+
+def _json_request_options(source: Source, request: PageRequest) -> dict[str, Any]:
+    assert source.json_query is not None
+    options = _fetch_options(source)
+    headers = {**options["headers"], **source.json_query.headers}
+    if request.body is not None:
+        headers.setdefault("Content-Type", "application/json")
+    return options | {
+        "headers": headers, "method": request.method, "data": request.form, "content": request.body, "accept": JSON_ACCEPT
+    }
+
+
+def _list_request_options(source: Source) -> dict[str, Any]:
+    """How the source's own URL is asked for: as a feed, a JSON API call or a page."""
+    if source.kind == "json":
+        assert source.json_query is not None
+        return _json_request_options(source, request_of(source.url, source.json_query))
+    if source.kind == "feed":
+        return _fetch_options(source) | {"accept": FEED_ACCEPT}
+    return _fetch_options(source)
+
+
+async def _json_items(fetcher: Fetcher, source: Source, result: FetchResult, *, first_poll: bool) -> list[RawItem]:
+    """Items of a JSON API answer (and of its older pages on the first poll, with `next_page`)."""
+    assert source.json_query is not None
+    page = await _parse(read_json, result, source)
+    for warning in page.warnings:
+        log.info("%s: %s", source.name, warning)
+    items = list(page.items)
+    if first_poll and source.backfill_pages:
+        for request in page_requests(source.url, source.json_query, source.backfill_pages):
+            try:
+                extra = await fetcher.fetch(request.url, **_json_request_options(source, request))
+                older = (await _parse(read_json, extra, source)).items
+            except SourceError as exc:
+                # Older pages are a bonus, as for HTML lists.
+                log.info("%s: stopped reading older pages at %s: %s", source.name, request.url, exc)
+                break
+            if not older:
+                break
+            items += older
+    return items
+
+
+async def _read_list_or_frame(
+    fetcher: Fetcher, source: Source, result: FetchResult, zone: ZoneInfo, now: datetime
+) -> tuple[ListPage, str | None]:
+    """The page's list; when it has none, the list of the same-site iframe it embeds (one level deep) and its URL."""
+    page = await _parse(read_list, result, source, zone, now, source.list_selectors)
+    if page.items or source.kind not in ("auto", "html"):
+        return page, None
+    frame = await _parse(read_frame, result, source)
+    if frame is None:
+        return page, None
+    log.info("%s: the page's list is empty; reading its iframe %s", source.name, frame)
+    framed = await fetcher.fetch(frame, **_fetch_options(source))
+    inner = await _parse(read_list, framed, source, zone, now, source.list_selectors)
+    inner.feed_url = inner.feed_url or page.feed_url
+    return inner, frame
+
+
 async def _list_items(
-    fetcher: Fetcher, source: Source, result: FetchResult, config: Config, *, first_poll: bool, now: datetime
+    fetcher: Fetcher,
+    source: Source,
+    result: FetchResult,
+    config: Config,
+    *,
+    first_poll: bool,
+    now: datetime,
+    report: PollReport | None = None,
 ) -> tuple[list[RawItem], bool]:
     """Items of an HTML list page (and its further pages on the first poll); True if they carry summaries."""
     zone = config.zone_of(source)
-    page = await _parse(read_list, result, source, zone, now, source.list_selectors)
+    page, frame = await _read_list_or_frame(fetcher, source, result, zone, now)
+    if report is not None:
+        report.frame_url = frame
     for warning in page.warnings:
         log.info("%s: %s", source.name, warning)
     if page.chosen and source.list_selectors is None:
@@ -226,7 +373,7 @@ async def _list_items(
         # Zero-config: a feed the page itself advertises beats guessing at its markup.
         try:
             feed = await fetcher.fetch(
-                page.feed_url, accept=FEED_ACCEPT, headers=source.headers, respect_robots=source.respect_robots
+                page.feed_url, accept=FEED_ACCEPT, **_fetch_options(source)
             )
             _title, entries = await _parse(extract_feed, feed)
         except SourceError as exc:
@@ -244,8 +391,7 @@ async def _list_items(
                     request.url,
                     method=request.method,
                     data=dict(request.form) or None,
-                    headers=source.headers,
-                    respect_robots=source.respect_robots,
+                    **_fetch_options(source),
                 )
                 # A dataproxy answer is a bare <datastore>; extract_list reads its records itself.
                 older = (await _parse(read_list, extra, source, zone, now, source.list_selectors)).items
@@ -269,13 +415,23 @@ pages from holding them all in memory at once.
 """
 
 
+MAX_DOCUMENTS_PER_ITEM = 2  # documents downloaded for one article page
+MAX_DOCUMENTS_PER_POLL = 30
+
+
 async def _read_article_pages(
-    fetcher: Fetcher, source: Source, rows: list[RawItem], zone: ZoneInfo, now: datetime
-) -> list[ArticlePage | BaseException | None]:
-    """Each row's article page, read: a page, the error that stopped it, or None for a document (PDF...)."""
+    fetcher: Fetcher,
+    source: Source,
+    rows: list[RawItem],
+    zone: ZoneInfo,
+    now: datetime,
+    limits: tuple[int, float] = (5 * 1024 * 1024, 10.0),
+) -> list[ArticleRead | BaseException | None]:
+    """Each row's page, read: an ArticleRead, the error that stopped it, or None for another file (an image...)."""
     if not rows:
         return []  # asyncio.wait() refuses an empty set
-    outcomes: list[ArticlePage | BaseException | None] = [None] * len(rows)
+    outcomes: list[ArticleRead | BaseException | None] = [None] * len(rows)
+    documents: list[tuple[int, bytes, Enclosure]] = []  # rows that link a document themselves
     batch: list[tuple[int, FetchResult]] = []
     batch_bytes = 0
 
@@ -295,12 +451,15 @@ async def _read_article_pages(
         async def fetch(index: int, raw: RawItem) -> None:
             nonlocal batch_bytes
             try:
-                result = await fetcher.fetch(raw.url, headers=source.headers, respect_robots=source.respect_robots)
+                result = await fetcher.fetch(raw.url, **_fetch_options(source))
             except Exception as exc:  # this row's failure, judged by the caller
                 outcomes[index] = exc
                 return
             if result.content_type and not result.content_type.startswith(("text/html", "application/xhtml")):
-                return  # PDFs and other documents stay as list items
+                kind = document_type(result.url, result.content_type)
+                if kind:  # the row is a document (a 处罚决定书 PDF): an enclosure, and its text
+                    documents.append((index, result.body, Enclosure(raw.url, kind)))
+                return  # other files stay as list items
             batch.append((index, result))
             batch_bytes += len(result.body)
             if batch_bytes >= PARSE_BATCH_BYTES:
@@ -309,12 +468,59 @@ async def _read_article_pages(
         fetches = [group.create_task(fetch(index, raw)) for index, raw in enumerate(rows)]
         await asyncio.wait(fetches)
         send_batch()
+    for index, _body, enclosure in documents:
+        outcomes[index] = ArticleRead(None, [enclosure], has_body=False)
+    await _read_documents(fetcher, source, outcomes, {index: body for index, body, _enclosure in documents}, limits)
     return outcomes
+
+
+async def _read_documents(
+    fetcher: Fetcher,
+    source: Source,
+    outcomes: list[ArticleRead | BaseException | None],
+    downloaded: dict[int, bytes],
+    limits: tuple[int, float],
+) -> None:
+    """Read the documents of rows that are one, and of article pages with no body of their own.
+
+    With `read_attachments`, pages with a body get theirs read too (for classification).
+    """
+    wanted: list[tuple[int, bytes, Enclosure]] = []
+    for index, outcome in enumerate(outcomes):
+        if not isinstance(outcome, ArticleRead):
+            continue
+        if outcome.page is None:
+            wanted.append((index, downloaded[index], outcome.attachments[0]))
+            continue
+        if outcome.has_body and not source.read_attachments:
+            continue
+        for enclosure in [e for e in outcome.attachments if e.type in READABLE][:MAX_DOCUMENTS_PER_ITEM]:
+            if len(wanted) >= MAX_DOCUMENTS_PER_POLL:
+                break
+            try:
+                result = await fetcher.fetch(enclosure.url, **_fetch_options(source))
+            except SourceError as exc:
+                log.info("%s: attachment %s kept as a link: %s", source.name, enclosure.url, exc)
+                continue
+            wanted.append((index, result.body, enclosure))
+    if not wanted:
+        return
+    try:
+        texts = await _parse(read_documents, [(body, enclosure) for _index, body, enclosure in wanted], *limits)
+    except Exception as exc:  # noqa: BLE001 - a document crashed the parser process: all stay links
+        log.warning("%s: documents kept as links: %s", source.name, exc)
+        texts = [DocumentText(Enclosure(e.url, e.type, len(body), e.title), reason=str(exc)) for _i, body, e in wanted]
+    for (index, _body, _enclosure), text in zip(wanted, texts, strict=True):
+        outcome = outcomes[index]
+        assert isinstance(outcome, ArticleRead)
+        outcome.documents.append(text)
+        if text.reason:
+            log.info("%s: %s kept as a link: %s", source.name, text.enclosure.url, text.reason)
 
 
 async def _read_articles(
     results: list[FetchResult], source: Source, zone: ZoneInfo, now: datetime
-) -> list[ArticlePage | BaseException]:
+) -> list[ArticleRead | BaseException]:
     try:
         return await _parse(read_articles, results, source, zone, now)
     except Exception:  # noqa: BLE001 - a page crashed the worker, or a result did not pickle
@@ -322,7 +528,9 @@ async def _read_articles(
             raise
     # Page by page, so only the page at fault fails.
     return list(
-        await asyncio.gather(*(_parse(read_article, result, source, zone, now) for result in results), return_exceptions=True)
+        await asyncio.gather(
+            *(_parse(read_article_and_attachments, result, source, zone, now) for result in results), return_exceptions=True
+        )
     )
 
 
@@ -340,6 +548,26 @@ def _fill_from_article(raw: RawItem, article: ArticlePage) -> None:
     if article.content_html:
         # Sanitised in the worker against the article's own base URL; not again here.
         raw.content_html, raw.content_sanitised = article.content_html, True
+
+
+def _fill_from_documents(raw: RawItem, read: ArticleRead) -> None:
+    """Documents become enclosures; their text is the content when the page has none, and is classified on."""
+    read_ones = {document.enclosure.url: document.enclosure for document in read.documents}
+    raw.enclosures = tuple(read_ones.get(e.url, e) for e in read.attachments)
+    texts = [document.text for document in read.documents if document.text]
+    if not texts:
+        return
+    raw.attachment_text = "\n".join(texts)
+    if not read.has_body:
+        raw.content_html, raw.content_sanitised = "".join(text_to_html(text) for text in texts), False
+
+
+def _mark_documents(raws: list[RawItem]) -> None:
+    """A row that is a document (.pdf …) gets it as its enclosure, also when no article page is fetched."""
+    for raw in raws:
+        kind = None if raw.enclosures else document_type(raw.url)
+        if kind:
+            raw.enclosures = (Enclosure(raw.url, kind),)
 
 
 def _reads_as_feed(source: Source, result: FetchResult) -> bool:
@@ -395,12 +623,15 @@ async def _enrich_changed_rows(
             to_fetch.append(raw)
         else:
             deferred += 1
-    outcomes = await _read_article_pages(fetcher, source, to_fetch, config.zone_of(source), moment)
+    limits = (config.settings.attachment_max_bytes, config.settings.attachment_timeout)
+    outcomes = await _read_article_pages(fetcher, source, to_fetch, config.zone_of(source), moment, limits)
     for raw, outcome in zip(to_fetch, outcomes, strict=True):
-        if isinstance(outcome, ArticlePage):
-            for warning in outcome.warnings:
-                log.debug("%s: %s: %s", source.name, raw.url, warning)
-            _fill_from_article(raw, outcome)
+        if isinstance(outcome, ArticleRead):
+            if outcome.page is not None:
+                for warning in outcome.page.warnings:
+                    log.debug("%s: %s: %s", source.name, raw.url, warning)
+                _fill_from_article(raw, outcome.page)
+            _fill_from_documents(raw, outcome)
         if not isinstance(outcome, BaseException):
             ready.append(raw)
             continue
@@ -451,17 +682,13 @@ async def _poll(
 ) -> None:
     # Older pages are read on the first poll, and again while rows from them wait.
     first_poll = state.last_success is None or state.backfill_pending
-    accept = FEED_ACCEPT if source.kind == "feed" else None
-    kwargs = {"accept": accept} if accept else {}
     result = await fetcher.fetch(
         source.url,
         etag=state.etag,
         last_modified=state.last_modified,
         previous_hash=state.body_hash,
         track_body=True,
-        headers=source.headers,
-        respect_robots=source.respect_robots,
-        **kwargs,
+        **_list_request_options(source),
     )
     if result.not_modified:
         report.not_modified = True
@@ -472,9 +699,20 @@ async def _poll(
     is_feed = _reads_as_feed(source, result)
     if is_feed:
         _title, raws = await _parse(extract_feed, result)
+    elif source.kind == "json":
+        raws = await _json_items(fetcher, source, result, first_poll=first_poll)
+        has_summaries = any(raw.summary_html for raw in raws)
     else:
-        raws, has_summaries = await _list_items(fetcher, source, result, config, first_poll=first_poll, now=moment)
+        raws, has_summaries = await _list_items(
+            fetcher, source, result, config, first_poll=first_poll, now=moment, report=report
+        )
+        if report.frame_url:
+            # The framed list changes while the page around it stays the same: never skip the page as unchanged.
+            result = replace(result, etag=None, last_modified=None, body_hash="")
     report.found = len(raws)
+    _mark_documents(raws)
+    if not raws and source.json_query is not None:
+        raise SourceError(ErrorKind.EMPTY, f"{source.url}: `items = {source.json_query.items!r}` is an empty list")
     if not raws:
         if state.max_items_seen > 0:
             raise SourceError(
@@ -617,41 +855,78 @@ class Preview:
     """What `aggregator try` shows: items as they would be stored, and why they land where they do."""
 
     url: str
-    kind: str  # "feed", "list" or "article"
+    kind: str  # "feed", "list", "json" or "article"
     items: list[Item] = field(default_factory=list)
     reasons: dict[str, list[str]] = field(default_factory=dict)  # item key -> classification reasons
     chosen: str | None = None  # auto-detected selectors, as TOML
     feed_url: str | None = None
+    frame_url: str | None = None  # the list was read from this iframe of the page
     article: dict[str, str | None] | None = None
+
+
+async def _preview_article(
+    source: Source, config: Config, fetcher: Fetcher, result: FetchResult, zone: ZoneInfo, moment: datetime
+) -> Preview:
+    """One page (or document) as a poll would read it for a row, its attachments included."""
+    limits = (config.settings.attachment_max_bytes, config.settings.attachment_timeout)
+    kind = None
+    if result.content_type and not result.content_type.startswith(("text/html", "application/xhtml")):
+        kind = document_type(result.url, result.content_type)
+    if kind:
+        read = ArticleRead(None, [Enclosure(result.url, kind)], has_body=False)
+        downloaded = {0: result.body}
+    else:
+        read = read_article_and_attachments(result, source, zone, moment)
+        downloaded = {}
+    outcomes: list[ArticleRead | BaseException | None] = [read]
+    await _read_documents(fetcher, source, outcomes, downloaded, limits)
+    raw = RawItem(url=result.url, title="")
+    if read.page is not None:
+        _fill_from_article(raw, read.page)
+    _fill_from_documents(raw, read)
+    page = read.page or ArticlePage()
+    attachments = [
+        f"{e.url} ({e.type}{f', {e.length:,} bytes' if e.length is not None else ''})" for e in raw.enclosures
+    ]
+    unread = [f"{d.enclosure.url}: {d.reason}" for d in read.documents if d.reason]
+    content_text = page.content_text if read.has_body or not raw.attachment_text else raw.attachment_text
+    return Preview(
+        url=result.url,
+        kind="article",
+        article={
+            "title": page.title,
+            "published": page.published.isoformat() if page.published else None,
+            "source": page.origin,
+            "author": page.author,
+            "original_url": page.original_url,
+            "attachments": "; ".join(attachments) or None,
+            "content_from": "attachment" if raw.attachment_text and not read.has_body else ("page" if page.content_html else None),
+            "unreadable": "; ".join(unread) or None,
+            "content_html": raw.content_html,
+            "content_text": content_text,
+        },
+    )
 
 
 async def preview(source: Source, config: Config, fetcher: Fetcher, *, article: bool) -> Preview:
     """Fetch one page and extract it exactly as a poll would, without touching the store."""
     moment = datetime.now(timezone.utc)
     zone = config.zone_of(source)
-    result = await fetcher.fetch(source.url, headers=source.headers, respect_robots=source.respect_robots)
+    result = await fetcher.fetch(source.url, **(_fetch_options(source) if article else _list_request_options(source)))
     if article:
-        page = read_article(result, source, zone, moment)
-        return Preview(
-            url=result.url,
-            kind="article",
-            article={
-                "title": page.title,
-                "published": page.published.isoformat() if page.published else None,
-                "source": page.origin,
-                "author": page.author,
-                "original_url": page.original_url,
-                "content_html": page.content_html,
-                "content_text": page.content_text,
-            },
-        )
+        return await _preview_article(source, config, fetcher, result, zone, moment)
     out = Preview(url=result.url, kind="list")
     if _reads_as_feed(source, result):
         out.kind = "feed"
         _title, raws = extract_feed(result)
+    elif source.kind == "json":
+        out.kind = "json"
+        # With `next_page` and `backfill_pages`, a first poll reads older pages too; so does this.
+        raws = await _json_items(fetcher, source, result, first_poll=True)
     else:
-        page = read_list(result, source, zone, moment, source.list_selectors)
+        page, out.frame_url = await _read_list_or_frame(fetcher, source, result, zone, moment)
         raws, out.chosen, out.feed_url = list(page.items), page.chosen, page.feed_url
+    _mark_documents(raws)
     for item in normalise_all(raws, source.name, zone, moment):
         verdict = classify(item, source, config)
         item.categories = verdict.categories

@@ -55,6 +55,7 @@ class _Link:
     href: str
     rel: str
     type: str = "text/html"
+    length: int | None = None  # enclosures: bytes, when known
 
 
 @dataclass(slots=True)
@@ -131,6 +132,10 @@ def _prepare(item: StoredItem, slug: str) -> _Entry:
             links.append(_Link(original, "via"))
         else:
             log.warning("feed %s: item %r has a non-absolute original_url %r; link left out", slug, key, original)
+    for enclosure in item.enclosures:
+        href = xml_safe(enclosure.url).strip()
+        if _is_absolute(href) and href not in {link.href for link in links if link.rel == "enclosure"}:
+            links.append(_Link(href, "enclosure", xml_safe(enclosure.type).strip() or "application/octet-stream", enclosure.length))
 
     base = url if _is_absolute(url) else None
     summary = sanitize_html(item.summary_html, base) if item.summary_html else ""
@@ -163,7 +168,10 @@ def _feed_entry(entry: _Entry) -> FeedEntry:
         fe.published(entry.published)
     fe.author({"name": entry.author})
     for link in entry.links:
-        fe.link(href=link.href, rel=link.rel, type=link.type)
+        if link.length is not None:
+            fe.link(href=link.href, rel=link.rel, type=link.type, length=str(link.length))
+        else:
+            fe.link(href=link.href, rel=link.rel, type=link.type)
     if entry.summary:
         fe.summary(entry.summary, type="html")
     if entry.content:
@@ -193,6 +201,8 @@ def _fix_entry_links(root: etree._Element, entries: Sequence[_Entry]) -> None:
         for link_element, link in zip(found, entry.links):
             link_element.set("rel", link.rel)
             link_element.set("type", link.type)
+            if link.length is not None:
+                link_element.set("length", str(link.length))
 
 
 def render_atom(spec: FeedSpec, base_url: str, limit: int, generator_version: str | None = None) -> bytes:

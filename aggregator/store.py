@@ -39,7 +39,7 @@ from tinydb.storages import Storage
 from tinydb.table import Table
 
 from .atomicfile import fsync_directory, replace_file, replace_file_with
-from .models import Item, StoredItem, parse_iso, utc_iso
+from .models import Enclosure, Item, StoredItem, parse_iso, utc_iso
 from .normalise.urls import atom_id as make_atom_id
 
 log = logging.getLogger(__name__)
@@ -586,10 +586,14 @@ class Store:
             "original_url": item.original_url,
             "original_key": item.original_key,
             "tags": list(item.tags),
+            # [url, type, length, title] each; absent for the many items without documents.
+            "enclosures": [[e.url, e.type, e.length, e.title] for e in item.enclosures] or None,
         }
 
     def _new_doc(self, source: str, item: Item, now: datetime) -> dict[str, Any]:
         doc = self._content_fields(item)
+        if doc["enclosures"] is None:
+            del doc["enclosures"]  # most items have none: no key at all
         doc.update(
             key=item.key,
             source=source,
@@ -624,6 +628,7 @@ class Store:
             categories=tuple(doc.get("categories") or ()),
             sources=tuple(self._doc_sources(doc)),
             content_hash=self._content_of(doc)[0],
+            enclosures=tuple(Enclosure(*fields) for fields in doc.get("enclosures") or ()),
         )
 
     def items(self, *, with_body: bool = False) -> Iterator[StoredItem]:

@@ -71,7 +71,7 @@ CASES: list[tuple[str, str | bytes, tuple[str, ...], int | None]] = [
     ("bad-port", "[serve]\nport = 70000\n", ("serve.port",), 2),
     ("negative-backfill", SOURCE + "backfill_pages = -1\n", ("sources[0].backfill_pages",), 4),
     ("header-not-string", SOURCE + "headers = { X-A = 1 }\n", ("sources[0].headers",), 4),
-    ("bad-kind", SOURCE + 'kind = "json"\n', ("sources[0].kind", "'feed'"), 4),
+    ("bad-kind", SOURCE + 'kind = "rss"\n', ("sources[0].kind", "'feed'"), 4),
     ("bad-selector", SOURCE + '[sources.list]\nitem = "ul >> li["\n', ("sources[0].list.item", "not valid CSS"), 5),
     ("bad-selector-attr", SOURCE + '[sources.list]\nitem = "li"\nlink = "a@1bad"\n', ("sources[0].list.link", "attribute"), 6),
     ("selector-only-attr", SOURCE + '[sources.list]\nitem = "@href"\n', ("sources[0].list.item", "no CSS part"), 5),
@@ -104,7 +104,7 @@ def test_broken_config_is_refused_naming_the_key(
 
 
 def test_every_problem_of_a_config_is_listed_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    text = "[settings]\ntimout = 3\nconcurrency = -1\n" + SOURCE + 'kind = "json"\n'
+    text = "[settings]\ntimout = 3\nconcurrency = -1\n" + SOURCE + 'kind = "rss"\n'
     code, err, path = _check(tmp_path, text, capsys)
     assert code == EXIT_CONFIG
     assert "settings.timout" in err and "settings.concurrency" in err and "sources[0].kind" in err

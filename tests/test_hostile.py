@@ -233,9 +233,9 @@ def _cases(secret_file: Path) -> dict[str, tuple[str, Behaviour, str, set[str | 
         "xxe": ("/xxe.xml", _page(xxe_feed(secret_file), "application/rss+xml"), "feed", {"parse", None}),
         # Read right (checked below) or refused; never mojibake.
         "mixed-encoding": ("/mixed", _page(MIXED, "text/html"), "html", {"decode", None}),
-        "anti-bot-200": ("/antibot", _page(ANTI_BOT), "html", {"anti-bot"}),
-        "anti-bot-412": ("/antibot412", _page(ANTI_BOT, status="412 Precondition Failed"), "html", {"anti-bot"}),
-        "anti-bot-521": ("/antibot521", _page(ANTI_BOT, status="521 Web Server Is Down"), "html", {"anti-bot"}),
+        "anti-bot-200": ("/antibot", _page(ANTI_BOT), "html", {"blocked"}),
+        "anti-bot-412": ("/antibot412", _page(ANTI_BOT, status="412 Precondition Failed"), "html", {"blocked"}),
+        "anti-bot-521": ("/antibot521", _page(ANTI_BOT, status="521 Web Server Is Down"), "html", {"blocked"}),
     }
 
 
@@ -342,7 +342,7 @@ def test_status_names_each_error(hostile: HostileRun, capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     for name in ("huge-chunked", "gzip-bomb", "redirect-loop", "anti-bot-412", "garbage"):
         line = next(line for line in out.splitlines() if line.startswith(name + " "))
-        assert "failing" in line and any(kind in line for kind in ("too-large", "network", "anti-bot", "decode")), line
+        assert "failing" in line and any(kind in line for kind in ("too-large", "network", "blocked", "decode")), line
 
 
 def test_the_good_source_publishes_alongside(hostile: HostileRun) -> None:

@@ -178,7 +178,11 @@ def test_try_article_json_gives_every_field(hanweb_site: Site, capsys) -> None:
     url = hanweb_site.url("/news/2023/11/12/58213.html")
     assert main(["try", url, "--article", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"title", "published", "source", "author", "original_url", "content_html", "content_text"}
+    assert set(data) == {
+        "title", "published", "source", "author", "original_url", "content_html", "content_text",
+        "attachments", "content_from", "unreadable",
+    }
+    assert data["attachments"] is None and data["content_from"] == "page"
     assert data["published"] == "2023-11-12T09:42:56+08:00"
     assert datetime.fromisoformat(data["published"]).utcoffset().total_seconds() == 8 * 3600
     assert data["source"] is None and data["author"] is None

@@ -11,7 +11,7 @@ import hashlib
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ..models import Item, RawItem
+from ..models import Enclosure, Item, RawItem
 from .dates import is_relative, parse_date, plausible
 from .text import html_to_text, sanitize_html, xml_safe
 from .urls import absolute_url, item_key
@@ -63,6 +63,7 @@ def normalise_item(raw: RawItem, source: str, zone: ZoneInfo, now: datetime) -> 
     author = clean_text(raw.author)
     origin = clean_text(raw.origin)
     tags = tuple(sorted({t for t in (clean_text(tag) for tag in raw.tags) if t}))
+    enclosures = _enclosures(raw, url)
     return Item(
         key=item_key(url, raw.upstream_id),
         original_key=item_key(original_url) if original_url else None,
@@ -78,6 +79,8 @@ def normalise_item(raw: RawItem, source: str, zone: ZoneInfo, now: datetime) -> 
         summary_html=summary_html or None,
         content_html=content_html or None,
         tags=tags,
+        enclosures=enclosures,
+        attachment_text=raw.attachment_text,
         content_hash=_content_hash(
             title,
             summary_html,
@@ -88,5 +91,18 @@ def normalise_item(raw: RawItem, source: str, zone: ZoneInfo, now: datetime) -> 
             origin,
             original_url,
             url,
+            # Only items with documents hash this part, so no other item's hash moves.
+            *([repr([(e.url, e.type, e.length) for e in enclosures])] if enclosures else []),
         ),
     )
+
+
+def _enclosures(raw: RawItem, url: str) -> tuple[Enclosure, ...]:
+    """Each document once, with an absolute link; a later copy with a known length wins."""
+    found: dict[str, Enclosure] = {}
+    for enclosure in raw.enclosures:
+        href = absolute_url(url, enclosure.url)
+        if href and (href not in found or (enclosure.length is not None and found[href].length is None)):
+            title = clean_text(enclosure.title)
+            found[href] = Enclosure(href, xml_safe(enclosure.type).strip() or "application/octet-stream", enclosure.length, title)
+    return tuple(found.values())
