@@ -68,7 +68,8 @@ class _Progress:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from .pipeline import housekeeping, poll_all, publish_from_store, start_workers, stop_workers
+    from .pipeline import housekeeping, poll_all, publish_from_store
+    from .workers import start_workers, stop_workers
 
     config = _load(args.config)
     sources = config.sources

@@ -42,10 +42,9 @@ from .pipeline import (
     poll_source,
     publish_from_store,
     record_failure,
-    start_workers,
-    stop_workers,
 )
 from .store import SourceState, Store
+from .workers import start_workers, stop_workers
 
 log = logging.getLogger("aggregator.daemon")
 
