@@ -68,7 +68,7 @@ class _Progress:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from .pipeline import housekeeping, poll_all, publish_from_store
+    from .pipeline import housekeeping, poll_all, publish_from_store, reclassify_if_needed
     from .workers import start_workers, stop_workers
 
     config = _load(args.config)
@@ -84,6 +84,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
             return await poll_all(config, store, fetcher, sources, on_done=_Progress(len(sources)))
 
     with Store(config.store_path) as store:
+        reclassify_if_needed(config, store)  # items stored before a config change, before new ones join
         start_workers(config.worker_count())
         try:
             reports = asyncio.run(run())
@@ -143,27 +144,21 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _explain_newest(config: Config, count: int) -> None:
-    """Why the newest items are in their feeds, by the current rules."""
-    from .classify import classify
-    from .models import Item
+    """Why the newest items are in their feeds, by the current config: what the next publish writes."""
+    from .classify import categories_now
+    from .pipeline import stored_as_item
 
     with Store(config.store_path, readonly=True) as store:
         newest = store.newest({"all": count})["all"]
     print(f"\nthe {len(newest)} newest items, and why they are where they are:")
     for stored in newest:
-        try:
-            source = config.source(stored.source)
-        except KeyError:
-            print(f"- {stored.title}\n    source {stored.source!r} is no longer in the config")
-            continue
-        item = Item(
-            key=stored.key, source=stored.source, url=stored.url, title=stored.title,
-            published=stored.published, updated=stored.updated, origin=stored.origin,
-            summary_html=stored.summary_html, content_html=stored.content_html,
-        )
-        verdict = classify(item, source, config)
-        print(f"- {stored.title}  [{', '.join(stored.categories) or '-'}]\n    {stored.url}")
-        for reason in verdict.reasons or ["no category: the source has none and no rule matched"]:
+        by_source, reasons = categories_now(stored_as_item(stored), stored.sources, config, stored.source_categories)
+        categories = sorted({c for cats in by_source.values() for c in cats})
+        print(f"- {stored.title}  [{', '.join(categories) or '-'}]\n    {stored.url}")
+        gone = [name for name in stored.sources if name not in {s.name for s in config.sources}]
+        if gone:
+            reasons.append(f"source(s) {', '.join(gone)} no longer in the config: their earlier categories are kept")
+        for reason in reasons or ["no category: the source has none and no rule matched"]:
             print(f"      {reason}")
 
 

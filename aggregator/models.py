@@ -143,6 +143,7 @@ class StoredItem:
     categories: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()  # every source that listed it
     content_hash: str = ""
+    source_categories: dict[str, list[str]] | None = None  # each source's share of `categories`
 
     @property
     def sort_time(self) -> datetime:

@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 from urllib.parse import urlsplit
 
-from .classify import classify
+from .classify import categories_now, classification_fingerprint, classify
 from .config import Config, ListSelectors, Source
 from .extract.article import ArticlePage, extract_article
 from .extract.decode import check_nesting, decode_html
@@ -25,7 +25,7 @@ from .extract.feed import extract_feed, looks_like_feed
 from .extract.html_list import ListPage, extract_list
 from .fetch import Fetcher
 from .health import health_spec
-from .models import ErrorKind, FetchResult, Item, RawItem, SourceError, utc_iso
+from .models import ErrorKind, FetchResult, Item, RawItem, SourceError, StoredItem, utc_iso
 from .normalise import normalise_item
 from .normalise.urls import item_key
 from .publish import FeedSpec, publish
@@ -505,8 +505,44 @@ def feed_specs(config: Config, store: Store, now: datetime) -> list[FeedSpec]:
     return specs
 
 
+def stored_as_item(stored: StoredItem) -> Item:
+    """A stored item in the shape classify() reads."""
+    return Item(
+        key=stored.key, source=stored.source, url=stored.url, title=stored.title,
+        published=stored.published, updated=stored.updated, origin=stored.origin,
+        summary_html=stored.summary_html, content_html=stored.content_html,
+    )
+
+
+def reclassify_if_needed(config: Config, store: Store) -> int:
+    """Re-sort every stored item when categories, rules or source defaults changed since the last time.
+
+    Items are classified when found, so without this a rule added later would
+    never reach items already stored; the fingerprint keeps it to real changes.
+    """
+    fingerprint = classification_fingerprint(config)
+    if store.meta(CLASSIFICATION_META) == fingerprint:
+        return 0
+    changed = store.reclassify(
+        lambda stored: categories_now(stored_as_item(stored), stored.sources, config, stored.source_categories)[0]
+    )
+    store.set_meta(CLASSIFICATION_META, fingerprint)
+    if changed:
+        log.info("categories or rules changed: %d stored item(s) re-sorted", changed)
+    return changed
+
+
+CLASSIFICATION_META = "classification"
+
+
+def forget_classification(store: Store) -> None:
+    """The next publish re-sorts every item (items were classified by a config no longer current)."""
+    store.set_meta(CLASSIFICATION_META, None)
+
+
 def publish_from_store(config: Config, store: Store, now: datetime | None = None) -> list[Path]:
     moment = now or datetime.now(timezone.utc)
+    reclassify_if_needed(config, store)
     specs = feed_specs(config, store, moment)
     return publish(specs, config.output_dir, config.settings.base_url, config.settings.feed_entries)
 

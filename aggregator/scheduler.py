@@ -40,7 +40,9 @@ from .pipeline import (
     housekeeping,
     poll_deadline,
     poll_source,
+    forget_classification,
     publish_from_store,
+    reclassify_if_needed,
     record_failure,
 )
 from .store import SourceState, Store
@@ -201,6 +203,7 @@ class Daemon:
         self._stopping = asyncio.Event()
         self.store = Store(self.config.store_path)  # raises StoreLocked if another daemon owns it
         try:
+            reclassify_if_needed(self.config, self.store)  # the config may have changed while we were stopped
             self.fetcher = fetcher_for(self.config)
             start_workers(self.config.worker_count())
             # Started inside the running loop: APScheduler 3.11 binds to the loop current at start().
@@ -362,6 +365,10 @@ class Daemon:
         finally:
             if task is not None:
                 self._inflight.discard(task)
+        if self.config is not config:
+            # Reloaded mid-poll: this poll's items were sorted by the old rules.
+            forget_classification(self.store)
+            self._content_dirty = True
         self.reports[name] = report
         self._after_poll(source, report)
         return report

@@ -255,6 +255,7 @@ class Store:
             self._items = self._db.table("items", cache_size=0)
             self._sources = self._db.table("sources", cache_size=0)
             self._tombstones = self._db.table("tombstones", cache_size=0)
+            self._meta = self._db.table("meta", cache_size=0)  # {"name", "value"} facts about the store
             self._index: dict[str, int] = {}
             self._aliases: dict[str, str] = {}  # key of a repost's 原文链接 -> the stored repost
             self._by_fingerprint: dict[str, str] = {}
@@ -624,6 +625,7 @@ class Store:
             categories=tuple(doc.get("categories") or ()),
             sources=tuple(self._doc_sources(doc)),
             content_hash=self._content_of(doc)[0],
+            source_categories=dict(self._doc_source_categories(doc)),
         )
 
     def items(self, *, with_body: bool = False) -> Iterator[StoredItem]:
@@ -669,6 +671,41 @@ class Store:
                     converted[doc["key"]] = self._to_stored(doc, with_body=True)
                 out[slug].append(converted[doc["key"]])
         return out
+
+    def reclassify(self, categorize: Callable[[StoredItem], dict[str, list[str]]]) -> int:
+        """Give every item the categories `categorize` finds now (per source); how many changed."""
+        changes: dict[str, dict[str, Any]] = {}
+        ids: list[int] = []
+        for doc_id, doc in list(self._raw_items()):
+            by_source = categorize(self._to_stored(doc, with_body=True))
+            categories = sorted({c for cats in by_source.values() for c in cats})
+            if by_source != self._doc_source_categories(doc) or categories != list(doc.get("categories") or ()):
+                changes[doc["key"]] = {"source_categories": by_source, "categories": categories}
+                ids.append(doc_id)
+        if changes:
+
+            def apply_change(doc: dict[str, Any]) -> None:
+                doc.update(changes[doc["key"]])
+                _compact(doc)
+                self._share(doc)
+
+            self._items.update(apply_change, doc_ids=ids)
+            self._items_dirty = True
+        return len(changes)
+
+    def meta(self, name: str) -> Any:
+        for doc in self._meta.all():
+            if doc.get("name") == name:
+                return doc.get("value")
+        return None
+
+    def set_meta(self, name: str, value: Any) -> None:
+        existing = [doc.doc_id for doc in self._meta.all() if doc.get("name") == name]
+        if existing:
+            self._meta.update({"value": value}, doc_ids=existing)
+        else:
+            self._meta.insert({"name": name, "value": value})
+        self._dirty = True
 
     # -- retention ---------------------------------------------------------
 

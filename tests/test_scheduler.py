@@ -512,3 +512,43 @@ def test_demo_site_fills_feeds(tmp_path: Path) -> None:
     feeds = tmp_path / "feeds"
     assert len(feedparser.parse((feeds / "all.atom").read_bytes()).entries) == 6
     assert len(feedparser.parse((feeds / "enforcement.atom").read_bytes()).entries) >= 3
+
+
+def _entry_titles(path: Path) -> list[str]:
+    return [entry.title for entry in feedparser.parse(path.read_bytes()).entries] if path.exists() else []
+
+
+def test_a_rule_added_by_reload_re_sorts_stored_items_into_its_feed(site: Site, tmp_path: Path) -> None:
+    """Issue 14.1: adding [categories.water] with a rule to a running daemon fills water.atom at the next publish."""
+    site.add("/a.xml", rss("示例市开展春季河湖生态保护专项巡查", "示例省发布生态环境状况公报"), content_type="application/rss+xml")
+    path = write_config(tmp_path, '[categories.ecology]\ntitle = "E"\n' + feed_source("a", site.url("/a.xml"), extra='categories = ["ecology"]'))
+    feeds = tmp_path / "feeds"
+
+    async def scenario() -> None:
+        async with daemon_for(load_config(path)) as daemon:
+            await daemon.poll("a")
+            daemon.publish_now()
+            assert not (feeds / "water.atom").exists()
+            text = path.read_text(encoding="utf-8")
+            path.write_text(
+                text.replace('[categories.ecology]', '[categories.water]\ntitle = "W"\nrules = {include = ["河湖"]}\n\n[categories.ecology]'),
+                encoding="utf-8",
+            )
+            assert daemon.reload("test")
+            daemon.publish_now()
+            assert _entry_titles(feeds / "water.atom") == ["示例市开展春季河湖生态保护专项巡查"]
+            # A rule that now excludes it takes it out of a source-default feed too.
+            path.write_text(
+                path.read_text(encoding="utf-8").replace('title = "E"', 'title = "E"\nrules = {exclude = ["河湖"]}'),
+                encoding="utf-8",
+            )
+            assert daemon.reload("test")
+            daemon.publish_now()
+            assert _entry_titles(feeds / "ecology.atom") == ["示例省发布生态环境状况公报"]
+            # Removing the category's rule empties its feed again.
+            path.write_text(path.read_text(encoding="utf-8").replace('rules = {include = ["河湖"]}\n', ""), encoding="utf-8")
+            assert daemon.reload("test")
+            daemon.publish_now()
+            assert _entry_titles(feeds / "water.atom") == []
+
+    run(scenario())
