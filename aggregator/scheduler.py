@@ -45,7 +45,7 @@ from .pipeline import (
     reclassify_if_needed,
     record_failure,
 )
-from .store import SourceState, Store
+from .store import STATE_COMMIT_SECONDS, SourceState, Store
 from .workers import start_workers, stop_workers
 
 log = logging.getLogger("aggregator.daemon")
@@ -72,6 +72,8 @@ class Policy:
     publish_every: float = 5.0  # publish at most this often; a burst of polls gives one write
     config_check_every: float = 2.0  # poll the config file's mtime; no inotify dependency
     stop_grace: float = 3.0  # how long in-flight polls may finish on SIGTERM before they are cancelled
+    commit_check_every: float = 1.0  # the timer that writes staged poll state and items (for `status`)
+    state_commit_every: float = STATE_COMMIT_SECONDS  # poll state alone is written at most this often
 
 
 DEFAULT_POLICY = Policy()
@@ -226,6 +228,7 @@ class Daemon:
         self._background = [
             asyncio.create_task(self._publisher(), name="publisher"),
             asyncio.create_task(self._housekeeper(), name="housekeeper"),
+            asyncio.create_task(self._committer(), name="committer"),
         ]
         if self.config.path is not None:
             self._background.append(asyncio.create_task(self._watch_config(), name="config-watcher"))
@@ -434,6 +437,17 @@ class Daemon:
                 log.exception("publishing failed; will retry")
             # Debounce: polls finishing during this pause are covered by the next publish.
             await asyncio.sleep(self.policy.publish_every)
+
+    async def _committer(self) -> None:
+        """Write staged poll state and items on a timer: `status` reads the file, and a source
+        that failed once and backs off for hours would otherwise stay unwritten until its next poll."""
+        assert self.store is not None
+        while True:
+            await asyncio.sleep(self.policy.commit_check_every)
+            try:
+                self.store.commit(lazy=True, state_every=self.policy.state_commit_every)
+            except Exception:  # disk full: logged, retried on the next tick
+                log.exception("committing the store failed; will retry")
 
     async def _housekeeper(self) -> None:
         assert self.store is not None

@@ -318,11 +318,13 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def commit(self, *, lazy: bool = False) -> bool:
+    def commit(self, *, lazy: bool = False, state_every: float = STATE_COMMIT_SECONDS) -> bool:
         """Write everything staged since the last commit; True if anything was written.
 
         `lazy`: write item changes at most every ITEM_COMMIT_SECONDS and poll
-        state alone at most every STATE_COMMIT_SECONDS. Items and the ETag that
+        state alone at most every `state_every` seconds. Nothing here fires by
+        itself: the daemon calls this on a timer too, so staged state reaches
+        the file within that bound even when no further poll ends. Items and the ETag that
         produced them share the file, so a crash loses both together and costs
         only a refetch; rewriting a 100k-item file after every poll would
         instead dominate a poll cycle (~0.1 s each).
@@ -332,7 +334,7 @@ class Store:
         if self.readonly:
             raise StoreError(f"{self.path}: opened read-only; nothing can be written")
         if lazy:
-            wait = ITEM_COMMIT_SECONDS if self._items_dirty else STATE_COMMIT_SECONDS
+            wait = ITEM_COMMIT_SECONDS if self._items_dirty else state_every
             if time.monotonic() - self._last_commit < wait:
                 return False
         if self._pending_packs:

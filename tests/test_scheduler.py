@@ -552,3 +552,42 @@ def test_a_rule_added_by_reload_re_sorts_stored_items_into_its_feed(site: Site, 
             assert _entry_titles(feeds / "water.atom") == []
 
     run(scenario())
+
+
+def test_status_shows_a_failed_poll_while_the_daemon_runs_without_another_poll(site: Site, tmp_path: Path) -> None:
+    """Issue 14.2: poll state reaches the store on a timer, not only at the end of the next poll."""
+    import contextlib
+    import io
+
+    from aggregator.cli import main
+
+    site.add("/a.xml", "gone for now", status=404, content_type="text/plain")
+    path = write_config(tmp_path, feed_source("a", site.url("/a.xml")))
+    policy = Policy(publish_every=0.0, config_check_every=0.05, stop_grace=1.0, spread_per_source=0.2,
+                    commit_check_every=0.05, state_commit_every=0.3)
+
+    async def scenario() -> str:
+        daemon = Daemon(load_config(path), rng=random.Random(1), policy=policy, serve=False)
+        await daemon.start()
+        try:
+            for _ in range(500):
+                if "a" in daemon.reports:
+                    break
+                await asyncio.sleep(0.02)
+            assert "a" in daemon.reports and len(site.hits("/a.xml")) == 1
+            for _ in range(500):  # the committer's bound here is 0.3 s; watch the file, not a clock
+                with Store(tmp_path / "store.json", readonly=True) as store:
+                    if store.state("a").last_attempt:
+                        break
+                await asyncio.sleep(0.02)
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                main(["status", str(path)])
+            assert len(site.hits("/a.xml")) == 1  # no second poll wrote it
+            return out.getvalue()
+        finally:
+            await daemon.shutdown()
+
+    text = run(scenario())
+    row = next(line for line in text.splitlines() if line.startswith("a "))
+    assert "failing" in row and "never-polled" not in row, text
