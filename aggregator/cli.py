@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 
-from .config import Config, ConfigError, load_config
+from .config import Config, ConfigError, load_config, overridden_settings
 from .fetch import fetcher_for
 from .store import Store, StoreError
 
@@ -35,8 +37,9 @@ def _load(path: str) -> Config:
 def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args.config)
     print(f"{config.path}: OK")
-    print(f"  store:      {config.store_path}")
-    print(f"  feeds:      {config.output_dir}  (served as {config.settings.base_url}/)")
+    via = {key: f"  (from {variable})" for key, variable in overridden_settings(config).items()}
+    print(f"  store:      {config.store_path}{via.get('store', '')}")
+    print(f"  feeds:      {config.output_dir}  (served as {config.settings.base_url}/){via.get('output_dir', '')}")
     print(f"  categories: {len(config.categories)}")
     for slug, category in config.categories.items():
         rules = ""
@@ -263,6 +266,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aggregator", description=__doc__)
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    parser.add_argument(
+        "--store", metavar="PATH", help="store file, overriding the config's `store` (also: AGGREGATOR_STORE)"
+    )
+    parser.add_argument(
+        "--output-dir", metavar="DIR", help="feeds directory, overriding `output_dir` (also: AGGREGATOR_OUTPUT_DIR)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the daemon: poll on schedule, publish, serve feeds over HTTP")
@@ -319,6 +328,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.log_level)
+    # Through the environment, so a reload of the config by the daemon keeps them.
+    if args.store:
+        os.environ["AGGREGATOR_STORE"] = str(Path(args.store).expanduser().absolute())
+    if args.output_dir:
+        os.environ["AGGREGATOR_OUTPUT_DIR"] = str(Path(args.output_dir).expanduser().absolute())
     try:
         return args.func(args)
     except ConfigError as exc:

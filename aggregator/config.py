@@ -425,6 +425,26 @@ def _allowed_keys(loc: tuple[Any, ...]) -> str:
     return "allowed: " + ", ".join(allowed)
 
 
+# Where a service keeps its data is the service manager's business, not the config file's:
+# these override `store` and `output_dir` (the CLI's --store / --output-dir set them too).
+ENV_OVERRIDES = {"AGGREGATOR_STORE": "store", "AGGREGATOR_OUTPUT_DIR": "output_dir"}
+
+
+def overridden_settings(config: Config) -> dict[str, str]:
+    """Settings the environment overrides: key -> the variable that set it."""
+    return {key: variable for variable, key in ENV_OVERRIDES.items() if os.environ.get(variable)}
+
+
+def _apply_environment(config: Config) -> Config:
+    update = {
+        key: str(Path(os.environ[variable]).expanduser().absolute())  # relative to where the command ran
+        for key, variable in overridden_settings(config).items()
+    }
+    if not update:
+        return config
+    return config.model_copy(update={"settings": config.settings.model_copy(update=update)})
+
+
 def load_config(path: Path | str) -> Config:
     path = Path(path)
     try:
@@ -435,4 +455,4 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(f"{path}: config must be UTF-8 ({exc})") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-    return parse_config(text, path)
+    return _apply_environment(parse_config(text, path))
