@@ -13,9 +13,9 @@ from pathlib import Path
 
 from .config import Config, ConfigError, load_config, overridden_settings
 from .fetch import fetcher_for
-from .store import Store, StoreError
+from .store import OutputError, Store, StoreError
 
-EXIT_OK, EXIT_SOURCES_FAILED, EXIT_CONFIG, EXIT_STORE = 0, 1, 2, 3
+EXIT_OK, EXIT_SOURCES_FAILED, EXIT_CONFIG, EXIT_STORE, EXIT_PORT = 0, 1, 2, 3, 4
 log = logging.getLogger("aggregator")
 
 
@@ -338,6 +338,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except OutputError as exc:
+        print(f"feeds error: {exc}", file=sys.stderr)
+        return EXIT_STORE
     except StoreError as exc:
         print(f"store error: {exc}", file=sys.stderr)
         return EXIT_STORE

@@ -25,7 +25,7 @@ from typing import Any
 from .config import Config
 from .models import ErrorKind, StoredItem, parse_iso
 from .publish import FeedSpec, render_atom, write_atomic
-from .store import SourceState
+from .store import OutputError, SourceState, unusable
 
 HEALTH_SLUG = "health"
 HEALTH_TITLE = "Feed aggregator: source health"
@@ -218,5 +218,8 @@ def render_health(config: Config, states: Mapping[str, SourceState], now: dateti
 def write_health(config: Config, states: Mapping[str, SourceState], now: datetime) -> bool:
     """Write `health.atom` beside the content feeds; False when its bytes did not change."""
     out: Path = config.output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    return write_atomic(out / HEALTH_FILE, render_health(config, states, now))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return write_atomic(out / HEALTH_FILE, render_health(config, states, now))
+    except OSError as exc:
+        raise OutputError(unusable("output_dir", out, exc, "write feeds to")) from None

@@ -29,7 +29,7 @@ from .models import ErrorKind, FetchResult, Item, RawItem, SourceError, StoredIt
 from .normalise import normalise_item
 from .normalise.urls import item_key
 from .publish import FeedSpec, publish
-from .store import SourceState, Store
+from .store import OutputError, SourceState, Store, unusable
 from .workers import parse as _parse
 
 log = logging.getLogger(__name__)
@@ -544,7 +544,10 @@ def publish_from_store(config: Config, store: Store, now: datetime | None = None
     moment = now or datetime.now(timezone.utc)
     reclassify_if_needed(config, store)
     specs = feed_specs(config, store, moment)
-    return publish(specs, config.output_dir, config.settings.base_url, config.settings.feed_entries)
+    try:
+        return publish(specs, config.output_dir, config.settings.base_url, config.settings.feed_entries)
+    except OSError as exc:
+        raise OutputError(unusable("output_dir", config.output_dir, exc, "write feeds to")) from None
 
 
 @dataclass(slots=True)

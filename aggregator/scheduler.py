@@ -45,7 +45,7 @@ from .pipeline import (
     reclassify_if_needed,
     record_failure,
 )
-from .store import STATE_COMMIT_SECONDS, SourceState, Store
+from .store import STATE_COMMIT_SECONDS, SourceState, Store, StoreError
 from .workers import start_workers, stop_workers
 
 log = logging.getLogger("aggregator.daemon")
@@ -54,6 +54,7 @@ Clock = Callable[[], datetime]
 
 
 HOUSEKEEPING_EVERY = 24 * 3600.0
+EXIT_PORT = 4  # the [serve] port is taken (cli.py's codes: 2 config, 3 store or feeds directory)
 
 
 def utc_now() -> datetime:
@@ -433,7 +434,9 @@ class Daemon:
             self._publish_wanted.clear()
             try:
                 self.publish_now()
-            except Exception:  # disk full, a feedgen bug...: logged, retried on the next change
+            except StoreError as exc:  # a named condition (disk full, directory gone): one line
+                log.error("publishing failed, will retry: %s", exc)
+            except Exception:  # a feedgen bug...: logged, retried on the next change
                 log.exception("publishing failed; will retry")
             # Debounce: polls finishing during this pause are covered by the next publish.
             await asyncio.sleep(self.policy.publish_every)
@@ -446,8 +449,8 @@ class Daemon:
             await asyncio.sleep(self.policy.commit_check_every)
             try:
                 self.store.commit(lazy=True, state_every=self.policy.state_commit_every)
-            except Exception:  # disk full: logged, retried on the next tick
-                log.exception("committing the store failed; will retry")
+            except StoreError as exc:  # disk full: staged changes are kept and retried on the next tick
+                log.error("committing the store failed, will retry: %s", exc)
 
     async def _housekeeper(self) -> None:
         assert self.store is not None
@@ -587,11 +590,13 @@ async def _amain(config: Config, demo: bool) -> int:
         log.info("demo: sample site on %s", site.base_url)
     try:
         daemon = Daemon(config)
+        from .serve import PortUnavailable
+
         try:
             await daemon.start()
-        except OSError as exc:  # port in use, unwritable output dir: systemd retries on exit 1
+        except PortUnavailable as exc:
             log.error("cannot start: %s", exc)
-            return 1
+            return EXIT_PORT
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, daemon.request_stop, "SIGTERM")
         loop.add_signal_handler(signal.SIGINT, daemon.request_stop, "SIGINT")

@@ -57,6 +57,21 @@ class StoreLocked(StoreError):
     pass
 
 
+class OutputError(StoreError):
+    """The feeds directory cannot be written; same exit code as the store, named apart."""
+
+
+def unusable(setting: str, path: Path, exc: OSError, what: str) -> str:
+    """One line: the setting, the path, what failed and how to fix it."""
+    where = Path(exc.filename) if exc.filename else path
+    reason = exc.strerror or type(exc).__name__
+    return (
+        f"settings.{setting}: cannot {what} {path} ({where}: {reason}); point `{setting}` (or"
+        f" {'AGGREGATOR_STORE / --store' if setting == 'store' else 'AGGREGATOR_OUTPUT_DIR / --output-dir'})"
+        " at a directory this user can write"
+    )
+
+
 class AtomicJSONLinesStorage(Storage):
     """TinyDB storage that never leaves a half-written file, one document per line.
 
@@ -238,9 +253,12 @@ class Store:
         self.path = Path(path)
         self.readonly = readonly
         self.blob_dir = self.path.with_name(self.path.name + ".blobs")
-        if not readonly:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_handle = None if readonly else self._acquire_lock()
+        try:
+            if not readonly:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_handle = None if readonly else self._acquire_lock()
+        except OSError as exc:
+            raise StoreError(unusable("store", self.path, exc, "open the store")) from None
         try:
             if not readonly:
                 # A writer killed mid-commit leaves temp files; we hold the lock, so none is live.
@@ -270,6 +288,9 @@ class Store:
                 self._remember(doc_id, doc)
             self._tombstone_keys = {doc["key"] for doc in self._tombstones.all()}
             self._source_ids = {doc["name"]: doc.doc_id for doc in self._sources.all()}
+        except OSError as exc:
+            self._release_lock()
+            raise StoreError(unusable("store", self.path, exc, "read the store")) from None
         except BaseException:
             self._release_lock()
             raise
@@ -337,9 +358,12 @@ class Store:
             wait = ITEM_COMMIT_SECONDS if self._items_dirty else state_every
             if time.monotonic() - self._last_commit < wait:
                 return False
-        if self._pending_packs:
-            self._write_packs()
-        self._db.storage.flush()
+        try:
+            if self._pending_packs:
+                self._write_packs()
+            self._db.storage.flush()
+        except OSError as exc:  # disk full, directory gone or made read-only: staged data is kept
+            raise StoreError(unusable("store", self.path, exc, "write the store")) from None
         self._dirty = self._items_dirty = False
         self._last_commit = time.monotonic()
         return True
