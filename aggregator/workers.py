@@ -14,6 +14,7 @@ import asyncio
 import multiprocessing
 import os
 import select
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -34,7 +35,11 @@ def _exit_with(parent: int) -> None:
 
     Workers hold both ends of their task queue's pipe, so they would never see EOF and
     would wait forever as orphans; they watch the parent's pid instead.
+
+    Ctrl-C sends SIGINT to the terminal's whole process group: a worker would die with a
+    KeyboardInterrupt traceback. Workers ignore it; the daemon stops (kills) them itself.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         try:

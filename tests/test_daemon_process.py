@@ -128,3 +128,31 @@ def test_serve_reload_and_clean_stop(daemon_process: tuple[Daemon, Path], site: 
         sources = {item.source for item in store.items()}
         assert len(store) == 3 and sources == {"a", "b"}
         assert store.state("b").last_success is not None
+
+
+def test_ctrl_c_stops_the_daemon_without_a_worker_traceback(site: Site, tmp_path: Path) -> None:
+    """Issue 14.5: the terminal sends SIGINT to the whole process group, parse workers included."""
+    site.add("/a.xml", rss("按下Ctrl-C之前的新闻标题", "按下Ctrl-C之前的第二条新闻"), content_type=FEED_TYPE)
+    path = write_config(tmp_path, feed_source("a", site.url("/a.xml")), workers=2)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", "run", str(path)],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,  # a group of its own, like a shell job
+    )
+    log: list[str] = []
+    reader = threading.Thread(target=lambda: log.extend(proc.stderr or []), daemon=True)
+    reader.start()
+    try:
+        # The poll's feed was parsed in a worker, so the pool's processes exist now.
+        wait_for("the first poll", lambda: any("a: 2 found, 2 new" in line for line in log), 30, log)
+        os.killpg(proc.pid, signal.SIGINT)
+        code = proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    reader.join(timeout=5)
+    text = "".join(log)
+    assert code == 0, text
+    assert "SIGINT: stopping" in text and "daemon stopped" in text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
