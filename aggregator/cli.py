@@ -37,9 +37,13 @@ def _load(path: str) -> Config:
 def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args.config)
     print(f"{config.path}: OK")
+    for warning in config.warnings():
+        print(f"  warning: {warning}")
     via = {key: f"  (from {variable})" for key, variable in overridden_settings(config).items()}
     print(f"  store:      {config.store_path}{via.get('store', '')}")
     print(f"  feeds:      {config.output_dir}  (served as {config.settings.base_url}/){via.get('output_dir', '')}")
+    if config.serve.enabled:
+        print(f"  serve:      http://{config.serve.host}:{config.serve.port}/ (`aggregator run`)")
     print(f"  categories: {len(config.categories)}")
     for slug, category in config.categories.items():
         rules = ""

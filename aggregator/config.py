@@ -185,7 +185,7 @@ def _zone(name: str) -> ZoneInfo:
 class Settings(Strict):
     store: str = "store.json"
     output_dir: str = "feeds"
-    base_url: HttpUrl = "http://127.0.0.1:8080"
+    base_url: HttpUrl = "http://127.0.0.1:8080"  # default: where [serve] listens (Config fills it in)
     default_interval: Duration = 1800.0
     user_agent: str = "feed-aggregator/0.1 (+https://github.com/; polite news poller)"
     timezone: str = "Asia/Shanghai"
@@ -231,6 +231,18 @@ class Settings(Strict):
         return value
 
 
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::"}
+
+
+def served_url(host: str, port: int) -> str:
+    """The URL of a server listening on host:port (the loopback address for a wildcard host)."""
+    if host in _WILDCARD_HOSTS:
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
+
+
 class ServeSettings(Strict):
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -244,6 +256,38 @@ class Config(Strict):
     sources: list[Source] = Field(default_factory=list)
     # Set by load_config; not read from the file.
     path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_base_url(cls, data: Any) -> Any:
+        """Without an explicit base_url, readers reach the feeds where [serve] listens."""
+        if not isinstance(data, dict):
+            return data
+        settings, serve = data.get("settings", {}), data.get("serve", {})
+        if not isinstance(settings, dict) or not isinstance(serve, dict) or "base_url" in settings:
+            return data
+        host, port = serve.get("host", "127.0.0.1"), serve.get("port", 8080)
+        if not isinstance(host, str) or not isinstance(port, int) or isinstance(port, bool):
+            return data  # validation reports the bad [serve] value
+        return {**data, "settings": {**settings, "base_url": served_url(host, port)}}
+
+    def warnings(self) -> list[str]:
+        """Things that work but are probably not what was meant; `check` prints them, `run` logs them."""
+        out: list[str] = []
+        parts = urlsplit(self.settings.base_url)
+        listen = self.serve.host
+        loopback = {"127.0.0.1", "localhost", "::1"}
+        same_host = parts.hostname == listen or (
+            parts.hostname in loopback and (listen in loopback or listen in _WILDCARD_HOSTS)
+        )
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if self.serve.enabled and same_host and self.serve.port != 0 and port != self.serve.port:
+            out.append(
+                f"settings.base_url {self.settings.base_url} names port {port}, but [serve] listens on"
+                f" {listen}:{self.serve.port}: feed links and the OPML will point at the wrong port;"
+                " remove base_url (it then follows [serve]) or fix the port"
+            )
+        return out
 
     @field_validator("categories")
     @classmethod

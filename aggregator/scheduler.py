@@ -497,6 +497,8 @@ class Daemon:
         except ConfigError as exc:
             log.error("%s: config refused, keeping the running one: %s", why, exc)
             return False
+        for warning in new.warnings():
+            log.warning("%s: %s", why, warning)
         self.apply_config(new, why)
         return True
 
@@ -616,4 +618,6 @@ async def _amain(config: Config, demo: bool) -> int:
 def run_daemon(config_path: str, demo: bool = False) -> int:
     """`aggregator run`: returns 0 after a clean stop; ConfigError/StoreError propagate to the CLI."""
     config = load_config(config_path)
+    for warning in config.warnings():
+        log.warning("%s", warning)
     return asyncio.run(_amain(config, demo))
