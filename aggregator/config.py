@@ -200,6 +200,10 @@ class Settings(Strict):
     retention_days: int = Field(default=365, ge=1)
     retention_count: int = Field(default=2000, ge=10)
     stale_after: Duration = 3 * 86400.0  # failing this long is announced in the health feed
+    # A source that has never worked (a wrong URL, a 404) is announced sooner: after this many
+    # failed polls in a row, or after failing for incident_after, whichever comes first.
+    incident_failures: int = Field(default=3, ge=1)
+    incident_after: Duration = 3600.0
 
     @field_validator("timezone")
     @classmethod
@@ -207,7 +211,7 @@ class Settings(Strict):
         _zone(value)
         return value
 
-    @field_validator("default_interval", "timeout", "host_delay", "stale_after")
+    @field_validator("default_interval", "timeout", "host_delay", "stale_after", "incident_after")
     @classmethod
     def _finite(cls, value: float) -> float:
         if not math.isfinite(value):

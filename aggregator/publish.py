@@ -48,6 +48,7 @@ class FeedSpec:
     items: Sequence[StoredItem]
     author: str = "Feed aggregator"  # feed-level atom:author (entries carry their own too)
     limit: int | None = None  # entries in this feed; None: publish's limit
+    empty_updated: datetime | None = None  # the feed's `updated` while it has no entries (the store's birth)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +228,7 @@ def render_atom(spec: FeedSpec, base_url: str, limit: int, generator_version: st
     if subtitle:
         fg.subtitle(subtitle)
     # feedgen defaults `updated` to now(); the newest entry's time is the honest value.
-    fg.updated(max((entry.updated for entry in entries), default=EPOCH))
+    fg.updated(max((entry.updated for entry in entries), default=spec.empty_updated or EPOCH))
     fg.link(href=feed_url(base, spec.slug), rel="self", type=ATOM_TYPE)
     fg.link(href=f"{base}/", rel="alternate", type="text/html")
     fg.author({"name": xml_safe(spec.author).strip() or GENERATOR})

@@ -424,7 +424,7 @@ class Daemon:
             if changed:
                 log.info("published %d changed file(s) to %s", len(changed), self.config.output_dir)
             return  # publish_from_store wrote the health feed too
-        if write_health(self.config, self.store.states(), self.clock()):
+        if write_health(self.config, self.store.states(), self.clock(), empty_updated=self.store.created):
             log.info("health feed updated")
 
     async def _publisher(self) -> None:

@@ -297,6 +297,13 @@ class Store:
         self._dirty = False  # only poll state changed
         self._items_dirty = False  # items changed: commit at the next chance
         self._last_commit = time.monotonic()
+        if not readonly and self.meta("created") is None:
+            self.set_meta("created", utc_iso(datetime.now(timezone.utc)))  # lands with the first commit
+
+    @property
+    def created(self) -> datetime | None:
+        """When this store was first opened for writing (None for a read-only view of a new one)."""
+        return parse_iso(self.meta("created"))
 
     # -- lifecycle ---------------------------------------------------------
 

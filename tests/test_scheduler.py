@@ -319,7 +319,8 @@ def test_emptied_feed_produces_one_health_entry_that_evolves(site: Site, tmp_pat
 def test_short_failure_streak_is_not_announced() -> None:
     config = Config.model_validate({"sources": [{"name": "s", "url": "http://x.test/"}]})
     state = SourceState(
-        last_attempt=NOW.isoformat(), failing_since=NOW.isoformat(), consecutive_failures=2, last_error_kind="network"
+        last_attempt=NOW.isoformat(), failing_since=NOW.isoformat(), consecutive_failures=2, last_error_kind="network",
+        last_success=(NOW - timedelta(hours=1)).isoformat(),  # it worked before: a short streak heals itself
     )
     assert incidents(config, {"s": state}, NOW + timedelta(hours=1)) == []
     assert [i.kind for i in incidents(config, {"s": state}, NOW + timedelta(days=4))] == ["failing"]
@@ -591,3 +592,53 @@ def test_status_shows_a_failed_poll_while_the_daemon_runs_without_another_poll(s
     text = run(scenario())
     row = next(line for line in text.splitlines() if line.startswith("a "))
     assert "failing" in row and "never-polled" not in row, text
+
+
+def test_a_source_that_never_worked_is_announced_after_three_failed_polls(site: Site, tmp_path: Path) -> None:
+    """Issue 14.7: a 404 URL reaches the health feed after its first few failures, not after stale_after."""
+    site.add("/typo.xml", "no such page", status=404, content_type="text/plain")
+    config = load_config(write_config(tmp_path, feed_source("typo", site.url("/typo.xml"))))
+    clock = FakeClock()
+    health_path = tmp_path / "feeds" / HEALTH_FILE
+
+    async def scenario() -> None:
+        async with daemon_for(config, clock) as daemon:
+            for poll in range(1, 4):
+                report = await daemon.poll("typo")
+                assert report is not None and not report.ok
+                daemon.publish_now()
+                entries = feedparser.parse(health_path.read_bytes()).entries
+                if poll < 3:
+                    assert entries == [], f"announced after {poll} failure(s)"
+                clock.advance(120)
+            assert len(entries) == 1 and "typo: failing since" in entries[0].title
+
+    run(scenario())
+
+
+def test_a_source_that_never_worked_is_announced_after_an_hour_of_failing() -> None:
+    config = Config.model_validate({"sources": [{"name": "s", "url": "http://x.test/"}], "settings": {"incident_after": "1h"}})
+    state = SourceState(last_attempt=NOW.isoformat(), failing_since=NOW.isoformat(), consecutive_failures=1, last_error_kind="http-status")
+    assert incidents(config, {"s": state}, NOW + timedelta(minutes=59)) == []
+    assert [i.kind for i in incidents(config, {"s": state}, NOW + timedelta(hours=1))] == ["failing"]
+    fewer = Config.model_validate({"sources": [{"name": "s", "url": "http://x.test/"}], "settings": {"incident_failures": 1}})
+    assert [i.kind for i in incidents(fewer, {"s": state}, NOW)] == ["failing"]
+
+
+def test_an_empty_feed_is_dated_by_the_store_not_1970(tmp_path: Path) -> None:
+    """Issue 14.7: the W3C validator flags `updated` 1970-01-01; regenerating stays byte-identical."""
+    from aggregator.cli import main
+
+    path = write_config(tmp_path, '[categories.quiet]\ntitle = "Q"\n')
+    assert main(["build", str(path)]) == 0
+    feeds = tmp_path / "feeds"
+    before = {name: (feeds / name).read_bytes() for name in ("quiet.atom", "health.atom", "all.atom")}
+    with Store(tmp_path / "store.json", readonly=True) as store:
+        created = store.created
+    assert created is not None and created.year >= 2024
+    for name, data in before.items():
+        updated = feedparser.parse(data).feed.updated_parsed
+        assert updated is not None and updated.tm_year == created.year, name
+        assert b"1970-01-01" not in data, name
+    assert main(["build", str(path)]) == 0
+    assert {name: (feeds / name).read_bytes() for name in before} == before
