@@ -98,6 +98,7 @@ class RawItem:
     content_sanitised: bool = False  # content_html already went through sanitize_html (article pages)
     tags: tuple[str, ...] = ()
     list_hash: str | None = None  # set by the pipeline: the row as listed, before article enrichment
+    linkless: bool = False  # upstream gave no link: `url` is the feed's site, the key comes from upstream_id
 
 
 @dataclass(slots=True)

@@ -284,6 +284,9 @@ async def _enrich_changed_rows(
     to_fetch: list[RawItem] = []
     deferred = 0
     for raw in raws:
+        if raw.linkless:
+            ready.append(raw)  # no page of its own to read
+            continue
         raw.list_hash = _list_hash(raw)
         key = item_key(raw.url, raw.upstream_id)
         if store.list_hash(key, source.name) == raw.list_hash:

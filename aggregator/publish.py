@@ -142,6 +142,9 @@ def _prepare(item: StoredItem, slug: str) -> _Entry:
     if not content and not any(link.rel == "alternate" for link in links):
         # RFC 4287 4.1.2: an entry without an alternate link must have content.
         content = summary or html.escape(title)
+    if not content and not summary:
+        # Upstream gave a title only: readers and validators still get a text.
+        summary = html.escape(title)
 
     author = next(
         (name for name in (xml_safe(v or "").strip() for v in (item.author, item.origin, item.source)) if name),
