@@ -1,4 +1,8 @@
-"""The `aggregator` command: run the daemon, or any single step of the pipeline."""
+"""The `aggregator` command: run the daemon, or any single step of the pipeline.
+
+On a terminal, log lines and the progress display go through one `rich` console,
+which keeps the progress line below the log instead of mixing the two.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import asyncio
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,18 +21,62 @@ from .fetch import fetcher_for
 from .store import OutputError, Store, StoreError
 
 EXIT_OK, EXIT_SOURCES_FAILED, EXIT_CONFIG, EXIT_STORE, EXIT_PORT = 0, 1, 2, 3, 4
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a process ended by SIGPIPE
 log = logging.getLogger("aggregator")
 
 
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR")
+# Libraries that log every request or parse at INFO/DEBUG (httpcore was 84 % of a DEBUG log).
+_CHATTY = ("httpx", "httpcore", "hpack", "h2", "apscheduler", "asyncio", "charset_normalizer", "trafilatura",
+           "htmldate", "courlan", "justext", "urllib3", "tzlocal", "filelock")
+
+
+class _OursBelowWarning(logging.Filter):
+    """Below WARNING only our own records pass: DEBUG means the aggregator's debug lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name == "aggregator" or record.name.startswith("aggregator.")
+
+
+class _NotRepeated(logging.Filter):
+    """Drops records the command prints itself (a failed poll is in its summary line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "poll_failure", False)
+
+
+_console = None  # the rich Console on stderr, when stderr is a terminal
+
+
+def _level_name(value: str) -> str:
+    name = value.upper()
+    if name not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"unknown log level {value!r}; use one of {', '.join(LOG_LEVELS)}")
+    return name
+
+
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # httpx logs every request at INFO; that drowns the events users care about.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    global _console
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.logging import RichHandler
+
+        _console = Console(stderr=True)
+        handler = RichHandler(console=_console, show_path=False, rich_tracebacks=False, markup=False)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if level != "TRACE":
+        handler.addFilter(_OursBelowWarning())
+        for name in _CHATTY:
+            logging.getLogger(name).setLevel(logging.WARNING)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if level == "TRACE" else getattr(logging, level))
 
 
 def _load(path: str) -> Config:
@@ -60,22 +109,36 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 class _Progress:
-    """One updating line on a terminal; nothing when output is piped."""
+    """A progress bar on a terminal, drawn by the same rich console as the log; nothing when piped."""
 
     def __init__(self, total: int) -> None:
-        self.total, self.done, self.tty = total, 0, sys.stderr.isatty()
+        self.total = total
+        self._progress = None
+        self._task = None
+
+    def __enter__(self) -> _Progress:
+        if _console is not None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("{task.description}"), console=_console, transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("", total=self.total)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
 
     def __call__(self, report) -> None:  # noqa: ANN001 - PollReport
-        self.done += 1
-        if self.tty:
-            sys.stderr.write(f"\r\033[K[{self.done}/{self.total}] {report.line()[:100]}")
-            sys.stderr.flush()
-            if self.done == self.total:
-                sys.stderr.write("\n")
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, description=report.source)
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from .pipeline import housekeeping, poll_all, publish_from_store, reclassify_if_needed
+    from .pipeline import cycle_line, housekeeping, poll_all, publish_from_store, reclassify_if_needed
     from .workers import start_workers, stop_workers
 
     config = _load(args.config)
@@ -88,8 +151,14 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
     async def run() -> list:
         async with fetcher_for(config) as fetcher:
-            return await poll_all(config, store, fetcher, sources, on_done=_Progress(len(sources)))
+            with _Progress(len(sources)) as progress:
+                return await poll_all(config, store, fetcher, sources, on_done=progress)
 
+    started = time.monotonic()
+    # Each failure is in the summary below; logging it as well would print it twice.
+    quiet = _NotRepeated()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(quiet)
     with Store(config.store_path) as store:
         reclassify_if_needed(config, store)  # items stored before a config change, before new ones join
         start_workers(config.worker_count())
@@ -99,6 +168,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
             stop_workers()
         housekeeping(config, store, datetime.now(timezone.utc))
         changed = publish_from_store(config, store)
+    log.info("%s", cycle_line(reports, time.monotonic() - started))
     for report in reports:
         print(report.line())
     print(f"published {len(changed)} changed file(s) to {config.output_dir}")
@@ -269,7 +339,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aggregator", description=__doc__)
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    parser.add_argument(
+        "--log-level", default="INFO", type=_level_name,
+        help="TRACE (also the libraries' debug output), DEBUG, INFO, WARNING or ERROR (default INFO)",
+    )
     parser.add_argument(
         "--store", metavar="PATH", help="store file, overriding the config's `store` (also: AGGREGATOR_STORE)"
     )
@@ -350,6 +423,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_STORE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `aggregator status CONFIG | head`: the reader left; say nothing more, anywhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

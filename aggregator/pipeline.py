@@ -341,7 +341,10 @@ async def poll_source(
         report.ok, report.error_kind, report.error = False, ErrorKind.PARSE, f"{type(exc).__name__}: {exc}"
     _record_outcome(state, report, moment)
     if not report.ok:
-        log.warning("%s: %s: %s", source.name, report.error_kind.value if report.error_kind else "error", report.error)
+        log.warning(
+            "%s: %s: %s", source.name, report.error_kind.value if report.error_kind else "error", report.error,
+            extra={"poll_failure": True},  # `poll --once` prints it in its summary instead
+        )
     store.set_state(source.name, state)
     store.commit(lazy=True)
     report.seconds = time.monotonic() - started
@@ -443,6 +446,14 @@ async def poll_all(
         return report
 
     return list(await asyncio.gather(*(one(source) for source in chosen)))
+
+
+def cycle_line(reports: Sequence[PollReport], seconds: float) -> str:
+    """The one INFO line of a poll cycle."""
+    return (
+        f"polled {len(reports)} source(s) in {seconds:.1f}s: {sum(r.new for r in reports)} new,"
+        f" {sum(r.changed for r in reports)} changed, {sum(not r.ok for r in reports)} failed"
+    )
 
 
 def poll_deadline(config: Config) -> float:

@@ -21,6 +21,7 @@ import logging
 import os
 import random
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -37,10 +38,11 @@ from .health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health
 from .models import ErrorKind, parse_iso
 from .pipeline import (
     PollReport,
+    cycle_line,
+    forget_classification,
     housekeeping,
     poll_deadline,
     poll_source,
-    forget_classification,
     publish_from_store,
     reclassify_if_needed,
     record_failure,
@@ -197,6 +199,8 @@ class Daemon:
         self._background: list[asyncio.Task[None]] = []
         self._config_signature = _file_signature(config.path) if config.path else None
         self.reloads = 0  # applied reloads, for tests and logs
+        self._cycle: list[PollReport] = []  # polls since the last cycle line
+        self._cycle_started = 0.0
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -374,6 +378,9 @@ class Daemon:
             forget_classification(self.store)
             self._content_dirty = True
         self.reports[name] = report
+        if not self._cycle:
+            self._cycle_started = time.monotonic() - report.seconds
+        self._cycle.append(report)
         self._after_poll(source, report)
         return report
 
@@ -438,8 +445,15 @@ class Daemon:
                 log.error("publishing failed, will retry: %s", exc)
             except Exception:  # a feedgen bug...: logged, retried on the next change
                 log.exception("publishing failed; will retry")
+            self.log_cycle()
             # Debounce: polls finishing during this pause are covered by the next publish.
             await asyncio.sleep(self.policy.publish_every)
+
+    def log_cycle(self) -> None:
+        """One INFO line for the polls that finished since the last one (a publish's worth)."""
+        if self._cycle:
+            log.info("%s", cycle_line(self._cycle, time.monotonic() - self._cycle_started))
+            self._cycle = []
 
     async def _committer(self) -> None:
         """Write staged poll state and items on a timer: `status` reads the file, and a source
