@@ -274,12 +274,20 @@ def cmd_try(args: argparse.Namespace) -> int:
     from .models import SourceError
     from .pipeline import preview
 
+    if args.explain and not args.config:
+        raise ConfigError("--explain shows which categories each item lands in: give the config with --config CONFIG")
     config = _load(args.config) if args.config else Config()
     source = _try_source(args, config)
+    given: set[str] = set()
+    if args.article:
+        given = {key for key, value in (("title", args.title), ("date", args.date), ("body", args.body),
+                                        ("source", args.origin), ("author", args.author)) if value}
+    elif args.item:
+        given = {"item"} | {key for key in ("title", "link", "date", "summary") if getattr(args, key)}
 
     async def run():  # noqa: ANN202
         async with fetcher_for(config, persist_cookies=False) as fetcher:
-            return await preview(source, config, fetcher, article=args.article)
+            return await preview(source, config, fetcher, article=args.article, given=given)
 
     try:
         result = asyncio.run(run())
@@ -287,15 +295,21 @@ def cmd_try(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_SOURCES_FAILED
     zone = config.zone_of(source)
+    fallback = {match.field for match in result.selectors if match.fallback}
     if args.json:
+        selectors = [
+            {"option": m.option, "selector": m.selector, "matched": m.matched, "of": m.of, "fallback": m.fallback}
+            for m in result.selectors
+        ]
         if result.article is not None:
-            payload: object = result.article
+            payload: object = {**result.article, **({"selectors": selectors} if selectors else {})}
         else:
             payload = {
                 "url": result.url,
                 "kind": result.kind,
                 "feed_url": result.feed_url,
                 "chosen_selectors": result.chosen,
+                "selectors": selectors,
                 "items": [
                     {
                         "title": item.title,
@@ -309,19 +323,27 @@ def cmd_try(args: argparse.Namespace) -> int:
             }
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return EXIT_OK
+    for match in result.selectors:
+        print(match.line())
     if result.article is not None:
         for key, value in result.article.items():
             if key == "content_html":
                 continue
             shown = value if key != "content_text" or value is None else (value[:600] + ("…" if len(value) > 600 else ""))
-            print(f"{key:>13}: {shown}")
+            field = "content" if key == "content_text" else key
+            mark = "  (fallback: its selector matched nothing)" if field in fallback and value else ""
+            print(f"{key:>13}: {shown}{mark}")
         return EXIT_OK
     print(f"{result.kind} {result.url}: {len(result.items)} items")
     if result.feed_url:
         print(f"the page links a feed: {result.feed_url}  (kind = \"feed\" would use it)")
     for item in result.items:
         when = item.published.astimezone(zone).isoformat() if item.published else "no date"
-        print(f"- {item.title}\n    {item.url}\n    {when}  [{', '.join(item.categories) or '-'}]")
+        marks = {name: "  (fallback)" if name in fallback else "" for name in ("title", "url", "published")}
+        print(
+            f"- {item.title}{marks['title']}\n    {item.url}{marks['url']}\n"
+            f"    {when}{marks['published']}  [{', '.join(item.categories) or '-'}]"
+        )
         if args.explain:
             for reason in result.reasons.get(item.key, []):
                 print(f"      {reason}")

@@ -23,6 +23,7 @@ from .extract.article import ArticlePage, extract_article
 from .extract.decode import check_nesting, decode_html
 from .extract.feed import extract_feed, looks_like_feed
 from .extract.html_list import ListPage, extract_list
+from .extract.probe import SelectorMatch, probe_selectors
 from .fetch import Fetcher
 from .health import health_spec
 from .models import ErrorKind, FetchResult, Item, RawItem, SourceError, StoredItem, utc_iso
@@ -576,18 +577,31 @@ class Preview:
     chosen: str | None = None  # auto-detected selectors, as TOML
     feed_url: str | None = None
     article: dict[str, str | None] | None = None
+    selectors: list[SelectorMatch] = field(default_factory=list)  # what each given selector matched
 
 
-async def preview(source: Source, config: Config, fetcher: Fetcher, *, article: bool) -> Preview:
-    """Fetch one page and extract it exactly as a poll would, without touching the store."""
+async def preview(
+    source: Source, config: Config, fetcher: Fetcher, *, article: bool, given: set[str] = frozenset()
+) -> Preview:
+    """Fetch one page and extract it exactly as a poll would, without touching the store.
+
+    `given`: the selector keys the user typed; each is also run on its own against the page.
+    """
     moment = datetime.now(timezone.utc)
     zone = config.zone_of(source)
     result = await fetcher.fetch(source.url, headers=source.headers, respect_robots=source.respect_robots)
+    matches: list[SelectorMatch] = []
+    if given and not _reads_as_feed(source, result):
+        html = decode_page(result.body, result.charset, source.encoding, result.url)
+        matches = probe_selectors(
+            html, None if article else source.list_selectors, source.article if article else None, given=given
+        )
     if article:
         page = read_article(result, source, zone, moment)
         return Preview(
             url=result.url,
             kind="article",
+            selectors=matches,
             article={
                 "title": page.title,
                 "published": page.published.isoformat() if page.published else None,
@@ -598,7 +612,7 @@ async def preview(source: Source, config: Config, fetcher: Fetcher, *, article: 
                 "content_text": page.content_text,
             },
         )
-    out = Preview(url=result.url, kind="list")
+    out = Preview(url=result.url, kind="list", selectors=matches)
     if _reads_as_feed(source, result):
         out.kind = "feed"
         _title, raws = extract_feed(result)
