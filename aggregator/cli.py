@@ -48,6 +48,16 @@ class _NotRepeated(logging.Filter):
 _console = None  # the rich Console on stderr, when stderr is a terminal
 
 
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of items")
+    return number
+
+
 def _level_name(value: str) -> str:
     name = value.upper()
     if name not in LOG_LEVELS:
@@ -417,7 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="show the health of every source")
     status.add_argument("config")
     status.add_argument(
-        "--explain", type=int, metavar="N", default=0, help="also show the N newest items and why they are in their feeds"
+        "--explain", type=_positive, metavar="N", default=0,
+        help="also show the N newest items and why they are in their feeds",
     )
     status.set_defaults(func=cmd_status)
     return parser

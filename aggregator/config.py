@@ -58,6 +58,8 @@ def _check_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an absolute http(s) URL")
+    if any(char.isspace() for char in value):
+        raise ValueError(f"{value!r} contains whitespace; write a space as %20 (or remove it)")
     return value
 
 
@@ -85,7 +87,8 @@ Selector = Annotated[str, BeforeValidator(lambda v: _check_selector(v) if isinst
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: "8080" is not a port and "yes" is not a boolean (TOML has real integers and booleans).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class ListSelectors(Strict):
@@ -278,6 +281,8 @@ class Config(Strict):
     def warnings(self) -> list[str]:
         """Things that work but are probably not what was meant; `check` prints them, `run` logs them."""
         out: list[str] = []
+        if not self.sources:
+            out.append("no [[sources]] defined: nothing will be polled (see config/example.toml)")
         parts = urlsplit(self.settings.base_url)
         listen = self.serve.host
         loopback = {"127.0.0.1", "localhost", "::1"}
@@ -412,6 +417,11 @@ def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
     key = next((p for p in rest if isinstance(p, str)), None)
     if key is None:
         return start + 1
+    if len(loc) == 1 and isinstance(loc[0], str):
+        # An unknown top-level key is usually a table: find its [header] or [[header]].
+        for i, line in enumerate(lines):
+            if re.match(rf"\s*\[\[?\s*{re.escape(key)}\s*[\].]", line):
+                return i + 1
     for i in range(start, end):
         if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
             return i + 1
@@ -438,6 +448,8 @@ def parse_config(text: str, path: Path | str = "<config>") -> Config:
                 message = message[len("Value error, ") :]
             if error["type"] == "extra_forbidden":
                 message = f"unknown key {loc[-1]!r}; {_allowed_keys(loc)}"
+            elif error["type"] == "list_type" and isinstance(error.get("input"), str):
+                message += f"; write a list: [{error['input']!r}]".replace("'", '"')
             elif error["type"] == "missing":
                 message = f"required key {loc[-1]!r} is missing"
             line = _find_line(text, loc)
