@@ -15,10 +15,12 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .config import Config, ConfigError, load_config, overridden_settings
-from .fetch import fetcher_for
-from .store import OutputError, Store, StoreError
+# The rest of the package (pydantic, httpx, TinyDB: ~0.15 s) is imported by the commands
+# themselves, so `run` can install its signal handlers before any of that.
+if TYPE_CHECKING:
+    from .config import Config
 
 EXIT_OK, EXIT_SOURCES_FAILED, EXIT_CONFIG, EXIT_STORE, EXIT_PORT = 0, 1, 2, 3, 4
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a process ended by SIGPIPE
@@ -90,10 +92,14 @@ def _setup_logging(level: str) -> None:
 
 
 def _load(path: str) -> Config:
+    from .config import load_config
+
     return load_config(path)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from .config import overridden_settings
+
     config = _load(args.config)
     print(f"{config.path}: OK")
     for warning in config.warnings():
@@ -148,7 +154,10 @@ class _Progress:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    from .config import ConfigError
+    from .fetch import fetcher_for
     from .pipeline import cycle_line, housekeeping, poll_all, publish_from_store, reclassify_if_needed
+    from .store import Store
     from .workers import start_workers, stop_workers
 
     config = _load(args.config)
@@ -187,6 +196,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from .pipeline import publish_from_store
+    from .store import Store
 
     config = _load(args.config)
     with Store(config.store_path) as store:
@@ -207,6 +217,7 @@ def _ago(value: str | None, now: datetime) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from .health import source_health
+    from .store import Store
 
     config = _load(args.config)
     # Read-only: status works while the daemon owns the store.
@@ -234,6 +245,7 @@ def _explain_newest(config: Config, count: int) -> None:
     """Why the newest items are in their feeds, by the current config: what the next publish writes."""
     from .classify import categories_now
     from .pipeline import stored_as_item
+    from .store import Store
 
     with Store(config.store_path, readonly=True) as store:
         newest = store.newest({"all": count})["all"]
@@ -252,7 +264,7 @@ def _explain_newest(config: Config, count: int) -> None:
 def _try_source(args: argparse.Namespace, config: Config):  # noqa: ANN202 - returns config.Source
     from pydantic import ValidationError
 
-    from .config import Source
+    from .config import ConfigError, Source
 
     fields: dict[str, object] = {"name": "try", "url": args.url, "kind": args.kind}
     if args.item:
@@ -280,7 +292,8 @@ def _try_source(args: argparse.Namespace, config: Config):  # noqa: ANN202 - ret
 def cmd_try(args: argparse.Namespace) -> int:
     import json
 
-    from .config import Config
+    from .config import Config, ConfigError
+    from .fetch import fetcher_for
     from .models import SourceError
     from .pipeline import preview
 
@@ -363,10 +376,23 @@ def cmd_try(args: argparse.Namespace) -> int:
     return EXIT_OK if result.items else EXIT_SOURCES_FAILED
 
 
+_early_signals: list[int] = []
+
+
+def _catch_early_signals() -> None:
+    """Before anything slow (imports, the store, the first publish): without a handler a SIGHUP
+    (`systemctl reload` right after start) would end the process. Replayed once the daemon is up."""
+    import signal
+
+    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: _early_signals.append(signum))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    log.info("starting (pid %d) with %s", os.getpid(), args.config)
     from .scheduler import run_daemon
 
-    return run_daemon(args.config, demo=args.demo)
+    return run_daemon(args.config, demo=args.demo, early_signals=_early_signals)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -437,12 +463,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "run":
+        _catch_early_signals()
     _setup_logging(args.log_level)
     # Through the environment, so a reload of the config by the daemon keeps them.
     if args.store:
         os.environ["AGGREGATOR_STORE"] = str(Path(args.store).expanduser().absolute())
     if args.output_dir:
         os.environ["AGGREGATOR_OUTPUT_DIR"] = str(Path(args.output_dir).expanduser().absolute())
+    from .config import ConfigError
+    from .store import OutputError, StoreError
+
     try:
         return args.func(args)
     except ConfigError as exc:

@@ -593,7 +593,7 @@ class Daemon:
         self.store.commit()
 
 
-async def _amain(config: Config, demo: bool) -> int:
+async def _amain(config: Config, demo: bool, early_signals: list[int] | None = None) -> int:
     site = None
     if demo:
         from .demo import start_demo_site
@@ -617,6 +617,12 @@ async def _amain(config: Config, demo: bool) -> int:
         loop.add_signal_handler(signal.SIGTERM, daemon.request_stop, "SIGTERM")
         loop.add_signal_handler(signal.SIGINT, daemon.request_stop, "SIGINT")
         loop.add_signal_handler(signal.SIGHUP, daemon.reload, "SIGHUP")
+        for signum in early_signals or ():  # arrived while starting; handled now, in order
+            name = signal.Signals(signum).name
+            if signum == signal.SIGHUP:
+                daemon.reload(f"{name} (during start-up)")
+            else:
+                daemon.request_stop(f"{name} (during start-up)")
         try:
             await daemon.wait_stopped()
         finally:
@@ -629,9 +635,12 @@ async def _amain(config: Config, demo: bool) -> int:
     return 0
 
 
-def run_daemon(config_path: str, demo: bool = False) -> int:
-    """`aggregator run`: returns 0 after a clean stop; ConfigError/StoreError propagate to the CLI."""
+def run_daemon(config_path: str, demo: bool = False, early_signals: list[int] | None = None) -> int:
+    """`aggregator run`: returns 0 after a clean stop; ConfigError/StoreError propagate to the CLI.
+
+    `early_signals`: signals received before the event loop's handlers existed (replayed).
+    """
     config = load_config(config_path)
     for warning in config.warnings():
         log.warning("%s", warning)
-    return asyncio.run(_amain(config, demo))
+    return asyncio.run(_amain(config, demo, early_signals))
