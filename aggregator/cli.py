@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -178,7 +179,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     quiet = _NotRepeated()
     for handler in logging.getLogger().handlers:
         handler.addFilter(quiet)
-    with Store(config.store_path) as store:
+    with Store(config.store_path) as store, _demo_site(args, config):
         reclassify_if_needed(config, store)  # items stored before a config change, before new ones join
         start_workers(config.worker_count())
         try:
@@ -192,6 +193,27 @@ def cmd_poll(args: argparse.Namespace) -> int:
         print(report.line())
     print(f"published {len(changed)} changed file(s) to {config.output_dir}")
     return EXIT_OK if all(r.ok for r in reports) else EXIT_SOURCES_FAILED
+
+
+@contextlib.contextmanager
+def _demo_site(args: argparse.Namespace, config: Config) -> Iterator[None]:
+    """With --demo: the bundled sample site, served while the command runs."""
+    if not getattr(args, "demo", False):
+        yield
+        return
+    from .demo import demo_port, start_demo_site
+
+    try:
+        site = start_demo_site(port=demo_port(s.url for s in config.sources))
+    except OSError as exc:  # the port is taken
+        from .serve import PortUnavailable
+
+        raise PortUnavailable(f"{exc}; stop what uses it (a running `aggregator run --demo`?)") from None
+    log.info("demo: sample site on %s", site.base_url)
+    try:
+        yield
+    finally:
+        site.stop()
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -424,10 +446,14 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("config")
     poll.add_argument("--once", action="store_true", required=True, help="poll every source once and exit")
     poll.add_argument("--source", action="append", help="poll only this source (repeatable)")
+    poll.add_argument("--demo", action="store_true", help="serve the bundled sample site while polling (offline)")
     poll.set_defaults(func=cmd_poll)
 
     build = sub.add_parser("build", help="rebuild the feeds from the store without fetching")
     build.add_argument("config")
+    build.add_argument(
+        "--demo", action="store_true", help="accepted for symmetry with run/poll: build fetches nothing, so needs no site"
+    )
     build.set_defaults(func=cmd_build)
 
     trial = sub.add_parser("try", help="fetch one page and print what would be extracted from it")
@@ -472,6 +498,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.output_dir:
         os.environ["AGGREGATOR_OUTPUT_DIR"] = str(Path(args.output_dir).expanduser().absolute())
     from .config import ConfigError
+    from .serve import PortUnavailable
     from .store import OutputError, StoreError
 
     try:
@@ -482,6 +509,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OutputError as exc:
         print(f"feeds error: {exc}", file=sys.stderr)
         return EXIT_STORE
+    except PortUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PORT
     except StoreError as exc:
         print(f"store error: {exc}", file=sys.stderr)
         return EXIT_STORE

@@ -596,10 +596,10 @@ class Daemon:
 async def _amain(config: Config, demo: bool, early_signals: list[int] | None = None) -> int:
     site = None
     if demo:
-        from .demo import start_demo_site
+        from .demo import demo_port, start_demo_site
 
         try:
-            site = start_demo_site()
+            site = start_demo_site(port=demo_port(s.url for s in config.sources))
         except OSError as exc:
             log.error("%s", exc)
             return 1
