@@ -149,29 +149,46 @@ def classify(item: Item, source: Source, config: Config) -> Classification:
     return Classification(categories=tuple(sorted(categories)), keep=keep, reasons=reasons)
 
 
-def _source_or_stand_in(name: str, config: Config, previous: Sequence[str]) -> Source:
+@lru_cache(maxsize=65536)  # one per removed source and category set
+def _stand_in(name: str, categories: tuple[str, ...]) -> Source:
+    return Source.model_construct(name=name, url="http://removed.invalid/", categories=list(categories))
+
+
+def _source_or_stand_in(
+    name: str, config: Config, previous: Sequence[str], by_name: Mapping[str, Source] | None
+) -> Source:
     """The configured source; for one removed from the config, a stand-in whose defaults are
     the categories it gave the item before (those still defined): its items keep their feeds."""
-    try:
-        return config.source(name)
-    except KeyError:
-        kept = [slug for slug in previous if slug in config.categories]
-        return Source.model_construct(name=name, url="http://removed.invalid/", categories=kept)
+    if by_name is not None:
+        found = by_name.get(name)
+        if found is not None:
+            return found
+    else:
+        try:
+            return config.source(name)
+        except KeyError:
+            pass
+    return _stand_in(name, tuple(slug for slug in previous if slug in config.categories))
 
 
 def categories_now(
-    item: Item, sources: Sequence[str], config: Config, previous: Mapping[str, Sequence[str]] | None = None
+    item: Item,
+    sources: Sequence[str],
+    config: Config,
+    previous: Mapping[str, Sequence[str]] | None = None,
+    *,
+    by_name: Mapping[str, Source] | None = None,
 ) -> tuple[dict[str, list[str]], list[str]]:
     """Categories of a stored item under the current config, per source that listed it, and why.
 
     `previous`: the categories each source gave the item last time (used only for sources no
-    longer in the config). Keep/drop filters are not applied: they decided once whether the
-    item was stored.
+    longer in the config). `by_name`: the config's sources by name, when sorting many items.
+    Keep/drop filters are not applied: they decided once whether the item was stored.
     """
     by_source: dict[str, list[str]] = {}
     reasons: list[str] = []
     for name in sources:
-        source = _source_or_stand_in(name, config, (previous or {}).get(name, ()))
+        source = _source_or_stand_in(name, config, (previous or {}).get(name, ()), by_name)
         verdict = classify(item, source, config)
         by_source[name] = list(verdict.categories)
         prefix = f"via {name}: " if len(sources) > 1 else ""

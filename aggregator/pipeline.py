@@ -539,8 +539,13 @@ def reclassify_if_needed(config: Config, store: Store) -> int:
     fingerprint = classification_fingerprint(config)
     if store.meta(CLASSIFICATION_META) == fingerprint:
         return 0
+    reads_body = any(c.rules is not None and "body" in c.rules.fields for c in config.categories.values())
+    by_name = {source.name: source for source in config.sources}
     changed = store.reclassify(
-        lambda stored: categories_now(stored_as_item(stored), stored.sources, config, stored.source_categories)[0]
+        lambda stored: categories_now(
+            stored_as_item(stored), stored.sources, config, stored.source_categories, by_name=by_name
+        )[0],
+        with_body=reads_body,
     )
     store.set_meta(CLASSIFICATION_META, fingerprint)
     if changed:

