@@ -9,12 +9,19 @@ Patterns are case-insensitive substrings, or regular expressions when written
 `re:...` (also case-insensitive, so both forms agree; write `(?-i:...)` for an
 exact-case part). Fields are `title`, `body` (content or summary, tags
 stripped) and `source` (the source name and the item's 来源 origin).
+
+Filters run once, when an item is found: they decide what is stored. Categories
+follow the current config: `categories_now` re-derives them for a stored item
+(from each of its sources' defaults and today's rules), and publishing uses it
+whenever the classification part of the config changed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -22,7 +29,7 @@ from aggregator.config import Config, Rules, Source
 from aggregator.models import Item
 from aggregator.normalise.text import html_to_text
 
-__all__ = ["Classification", "classify"]
+__all__ = ["Classification", "categories_now", "classify", "classification_fingerprint"]
 
 
 @dataclass(slots=True)
@@ -142,3 +149,63 @@ def classify(item: Item, source: Source, config: Config) -> Classification:
 
     keep = _apply_filters(source, fields, reasons)
     return Classification(categories=tuple(sorted(categories)), keep=keep, reasons=reasons)
+
+
+@lru_cache(maxsize=65536)  # one per removed source and category set
+def _stand_in(name: str, categories: tuple[str, ...]) -> Source:
+    return Source.model_construct(name=name, url="http://removed.invalid/", categories=list(categories))
+
+
+def _source_or_stand_in(
+    name: str, config: Config, previous: Sequence[str], by_name: Mapping[str, Source] | None
+) -> Source:
+    """The configured source; for one removed from the config, a stand-in whose defaults are
+    the categories it gave the item before (those still defined): its items keep their feeds."""
+    if by_name is not None:
+        found = by_name.get(name)
+        if found is not None:
+            return found
+    else:
+        try:
+            return config.source(name)
+        except KeyError:
+            pass
+    return _stand_in(name, tuple(slug for slug in previous if slug in config.categories))
+
+
+def categories_now(
+    item: Item,
+    sources: Sequence[str],
+    config: Config,
+    previous: Mapping[str, Sequence[str]] | None = None,
+    *,
+    by_name: Mapping[str, Source] | None = None,
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Categories of a stored item under the current config, per source that listed it, and why.
+
+    `previous`: the categories each source gave the item last time (used only for sources no
+    longer in the config). `by_name`: the config's sources by name, when sorting many items.
+    Keep/drop filters are not applied: they decided once whether the item was stored.
+    """
+    by_source: dict[str, list[str]] = {}
+    reasons: list[str] = []
+    for name in sources:
+        source = _source_or_stand_in(name, config, (previous or {}).get(name, ()), by_name)
+        verdict = classify(item, source, config)
+        by_source[name] = list(verdict.categories)
+        prefix = f"via {name}: " if len(sources) > 1 else ""
+        reasons.extend(prefix + reason for reason in verdict.reasons if not reason.startswith(("kept", "dropped", "not dropped")))
+    return by_source, reasons
+
+
+CLASSIFY_VERSION = 1  # bump when classify() itself changes how it decides
+
+
+def classification_fingerprint(config: Config) -> str:
+    """Changes exactly when a category, a rule or a source's default categories change."""
+    shape = {
+        "version": CLASSIFY_VERSION,
+        "categories": {slug: c.rules.model_dump() if c.rules else None for slug, c in sorted(config.categories.items())},
+        "sources": {s.name: sorted(s.categories) for s in config.sources},
+    }
+    return hashlib.sha256(json.dumps(shape, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]

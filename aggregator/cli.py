@@ -1,42 +1,117 @@
-"""The `aggregator` command: run the daemon, or any single step of the pipeline."""
+"""The `aggregator` command: run the daemon, or any single step of the pipeline.
+
+On a terminal, log lines and the progress display go through one `rich` console,
+which keeps the progress line below the log instead of mixing the two.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .config import Config, ConfigError, load_config
-from .fetch import fetcher_for
-from .store import Store, StoreError
+# The rest of the package (pydantic, httpx, TinyDB: ~0.15 s) is imported by the commands
+# themselves, so `run` can install its signal handlers before any of that.
+if TYPE_CHECKING:
+    from .config import Config
 
-EXIT_OK, EXIT_SOURCES_FAILED, EXIT_CONFIG, EXIT_STORE = 0, 1, 2, 3
+EXIT_OK, EXIT_SOURCES_FAILED, EXIT_CONFIG, EXIT_STORE, EXIT_PORT = 0, 1, 2, 3, 4
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a process ended by SIGPIPE
 log = logging.getLogger("aggregator")
 
 
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR")
+# Libraries that log every request or parse at INFO/DEBUG (httpcore was 84 % of a DEBUG log).
+_CHATTY = ("httpx", "httpcore", "hpack", "h2", "apscheduler", "asyncio", "charset_normalizer", "trafilatura",
+           "htmldate", "courlan", "justext", "urllib3", "tzlocal", "filelock")
+
+
+class _OursBelowWarning(logging.Filter):
+    """Below WARNING only our own records pass: DEBUG means the aggregator's debug lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name == "aggregator" or record.name.startswith("aggregator.")
+
+
+class _NotRepeated(logging.Filter):
+    """Drops records the command prints itself (a failed poll is in its summary line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "poll_failure", False)
+
+
+_console = None  # the rich Console on stderr, when stderr is a terminal
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of items")
+    return number
+
+
+def _level_name(value: str) -> str:
+    name = value.upper()
+    if name not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"unknown log level {value!r}; use one of {', '.join(LOG_LEVELS)}")
+    return name
+
+
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # httpx logs every request at INFO; that drowns the events users care about.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    global _console
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.logging import RichHandler
+
+        _console = Console(stderr=True)
+        handler = RichHandler(console=_console, show_path=False, rich_tracebacks=False, markup=False)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if level != "TRACE":
+        handler.addFilter(_OursBelowWarning())
+        for name in _CHATTY:
+            logging.getLogger(name).setLevel(logging.WARNING)
+    handler.set_name("aggregator-cli")
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if old.get_name() == "aggregator-cli":  # ours from an earlier call; others (pytest's, an embedder's) stay
+            root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if level == "TRACE" else getattr(logging, level))
 
 
 def _load(path: str) -> Config:
+    from .config import load_config
+
     return load_config(path)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from .config import overridden_settings
+
     config = _load(args.config)
     print(f"{config.path}: OK")
-    print(f"  store:      {config.store_path}")
-    print(f"  feeds:      {config.output_dir}  (served as {config.settings.base_url}/)")
+    for warning in config.warnings():
+        print(f"  warning: {warning}")
+    via = {key: f"  (from {variable})" for key, variable in overridden_settings(config).items()}
+    print(f"  store:      {config.store_path}{via.get('store', '')}")
+    print(f"  feeds:      {config.output_dir}  (served as {config.settings.base_url}/){via.get('output_dir', '')}")
+    if config.serve.enabled:
+        print(f"  serve:      http://{config.serve.host}:{config.serve.port}/ (`aggregator run`)")
     print(f"  categories: {len(config.categories)}")
     for slug, category in config.categories.items():
         rules = ""
@@ -53,22 +128,40 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 class _Progress:
-    """One updating line on a terminal; nothing when output is piped."""
+    """A progress bar on a terminal, drawn by the same rich console as the log; nothing when piped."""
 
     def __init__(self, total: int) -> None:
-        self.total, self.done, self.tty = total, 0, sys.stderr.isatty()
+        self.total = total
+        self._progress = None
+        self._task = None
+
+    def __enter__(self) -> _Progress:
+        if _console is not None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("{task.description}"), console=_console, transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("", total=self.total)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
 
     def __call__(self, report) -> None:  # noqa: ANN001 - PollReport
-        self.done += 1
-        if self.tty:
-            sys.stderr.write(f"\r\033[K[{self.done}/{self.total}] {report.line()[:100]}")
-            sys.stderr.flush()
-            if self.done == self.total:
-                sys.stderr.write("\n")
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, description=report.source)
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from .pipeline import housekeeping, poll_all, publish_from_store, start_workers, stop_workers
+    from .config import ConfigError
+    from .fetch import fetcher_for
+    from .pipeline import cycle_line, housekeeping, poll_all, publish_from_store, reclassify_if_needed
+    from .store import Store
+    from .workers import start_workers, stop_workers
 
     config = _load(args.config)
     sources = config.sources
@@ -80,9 +173,16 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
     async def run() -> list:
         async with fetcher_for(config) as fetcher:
-            return await poll_all(config, store, fetcher, sources, on_done=_Progress(len(sources)))
+            with _Progress(len(sources)) as progress:
+                return await poll_all(config, store, fetcher, sources, on_done=progress)
 
-    with Store(config.store_path) as store:
+    started = time.monotonic()
+    # Each failure is in the summary below; logging it as well would print it twice.
+    quiet = _NotRepeated()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(quiet)
+    with Store(config.store_path) as store, _demo_site(args, config):
+        reclassify_if_needed(config, store)  # items stored before a config change, before new ones join
         start_workers(config.worker_count())
         try:
             reports = asyncio.run(run())
@@ -90,14 +190,37 @@ def cmd_poll(args: argparse.Namespace) -> int:
             stop_workers()
         housekeeping(config, store, datetime.now(timezone.utc))
         changed = publish_from_store(config, store)
+    log.info("%s", cycle_line(reports, time.monotonic() - started))
     for report in reports:
         print(report.line())
     print(f"published {len(changed)} changed file(s) to {config.output_dir}")
     return EXIT_OK if all(r.ok for r in reports) else EXIT_SOURCES_FAILED
 
 
+@contextlib.contextmanager
+def _demo_site(args: argparse.Namespace, config: Config) -> Iterator[None]:
+    """With --demo: the bundled sample site, served while the command runs."""
+    if not getattr(args, "demo", False):
+        yield
+        return
+    from .demo import demo_port, start_demo_site
+
+    try:
+        site = start_demo_site(port=demo_port(s.url for s in config.sources))
+    except OSError as exc:  # the port is taken
+        from .serve import PortUnavailable
+
+        raise PortUnavailable(f"{exc}; stop what uses it (a running `aggregator run --demo`?)") from None
+    log.info("demo: sample site on %s", site.base_url)
+    try:
+        yield
+    finally:
+        site.stop()
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from .pipeline import publish_from_store
+    from .store import Store
 
     config = _load(args.config)
     with Store(config.store_path) as store:
@@ -118,6 +241,7 @@ def _ago(value: str | None, now: datetime) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from .health import source_health
+    from .store import Store
 
     config = _load(args.config)
     # Read-only: status works while the daemon owns the store.
@@ -142,34 +266,29 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _explain_newest(config: Config, count: int) -> None:
-    """Why the newest items are in their feeds, by the current rules."""
-    from .classify import classify
-    from .models import Item
+    """Why the newest items are in their feeds, by the current config: what the next publish writes."""
+    from .classify import categories_now
+    from .pipeline import stored_as_item
+    from .store import Store
 
     with Store(config.store_path, readonly=True) as store:
         newest = store.newest({"all": count})["all"]
     print(f"\nthe {len(newest)} newest items, and why they are where they are:")
     for stored in newest:
-        try:
-            source = config.source(stored.source)
-        except KeyError:
-            print(f"- {stored.title}\n    source {stored.source!r} is no longer in the config")
-            continue
-        item = Item(
-            key=stored.key, source=stored.source, url=stored.url, title=stored.title,
-            published=stored.published, updated=stored.updated, origin=stored.origin,
-            summary_html=stored.summary_html, content_html=stored.content_html,
-        )
-        verdict = classify(item, source, config)
-        print(f"- {stored.title}  [{', '.join(stored.categories) or '-'}]\n    {stored.url}")
-        for reason in verdict.reasons or ["no category: the source has none and no rule matched"]:
+        by_source, reasons = categories_now(stored_as_item(stored), stored.sources, config, stored.source_categories)
+        categories = sorted({c for cats in by_source.values() for c in cats})
+        print(f"- {stored.title}  [{', '.join(categories) or '-'}]\n    {stored.url}")
+        gone = [name for name in stored.sources if name not in {s.name for s in config.sources}]
+        if gone:
+            reasons.append(f"source(s) {', '.join(gone)} no longer in the config: their earlier categories are kept")
+        for reason in reasons or ["no category: the source has none and no rule matched"]:
             print(f"      {reason}")
 
 
 def _try_source(args: argparse.Namespace, config: Config):  # noqa: ANN202 - returns config.Source
     from pydantic import ValidationError
 
-    from .config import Source
+    from .config import ConfigError, Source
 
     if args.source:
         if config.path is None:
@@ -214,16 +333,25 @@ def _try_source(args: argparse.Namespace, config: Config):  # noqa: ANN202 - ret
 def cmd_try(args: argparse.Namespace) -> int:
     import json
 
-    from .config import Config
+    from .config import Config, ConfigError
+    from .fetch import fetcher_for
     from .models import SourceError
     from .pipeline import preview
 
+    if args.explain and not args.config:
+        raise ConfigError("--explain shows which categories each item lands in: give the config with --config CONFIG")
     config = _load(args.config) if args.config else Config()
     source = _try_source(args, config)
+    given: set[str] = set()
+    if args.article:
+        given = {key for key, value in (("title", args.title), ("date", args.date), ("body", args.body),
+                                        ("source", args.origin), ("author", args.author)) if value}
+    elif args.item:
+        given = {"item"} | {key for key in ("title", "link", "date", "summary") if getattr(args, key)}
 
     async def run():  # noqa: ANN202
         async with fetcher_for(config, persist_cookies=False) as fetcher:
-            return await preview(source, config, fetcher, article=args.article)
+            return await preview(source, config, fetcher, article=args.article, given=given)
 
     try:
         result = asyncio.run(run())
@@ -231,9 +359,14 @@ def cmd_try(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_SOURCES_FAILED
     zone = config.zone_of(source)
+    fallback = {match.field for match in result.selectors if match.fallback}
     if args.json:
+        selectors = [
+            {"option": m.option, "selector": m.selector, "matched": m.matched, "of": m.of, "fallback": m.fallback}
+            for m in result.selectors
+        ]
         if result.article is not None:
-            payload: object = result.article
+            payload: object = {**result.article, **({"selectors": selectors} if selectors else {})}
         else:
             payload = {
                 "url": result.url,
@@ -241,6 +374,7 @@ def cmd_try(args: argparse.Namespace) -> int:
                 "feed_url": result.feed_url,
                 "frame_url": result.frame_url,
                 "chosen_selectors": result.chosen,
+                "selectors": selectors,
                 "items": [
                     {
                         "title": item.title,
@@ -255,12 +389,16 @@ def cmd_try(args: argparse.Namespace) -> int:
             }
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return EXIT_OK
+    for match in result.selectors:
+        print(match.line())
     if result.article is not None:
         for key, value in result.article.items():
             if key == "content_html" or (value is None and key in ("attachments", "content_from", "unreadable")):
                 continue
             shown = value if key != "content_text" or value is None else (value[:600] + ("…" if len(value) > 600 else ""))
-            print(f"{key:>13}: {shown}")
+            field = "content" if key == "content_text" else key
+            mark = "  (fallback: its selector matched nothing)" if field in fallback and value else ""
+            print(f"{key:>13}: {shown}{mark}")
         return EXIT_OK
     print(f"{result.kind} {result.url}: {len(result.items)} items")
     if result.frame_url:
@@ -269,7 +407,11 @@ def cmd_try(args: argparse.Namespace) -> int:
         print(f"the page links a feed: {result.feed_url}  (kind = \"feed\" would use it)")
     for item in result.items:
         when = item.published.astimezone(zone).isoformat() if item.published else "no date"
-        print(f"- {item.title}\n    {item.url}\n    {when}  [{', '.join(item.categories) or '-'}]")
+        marks = {name: "  (fallback)" if name in fallback else "" for name in ("title", "url", "published")}
+        print(
+            f"- {item.title}{marks['title']}\n    {item.url}{marks['url']}\n"
+            f"    {when}{marks['published']}  [{', '.join(item.categories) or '-'}]"
+        )
         for enclosure in item.enclosures:
             print(f"    enclosure: {enclosure.url} ({enclosure.type}; a poll reads PDF/DOCX text)")
         if args.explain:
@@ -281,15 +423,37 @@ def cmd_try(args: argparse.Namespace) -> int:
     return EXIT_OK if result.items else EXIT_SOURCES_FAILED
 
 
+_early_signals: list[int] = []
+
+
+def _catch_early_signals() -> None:
+    """Before anything slow (imports, the store, the first publish): without a handler a SIGHUP
+    (`systemctl reload` right after start) would end the process. Replayed once the daemon is up."""
+    import signal
+
+    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: _early_signals.append(signum))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    log.info("starting (pid %d) with %s", os.getpid(), args.config)
     from .scheduler import run_daemon
 
-    return run_daemon(args.config, demo=args.demo)
+    return run_daemon(args.config, demo=args.demo, early_signals=_early_signals)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aggregator", description=__doc__)
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    parser.add_argument(
+        "--log-level", default="INFO", type=_level_name,
+        help="TRACE (also the libraries' debug output), DEBUG, INFO, WARNING or ERROR (default INFO)",
+    )
+    parser.add_argument(
+        "--store", metavar="PATH", help="store file, overriding the config's `store` (also: AGGREGATOR_STORE)"
+    )
+    parser.add_argument(
+        "--output-dir", metavar="DIR", help="feeds directory, overriding `output_dir` (also: AGGREGATOR_OUTPUT_DIR)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the daemon: poll on schedule, publish, serve feeds over HTTP")
@@ -307,10 +471,14 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("config")
     poll.add_argument("--once", action="store_true", required=True, help="poll every source once and exit")
     poll.add_argument("--source", action="append", help="poll only this source (repeatable)")
+    poll.add_argument("--demo", action="store_true", help="serve the bundled sample site while polling (offline)")
     poll.set_defaults(func=cmd_poll)
 
     build = sub.add_parser("build", help="rebuild the feeds from the store without fetching")
     build.add_argument("config")
+    build.add_argument(
+        "--demo", action="store_true", help="accepted for symmetry with run/poll: build fetches nothing, so needs no site"
+    )
     build.set_defaults(func=cmd_build)
 
     trial = sub.add_parser("try", help="fetch one page and print what would be extracted from it")
@@ -338,7 +506,8 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="show the health of every source")
     status.add_argument("config")
     status.add_argument(
-        "--explain", type=int, metavar="N", default=0, help="also show the N newest items and why they are in their feeds"
+        "--explain", type=_positive, metavar="N", default=0,
+        help="also show the N newest items and why they are in their feeds",
     )
     status.set_defaults(func=cmd_status)
     return parser
@@ -347,17 +516,39 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "run":
+        _catch_early_signals()
     _setup_logging(args.log_level)
+    # Through the environment, so a reload of the config by the daemon keeps them.
+    if args.store:
+        os.environ["AGGREGATOR_STORE"] = str(Path(args.store).expanduser().absolute())
+    if args.output_dir:
+        os.environ["AGGREGATOR_OUTPUT_DIR"] = str(Path(args.output_dir).expanduser().absolute())
+    from .config import ConfigError
+    from .serve import PortUnavailable
+    from .store import OutputError, StoreError
+
     try:
         return args.func(args)
     except ConfigError as exc:
         print(f"config error:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except OutputError as exc:
+        print(f"feeds error: {exc}", file=sys.stderr)
+        return EXIT_STORE
+    except PortUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PORT
     except StoreError as exc:
         print(f"store error: {exc}", file=sys.stderr)
         return EXIT_STORE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `aggregator status CONFIG | head`: the reader left; say nothing more, anywhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -58,6 +58,8 @@ def _check_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an absolute http(s) URL")
+    if any(char.isspace() for char in value):
+        raise ValueError(f"{value!r} contains whitespace; write a space as %20 (or remove it)")
     return value
 
 
@@ -102,7 +104,8 @@ Selector = Annotated[str, BeforeValidator(lambda v: _check_selector(v) if isinst
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: "8080" is not a port and "yes" is not a boolean (TOML has real integers and booleans).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class ListSelectors(Strict):
@@ -259,7 +262,7 @@ def _zone(name: str) -> ZoneInfo:
 class Settings(Strict):
     store: str = "store.json"
     output_dir: str = "feeds"
-    base_url: HttpUrl = "http://127.0.0.1:8080"
+    base_url: HttpUrl = "http://127.0.0.1:8080"  # default: where [serve] listens (Config fills it in)
     default_interval: Duration = 1800.0
     user_agent: str = "feed-aggregator/0.1 (+https://github.com/; polite news poller)"
     timezone: str = "Asia/Shanghai"
@@ -284,6 +287,10 @@ class Settings(Strict):
     # Documents (PDF, DOCX) are read for their text up to this size and for at most this long.
     attachment_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     attachment_timeout: Duration = 10.0
+    # A source that has never worked (a wrong URL, a 404) is announced sooner: after this many
+    # failed polls in a row, or after failing for incident_after, whichever comes first.
+    incident_failures: int = Field(default=3, ge=1)
+    incident_after: Duration = 3600.0
 
     @field_validator("timezone")
     @classmethod
@@ -291,7 +298,7 @@ class Settings(Strict):
         _zone(value)
         return value
 
-    @field_validator("default_interval", "timeout", "host_delay", "stale_after", "host_delay_max", "attachment_timeout")
+    @field_validator("default_interval", "timeout", "host_delay", "stale_after", "host_delay_max", "attachment_timeout", "incident_after")
     @classmethod
     def _finite(cls, value: float) -> float:
         if not math.isfinite(value):
@@ -315,6 +322,18 @@ class Settings(Strict):
         return value
 
 
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::"}
+
+
+def served_url(host: str, port: int) -> str:
+    """The URL of a server listening on host:port (the loopback address for a wildcard host)."""
+    if host in _WILDCARD_HOSTS:
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
+
+
 class ServeSettings(Strict):
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -328,6 +347,40 @@ class Config(Strict):
     sources: list[Source] = Field(default_factory=list)
     # Set by load_config; not read from the file.
     path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_base_url(cls, data: Any) -> Any:
+        """Without an explicit base_url, readers reach the feeds where [serve] listens."""
+        if not isinstance(data, dict):
+            return data
+        settings, serve = data.get("settings", {}), data.get("serve", {})
+        if not isinstance(settings, dict) or not isinstance(serve, dict) or "base_url" in settings:
+            return data
+        host, port = serve.get("host", "127.0.0.1"), serve.get("port", 8080)
+        if not isinstance(host, str) or not isinstance(port, int) or isinstance(port, bool):
+            return data  # validation reports the bad [serve] value
+        return {**data, "settings": {**settings, "base_url": served_url(host, port)}}
+
+    def warnings(self) -> list[str]:
+        """Things that work but are probably not what was meant; `check` prints them, `run` logs them."""
+        out: list[str] = []
+        if not self.sources:
+            out.append("no [[sources]] defined: nothing will be polled (see config/example.toml)")
+        parts = urlsplit(self.settings.base_url)
+        listen = self.serve.host
+        loopback = {"127.0.0.1", "localhost", "::1"}
+        same_host = parts.hostname == listen or (
+            parts.hostname in loopback and (listen in loopback or listen in _WILDCARD_HOSTS)
+        )
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if self.serve.enabled and same_host and self.serve.port != 0 and port != self.serve.port:
+            out.append(
+                f"settings.base_url {self.settings.base_url} names port {port}, but [serve] listens on"
+                f" {listen}:{self.serve.port}: feed links and the OPML will point at the wrong port;"
+                " remove base_url (it then follows [serve]) or fix the port"
+            )
+        return out
 
     @field_validator("categories")
     @classmethod
@@ -454,6 +507,11 @@ def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
     key = next((p for p in rest if isinstance(p, str)), None)
     if key is None:
         return start + 1
+    if len(loc) == 1 and isinstance(loc[0], str):
+        # An unknown top-level key is usually a table: find its [header] or [[header]].
+        for i, line in enumerate(lines):
+            if re.match(rf"\s*\[\[?\s*{re.escape(key)}\s*[\].]", line):
+                return i + 1
     for i in range(start, end):
         if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
             return i + 1
@@ -480,6 +538,8 @@ def parse_config(text: str, path: Path | str = "<config>") -> Config:
                 message = message[len("Value error, ") :]
             if error["type"] == "extra_forbidden":
                 message = f"unknown key {loc[-1]!r}; {_allowed_keys(loc)}"
+            elif error["type"] == "list_type" and isinstance(error.get("input"), str):
+                message += f"; write a list: [{error['input']!r}]".replace("'", '"')
             elif error["type"] == "missing":
                 message = f"required key {loc[-1]!r} is missing"
             line = _find_line(text, loc)
@@ -516,6 +576,26 @@ def _allowed_keys(loc: tuple[Any, ...]) -> str:
     return "allowed: " + ", ".join(allowed)
 
 
+# Where a service keeps its data is the service manager's business, not the config file's:
+# these override `store` and `output_dir` (the CLI's --store / --output-dir set them too).
+ENV_OVERRIDES = {"AGGREGATOR_STORE": "store", "AGGREGATOR_OUTPUT_DIR": "output_dir"}
+
+
+def overridden_settings(config: Config) -> dict[str, str]:
+    """Settings the environment overrides: key -> the variable that set it."""
+    return {key: variable for variable, key in ENV_OVERRIDES.items() if os.environ.get(variable)}
+
+
+def _apply_environment(config: Config) -> Config:
+    update = {
+        key: str(Path(os.environ[variable]).expanduser().absolute())  # relative to where the command ran
+        for key, variable in overridden_settings(config).items()
+    }
+    if not update:
+        return config
+    return config.model_copy(update={"settings": config.settings.model_copy(update=update)})
+
+
 def load_config(path: Path | str) -> Config:
     path = Path(path)
     try:
@@ -526,4 +606,4 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(f"{path}: config must be UTF-8 ({exc})") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-    return parse_config(text, path)
+    return _apply_environment(parse_config(text, path))

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from importlib.resources.abc import Traversable
+from urllib.parse import urlsplit
 
 log = logging.getLogger("aggregator.demo")
 
@@ -93,3 +95,12 @@ def start_demo_site(host: str = DEMO_HOST, port: int = DEMO_PORT) -> DemoSite:
     thread = threading.Thread(target=server.serve_forever, name="demo-site", daemon=True)
     thread.start()
     return DemoSite(server, thread)
+
+
+def demo_port(urls: Iterable[str]) -> int:
+    """Where to serve the sample site: the loopback port the config's sources point to."""
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.hostname == DEMO_HOST and parts.port:
+            return parts.port
+    return DEMO_PORT

@@ -25,7 +25,7 @@ from typing import Any
 from .config import Config
 from .models import ErrorKind, StoredItem, parse_iso
 from .publish import FeedSpec, render_atom, write_atomic
-from .store import SourceState
+from .store import OutputError, SourceState, unusable
 
 HEALTH_SLUG = "health"
 HEALTH_TITLE = "Feed aggregator: source health"
@@ -142,10 +142,17 @@ def incidents(config: Config, states: Mapping[str, SourceState], now: datetime) 
         last = parse_iso(state.last_attempt) or started
         if started is None or last is None:
             continue
+        never_worked = state.last_success is None
         if state.gone:
             kind, since = GONE, last  # a gone source is not polled again, so last_attempt stays put
         elif now - started >= stale_after:
             kind, since = FAILING, started + stale_after
+        elif never_worked and (
+            state.consecutive_failures >= config.settings.incident_failures
+            or now - started >= timedelta(seconds=config.settings.incident_after)
+        ):
+            # Nothing to heal back to: a wrong URL or selector should not wait days to be told.
+            kind, since = FAILING, started
         elif state.last_error_kind == ErrorKind.EMPTY.value and state.max_items_seen > 0:
             kind, since = EMPTIED, started
         else:
@@ -205,18 +212,29 @@ def _entry(incident: Incident) -> StoredItem:
     )
 
 
-def health_spec(config: Config, states: Mapping[str, SourceState], now: datetime) -> FeedSpec:
+def health_spec(
+    config: Config, states: Mapping[str, SourceState], now: datetime, *, empty_updated: datetime | None = None
+) -> FeedSpec:
     entries = [_entry(incident) for incident in incidents(config, states, now)]
-    return FeedSpec(HEALTH_SLUG, HEALTH_TITLE, "Sources that stopped working and need a look", entries)
+    return FeedSpec(
+        HEALTH_SLUG, HEALTH_TITLE, "Sources that stopped working and need a look", entries, empty_updated=empty_updated
+    )
 
 
-def render_health(config: Config, states: Mapping[str, SourceState], now: datetime) -> bytes:
-    spec = health_spec(config, states, now)
+def render_health(
+    config: Config, states: Mapping[str, SourceState], now: datetime, *, empty_updated: datetime | None = None
+) -> bytes:
+    spec = health_spec(config, states, now, empty_updated=empty_updated)
     return render_atom(spec, config.settings.base_url, config.settings.feed_entries)
 
 
-def write_health(config: Config, states: Mapping[str, SourceState], now: datetime) -> bool:
+def write_health(
+    config: Config, states: Mapping[str, SourceState], now: datetime, *, empty_updated: datetime | None = None
+) -> bool:
     """Write `health.atom` beside the content feeds; False when its bytes did not change."""
     out: Path = config.output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    return write_atomic(out / HEALTH_FILE, render_health(config, states, now))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return write_atomic(out / HEALTH_FILE, render_health(config, states, now, empty_updated=empty_updated))
+    except OSError as exc:
+        raise OutputError(unusable("output_dir", out, exc, "write feeds to")) from None

@@ -110,6 +110,7 @@ class RawItem:
     list_hash: str | None = None  # set by the pipeline: the row as listed, before article enrichment
     enclosures: tuple[Enclosure, ...] = ()
     attachment_text: str | None = None  # text read from the documents, for classification
+    linkless: bool = False  # upstream gave no link: `url` is the feed's site, the key comes from upstream_id
 
 
 @dataclass(slots=True)
@@ -158,6 +159,7 @@ class StoredItem:
     sources: tuple[str, ...] = ()  # every source that listed it
     content_hash: str = ""
     enclosures: tuple[Enclosure, ...] = ()
+    source_categories: dict[str, list[str]] | None = None  # each source's share of `categories`
 
     @property
     def sort_time(self) -> datetime:

@@ -9,23 +9,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import multiprocessing
-import os
 import re
-import select
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 from urllib.parse import urlsplit
 
-from .classify import classify
+from .classify import categories_now, classification_fingerprint, classify
 from .config import Config, ListSelectors, Source
 from .extract.article import ArticlePage, extract_article
 from .extract.attachments import (
@@ -41,18 +35,19 @@ from .extract.decode import check_nesting, decode_html
 from .extract.feed import extract_feed, looks_like_feed
 from .extract.frames import list_frame
 from .extract.html_list import ListPage, extract_list
-from .extract.wechat import extract_wechat, is_wechat
 from .extract.json_list import JsonPage, PageRequest, extract_json, page_requests, request_of
+from .extract.probe import SelectorMatch, probe_selectors
+from .extract.wechat import extract_wechat, is_wechat
 from .fetch import Fetcher
 from .health import health_spec
-from .models import Enclosure, ErrorKind, FetchResult, Item, RawItem, SourceError, utc_iso
+from .models import Enclosure, ErrorKind, FetchResult, Item, RawItem, SourceError, StoredItem, utc_iso
 from .normalise import normalise_item
 from .normalise.urls import item_key
 from .publish import FeedSpec, publish
-from .store import SourceState, Store
+from .store import OutputError, SourceState, Store, unusable
+from .workers import parse as _parse
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 MAX_ARTICLES_PER_POLL = 60
 FEED_ACCEPT = "application/atom+xml,application/rss+xml,application/xml;q=0.9,text/xml;q=0.8,*/*;q=0.5"
@@ -182,100 +177,6 @@ def read_json(result: FetchResult, source: Source) -> JsonPage:
 def normalise_all(raws: list[RawItem], source: str, zone: ZoneInfo, now: datetime) -> list[Item]:
     """normalise_item over one poll's rows, dropping rows without a usable link."""
     return [item for raw in raws if (item := normalise_item(raw, source, zone, now)) is not None]
-
-
-_workers: ProcessPoolExecutor | None = None
-
-
-def _exit_with(parent: int) -> None:
-    """Worker initializer: never outlive the process that started the pool, kill -9 included.
-
-    Workers hold both ends of their task queue's pipe, so they would never see EOF and
-    would wait forever as orphans; they watch the parent's pid instead.
-    """
-
-    def watch() -> None:
-        try:
-            select.select([os.pidfd_open(parent)], [], [])  # readable once the parent has exited
-        except (AttributeError, OSError):  # no pidfd (old kernel): poll
-            while True:
-                time.sleep(1.0)
-                try:
-                    os.kill(parent, 0)
-                except ProcessLookupError:
-                    break
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def start_workers(count: int) -> None:
-    """Parse in `count` processes (0: in the event loop's own thread)."""
-    global _workers
-    stop_workers()
-    if count > 0:
-        _workers = _new_pool(count)
-
-
-def stop_workers() -> None:
-    global _workers
-    if _workers is not None:
-        _kill(_workers)
-        _workers = None
-
-
-def _kill(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool now: shutdown() alone lets a running parse finish, and exit waits for it."""
-    processes = list((pool._processes or {}).values())  # noqa: SLF001 - the pool exposes no kill
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.kill()
-
-
-def _renew(pool: ProcessPoolExecutor) -> None:
-    """Replace `pool` with a fresh one, unless that already happened (parses fail together)."""
-    global _workers
-    if _workers is pool:
-        size = pool._max_workers  # noqa: SLF001 - the pool keeps its size only there
-        _kill(pool)
-        _workers = None
-        start_workers(size)
-
-
-def _new_pool(size: int) -> ProcessPoolExecutor:
-    # forkserver: workers start from a clean process, not a fork of threads and sockets.
-    return ProcessPoolExecutor(
-        size,
-        mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_exit_with,
-        initargs=(os.getpid(),),
-    )
-
-
-async def _parse(function: Callable[..., T], *args: object) -> T:
-    pool = _workers
-    if pool is None:
-        return function(*args)
-    loop = asyncio.get_running_loop()
-    try:
-        return await loop.run_in_executor(pool, function, *args)
-    except asyncio.CancelledError:
-        # The poll's time limit gave up on this page, but the worker is still parsing it
-        # and every later page would queue behind it.
-        _renew(pool)
-        raise
-    except BrokenProcessPool:
-        # A worker died (out of memory, a crash in a parser) and took every parse in flight
-        # with it. Each is retried in a process of its own, so the page that crashes
-        # parsers fails alone.
-        _renew(pool)
-    alone = _new_pool(1)
-    try:
-        return await loop.run_in_executor(alone, function, *args)
-    except BrokenProcessPool:
-        raise SourceError(ErrorKind.PARSE, "the page crashed the parser process") from None
-    finally:
-        _kill(alone)
 
 
 def _fetch_options(source: Source) -> dict[str, Any]:
@@ -613,6 +514,9 @@ async def _enrich_changed_rows(
     to_fetch: list[RawItem] = []
     deferred = 0
     for raw in raws:
+        if raw.linkless:
+            ready.append(raw)  # no page of its own to read
+            continue
         raw.list_hash = _list_hash(raw)
         key = item_key(raw.url, raw.upstream_id)
         if store.list_hash(key, source.name) == raw.list_hash:
@@ -670,7 +574,10 @@ async def poll_source(
         report.ok, report.error_kind, report.error = False, ErrorKind.PARSE, f"{type(exc).__name__}: {exc}"
     _record_outcome(state, report, moment)
     if not report.ok:
-        log.warning("%s: %s: %s", source.name, report.error_kind.value if report.error_kind else "error", report.error)
+        log.warning(
+            "%s: %s: %s", source.name, report.error_kind.value if report.error_kind else "error", report.error,
+            extra={"poll_failure": True},  # `poll --once` prints it in its summary instead
+        )
     store.set_state(source.name, state)
     store.commit(lazy=True)
     report.seconds = time.monotonic() - started
@@ -781,6 +688,14 @@ async def poll_all(
     return list(await asyncio.gather(*(one(source) for source in chosen)))
 
 
+def cycle_line(reports: Sequence[PollReport], seconds: float) -> str:
+    """The one INFO line of a poll cycle."""
+    return (
+        f"polled {len(reports)} source(s) in {seconds:.1f}s: {sum(r.new for r in reports)} new,"
+        f" {sum(r.changed for r in reports)} changed, {sum(not r.ok for r in reports)} failed"
+    )
+
+
 def poll_deadline(config: Config) -> float:
     # A list page, a few further pages and article pages, each within the fetch timeout.
     return config.settings.timeout * 4 + 30
@@ -836,18 +751,63 @@ def feed_specs(config: Config, store: Store, now: datetime) -> list[FeedSpec]:
     default = config.settings.feed_entries
     limits = {"all": default} | {slug: c.feed_entries or default for slug, c in config.categories.items()}
     newest = store.newest(limits)
-    specs = [FeedSpec("all", "All items", "Every item from every source", newest["all"])]
+    born = store.created  # an empty feed's `updated`: stable, so regenerating it changes no byte
+    specs = [FeedSpec("all", "All items", "Every item from every source", newest["all"], empty_updated=born)]
     for slug, category in config.categories.items():
         description = category.description or category.title
-        specs.append(FeedSpec(slug, category.title, description, newest[slug], limit=limits[slug]))
-    specs.append(health_spec(config, store.states(), now))
+        specs.append(FeedSpec(slug, category.title, description, newest[slug], limit=limits[slug], empty_updated=born))
+    specs.append(health_spec(config, store.states(), now, empty_updated=born))
     return specs
+
+
+def stored_as_item(stored: StoredItem) -> Item:
+    """A stored item in the shape classify() reads."""
+    return Item(
+        key=stored.key, source=stored.source, url=stored.url, title=stored.title,
+        published=stored.published, updated=stored.updated, origin=stored.origin,
+        summary_html=stored.summary_html, content_html=stored.content_html,
+    )
+
+
+def reclassify_if_needed(config: Config, store: Store) -> int:
+    """Re-sort every stored item when categories, rules or source defaults changed since the last time.
+
+    Items are classified when found, so without this a rule added later would
+    never reach items already stored; the fingerprint keeps it to real changes.
+    """
+    fingerprint = classification_fingerprint(config)
+    if store.meta(CLASSIFICATION_META) == fingerprint:
+        return 0
+    reads_body = any(c.rules is not None and "body" in c.rules.fields for c in config.categories.values())
+    by_name = {source.name: source for source in config.sources}
+    changed = store.reclassify(
+        lambda stored: categories_now(
+            stored_as_item(stored), stored.sources, config, stored.source_categories, by_name=by_name
+        )[0],
+        with_body=reads_body,
+    )
+    store.set_meta(CLASSIFICATION_META, fingerprint)
+    if changed:
+        log.info("categories or rules changed: %d stored item(s) re-sorted", changed)
+    return changed
+
+
+CLASSIFICATION_META = "classification"
+
+
+def forget_classification(store: Store) -> None:
+    """The next publish re-sorts every item (items were classified by a config no longer current)."""
+    store.set_meta(CLASSIFICATION_META, None)
 
 
 def publish_from_store(config: Config, store: Store, now: datetime | None = None) -> list[Path]:
     moment = now or datetime.now(timezone.utc)
+    reclassify_if_needed(config, store)
     specs = feed_specs(config, store, moment)
-    return publish(specs, config.output_dir, config.settings.base_url, config.settings.feed_entries)
+    try:
+        return publish(specs, config.output_dir, config.settings.base_url, config.settings.feed_entries)
+    except OSError as exc:
+        raise OutputError(unusable("output_dir", config.output_dir, exc, "write feeds to")) from None
 
 
 @dataclass(slots=True)
@@ -862,6 +822,7 @@ class Preview:
     feed_url: str | None = None
     frame_url: str | None = None  # the list was read from this iframe of the page
     article: dict[str, str | None] | None = None
+    selectors: list[SelectorMatch] = field(default_factory=list)  # what each given selector matched
 
 
 async def _preview_article(
@@ -908,14 +869,27 @@ async def _preview_article(
     )
 
 
-async def preview(source: Source, config: Config, fetcher: Fetcher, *, article: bool) -> Preview:
-    """Fetch one page and extract it exactly as a poll would, without touching the store."""
+async def preview(
+    source: Source, config: Config, fetcher: Fetcher, *, article: bool, given: set[str] = frozenset()
+) -> Preview:
+    """Fetch one page and extract it exactly as a poll would, without touching the store.
+
+    `given`: the selector keys the user typed; each is also run on its own against the page.
+    """
     moment = datetime.now(timezone.utc)
     zone = config.zone_of(source)
     result = await fetcher.fetch(source.url, **(_fetch_options(source) if article else _list_request_options(source)))
+    matches: list[SelectorMatch] = []
+    if given and not _reads_as_feed(source, result) and source.kind != "json":
+        html = decode_page(result.body, result.charset, source.encoding, result.url)
+        matches = probe_selectors(
+            html, None if article else source.list_selectors, source.article if article else None, given=given
+        )
     if article:
-        return await _preview_article(source, config, fetcher, result, zone, moment)
-    out = Preview(url=result.url, kind="list")
+        out = await _preview_article(source, config, fetcher, result, zone, moment)
+        out.selectors = matches
+        return out
+    out = Preview(url=result.url, kind="list", selectors=matches)
     if _reads_as_feed(source, result):
         out.kind = "feed"
         _title, raws = extract_feed(result)

@@ -48,6 +48,7 @@ class FeedSpec:
     items: Sequence[StoredItem]
     author: str = "Feed aggregator"  # feed-level atom:author (entries carry their own too)
     limit: int | None = None  # entries in this feed; None: publish's limit
+    empty_updated: datetime | None = None  # the feed's `updated` while it has no entries (the store's birth)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,9 @@ def _prepare(item: StoredItem, slug: str) -> _Entry:
     if not content and not any(link.rel == "alternate" for link in links):
         # RFC 4287 4.1.2: an entry without an alternate link must have content.
         content = summary or html.escape(title)
+    if not content and not summary:
+        # Upstream gave a title only: readers and validators still get a text.
+        summary = html.escape(title)
 
     author = next(
         (name for name in (xml_safe(v or "").strip() for v in (item.author, item.origin, item.source)) if name),
@@ -237,7 +241,7 @@ def render_atom(spec: FeedSpec, base_url: str, limit: int, generator_version: st
     if subtitle:
         fg.subtitle(subtitle)
     # feedgen defaults `updated` to now(); the newest entry's time is the honest value.
-    fg.updated(max((entry.updated for entry in entries), default=EPOCH))
+    fg.updated(max((entry.updated for entry in entries), default=spec.empty_updated or EPOCH))
     fg.link(href=feed_url(base, spec.slug), rel="self", type=ATOM_TYPE)
     fg.link(href=f"{base}/", rel="alternate", type="text/html")
     fg.author({"name": xml_safe(spec.author).strip() or GENERATOR})

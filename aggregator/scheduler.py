@@ -21,6 +21,7 @@ import logging
 import os
 import random
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -37,15 +38,17 @@ from .health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health
 from .models import ErrorKind, parse_iso
 from .pipeline import (
     PollReport,
+    cycle_line,
+    forget_classification,
     housekeeping,
     poll_deadline,
     poll_source,
     publish_from_store,
+    reclassify_if_needed,
     record_failure,
-    start_workers,
-    stop_workers,
 )
-from .store import SourceState, Store
+from .store import STATE_COMMIT_SECONDS, SourceState, Store, StoreError
+from .workers import start_workers, stop_workers
 
 log = logging.getLogger("aggregator.daemon")
 
@@ -53,6 +56,7 @@ Clock = Callable[[], datetime]
 
 
 HOUSEKEEPING_EVERY = 24 * 3600.0
+EXIT_PORT = 4  # the [serve] port is taken (cli.py's codes: 2 config, 3 store or feeds directory)
 
 
 def utc_now() -> datetime:
@@ -71,6 +75,8 @@ class Policy:
     publish_every: float = 5.0  # publish at most this often; a burst of polls gives one write
     config_check_every: float = 2.0  # poll the config file's mtime; no inotify dependency
     stop_grace: float = 3.0  # how long in-flight polls may finish on SIGTERM before they are cancelled
+    commit_check_every: float = 1.0  # the timer that writes staged poll state and items (for `status`)
+    state_commit_every: float = STATE_COMMIT_SECONDS  # poll state alone is written at most this often
 
 
 DEFAULT_POLICY = Policy()
@@ -193,6 +199,8 @@ class Daemon:
         self._background: list[asyncio.Task[None]] = []
         self._config_signature = _file_signature(config.path) if config.path else None
         self.reloads = 0  # applied reloads, for tests and logs
+        self._cycle: list[PollReport] = []  # polls since the last cycle line
+        self._cycle_started = 0.0
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -202,6 +210,7 @@ class Daemon:
         self._stopping = asyncio.Event()
         self.store = Store(self.config.store_path)  # raises StoreLocked if another daemon owns it
         try:
+            reclassify_if_needed(self.config, self.store)  # the config may have changed while we were stopped
             self.fetcher = fetcher_for(self.config)
             start_workers(self.config.worker_count())
             # Started inside the running loop: APScheduler 3.11 binds to the loop current at start().
@@ -224,6 +233,7 @@ class Daemon:
         self._background = [
             asyncio.create_task(self._publisher(), name="publisher"),
             asyncio.create_task(self._housekeeper(), name="housekeeper"),
+            asyncio.create_task(self._committer(), name="committer"),
         ]
         if self.config.path is not None:
             self._background.append(asyncio.create_task(self._watch_config(), name="config-watcher"))
@@ -363,7 +373,14 @@ class Daemon:
         finally:
             if task is not None:
                 self._inflight.discard(task)
+        if self.config is not config:
+            # Reloaded mid-poll: this poll's items were sorted by the old rules.
+            forget_classification(self.store)
+            self._content_dirty = True
         self.reports[name] = report
+        if not self._cycle:
+            self._cycle_started = time.monotonic() - report.seconds
+        self._cycle.append(report)
         self._after_poll(source, report)
         return report
 
@@ -414,7 +431,7 @@ class Daemon:
             if changed:
                 log.info("published %d changed file(s) to %s", len(changed), self.config.output_dir)
             return  # publish_from_store wrote the health feed too
-        if write_health(self.config, self.store.states(), self.clock()):
+        if write_health(self.config, self.store.states(), self.clock(), empty_updated=self.store.created):
             log.info("health feed updated")
 
     async def _publisher(self) -> None:
@@ -424,10 +441,30 @@ class Daemon:
             self._publish_wanted.clear()
             try:
                 self.publish_now()
-            except Exception:  # disk full, a feedgen bug...: logged, retried on the next change
+            except StoreError as exc:  # a named condition (disk full, directory gone): one line
+                log.error("publishing failed, will retry: %s", exc)
+            except Exception:  # a feedgen bug...: logged, retried on the next change
                 log.exception("publishing failed; will retry")
+            self.log_cycle()
             # Debounce: polls finishing during this pause are covered by the next publish.
             await asyncio.sleep(self.policy.publish_every)
+
+    def log_cycle(self) -> None:
+        """One INFO line for the polls that finished since the last one (a publish's worth)."""
+        if self._cycle:
+            log.info("%s", cycle_line(self._cycle, time.monotonic() - self._cycle_started))
+            self._cycle = []
+
+    async def _committer(self) -> None:
+        """Write staged poll state and items on a timer: `status` reads the file, and a source
+        that failed once and backs off for hours would otherwise stay unwritten until its next poll."""
+        assert self.store is not None
+        while True:
+            await asyncio.sleep(self.policy.commit_check_every)
+            try:
+                self.store.commit(lazy=True, state_every=self.policy.state_commit_every)
+            except StoreError as exc:  # disk full: staged changes are kept and retried on the next tick
+                log.error("committing the store failed, will retry: %s", exc)
 
     async def _housekeeper(self) -> None:
         assert self.store is not None
@@ -474,6 +511,8 @@ class Daemon:
         except ConfigError as exc:
             log.error("%s: config refused, keeping the running one: %s", why, exc)
             return False
+        for warning in new.warnings():
+            log.warning("%s: %s", why, warning)
         self.apply_config(new, why)
         return True
 
@@ -554,28 +593,36 @@ class Daemon:
         self.store.commit()
 
 
-async def _amain(config: Config, demo: bool) -> int:
+async def _amain(config: Config, demo: bool, early_signals: list[int] | None = None) -> int:
     site = None
     if demo:
-        from .demo import start_demo_site
+        from .demo import demo_port, start_demo_site
 
         try:
-            site = start_demo_site()
+            site = start_demo_site(port=demo_port(s.url for s in config.sources))
         except OSError as exc:
             log.error("%s", exc)
             return 1
         log.info("demo: sample site on %s", site.base_url)
     try:
         daemon = Daemon(config)
+        from .serve import PortUnavailable
+
         try:
             await daemon.start()
-        except OSError as exc:  # port in use, unwritable output dir: systemd retries on exit 1
+        except PortUnavailable as exc:
             log.error("cannot start: %s", exc)
-            return 1
+            return EXIT_PORT
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, daemon.request_stop, "SIGTERM")
         loop.add_signal_handler(signal.SIGINT, daemon.request_stop, "SIGINT")
         loop.add_signal_handler(signal.SIGHUP, daemon.reload, "SIGHUP")
+        for signum in early_signals or ():  # arrived while starting; handled now, in order
+            name = signal.Signals(signum).name
+            if signum == signal.SIGHUP:
+                daemon.reload(f"{name} (during start-up)")
+            else:
+                daemon.request_stop(f"{name} (during start-up)")
         try:
             await daemon.wait_stopped()
         finally:
@@ -588,7 +635,12 @@ async def _amain(config: Config, demo: bool) -> int:
     return 0
 
 
-def run_daemon(config_path: str, demo: bool = False) -> int:
-    """`aggregator run`: returns 0 after a clean stop; ConfigError/StoreError propagate to the CLI."""
+def run_daemon(config_path: str, demo: bool = False, early_signals: list[int] | None = None) -> int:
+    """`aggregator run`: returns 0 after a clean stop; ConfigError/StoreError propagate to the CLI.
+
+    `early_signals`: signals received before the event loop's handlers existed (replayed).
+    """
     config = load_config(config_path)
-    return asyncio.run(_amain(config, demo))
+    for warning in config.warnings():
+        log.warning("%s", warning)
+    return asyncio.run(_amain(config, demo, early_signals))

@@ -124,6 +124,10 @@ class _Cached:
     gz: bytes | None
 
 
+class PortUnavailable(Exception):
+    """The [serve] address cannot be listened on (in use, or not an address of this machine)."""
+
+
 class FeedServer:
     def __init__(
         self,
@@ -138,7 +142,13 @@ class FeedServer:
         self._cache: dict[Path, _Cached] = {}
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
-        self._server = await asyncio.start_server(self._handle, host, port, limit=MAX_LINE * 2)
+        try:
+            self._server = await asyncio.start_server(self._handle, host, port, limit=MAX_LINE * 2)
+        except OSError as exc:
+            raise PortUnavailable(
+                f"serve: cannot listen on {host}:{port} ({exc.strerror or exc}); another program (or"
+                " another aggregator) has it: stop that, or set another [serve] port"
+            ) from None
         sockname = self._server.sockets[0].getsockname()
         return sockname[0], sockname[1]
 

@@ -40,11 +40,9 @@ from bench.accuracy_scoring import (  # noqa: E402
     ArticleResult,
     Check,
     ListResult,
-    article_applicable,
     decode,
     load_manifest,
     page_bytes,
-    page_url,
     run_ours,
     score,
 )

@@ -56,7 +56,8 @@ def child_cycle(config_path: str) -> dict[str, object]:
     logging.basicConfig(level=logging.ERROR)
     from aggregator.config import load_config
     from aggregator.fetch import fetcher_for
-    from aggregator.pipeline import poll_all, publish_from_store, start_workers, stop_workers
+    from aggregator.pipeline import poll_all, publish_from_store
+    from aggregator.workers import start_workers, stop_workers
     from aggregator.store import Store
 
     config = load_config(config_path)

@@ -181,3 +181,39 @@ def test_no_rules_means_defaults_only_and_kept() -> None:
     assert result.categories == ("a",)
     assert result.keep
     assert result.reasons == ["a: source default"]
+
+
+def test_build_and_status_explain_follow_a_rule_added_after_the_items_were_stored(site, tmp_path) -> None:  # noqa: ANN001
+    """Issue 14.1: `build` after a config edit re-sorts stored items; `status --explain` says the same."""
+    import contextlib
+    import io
+
+    import feedparser
+
+    from aggregator.cli import main
+
+    from .conftest import write_config
+
+    items = "".join(
+        f"<item><title>{title}</title><link>https://example.gov.cn/{n}.html</link><description>{title}</description>"
+        f"<pubDate>Fri, 10 May 2024 0{n}:00:00 +0800</pubDate></item>"
+        for n, title in enumerate(["示例市开展春季河湖生态保护专项巡查", "示例省通报三起环境违法案件"])
+    )
+    site.add("/a.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://example.gov.cn/</link>'
+             f"<description>d</description>{items}</channel></rss>", content_type="application/rss+xml")
+    body = '[categories.ecology]\ntitle = "E"\n\n[[sources]]\nname = "a"\nurl = "%s"\nkind = "feed"\ncategories = ["ecology"]\n'
+    config = write_config(tmp_path, body % site.url("/a.xml"))
+    assert main(["poll", "--once", str(config)]) == 0
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[categories.ecology]", '[categories.water]\ntitle = "W"\nrules = {include = ["河湖"]}\n\n[categories.ecology]'
+    ), encoding="utf-8")
+    assert main(["build", str(config)]) == 0
+    water = feedparser.parse((tmp_path / "feeds" / "water.atom").read_bytes())
+    assert [e.title for e in water.entries] == ["示例市开展春季河湖生态保护专项巡查"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["status", str(config), "--explain", "5"])
+    text = out.getvalue()
+    assert "示例市开展春季河湖生态保护专项巡查  [ecology, water]" in text
+    assert "示例省通报三起环境违法案件  [ecology]" in text
+    assert "water: title matches '河湖'" in text

@@ -86,6 +86,20 @@ CASES: list[tuple[str, str | bytes, tuple[str, ...], int | None]] = [
     ("bad-settings-timezone", '[settings]\ntimezone = "Nowhere"\n', ("settings.timezone", "IANA"), 2),
     ("bad-encoding", SOURCE + 'encoding = "gbk2"\n', ("sources[0].encoding", "gbk2"), 4),
     ("sources-not-a-list", 'sources = "x"\n', ("sources", "list"), 1),
+    # Issue 14.11
+    ("unknown-top-table-at-its-line", '[settings]\ntimeout = 3\n\n[sourcs]\nx = 1\n', ("sourcs", "unknown key"), 4),
+    ("unknown-top-array-at-its-line", SOURCE + '\n[[source]]\nname = "b"\n', ("source", "unknown key", "sources"), 5),
+    (
+        "string-for-list-has-a-hint",
+        '[categories.a]\ntitle = "x"\n' + SOURCE + 'categories = "a"\n',
+        ("sources[0].categories", 'write a list: ["a"]'),
+        6,
+    ),
+    ("url-with-a-space", '[[sources]]\nname = "a"\nurl = "http://example.org/a b"\n', ("sources[0].url", "whitespace"), 3),
+    ("port-as-string", '[serve]\nport = "8080"\n', ("serve.port", "integer"), 2),
+    ("enabled-as-string", SOURCE + 'enabled = "yes"\n', ("sources[0].enabled", "boolean"), 4),
+    ("serve-enabled-as-string", '[serve]\nenabled = "yes"\n', ("serve.enabled", "boolean"), 2),
+    ("feed-entries-as-string", '[settings]\nfeed_entries = "50"\n', ("settings.feed_entries", "integer"), 2),
 ]
 
 
@@ -163,3 +177,20 @@ def test_fuzzed_values_never_crash_check(
     if code == EXIT_CONFIG and "not valid TOML" not in err:
         # A refused value is blamed on the key that holds it.
         assert key in err, err
+
+
+def test_an_empty_config_is_ok_but_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "empty.toml"
+    path.write_text("", encoding="utf-8")
+    assert main(["check", str(path)]) == EXIT_OK
+    assert "warning: no [[sources]] defined" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "many"])
+def test_status_explain_needs_a_positive_count(tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(SOURCE, encoding="utf-8")
+    with pytest.raises(SystemExit) as stop:
+        main(["status", str(path), "--explain", value])
+    assert stop.value.code == 2
+    assert "not a positive number" in capsys.readouterr().err

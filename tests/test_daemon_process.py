@@ -18,7 +18,7 @@ import pytest
 
 from aggregator.store import Store
 
-from .conftest import Site, write_config
+from .conftest import Response, Site, write_config
 from .test_scheduler import feed_source, rss
 
 T = TypeVar("T")
@@ -128,3 +128,129 @@ def test_serve_reload_and_clean_stop(daemon_process: tuple[Daemon, Path], site: 
         sources = {item.source for item in store.items()}
         assert len(store) == 3 and sources == {"a", "b"}
         assert store.state("b").last_success is not None
+
+
+def test_ctrl_c_stops_the_daemon_without_a_worker_traceback(site: Site, tmp_path: Path) -> None:
+    """Issue 14.5: the terminal sends SIGINT to the whole process group, parse workers included."""
+    site.add("/a.xml", rss("按下Ctrl-C之前的新闻标题", "按下Ctrl-C之前的第二条新闻"), content_type=FEED_TYPE)
+    path = write_config(tmp_path, feed_source("a", site.url("/a.xml")), workers=2)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", "run", str(path)],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,  # a group of its own, like a shell job
+    )
+    log: list[str] = []
+    reader = threading.Thread(target=lambda: log.extend(proc.stderr or []), daemon=True)
+    reader.start()
+    try:
+        # The poll's feed was parsed in a worker, so the pool's processes exist now.
+        wait_for("the first poll", lambda: any("a: 2 found, 2 new" in line for line in log), 30, log)
+        os.killpg(proc.pid, signal.SIGINT)
+        code = proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    reader.join(timeout=5)
+    text = "".join(log)
+    assert code == 0, text
+    assert "SIGINT: stopping" in text and "daemon stopped" in text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+
+
+def _start(path: Path) -> tuple[subprocess.Popen[str], list[str], threading.Thread]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", "run", str(path)],
+        cwd=path.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    log: list[str] = []
+    reader = threading.Thread(target=lambda: log.extend(proc.stderr or []), daemon=True)
+    reader.start()
+    return proc, log, reader
+
+
+def test_sigterm_gives_in_flight_polls_the_stated_grace(site: Site, tmp_path: Path) -> None:
+    """Issue 14.12 / README: on SIGTERM a poll in flight may finish within 3 s, and its items are kept."""
+    from aggregator.scheduler import DEFAULT_POLICY
+
+    assert DEFAULT_POLICY.stop_grace == 3.0  # the README and the unit say 3 s
+    release = threading.Event()
+    asked = threading.Event()
+
+    def slow(_request: object) -> Response:
+        asked.set()
+        release.wait(30)
+        return Response(rss("宽限期内完成的轮询新闻标题").encode(), content_type=FEED_TYPE)
+
+    site.add("/slow.xml", slow)
+    path = write_config(tmp_path, feed_source("slow", site.url("/slow.xml")))
+    proc, log, reader = _start(path)
+    try:
+        assert asked.wait(30), "".join(log)
+        proc.send_signal(signal.SIGTERM)
+        wait_for("the grace to be announced", lambda: any("waiting up to 3s for 1 poll(s) in flight" in line for line in log), 15, log)
+        release.set()  # the poll finishes inside the grace
+        assert proc.wait(timeout=15) == 0, "".join(log)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(timeout=5)
+    with Store(tmp_path / "store.json") as store:
+        assert [item.title for item in store.items()] == ["宽限期内完成的轮询新闻标题"]
+    assert "宽限期内完成的轮询新闻标题" in (tmp_path / "feeds" / "all.atom").read_text(encoding="utf-8")
+
+
+def test_sigterm_cancels_a_poll_that_outlives_the_grace(site: Site, tmp_path: Path) -> None:
+    release = threading.Event()
+    asked = threading.Event()
+
+    def hung(_request: object) -> Response:
+        asked.set()
+        release.wait(30)
+        return Response(b"", status=500)
+
+    site.add("/hung.xml", hung)
+    path = write_config(tmp_path, feed_source("hung", site.url("/hung.xml")))
+    proc, log, reader = _start(path)
+    try:
+        assert asked.wait(30), "".join(log)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0, "".join(log)
+        assert time.monotonic() - started < 3.0 + 1.0 + 3.0  # grace, cancellation, process exit
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(timeout=5)
+    assert any("hung: poll cancelled by shutdown" in line for line in log), "".join(log)
+
+
+def test_sighup_while_the_store_is_still_opening_is_replayed_not_fatal(site: Site, tmp_path: Path) -> None:
+    """Issue 14.12, deterministically: the store file is a FIFO, so start-up waits inside Store()
+    until the test writes it; a SIGHUP sent right then must not kill the daemon."""
+    site.add("/a.xml", rss("启动途中收到SIGHUP的新闻标题"), content_type=FEED_TYPE)
+    path = write_config(tmp_path, feed_source("a", site.url("/a.xml")))
+    fifo = tmp_path / "store.json"
+    os.mkfifo(fifo)
+    proc, log, reader = _start(path)
+    try:
+        with open(fifo, "wb") as writer:  # returns once the daemon has opened the store for reading
+            proc.send_signal(signal.SIGHUP)
+            writer.write(b"{\"items\": {}}")  # an empty store, in stock TinyDB form
+        started = lambda: any("daemon started" in line for line in log) or proc.poll() is not None  # noqa: E731
+        wait_for("the daemon to run", started, 30, log)
+        assert proc.poll() is None, f"the daemon died of the SIGHUP (exit {proc.returncode})"
+        wait_for("the replayed reload", lambda: any("SIGHUP (during start-up): config applied" in line for line in log), 30, log)
+        assert proc.poll() is None, "".join(log)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0, "".join(log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(timeout=5)

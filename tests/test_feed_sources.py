@@ -249,3 +249,51 @@ def test_feed_dates_without_a_zone_are_in_the_sources_zone(tmp_path: Path, site:
         "第1条": "2024-05-01T01:42:56+00:00",
         "第2条": "2024-05-01T09:42:56+00:00",
     }
+
+
+LINKLESS_RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>无链接</title><link>https://example.gov.cn/site/</link><description>d</description>
+<item><guid isPermaLink="false">42</guid><title>只有编号的条目</title><description>编号条目的摘要。</description></item>
+<item><title>只有标题的条目</title></item>
+<item><description>&lt;p&gt;只有正文的条目，没有标题也没有链接。&lt;/p&gt;</description></item>
+<item><guid isPermaLink="false">urn:uuid:0b7c5a4e-8f0e-4c55-9a57-8f6f6d1d2c11</guid><title>带永久编号的条目</title></item>
+<item><title>有链接的条目</title><link>https://example.gov.cn/site/a.html</link></item>
+</channel></rss>"""
+
+
+def test_entries_without_a_link_are_kept_keyed_and_valid(site: Site, tmp_path: Path) -> None:
+    """Issue 14.8: entries with only an id, a title or content are published, linking to the feed's site."""
+    from lxml import etree
+
+    from aggregator.cli import main
+
+    from .conftest import write_config
+
+    site.add("/a.xml", LINKLESS_RSS, content_type="application/rss+xml")
+    site.add("/b.xml", LINKLESS_RSS.replace("无链接", "另一个"), content_type="application/rss+xml")
+    body = "".join(f'[[sources]]\nname = "{n}"\nurl = "{site.url(f"/{n}.xml")}"\nkind = "feed"\n\n' for n in ("a", "b"))
+    config = write_config(tmp_path, body)
+    assert main(["poll", "--once", str(config), "--source", "a"]) == 0
+    data = (tmp_path / "feeds" / "all.atom").read_bytes()
+    schema = etree.RelaxNG(etree.parse(str(Path(__file__).parent / "schema" / "atom_rfc4287.rng")))
+    assert schema.validate(etree.fromstring(data)), schema.error_log
+    entries = feedparser.parse(data).entries
+    assert len(entries) == 5
+    by_title = {entry.title: entry for entry in entries}
+    assert {"只有编号的条目", "只有标题的条目", "带永久编号的条目", "有链接的条目"} <= by_title.keys()
+    assert any(title.startswith("只有正文的条目") for title in by_title)
+    for entry in entries:
+        assert entry.id.startswith("urn:uuid:")
+        assert entry.get("summary") or entry.get("content"), entry.title
+        if entry.title != "有链接的条目":
+            assert entry.link == "https://example.gov.cn/site/"
+    # A second poll finds the same items again: keys are stable, not one per poll.
+    assert main(["poll", "--once", str(config), "--source", "a"]) == 0
+    again = feedparser.parse((tmp_path / "feeds" / "all.atom").read_bytes()).entries
+    assert sorted(e.id for e in again) == sorted(e.id for e in entries)
+    # The same counter "42" in another feed is another item; the permanent urn:uuid is one item.
+    assert main(["poll", "--once", str(config), "--source", "b"]) == 0
+    with Store(tmp_path / "store.json") as store:
+        items = list(store.items())
+    assert len(items) == 8, [i.key for i in items]  # b adds its own "42", title-only and content-only entries
+    assert [i.sources for i in items if i.title == "带永久编号的条目"] == [("a", "b")]

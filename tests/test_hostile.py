@@ -3,7 +3,7 @@
 Every misbehaving source must end as that source's typed error (in `status` and in the store's
 SourceState), within the configured time and size limits (timeout = 2 s, max_bytes = 1 MiB),
 without a memory blow-up, while a good feed polled in the same run publishes normally.
-Also here: `poll --once` killed with SIGKILL at random points leaves complete, valid feeds.
+Also here: `poll --once` killed with SIGKILL at chosen points leaves complete, valid feeds.
 """
 
 from __future__ import annotations
@@ -404,31 +404,83 @@ def _growing_feed(site: Site) -> Callable[[Request], Response]:
     return handler
 
 
+class _Gate:
+    """Holds the poll open at a chosen request, so a kill lands while the process is surely mid-run."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = 0
+        self.hold_at = 0  # 0: hold nothing
+        self.held = threading.Event()  # the process is waiting for the held response
+        self.last = threading.Event()  # the round's last response has been produced
+        self.release = threading.Event()
+        self.total = 0
+
+    def arm(self, hold_at: int, total: int) -> None:
+        with self.lock:
+            self.count, self.hold_at, self.total = 0, hold_at, total
+            self.held.clear(), self.last.clear(), self.release.clear()
+
+    def wrap(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        def gated(request: Request) -> Response:
+            with self.lock:
+                self.count += 1
+                number = self.count
+            if number == self.hold_at:
+                self.held.set()
+                self.release.wait(30)
+            response = handler(request)
+            if number == self.total:
+                self.last.set()
+            return response
+
+        return gated
+
+
 def test_sigkill_during_poll_leaves_valid_feeds_and_no_lost_items(tmp_path: Path, site: Site) -> None:
+    gate = _Gate()
     for n in range(10):
-        site.add(f"/feed{n}.xml", _growing_feed(site))
+        site.add(f"/feed{n}.xml", gate.wrap(_growing_feed(site)))
     body = '[categories.a]\ntitle = "A"\n' + "".join(
         f'[[sources]]\nname = "s{n}"\nurl = "{site.url(f"/feed{n}.xml")}"\nkind = "feed"\ncategories = ["a"]\n\n'
         for n in range(10)
     )
     config = write_config(tmp_path, body)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
-    rng = random.Random(6)
     committed: set[str] = set()
-    kills = 0
-    for _round in range(8):
+    held_kills = 0
+    # Kill while a response is held (at the first request: start-up done, nothing stored yet;
+    # later: some sources' items applied, maybe committed), or as soon as the run's commit has
+    # replaced the store file (publishing), or not at all (so later kills have items to lose).
+    plan: list[int | str] = [1, "done", 4, "commit", 10, "done", 7, "commit", 2]
+    store_file = tmp_path / "store.json"
+
+    def inode() -> int | None:
+        try:
+            return store_file.stat().st_ino
+        except FileNotFoundError:
+            return None
+
+    for step in plan:
+        hold_at = step if isinstance(step, int) else 0
+        gate.arm(hold_at, total=10)
+        before = inode()
         proc = subprocess.Popen(
             [sys.executable, "-m", "aggregator", "poll", "--once", str(config)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        # Kill somewhere in the run: start-up, mid-poll, mid-commit or mid-publish.
-        deadline = time.monotonic() + rng.uniform(0.15, 0.9)  # a run takes ~1 s
-        while time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.01)
-        if proc.poll() is None:
+        if hold_at:
+            assert gate.held.wait(60), "the poll never reached the held request"
+            assert proc.poll() is None
             os.kill(proc.pid, signal.SIGKILL)
-            kills += 1
+            held_kills += 1
+        elif step == "commit":
+            while proc.poll() is None and inode() == before:
+                time.sleep(0.001)  # watching for the rename, not waiting out a guess
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+        gate.release.set()
         feeds = tmp_path / "feeds"
         if feeds.exists():
             for path in feeds.iterdir():
@@ -440,7 +492,8 @@ def test_sigkill_during_poll_leaves_valid_feeds_and_no_lost_items(tmp_path: Path
         assert len(keys) == len(set(keys)), "duplicated item"
         assert committed <= set(keys), "a committed item was lost"
         committed = set(keys)
-    assert kills >= 3, "the runs finished before they could be killed; kill earlier"
+    assert held_kills == 5
+    assert committed, "nothing was ever committed, so no kill was checked for loss"
     # A clean run afterwards completes and publishes everything it has.
     assert main(["poll", "--once", str(config)]) == 0
     root = etree.parse(str(tmp_path / "feeds" / "all.atom")).getroot()

@@ -319,7 +319,8 @@ def test_emptied_feed_produces_one_health_entry_that_evolves(site: Site, tmp_pat
 def test_short_failure_streak_is_not_announced() -> None:
     config = Config.model_validate({"sources": [{"name": "s", "url": "http://x.test/"}]})
     state = SourceState(
-        last_attempt=NOW.isoformat(), failing_since=NOW.isoformat(), consecutive_failures=2, last_error_kind="network"
+        last_attempt=NOW.isoformat(), failing_since=NOW.isoformat(), consecutive_failures=2, last_error_kind="network",
+        last_success=(NOW - timedelta(hours=1)).isoformat(),  # it worked before: a short streak heals itself
     )
     assert incidents(config, {"s": state}, NOW + timedelta(hours=1)) == []
     assert [i.kind for i in incidents(config, {"s": state}, NOW + timedelta(days=4))] == ["failing"]
@@ -512,3 +513,132 @@ def test_demo_site_fills_feeds(tmp_path: Path) -> None:
     feeds = tmp_path / "feeds"
     assert len(feedparser.parse((feeds / "all.atom").read_bytes()).entries) == 6
     assert len(feedparser.parse((feeds / "enforcement.atom").read_bytes()).entries) >= 3
+
+
+def _entry_titles(path: Path) -> list[str]:
+    return [entry.title for entry in feedparser.parse(path.read_bytes()).entries] if path.exists() else []
+
+
+def test_a_rule_added_by_reload_re_sorts_stored_items_into_its_feed(site: Site, tmp_path: Path) -> None:
+    """Issue 14.1: adding [categories.water] with a rule to a running daemon fills water.atom at the next publish."""
+    site.add("/a.xml", rss("示例市开展春季河湖生态保护专项巡查", "示例省发布生态环境状况公报"), content_type="application/rss+xml")
+    path = write_config(tmp_path, '[categories.ecology]\ntitle = "E"\n' + feed_source("a", site.url("/a.xml"), extra='categories = ["ecology"]'))
+    feeds = tmp_path / "feeds"
+
+    async def scenario() -> None:
+        async with daemon_for(load_config(path)) as daemon:
+            await daemon.poll("a")
+            daemon.publish_now()
+            assert not (feeds / "water.atom").exists()
+            text = path.read_text(encoding="utf-8")
+            path.write_text(
+                text.replace('[categories.ecology]', '[categories.water]\ntitle = "W"\nrules = {include = ["河湖"]}\n\n[categories.ecology]'),
+                encoding="utf-8",
+            )
+            assert daemon.reload("test")
+            daemon.publish_now()
+            assert _entry_titles(feeds / "water.atom") == ["示例市开展春季河湖生态保护专项巡查"]
+            # A rule that now excludes it takes it out of a source-default feed too.
+            path.write_text(
+                path.read_text(encoding="utf-8").replace('title = "E"', 'title = "E"\nrules = {exclude = ["河湖"]}'),
+                encoding="utf-8",
+            )
+            assert daemon.reload("test")
+            daemon.publish_now()
+            assert _entry_titles(feeds / "ecology.atom") == ["示例省发布生态环境状况公报"]
+            # Removing the category's rule empties its feed again.
+            path.write_text(path.read_text(encoding="utf-8").replace('rules = {include = ["河湖"]}\n', ""), encoding="utf-8")
+            assert daemon.reload("test")
+            daemon.publish_now()
+            assert _entry_titles(feeds / "water.atom") == []
+
+    run(scenario())
+
+
+def test_status_shows_a_failed_poll_while_the_daemon_runs_without_another_poll(site: Site, tmp_path: Path) -> None:
+    """Issue 14.2: poll state reaches the store on a timer, not only at the end of the next poll."""
+    import contextlib
+    import io
+
+    from aggregator.cli import main
+
+    site.add("/a.xml", "gone for now", status=404, content_type="text/plain")
+    path = write_config(tmp_path, feed_source("a", site.url("/a.xml")))
+    policy = Policy(publish_every=0.0, config_check_every=0.05, stop_grace=1.0, spread_per_source=0.2,
+                    commit_check_every=0.05, state_commit_every=0.3)
+
+    async def scenario() -> str:
+        daemon = Daemon(load_config(path), rng=random.Random(1), policy=policy, serve=False)
+        await daemon.start()
+        try:
+            for _ in range(500):
+                if "a" in daemon.reports:
+                    break
+                await asyncio.sleep(0.02)
+            assert "a" in daemon.reports and len(site.hits("/a.xml")) == 1
+            for _ in range(500):  # the committer's bound here is 0.3 s; watch the file, not a clock
+                with Store(tmp_path / "store.json", readonly=True) as store:
+                    if store.state("a").last_attempt:
+                        break
+                await asyncio.sleep(0.02)
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                main(["status", str(path)])
+            assert len(site.hits("/a.xml")) == 1  # no second poll wrote it
+            return out.getvalue()
+        finally:
+            await daemon.shutdown()
+
+    text = run(scenario())
+    row = next(line for line in text.splitlines() if line.startswith("a "))
+    assert "failing" in row and "never-polled" not in row, text
+
+
+def test_a_source_that_never_worked_is_announced_after_three_failed_polls(site: Site, tmp_path: Path) -> None:
+    """Issue 14.7: a 404 URL reaches the health feed after its first few failures, not after stale_after."""
+    site.add("/typo.xml", "no such page", status=404, content_type="text/plain")
+    config = load_config(write_config(tmp_path, feed_source("typo", site.url("/typo.xml"))))
+    clock = FakeClock()
+    health_path = tmp_path / "feeds" / HEALTH_FILE
+
+    async def scenario() -> None:
+        async with daemon_for(config, clock) as daemon:
+            for poll in range(1, 4):
+                report = await daemon.poll("typo")
+                assert report is not None and not report.ok
+                daemon.publish_now()
+                entries = feedparser.parse(health_path.read_bytes()).entries
+                if poll < 3:
+                    assert entries == [], f"announced after {poll} failure(s)"
+                clock.advance(120)
+            assert len(entries) == 1 and "typo: failing since" in entries[0].title
+
+    run(scenario())
+
+
+def test_a_source_that_never_worked_is_announced_after_an_hour_of_failing() -> None:
+    config = Config.model_validate({"sources": [{"name": "s", "url": "http://x.test/"}], "settings": {"incident_after": "1h"}})
+    state = SourceState(last_attempt=NOW.isoformat(), failing_since=NOW.isoformat(), consecutive_failures=1, last_error_kind="http-status")
+    assert incidents(config, {"s": state}, NOW + timedelta(minutes=59)) == []
+    assert [i.kind for i in incidents(config, {"s": state}, NOW + timedelta(hours=1))] == ["failing"]
+    fewer = Config.model_validate({"sources": [{"name": "s", "url": "http://x.test/"}], "settings": {"incident_failures": 1}})
+    assert [i.kind for i in incidents(fewer, {"s": state}, NOW)] == ["failing"]
+
+
+def test_an_empty_feed_is_dated_by_the_store_not_1970(tmp_path: Path) -> None:
+    """Issue 14.7: the W3C validator flags `updated` 1970-01-01; regenerating stays byte-identical."""
+    from aggregator.cli import main
+
+    path = write_config(tmp_path, '[categories.quiet]\ntitle = "Q"\n')
+    assert main(["build", str(path)]) == 0
+    feeds = tmp_path / "feeds"
+    before = {name: (feeds / name).read_bytes() for name in ("quiet.atom", "health.atom", "all.atom")}
+    with Store(tmp_path / "store.json", readonly=True) as store:
+        created = store.created
+    assert created is not None and created.year >= 2024
+    for name, data in before.items():
+        updated = feedparser.parse(data).feed.updated_parsed
+        assert updated is not None and updated.tm_year == created.year, name
+        assert b"1970-01-01" not in data, name
+    assert main(["build", str(path)]) == 0
+    assert {name: (feeds / name).read_bytes() for name in before} == before

@@ -11,18 +11,18 @@ import time
 import uuid
 from pathlib import Path
 
-from aggregator import pipeline
+from aggregator import pipeline, workers
 from aggregator.models import ErrorKind, SourceError
 
 HOLDER = """
 import asyncio, time
-from aggregator import pipeline
+from aggregator import workers
 
 async def main():
-    print(await pipeline._parse(len, b"abc"), flush=True)
+    print(await workers.parse(len, b"abc"), flush=True)
 
 if __name__ == "__main__":
-    pipeline.start_workers(1)
+    workers.start_workers(1)
     asyncio.run(main())
     time.sleep(120)
 """
@@ -60,11 +60,11 @@ def test_workers_die_with_a_parent_killed_by_sigkill(tmp_path: Path) -> None:
 def test_a_source_error_raised_in_a_worker_arrives_typed() -> None:
     def run() -> None:
         async def parse() -> None:
-            await pipeline._parse(pipeline.decode_page, b"\x00" * 10, None, "no-such-codec", "http://x/")
+            await workers.parse(pipeline.decode_page, b"\x00" * 10, None, "no-such-codec", "http://x/")
 
         asyncio.run(parse())
 
-    pipeline.start_workers(1)
+    workers.start_workers(1)
     try:
         run()
     except SourceError as exc:
@@ -72,7 +72,7 @@ def test_a_source_error_raised_in_a_worker_arrives_typed() -> None:
     else:
         raise AssertionError("an unknown encoding must be refused")
     finally:
-        pipeline.stop_workers()
+        workers.stop_workers()
 
 
 def test_feeds_are_the_same_with_and_without_a_worker_pool(tmp_path: Path, site) -> None:  # noqa: ANN001
@@ -101,14 +101,14 @@ def test_feeds_are_the_same_with_and_without_a_worker_pool(tmp_path: Path, site)
 def test_a_page_that_kills_its_worker_fails_alone() -> None:
     async def both() -> list[object]:
         return await asyncio.gather(
-            pipeline._parse(os._exit, 1), pipeline._parse(len, b"abc"), return_exceptions=True
+            workers.parse(os._exit, 1), workers.parse(len, b"abc"), return_exceptions=True
         )
 
-    pipeline.start_workers(1)
+    workers.start_workers(1)
     try:
         crashed, fine = asyncio.run(both())
     finally:
-        pipeline.stop_workers()
+        workers.stop_workers()
     assert isinstance(crashed, SourceError) and crashed.kind is ErrorKind.PARSE
     assert fine == 3  # the page parsed beside it was retried on a fresh worker
 
@@ -116,14 +116,14 @@ def test_a_page_that_kills_its_worker_fails_alone() -> None:
 def test_a_parse_given_up_on_does_not_hold_up_the_next() -> None:
     async def abandon_then_parse() -> int:
         try:
-            await asyncio.wait_for(pipeline._parse(time.sleep, 60), timeout=0.5)
+            await asyncio.wait_for(workers.parse(time.sleep, 60), timeout=0.5)
         except TimeoutError:
             pass
         # Without recycling, this would queue behind the 60 s parse.
-        return await asyncio.wait_for(pipeline._parse(len, b"ab"), timeout=20)
+        return await asyncio.wait_for(workers.parse(len, b"ab"), timeout=20)
 
-    pipeline.start_workers(1)
+    workers.start_workers(1)
     try:
         assert asyncio.run(abandon_then_parse()) == 2
     finally:
-        pipeline.stop_workers()
+        workers.stop_workers()

@@ -1,8 +1,15 @@
-"""Extract items from an upstream RSS/Atom feed with feedparser."""
+"""Extract items from an upstream RSS/Atom feed with feedparser.
+
+Entries without a link (only an id, a title or content: most of feedparser's own
+test corpus) are kept: they link to the feed's site, and their key comes from the
+upstream id (scoped to this feed unless it is a permanent id), else from a hash
+of their title, date and content.
+"""
 
 from __future__ import annotations
 
 import calendar
+import hashlib
 import re
 import time
 from datetime import datetime, timezone
@@ -12,6 +19,7 @@ import feedparser
 
 from ..models import ErrorKind, FetchResult, RawItem, SourceError
 from ..normalise.dates import has_zone
+from ..normalise.urls import _permanent_upstream_key as permanent_key
 
 _FEED_SNIFF = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.I)
 
@@ -36,6 +44,16 @@ def _aware(struct: time.struct_time | None) -> datetime | None:
         return None
 
 
+def _linkless_id(feed_url: str, upstream_id: str | None, title: str, printed: str, body: str) -> str:
+    """A permanent id for an entry without a link: its own if it is one, else one derived here."""
+    if upstream_id and permanent_key(upstream_id):
+        return upstream_id  # urn:uuid:, tag:, an https URL...: permanent as given
+    # Counters and opaque tokens are unique within their feed only; else what the entry says.
+    basis = ("id", upstream_id) if upstream_id else ("entry", title, printed, body)
+    digest = hashlib.sha256("\x00".join((feed_url, *basis)).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"urn:x-feed-entry:{digest}"
+
+
 def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
     """The feed's title and its entries, links made absolute against the feed URL."""
     headers = {"content-location": result.url}
@@ -50,23 +68,31 @@ def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
     if parsed.bozo and not parsed.entries:
         raise SourceError(ErrorKind.PARSE, f"{result.url}: not a readable feed ({parsed.get('bozo_exception')})")
     items = []
+    site = urljoin(result.url, (parsed.feed.get("link") or "").strip()) or result.url
+    if not site.startswith(("http://", "https://")):
+        site = result.url
     for entry in parsed.entries:
-        link = entry.get("link") or ""
+        link = (entry.get("link") or "").strip()
         upstream_id = (entry.get("id") or "").strip() or None
         if not link and upstream_id and upstream_id.startswith(("http://", "https://")):
             link = upstream_id
-        if not link:
-            continue
         contents = entry.get("content") or []
         content_html = "".join(part.get("value", "") for part in contents if part.get("value")) or None
         summary = entry.get("summary") or None
         if content_html and summary and summary.strip() == content_html.strip():
             summary = None
         printed = (dict.get(entry, "published") or dict.get(entry, "created") or "").strip()
+        title = (entry.get("title") or "").strip()
+        linkless = not link
+        if linkless:
+            if not (upstream_id or title or content_html or summary):
+                continue  # nothing to show and nothing to know it by
+            upstream_id = _linkless_id(result.url, upstream_id, title, printed, content_html or summary or "")
         items.append(
             RawItem(
-                url=urljoin(result.url, link.strip()),
-                title=(entry.get("title") or "").strip(),
+                url=site if linkless else urljoin(result.url, link),
+                linkless=linkless,
+                title=title,
                 upstream_id=upstream_id,
                 # dict.get: FeedParserDict.get would silently answer "published" with "updated".
                 published=_aware(dict.get(entry, "published_parsed")) or _aware(dict.get(entry, "created_parsed")),
