@@ -72,6 +72,7 @@ _BLOCK_TEXT_BYTES = tuple(
     (text, encoded.lower()) for text in _BLOCK_TEXTS for encoded in {text.encode("utf-8"), text.encode("gb18030")}
 )
 _BLOCK_PAGE_TEXT = 600  # bytes of visible text a block page stays under
+_BLOCK_PAGE_BYTES = 16 * 1024  # and bytes of page
 BLOCK_HINT = "set the source's `proxy`, `warmup` or `render` option"
 
 
@@ -112,16 +113,19 @@ def block_reason(status: int, body: bytes) -> str | None:
         if len(re.sub(rb"<[^>]+>|\s", b"", text_outside_scripts)) < 200:
             if any(marker.lower() in head for marker in _CHALLENGE_MARKERS):
                 return f"{_challenge_name(head)} (HTTP {status})"
-    if status in (200, 403) and len(body) < 64 * 1024 and (b"<html" in head or b"<body" in head or b"<title" in head):
-        page = body.lower()
-        seen = [(text, needle) for text, needle in _BLOCK_TEXT_BYTES if needle in page]
+    if status in (200, 403) and (b"<html" in head or b"<body" in head or b"<title" in head):
+        # Block pages are small. A big page is only checked by its <title>, so that the
+        # search costs content pages (nearly all of them) next to nothing.
+        small = len(body) < _BLOCK_PAGE_BYTES
+        page = body.lower() if small else head[:4096]
+        seen = [(text, needle) for text, needle in _BLOCK_TEXT_BYTES if (small or text in _BLOCK_TITLES) and needle in page]
         if seen:  # rare: the regexes below run only then
             title_match = re.search(rb"<title[^>]*>(.*?)</title>", page, flags=re.S)
             title = title_match.group(1) if title_match else b""
             # Link texts are left out: a short list may well link a notice about 拒绝执行.
-            visible = re.sub(rb"<(script|style|a)\b.*?</\1>|<[^>]+>|\s", b"", page, flags=re.S)
+            visible = re.sub(rb"<(script|style|a)\b.*?</\1>|<[^>]+>|\s", b"", page, flags=re.S) if small else b""
             # Content pages have site navigation; block pages have a link or two at most.
-            short = len(visible) < _BLOCK_PAGE_TEXT and page.count(b"<a ") < 3
+            short = small and len(visible) < _BLOCK_PAGE_TEXT and page.count(b"<a ") < 3
             for text, needle in seen:
                 if text == "403 Forbidden" and status == 403:
                     continue  # a plain 403 is an HTTP status, slowed down for and retried
@@ -312,7 +316,8 @@ class Fetcher:
         if referer:
             options["headers"] = {"Referer": referer, **(options.get("headers") or {})}
         host = self._host(url, proxy)
-        self._seed_cookies(url, host, {**self.cookies, **(cookies or {})})
+        if self.cookies or cookies:
+            self._seed_cookies(url, host, {**self.cookies, **(cookies or {})})
         if warmup:
             await self._warm_up(warmup, proxy=proxy, headers=options.get("headers"), respect_robots=options.get("respect_robots", True))
         try:
