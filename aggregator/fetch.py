@@ -94,7 +94,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 def looks_like_challenge(status: int, body: bytes) -> bool:
-    """An anti-bot page: 412/521 with a script, or a tiny page that is mostly a cookie-setting script."""
+    """A WAF or challenge page instead of content (see block_reason, which also says what it saw)."""
     return block_reason(status, body) is not None
 
 
@@ -318,17 +318,16 @@ class Fetcher:
         host = self._host(url, proxy)
         if self.cookies or cookies:
             self._seed_cookies(url, host, {**self.cookies, **(cookies or {})})
+        warm = {"proxy": proxy, "headers": options.get("headers"), "respect_robots": options.get("respect_robots", True)}
         if warmup:
-            await self._warm_up(warmup, proxy=proxy, headers=options.get("headers"), respect_robots=options.get("respect_robots", True))
+            await self._warm_up(warmup, **warm)
         try:
             return await self._fetch_once(url, proxy=proxy, **options)
         except SourceError as exc:
             refused = exc.kind is ErrorKind.ANTI_BOT or exc.status in (401, 403, 412)
             if warmup and refused:
                 log.info("%s refused (%s); visiting the warm-up page %s again", url, exc.message, warmup)
-                await self._warm_up(
-                    warmup, proxy=proxy, headers=options.get("headers"), respect_robots=options.get("respect_robots", True), force=True
-                )
+                await self._warm_up(warmup, **warm, force=True)
             elif exc.status in (403, 429) and host.answered and (exc.retry_after or 0) <= self.host_delay_max:
                 self._slow_down(host, url, exc.retry_after)
             else:
@@ -336,7 +335,8 @@ class Fetcher:
             return await self._fetch_once(url, proxy=proxy, **options)
 
     def _slow_down(self, host: _Host, url: str, retry_after: float | None) -> None:
-        host.slowdown = min(self.host_delay_max, max(2 * max(host.slowdown, self.host_delay), MIN_SLOWDOWN, retry_after or 0))
+        doubled = 2 * max(host.slowdown, self.host_delay)
+        host.slowdown = min(self.host_delay_max, max(doubled, MIN_SLOWDOWN, retry_after or 0))
         host.answered = 0
         log.warning("%s: HTTP 403/429 in a burst; %s is now asked at most every %gs", url, urlsplit(url).netloc, host.slowdown)
 
@@ -364,7 +364,8 @@ class Fetcher:
             try:
                 await self._fetch_once(url, proxy=proxy, headers=headers, respect_robots=respect_robots)
             except SourceError as exc:
-                raise SourceError(exc.kind, f"warm-up page: {exc.message}", retry_after=exc.retry_after, status=exc.status) from None
+                message = f"warm-up page: {exc.message}"
+                raise SourceError(exc.kind, message, retry_after=exc.retry_after, status=exc.status) from None
             after = self._cookie_keys()
             got = {key: value for key, value in after.items() if before.get(key) != value}
             if not got:
