@@ -72,6 +72,7 @@ _BLOCK_TEXT_BYTES = tuple(
     (text, encoded.lower()) for text in _BLOCK_TEXTS for encoded in {text.encode("utf-8"), text.encode("gb18030")}
 )
 _BLOCK_PAGE_TEXT = 600  # bytes of visible text a block page stays under
+_BLOCK_PAGE_BYTES = 16 * 1024  # and bytes of page
 BLOCK_HINT = "set the source's `proxy`, `warmup` or `render` option"
 
 
@@ -93,7 +94,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 def looks_like_challenge(status: int, body: bytes) -> bool:
-    """An anti-bot page: 412/521 with a script, or a tiny page that is mostly a cookie-setting script."""
+    """A WAF or challenge page instead of content (see block_reason, which also says what it saw)."""
     return block_reason(status, body) is not None
 
 
@@ -112,16 +113,19 @@ def block_reason(status: int, body: bytes) -> str | None:
         if len(re.sub(rb"<[^>]+>|\s", b"", text_outside_scripts)) < 200:
             if any(marker.lower() in head for marker in _CHALLENGE_MARKERS):
                 return f"{_challenge_name(head)} (HTTP {status})"
-    if status in (200, 403) and len(body) < 64 * 1024 and (b"<html" in head or b"<body" in head or b"<title" in head):
-        page = body.lower()
-        seen = [(text, needle) for text, needle in _BLOCK_TEXT_BYTES if needle in page]
+    if status in (200, 403) and (b"<html" in head or b"<body" in head or b"<title" in head):
+        # Block pages are small. A big page is only checked by its <title>, so that the
+        # search costs content pages (nearly all of them) next to nothing.
+        small = len(body) < _BLOCK_PAGE_BYTES
+        page = body.lower() if small else head[:4096]
+        seen = [(text, needle) for text, needle in _BLOCK_TEXT_BYTES if (small or text in _BLOCK_TITLES) and needle in page]
         if seen:  # rare: the regexes below run only then
             title_match = re.search(rb"<title[^>]*>(.*?)</title>", page, flags=re.S)
             title = title_match.group(1) if title_match else b""
             # Link texts are left out: a short list may well link a notice about 拒绝执行.
-            visible = re.sub(rb"<(script|style|a)\b.*?</\1>|<[^>]+>|\s", b"", page, flags=re.S)
+            visible = re.sub(rb"<(script|style|a)\b.*?</\1>|<[^>]+>|\s", b"", page, flags=re.S) if small else b""
             # Content pages have site navigation; block pages have a link or two at most.
-            short = len(visible) < _BLOCK_PAGE_TEXT and page.count(b"<a ") < 3
+            short = small and len(visible) < _BLOCK_PAGE_TEXT and page.count(b"<a ") < 3
             for text, needle in seen:
                 if text == "403 Forbidden" and status == 403:
                     continue  # a plain 403 is an HTTP status, slowed down for and retried
@@ -312,18 +316,18 @@ class Fetcher:
         if referer:
             options["headers"] = {"Referer": referer, **(options.get("headers") or {})}
         host = self._host(url, proxy)
-        self._seed_cookies(url, host, {**self.cookies, **(cookies or {})})
+        if self.cookies or cookies:
+            self._seed_cookies(url, host, {**self.cookies, **(cookies or {})})
+        warm = {"proxy": proxy, "headers": options.get("headers"), "respect_robots": options.get("respect_robots", True)}
         if warmup:
-            await self._warm_up(warmup, proxy=proxy, headers=options.get("headers"), respect_robots=options.get("respect_robots", True))
+            await self._warm_up(warmup, **warm)
         try:
             return await self._fetch_once(url, proxy=proxy, **options)
         except SourceError as exc:
             refused = exc.kind is ErrorKind.ANTI_BOT or exc.status in (401, 403, 412)
             if warmup and refused:
                 log.info("%s refused (%s); visiting the warm-up page %s again", url, exc.message, warmup)
-                await self._warm_up(
-                    warmup, proxy=proxy, headers=options.get("headers"), respect_robots=options.get("respect_robots", True), force=True
-                )
+                await self._warm_up(warmup, **warm, force=True)
             elif exc.status in (403, 429) and host.answered and (exc.retry_after or 0) <= self.host_delay_max:
                 self._slow_down(host, url, exc.retry_after)
             else:
@@ -331,7 +335,8 @@ class Fetcher:
             return await self._fetch_once(url, proxy=proxy, **options)
 
     def _slow_down(self, host: _Host, url: str, retry_after: float | None) -> None:
-        host.slowdown = min(self.host_delay_max, max(2 * max(host.slowdown, self.host_delay), MIN_SLOWDOWN, retry_after or 0))
+        doubled = 2 * max(host.slowdown, self.host_delay)
+        host.slowdown = min(self.host_delay_max, max(doubled, MIN_SLOWDOWN, retry_after or 0))
         host.answered = 0
         log.warning("%s: HTTP 403/429 in a burst; %s is now asked at most every %gs", url, urlsplit(url).netloc, host.slowdown)
 
@@ -359,7 +364,8 @@ class Fetcher:
             try:
                 await self._fetch_once(url, proxy=proxy, headers=headers, respect_robots=respect_robots)
             except SourceError as exc:
-                raise SourceError(exc.kind, f"warm-up page: {exc.message}", retry_after=exc.retry_after, status=exc.status) from None
+                message = f"warm-up page: {exc.message}"
+                raise SourceError(exc.kind, message, retry_after=exc.retry_after, status=exc.status) from None
             after = self._cookie_keys()
             got = {key: value for key, value in after.items() if before.get(key) != value}
             if not got:

@@ -132,7 +132,9 @@ def read_article_and_attachments(result: FetchResult, source: Source, zone: Zone
     page = _extract_page(html, result.url, source, zone, now)
     # Documents linked in the body; failing that, anywhere on the page (a "附件" block below it).
     # Most pages link none: a substring test spares them another parse.
-    attachments = find_attachments(page.content_html, result.url) if page.content_html and _may_link_documents(page.content_html) else []
+    attachments: list[Enclosure] = []
+    if page.content_html and _may_link_documents(page.content_html):
+        attachments = find_attachments(page.content_html, result.url)
     if not attachments and _may_link_documents(html):
         attachments = find_attachments(html, result.url)
     has_body = page_has_body(page.content_html, attachments) if attachments else bool(page.content_html)

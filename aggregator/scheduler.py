@@ -146,6 +146,12 @@ def _fetch_settings(settings: Settings) -> tuple[Any, ...]:
         settings.host_concurrency,
         settings.host_delay,
         settings.concurrency,
+        # The Fetcher's defaults for the sources' network options.
+        settings.host_delay_max,
+        settings.proxy,
+        settings.referer,
+        settings.warmup,
+        settings.cookies,
     )
 
 
@@ -524,7 +530,7 @@ class Daemon:
             for what, before, after in (
                 ("store", old.store_path, new.store_path),
                 ("[serve]", old.serve, new.serve),
-                ("fetch settings (user_agent, timeout, max_bytes, concurrency, host_*)",
+                ("fetch settings (user_agent, timeout, max_bytes, concurrency, host_*, proxy, referer, warmup, cookies)",
                  _fetch_settings(old.settings), _fetch_settings(new.settings)),
             )
             if before != after

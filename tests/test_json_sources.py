@@ -80,12 +80,13 @@ next_page = "page={{page}}"
 """
 
 
-def test_gkmlpt_api_with_two_pages_publishes_every_article_with_its_page(tmp_path: Path, site: Site) -> None:
+@pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "worker-process"])
+def test_gkmlpt_api_with_two_pages_publishes_every_article_with_its_page(tmp_path: Path, site: Site, workers: int) -> None:
     site.add("/gkmlpt/api/all/3155", gkmlpt)
     site.add("/gkmlpt/content/4/43/post_443.html", article_page)
     site.add("/gkmlpt/content/4/42/post_442.html", article_page)
     site.add("/gkmlpt/content/4/41/post_441.html", article_page)
-    config = write_config(tmp_path, gd_source(site, "backfill_pages = 3"))
+    config = write_config(tmp_path, gd_source(site, "backfill_pages = 3"), workers=workers)
     assert main(["poll", "--once", str(config)]) == 0
     got = entries(tmp_path, "enforcement")
     assert [e.title for e in got] == [f"广东省生态环境厅行政处罚决定书（粤环罚〔2024〕{n}号）" for n in (3, 2, 1)]
