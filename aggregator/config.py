@@ -294,6 +294,15 @@ class Settings(Strict):
         _zone(value)
         return value
 
+    @field_validator("store", "output_dir")
+    @classmethod
+    def _expandable(cls, value: str) -> str:
+        try:
+            Path(value).expanduser()
+        except RuntimeError:  # "~name/…" of a user this machine does not have
+            raise ValueError(f"{value!r}: '~' names no home directory on this machine; write the path out") from None
+        return value
+
     @field_validator("default_interval", "timeout", "host_delay", "stale_after", "host_delay_max", "attachment_timeout")
     @classmethod
     def _finite(cls, value: float) -> float:
