@@ -153,3 +153,95 @@ def test_the_data_files_ship_with_the_package() -> None:
 
 def test_the_example_config_loads() -> None:
     parse_config((REPO / "config" / "example.toml").read_text(encoding="utf-8"), REPO / "config" / "example.toml")
+
+
+# --- the catalog commands ----------------------------------------------------------------------------
+
+from aggregator.cli import main  # noqa: E402
+
+COMMENTED = """# My subscriptions.  (a comment at the top)
+[settings]
+store = "store.json"   # beside this file
+output_dir = "feeds"
+
+[serve]
+enabled = false
+
+# --- categories ---
+[categories.enforcement]
+title = "执法"   # the one I read every morning
+rules = { include = ["处罚"] }
+
+# --- sources ---
+[[sources]]
+# a hand-written one
+name = "mine"
+url = "https://example.org/news/"
+categories = ["enforcement"]
+"""
+
+
+def test_add_keeps_every_comment_and_check_accepts_the_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(COMMENTED, encoding="utf-8")
+    assert main(["catalog", "add", "zj/sthjt/news", "mee/ywgz/zysthjbhdc/dcjz", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "added zj/sthjt/news" in out and "added categories: ecology, inspection" in out
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith(COMMENTED)  # not a byte of the file changed, only appended
+    assert 'catalog = "zj/sthjt/news"' in text and "# 浙江省生态环境厅 · 新闻 (unverified)" in text
+    assert main(["check", str(path)]) == 0
+    check = capsys.readouterr().out
+    assert "zj-sthjt-news" in check and "catalog zj/sthjt/news (preset hanweb): kind html, list li | a@title | a@href | span" in check
+    config = load_config(path)
+    assert config.source("mee-ywgz-zysthjbhdc-dcjz").categories == ["inspection", "enforcement"]
+    assert config.categories["inspection"].title == "生态环境保护督察"
+
+    # Adding again changes nothing.
+    assert main(["catalog", "add", "zj/sthjt/news", "--config", str(path)]) == 0
+    assert "already in the config: zj/sthjt/news" in capsys.readouterr().out
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_add_refuses_what_would_not_load_and_leaves_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(COMMENTED, encoding="utf-8")
+    assert main(["catalog", "add", "zj/sthjt/nwes", "--config", str(path)]) == 2
+    assert "no catalog entry 'zj/sthjt/nwes'" in capsys.readouterr().err
+    # Categories written as one inline table cannot be extended by a [categories.ecology] table.
+    inline = 'categories = { enforcement = { title = "执法" } }\n' + COMMENTED.replace(
+        '[categories.enforcement]\ntitle = "执法"   # the one I read every morning\nrules = { include = ["处罚"] }', "")
+    path.write_text(inline, encoding="utf-8")
+    assert main(["check", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["catalog", "add", "zj/sthjt/news", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "not changed; with the entries added it would not load" in err and "not valid TOML" in err
+    assert path.read_text(encoding="utf-8") == inline
+
+
+def test_list_filters_and_shows_browser_and_verification(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["catalog", "list", "--province", "湖北", "--category", "enforcement"]) == 0
+    out = capsys.readouterr().out
+    header, rule, *rows = out.strip().splitlines()[:-2]
+    assert header.split() == ["id", "authority", "column", "kind", "needs-browser", "verified"]
+    assert [r.split()[0] for r in rows] == ["hb/sthjt/xzcfjd"]
+    assert rows[0].split()[1:] == ["湖北省生态环境厅", "行政处罚决定", "html", "(trs)", "yes", "unverified"]
+    assert "1 entries (1 need the browser)" in out
+
+    assert main(["catalog", "list", "--search", "执法监管", "--json"]) == 0
+    (found,) = __import__("json").loads(capsys.readouterr().out)
+    assert found["id"] == "zj/sthjt/zfjg" and found["verified"] == "saved page 2026-12-01"
+
+    assert main(["catalog", "list", "--province", "火星"]) == 1
+
+
+def test_show_prints_toml_a_config_can_hold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["catalog", "show", "hb/sthjt/hbyw"]) == 0
+    shown = capsys.readouterr().out
+    assert "# needs a browser: 瑞数 dynamic cookie" in shown and "# evidence: EVIDENCE.md §4.2" in shown
+    assert "render" not in shown  # wired when the browser lands
+    config = load_config(write_config(tmp_path, "[categories.ecology]\ntitle = \"e\"\n" + shown))
+    (source,) = config.sources
+    assert source.catalog is None and source.warmup == "https://sthjt.hubei.gov.cn/"
+    assert source == Source.model_validate(catalog.entry("hb/sthjt/hbyw").template())
