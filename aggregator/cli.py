@@ -312,9 +312,18 @@ def _catalog_sources(args: argparse.Namespace, config: Config) -> list:  # noqa:
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
+    from .catalog import CatalogError
+
+    try:
+        return _catalog(args)
+    except CatalogError as exc:  # an unknown id, or a data file broken by a local edit
+        raise ConfigError(str(exc)) from None
+
+
+def _catalog(args: argparse.Namespace) -> int:
     import json
 
-    from .catalog import CatalogError, entry
+    from .catalog import entry
     from .catalog import edit
 
     if args.catalog_command == "list":
@@ -331,10 +340,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                   " `aggregator catalog add ID… --config FILE` subscribes")
         return EXIT_OK if chosen else EXIT_SOURCES_FAILED
     if args.catalog_command == "show":
-        try:
-            print(edit.show(entry(args.id)), end="")
-        except CatalogError as exc:
-            raise ConfigError(str(exc)) from None
+        print(edit.show(entry(args.id)), end="")
         return EXIT_OK
     if args.catalog_command == "add":
         from pathlib import Path

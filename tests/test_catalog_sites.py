@@ -273,3 +273,51 @@ url = "{site.url('/empty/')}"
 def test_verify_of_an_unknown_id_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["catalog", "verify", "zj/sthjt/newz"]) == 2
     assert "no catalog entry 'zj/sthjt/newz'; did you mean zj/sthjt/news" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("page", "preset", "url", "first", "last"),
+    [
+        ("real/fgw-zj-gov-cn-article-hanweb.html", "hanweb", "https://fgw.zj.gov.cn/art/2019/3/22/art_1599567_32545437.html",
+         "1-10月，全县固定资产投资完成246.79亿元", "（德清县发改局）"),
+        ("sites/mee/article.html", "trs", "https://www.mee.gov.cn/ywdt/202304/t20230419_1027643.shtml",
+         "为进一步发挥典型案例的警示教育作用", "附件：2023年第一批生态环境执法典型案例.pdf"),
+    ],
+)
+def test_preset_article_selectors_read_saved_pages_of_their_platform(page: str, preset: str, url: str, first: str, last: str) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from aggregator.catalog.presets import PRESETS
+    from aggregator.config import ArticleSelectors
+    from aggregator.extract.article import extract_article
+    from aggregator.extract.decode import decode_html
+
+    zone = ZoneInfo("Asia/Shanghai")
+    html = decode_html((Path(__file__).parent / "fixtures" / page).read_bytes()).text
+    article = extract_article(html, url, ArticleSelectors(**PRESETS[preset]["article"]), tz=zone, now=datetime(2024, 1, 1, tzinfo=zone))
+    assert article.warnings == []  # the body selector matched
+    text = etree.HTML(article.content_html).xpath("string()")
+    assert first in text and last in text
+    assert "首页" not in text and "当前位置" not in text
+
+
+def test_gd_post_entry_reads_a_guangdong_static_column(site: Site, tmp_path: Path) -> None:
+    rows = "".join(
+        f'<li><div class="list_table"><a class="titlelie" href="/hbwj/content/post_41423{i}.html" title="广东省生态环境厅规范性文件{i}">'
+        f'广东省生态环境厅规范性文件{i}</a></div><span class="list-date">2024-03-0{i}</span></li>'
+        for i in range(1, 4)
+    )
+    site.add("/hbwj/index.html", f"""<html><body><div class="nav"><ul><li><a href="/">首页</a></li></ul></div>
+<div class="listimg_data"><ul>{rows}</ul></div><div class="page"><a href="index_2.html">下一页</a></div></body></html>""")
+    for i in range(1, 4):
+        site.add(f"/hbwj/content/post_41423{i}.html", article_page(f"广东省生态环境厅规范性文件{i}", "article-content", f"2024-03-0{i} 10:00"))
+    feeds = poll(tmp_path, f"""
+[[sources]]
+catalog = "gd/gdee/hbwj"
+url = "{site.url('/hbwj/index.html')}"
+""")
+    parsed = feed(feeds / "policy.atom")
+    assert sorted(e.title for e in parsed.entries) == [f"广东省生态环境厅规范性文件{i}" for i in range(1, 4)]
+    assert all("正文第二段" in e.content[0].value for e in parsed.entries)
+    assert [e.published[:10] for e in sorted(parsed.entries, key=lambda e: e.title)] == ["2024-03-01", "2024-03-02", "2024-03-03"]
