@@ -124,6 +124,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         flags = "" if source.enabled else "  (disabled)"
         cats = ",".join(source.categories) or "-"
         print(f"    {source.name:<24} {source.kind:<5} every {interval / 60:g}m  [{cats}]  {source.url}{flags}")
+        if source.catalog or source.preset:
+            from .catalog.edit import describe
+
+            print(f"      {describe(source)}")
     return EXIT_OK
 
 
@@ -435,6 +439,91 @@ def _catch_early_signals() -> None:
         signal.signal(sig, lambda signum, _frame: _early_signals.append(signum))
 
 
+def _catalog_sources(args: argparse.Namespace, config: Config) -> list:  # noqa: ANN202 - (Source, Entry | None) pairs
+    """What `catalog verify` polls: the ids given, --all, or the config's catalog and preset sources."""
+    from .catalog import CatalogError, entries, entry, expand
+    from .config import ConfigError, Source
+
+    def from_catalog(entry_id: str):  # noqa: ANN202
+        configured = next((s for s in config.sources if s.catalog == entry_id), None)
+        if configured is not None:
+            return configured, entry(entry_id)
+        return Source.model_validate(expand({"catalog": entry_id}, set(config.categories))), entry(entry_id)
+
+    try:
+        if args.all:
+            return [from_catalog(e.id) for e in entries()]
+        if args.ids:
+            return [from_catalog(i) for i in args.ids]
+    except CatalogError as exc:
+        raise ConfigError(str(exc)) from None
+    if config.path is None:
+        raise ConfigError("give entry ids, --all, or --config FILE (to verify its catalog and preset sources)")
+    chosen = [(s, entry(s.catalog) if s.catalog else None) for s in config.sources if s.catalog or s.preset]
+    if not chosen:
+        raise ConfigError(f"{config.path}: no source uses `catalog` or `preset`; give entry ids or --all")
+    return chosen
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from .catalog import CatalogError
+    from .config import ConfigError
+
+    try:
+        return _catalog(args)
+    except CatalogError as exc:  # an unknown id, or a data file broken by a local edit
+        raise ConfigError(str(exc)) from None
+
+
+def _catalog(args: argparse.Namespace) -> int:
+    import json
+
+    from .catalog import edit, entry
+    from .config import Config
+
+    if args.catalog_command == "list":
+        chosen = edit.select(args.province, args.category, args.search)
+        if args.json:
+            print(json.dumps([{"id": e.id, "authority": e.authority, "province": e.province, "column": e.column, "url": e.url,
+                               "kind": e.kind, "preset": e.preset, "categories": list(e.categories), "needs_browser": e.needs_browser,
+                               "why": e.why or None, "verified": e.verified, "evidence": e.evidence_source} for e in chosen],
+                             ensure_ascii=False, indent=2))
+        else:
+            print(edit.list_table(chosen))
+            browser = sum(e.needs_browser for e in chosen)
+            print(f"\n{len(chosen)} entries ({browser} need the browser); `aggregator catalog show ID` shows one,"
+                  " `aggregator catalog add ID… --config FILE` subscribes")
+        return EXIT_OK if chosen else EXIT_SOURCES_FAILED
+    if args.catalog_command == "show":
+        print(edit.show(entry(args.id)), end="")
+        return EXIT_OK
+    if args.catalog_command == "add":
+        from pathlib import Path
+
+        result = edit.add_to_config(Path(args.config), args.ids)
+        for entry_id in result.added:
+            print(f"added {entry_id}")
+        for entry_id in result.already:
+            print(f"already in the config: {entry_id}")
+        if result.categories:
+            print(f"added categories: {', '.join(result.categories)}")
+        if result.added:
+            print(f"{args.config}: OK ({len(result.added)} source(s) added); `aggregator check {args.config}` shows them")
+        return EXIT_OK
+    # verify
+    from .catalog.verify import verdict_table, verify
+
+    config = _load(args.config) if args.config else Config()
+    verdicts = asyncio.run(verify(config, _catalog_sources(args, config)))
+    if args.json:
+        print(json.dumps([v.as_json() for v in verdicts], ensure_ascii=False, indent=2))
+    else:
+        print(verdict_table(verdicts))
+        ok = sum(v.status == "ok" for v in verdicts)
+        print(f"\n{ok}/{len(verdicts)} entries gave items")
+    return EXIT_OK if all(v.status == "ok" for v in verdicts) else EXIT_SOURCES_FAILED
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     log.info("starting (pid %d) with %s", os.getpid(), args.config)
     from .scheduler import run_daemon
@@ -510,6 +599,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="also show the N newest items and why they are in their feeds",
     )
     status.set_defaults(func=cmd_status)
+
+    cat = sub.add_parser("catalog", help="the built-in catalog of environment authorities' columns")
+    cat.set_defaults(func=cmd_catalog)
+    cat_sub = cat.add_subparsers(dest="catalog_command", required=True)
+    listing = cat_sub.add_parser("list", help="a table of the entries: id, authority, column, kind, needs-browser, verified")
+    listing.add_argument("--province", help="e.g. 浙江 (or the id prefix, zj)")
+    listing.add_argument("--category", help="ecology, enforcement, inspection, policy or notice")
+    listing.add_argument("--search", help="text in the id, authority, column, URL or evidence, e.g. 执法")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    showing = cat_sub.add_parser("show", help="an entry expanded, as the [[sources]] TOML it stands for")
+    showing.add_argument("id")
+    adding = cat_sub.add_parser("add", help="append entries to a config, keeping its comments and layout")
+    adding.add_argument("ids", nargs="+", metavar="ID")
+    adding.add_argument("--config", required=True, help="the config file to change (checked before it is written)")
+    verifying = cat_sub.add_parser("verify", help="poll entries once, without any store, and say what each gives")
+    verifying.add_argument("ids", nargs="*", metavar="ID")
+    verifying.add_argument("--all", action="store_true", help="every entry of the catalog")
+    verifying.add_argument("--config", help="use this config's settings; without ids, verify its catalog/preset sources")
+    verifying.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 

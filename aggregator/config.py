@@ -231,6 +231,9 @@ class Source(Strict):
     cookies: dict[str, str] | None = None  # sent to the source's hosts
     # Also download and read the documents of article pages that have a body (for classification).
     read_attachments: bool = False
+    # Where the source came from: a catalog entry id / a CMS preset (aggregator.catalog); already expanded.
+    catalog: str | None = None
+    preset: str | None = None
 
     @field_validator("encoding")
     @classmethod
@@ -296,6 +299,15 @@ class Settings(Strict):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         _zone(value)
+        return value
+
+    @field_validator("store", "output_dir")
+    @classmethod
+    def _expandable(cls, value: str) -> str:
+        try:
+            Path(value).expanduser()
+        except RuntimeError:  # "~name/…" of a user this machine does not have
+            raise ValueError(f"{value!r}: '~' names no home directory on this machine; write the path out") from None
         return value
 
     @field_validator("default_interval", "timeout", "host_delay", "stale_after", "host_delay_max", "attachment_timeout", "incident_after")
@@ -392,6 +404,29 @@ class Config(Strict):
                     " (and not 'all' or 'health', which are built in)"
                 )
         return categories
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_catalog(cls, data: Any) -> Any:
+        """`catalog = "ID"` / `preset = "NAME"` sources become the source tables they stand for."""
+        if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
+            return data
+        tables = data["sources"]
+        if not any(isinstance(t, dict) and ("catalog" in t or "preset" in t) for t in tables):
+            return data
+        from .catalog import CatalogError, expand
+
+        categories = data.get("categories")
+        defined = set(categories) if isinstance(categories, dict) else set()
+        sources = []
+        for index, table in enumerate(tables):
+            if isinstance(table, dict) and ("catalog" in table or "preset" in table):
+                try:
+                    table = expand(table, defined)
+                except CatalogError as exc:
+                    raise _located(("sources", index, "catalog" if "catalog" in table else "preset"), str(exc)) from None
+            sources.append(table)
+        return {**data, "sources": sources}
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:

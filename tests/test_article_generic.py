@@ -172,3 +172,17 @@ def test_text_joined_by_br_ends_at_the_editor_line() -> None:
     text = extract(html).content_text or ""
     assert text.endswith("最后一句。")
     assert "二维码" not in text
+
+
+def test_a_body_chosen_by_selector_loses_its_edges_too() -> None:
+    from aggregator.config import ArticleSelectors
+
+    html = page(
+        "<h1>某市生态环境局通报一批环境违法案件</h1>"
+        f'<div class="TRS_Editor"><p>某市生态环境局通报一批环境违法案件</p><p>{PARAGRAPH}</p><p>{PARAGRAPH}最后一句。</p>'
+        "<p>（责任编辑：李四）</p><p>分享到：微信 微博</p></div>"
+    )
+    article = extract_article(html, "http://x.gov.cn/a.html", ArticleSelectors(body=".TRS_Editor"), tz=SH, now=NOW)
+    text = article.content_text or ""
+    assert text.startswith(PARAGRAPH)
+    assert text.endswith("最后一句。")

@@ -24,7 +24,7 @@ from ..models import ErrorKind, SourceError
 from ..normalise.dates import find_date_span, parse_date
 from ..normalise.text import sanitize_html
 from ..normalise.urls import absolute_url
-from .body import find_body, trim_edges
+from .body import choice_of, find_body, trim_edges
 from .byline import author_from_credit, byline_lines, date_from_url, outlet_beside_date, pick_title, source_from_dateline, source_from_markup
 from .html_list import _css, node_text, select_value, split_selector
 
@@ -262,7 +262,7 @@ def extract_article(
             body, by_selector = nodes[0], True
         else:
             page.warnings.append(f"body selector {selectors.body!r} matched nothing")
-    choice = None if by_selector else find_body(tree, root, page.title)
+    choice = choice_of(body, page.title) if by_selector and body is not None else find_body(tree, root, page.title)
     if choice is not None:
         trim_edges(choice, page.title)  # first: it holds measurements of nodes the others remove
         body = choice.nodes[0]

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-__all__ = ["Block", "BodyChoice", "find_body"]
+__all__ = ["Block", "BodyChoice", "choice_of", "find_body", "trim_edges"]
 
 # Tags whose text belongs to the enclosing block.
 _INLINE = frozenset(
@@ -318,6 +318,13 @@ def find_body(tree: LexborHTMLParser, root: LexborNode, title: str | None = None
     chars = sum(by_node[node.mem_id].chars for node in nodes)
     inside = [b for b in blocks if b.is_block and b.own_chars and _within(b, ids)]
     return BodyChoice(nodes=nodes, chars=chars, how=how, blocks=inside)
+
+
+def choice_of(node: LexborNode, title: str | None = None) -> BodyChoice:
+    """`node` (a body a selector chose) measured like a scored one, so its edges can be cut too."""
+    blocks = _measure(node)
+    _score(blocks, _compact(title) if title else None)
+    return BodyChoice(nodes=[node], chars=blocks[0].chars, how="selector", blocks=[b for b in blocks if b.is_block and b.own_chars])
 
 
 def _compact(text: str) -> str:

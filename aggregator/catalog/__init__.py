@@ -1,0 +1,220 @@
+"""The catalog: ready-made sources for the columns of China's environment authorities.
+
+Entries are data files shipped inside the package, one per authority
+(`aggregator/catalog/<authority>.toml`); each entry is a source template built
+on a CMS preset (`presets.py`) plus its metadata: the authority, province,
+column name as the site shows it, suggested categories, whether the column
+needs a browser, and its evidence (where the URL and selectors come from, and
+how and when it was last checked).
+
+A config takes an entry with `[[sources]] catalog = "zj/sthjt/news"`, or a
+preset with `preset = "trs"` plus a URL; keys beside them override the
+template. `expand` turns such a table into an ordinary source table, which the
+config then validates like any other; nothing else in the pipeline knows about
+the catalog.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from .presets import PRESETS
+
+__all__ = [
+    "CATEGORY_TITLES",
+    "CatalogError",
+    "Entry",
+    "PRESETS",
+    "entries",
+    "entry",
+    "expand",
+    "source_name",
+]
+
+VERIFIED = re.compile(r"^(unverified|(saved page|live poll) \d{4}-\d{2}-\d{2})$")
+ID = re.compile(r"^[a-z0-9]+(/[a-z0-9_-]+)+$")
+# Suggested categories and the feed titles `catalog add` gives them when a config lacks them.
+CATEGORY_TITLES: dict[str, str] = {
+    "ecology": "生态新闻",
+    "enforcement": "生态环境执法",
+    "inspection": "生态环境保护督察",
+    "policy": "政策文件",
+    "notice": "通知公告",
+}
+_META_KEYS = {"id", "authority", "province", "column", "categories", "needs_browser", "why", "note", "evidence", "preset"}
+_FILE_KEYS = {"authority", "province", "site", "entries"}
+
+
+class CatalogError(Exception):
+    """A broken catalog data file, or an unknown entry or preset; the message says which."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One column of one authority, as a source template."""
+
+    id: str
+    authority: str
+    province: str
+    column: str
+    url: str
+    preset: str | None
+    categories: tuple[str, ...]
+    evidence_source: str
+    verified: str
+    file: str
+    needs_browser: bool = False
+    why: str = ""
+    note: str = ""
+    checked_against: str = ""
+    keys: dict[str, Any] = field(default_factory=dict)  # source keys beside the preset's
+
+    @property
+    def kind(self) -> str:
+        return str(self.template().get("kind", "auto"))
+
+    def template(self) -> dict[str, Any]:
+        """The source table this entry stands for, before a config's overrides."""
+        base = copy.deepcopy(PRESETS[self.preset]) if self.preset else {}
+        merged = merge(base, self.keys)
+        merged["name"] = source_name(self.id)
+        merged["url"] = self.url
+        merged["categories"] = list(self.categories)
+        # Issue 12 (browser): when `render` exists, wire it here:
+        #     if self.needs_browser: merged.setdefault("render", True)
+        return merged
+
+
+def source_name(entry_id: str) -> str:
+    """The default source name of an entry: its id with / as - (names appear in status, logs and feeds)."""
+    return entry_id.replace("/", "-")
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` over `base`; sub-tables (list, article, json, headers…) merge key by key."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _entry(raw: dict[str, Any], defaults: dict[str, Any], file: str) -> Entry:
+    where = f"{file}: entry {raw.get('id', '?')!r}"
+    for key in ("id", "column", "url"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise CatalogError(f"{where}: `{key}` is missing")
+    if not ID.match(raw["id"]):
+        raise CatalogError(f"{where}: id must be lower-case path parts such as 'zj/sthjt/news'")
+    evidence = raw.get("evidence")
+    if not isinstance(evidence, dict) or not evidence.get("source"):
+        raise CatalogError(f"{where}: every entry needs [evidence] with `source` (where the URL and selectors come from)")
+    verified = evidence.get("verified", "")
+    if not isinstance(verified, str) or not VERIFIED.match(verified):
+        raise CatalogError(f"{where}: evidence.verified must be 'unverified', 'saved page YYYY-MM-DD' or 'live poll YYYY-MM-DD'")
+    unknown = set(evidence) - {"source", "verified", "checked_against"}
+    if unknown:
+        raise CatalogError(f"{where}: unknown evidence key(s) {', '.join(sorted(unknown))}")
+    preset = raw.get("preset")
+    if preset is not None and preset not in PRESETS:
+        raise CatalogError(f"{where}: unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+    categories = raw.get("categories", [])
+    if not isinstance(categories, list) or not set(categories) <= set(CATEGORY_TITLES):
+        raise CatalogError(f"{where}: categories must be among {', '.join(CATEGORY_TITLES)}")
+    if raw.get("needs_browser") and not raw.get("why"):
+        raise CatalogError(f"{where}: needs_browser = true needs `why`")
+    return Entry(
+        id=raw["id"],
+        authority=raw.get("authority", defaults.get("authority", "")),
+        province=raw.get("province", defaults.get("province", "")),
+        column=raw["column"],
+        url=raw["url"],
+        preset=preset,
+        categories=tuple(categories),
+        evidence_source=evidence["source"],
+        verified=verified,
+        checked_against=evidence.get("checked_against", ""),
+        needs_browser=bool(raw.get("needs_browser", False)),
+        why=raw.get("why", ""),
+        note=raw.get("note", ""),
+        file=file,
+        keys={k: v for k, v in raw.items() if k not in _META_KEYS and k != "url"},
+    )
+
+
+def load_file(name: str, text: str) -> list[Entry]:
+    """The entries of one data file."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{name}: not valid TOML: {exc}") from None
+    unknown = set(data) - _FILE_KEYS
+    if unknown:
+        raise CatalogError(f"{name}: unknown top-level key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_FILE_KEYS))}")
+    if not data.get("authority") or not data.get("province"):
+        raise CatalogError(f"{name}: needs `authority` and `province`")
+    return [_entry(raw, data, name) for raw in data.get("entries", [])]
+
+
+@lru_cache(maxsize=1)
+def _all() -> dict[str, Entry]:
+    out: dict[str, Entry] = {}
+    files = sorted(p for p in resources.files(__package__).iterdir() if p.name.endswith(".toml"))
+    for path in files:
+        for item in load_file(path.name, path.read_text(encoding="utf-8")):
+            if item.id in out:
+                raise CatalogError(f"{path.name}: id {item.id!r} is also in {out[item.id].file}")
+            out[item.id] = item
+    return out
+
+
+def entries() -> list[Entry]:
+    """Every entry of the catalog, in file order."""
+    return list(_all().values())
+
+
+def entry(entry_id: str) -> Entry:
+    try:
+        return _all()[entry_id]
+    except KeyError:
+        close = difflib.get_close_matches(entry_id, list(_all()), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise CatalogError(f"no catalog entry {entry_id!r}{hint} (`aggregator catalog list` shows them)") from None
+
+
+def expand(table: dict[str, Any], defined_categories: set[str] | None = None) -> dict[str, Any]:
+    """A `[[sources]]` table with `catalog` or `preset`, as the plain source table it stands for.
+
+    Keys in `table` override the template's. An entry's suggested categories are kept
+    only where the config defines them (`defined_categories`), unless `categories` is given.
+    """
+    overrides = {k: v for k, v in table.items() if k not in ("catalog", "preset")}
+    if "catalog" in table:
+        if "preset" in table:
+            raise CatalogError("give `catalog` or `preset`, not both: a catalog entry names its own preset")
+        if not isinstance(table["catalog"], str):
+            raise CatalogError("`catalog` is an entry id such as \"zj/sthjt/news\"")
+        chosen = entry(table["catalog"])
+        base = chosen.template()
+        if "categories" not in overrides and defined_categories is not None:
+            base["categories"] = [c for c in base["categories"] if c in defined_categories]
+        out = merge(base, overrides)
+        out["catalog"] = chosen.id
+        if chosen.preset:
+            out["preset"] = chosen.preset
+        return out
+    name = table["preset"]
+    if not isinstance(name, str) or name not in PRESETS:
+        raise CatalogError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+    out = merge(copy.deepcopy(PRESETS[name]), overrides)
+    out["preset"] = name
+    return out
