@@ -228,6 +228,18 @@ class Source(Strict):
     cookies: dict[str, str] | None = None  # sent to the source's hosts
     # Also download and read the documents of article pages that have a body (for classification).
     read_attachments: bool = False
+    # Pages only a browser can read: true renders the list page in headless Chromium on every
+    # poll; "auto" only when a plain fetch is a block or challenge page.
+    render: bool | Literal["auto"] = False
+    wait_for: Selector | None = None  # rendered pages are ready once this matches (default: list.item)
+
+    @model_validator(mode="after")
+    def _render_shape(self) -> Source:
+        if self.render is True and self.kind in ("feed", "json"):
+            raise ValueError(f'render = true reads an HTML page in a browser; with kind = "{self.kind}" use render = "auto" (for a challenge)')
+        if self.wait_for is not None and not self.render:
+            raise ValueError("`wait_for` is read only with render = true or \"auto\"")
+        return self
 
     @field_validator("encoding")
     @classmethod
@@ -284,6 +296,10 @@ class Settings(Strict):
     # Documents (PDF, DOCX) are read for their text up to this size and for at most this long.
     attachment_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     attachment_timeout: Duration = 10.0
+    # The headless browser of `render` sources: pages rendered at once, and its executable
+    # (default: `chromium` on PATH).
+    render_concurrency: int = Field(default=2, ge=1, le=16)
+    browser: str | None = None
 
     @field_validator("timezone")
     @classmethod
