@@ -400,7 +400,7 @@ class Browser:
             await self._close()
 
     def memory(self) -> int:
-        """Resident bytes of the browser and its child processes (0 when not running)."""
+        """Memory of the browser and its child processes, in bytes (0 when not running)."""
         import psutil
 
         if self.pid is None:
@@ -413,9 +413,13 @@ class Browser:
         total = 0
         for process in processes:
             try:
-                total += process.memory_info().rss
-            except psutil.Error:
-                pass
+                # PSS: the processes share Chromium's code and buffers, which RSS would count once per process.
+                total += process.memory_full_info().pss
+            except (psutil.Error, AttributeError):
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:
+                    pass
         return total
 
 
