@@ -402,3 +402,60 @@ def test_nothing_is_started_for_sources_without_render(tmp_path: Path, site: Sit
                 return report
 
     assert asyncio.run(scenario()).ok
+
+
+def test_at_most_render_concurrency_pages_are_in_the_browser_at_once(
+    tmp_path: Path, site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lock = threading.Condition()
+    active = [0, 0]  # in flight now, most at once
+
+    def list_page(request: Request) -> Response:
+        with lock:
+            active[0] += 1
+            active[1] = max(active[1], active[0])
+            lock.notify_all()
+            # Hold the page until a third one arrives (it never should) or a second passes.
+            lock.wait_for(lambda: active[0] >= 3, timeout=1.0)
+            active[0] -= 1
+        return Response(STATIC_LIST.encode())
+
+    sources = ""
+    for n in range(4):
+        site.add(f"/col{n}/", list_page)
+        sources += f'\n[[sources]]\nname = "col{n}"\nurl = "{site.url(f"/col{n}/")}"\nkind = "html"\nrender = true\nfetch_articles = false\n'
+    config = _config(tmp_path, sources, settings="render_concurrency = 2\nhost_concurrency = 4")
+    assert main(["poll", "--once", str(config)]) == 0
+    assert capsys.readouterr().out.count("3 found") == 4  # the same rows in every column: reposts after the first
+    assert active[1] == 2
+
+
+def test_the_browser_closes_when_idle_and_starts_again_on_use(site: Site) -> None:
+    import psutil
+
+    from aggregator.browser import Browser
+    from aggregator.fetch import Fetcher
+
+    site.add("/list/", _script_list(0))
+
+    async def scenario() -> tuple[int, bool, int]:
+        fetcher = Fetcher(user_agent="test", host_delay=0)
+        browser = fetcher.browser = Browser(idle=0.2)
+        try:
+            first = await browser.render(site.url("/list/"), fetcher, wait_for="#list li")
+            assert "生态环境执法典型案例通报" in first.result.body.decode()
+            pid = browser.pid
+            assert pid is not None and psutil.pid_exists(pid)
+            for _ in range(200):  # closed by its idle timer, not by us
+                if not browser.running and browser.pid is None:
+                    break
+                await asyncio.sleep(0.05)
+            gone = not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+            await browser.render(site.url("/list/"), fetcher, wait_for="#list li")
+            return pid, gone, browser.launches
+        finally:
+            await fetcher.aclose()
+
+    pid, gone, launches = asyncio.run(scenario())
+    assert gone, f"the idle browser (pid {pid}) was not closed"
+    assert launches == 2
