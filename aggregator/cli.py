@@ -264,6 +264,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{row.name:<24} {row.status:<12} {row.items_stored:>6} {_ago(row.last_attempt, now):>10}"
             f" {_ago(row.last_success, now):>10} {row.consecutive_failures:>5} {last:>5}  {error[:120]}"
         )
+        if row.rendered:
+            print(f"{'':<24} needed the browser {_ago(row.rendered_at, now)}: {row.rendered}")
     if args.explain:
         _explain_newest(config, args.explain)
     return EXIT_SOURCES_FAILED if any(row.status not in ("ok", "disabled", "never-polled") for row in rows) else EXIT_OK
@@ -302,6 +304,8 @@ def _try_source(args: argparse.Namespace, config: Config):  # noqa: ANN202 - ret
         except KeyError:
             raise ConfigError(f"{config.path}: no source named {args.source!r}") from None
         # The source exactly as configured (its selectors, JSON paths, network options); a URL given replaces its own.
+        if args.render:
+            configured = configured.model_copy(update={"render": True})
         return configured.model_copy(update={"url": args.url}) if args.url else configured
     if not args.url:
         raise ConfigError("give a URL, or --config CONFIG --source NAME")
@@ -327,6 +331,10 @@ def _try_source(args: argparse.Namespace, config: Config):  # noqa: ANN202 - ret
             fields[key] = getattr(args, key)
     if args.no_robots:
         fields["respect_robots"] = False
+    if args.render:
+        fields["render"] = True
+    if args.wait_for:
+        fields["wait_for"] = args.wait_for
     try:
         return Source.model_validate(fields)
     except ValidationError as exc:
@@ -377,6 +385,7 @@ def cmd_try(args: argparse.Namespace) -> int:
                 "kind": result.kind,
                 "feed_url": result.feed_url,
                 "frame_url": result.frame_url,
+                "rendered": result.rendered,
                 "chosen_selectors": result.chosen,
                 "selectors": selectors,
                 "items": [
@@ -403,8 +412,12 @@ def cmd_try(args: argparse.Namespace) -> int:
             field = "content" if key == "content_text" else key
             mark = "  (fallback: its selector matched nothing)" if field in fallback and value else ""
             print(f"{key:>13}: {shown}{mark}")
+        if result.rendered:
+            print(f"{'browser':>13}: {result.rendered}")
         return EXIT_OK
     print(f"{result.kind} {result.url}: {len(result.items)} items")
+    if result.rendered:
+        print(f"read in the browser: {result.rendered}")
     if result.frame_url:
         print(f"the page's own list is empty; read from its iframe: {result.frame_url}")
     if result.feed_url:
@@ -590,6 +603,8 @@ def build_parser() -> argparse.ArgumentParser:
     trial.add_argument("--encoding", help="override the page's charset, e.g. gb18030")
     trial.add_argument("--timezone", help="for dates without a zone (default Asia/Shanghai)")
     trial.add_argument("--no-robots", action="store_true", help="ignore robots.txt for this page")
+    trial.add_argument("--render", action="store_true", help="load the page in the headless browser (render = true)")
+    trial.add_argument("--wait-for", help="with --render: the page is ready once this CSS selector matches")
     trial.set_defaults(func=cmd_try)
 
     status = sub.add_parser("status", help="show the health of every source")

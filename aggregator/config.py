@@ -234,6 +234,18 @@ class Source(Strict):
     # Where the source came from: a catalog entry id / a CMS preset (aggregator.catalog); already expanded.
     catalog: str | None = None
     preset: str | None = None
+    # Pages only a browser can read: true renders the list page in headless Chromium on every
+    # poll; "auto" only when a plain fetch is a block or challenge page.
+    render: bool | Literal["auto"] = False
+    wait_for: Selector | None = None  # rendered pages are ready once this matches (default: list.item)
+
+    @model_validator(mode="after")
+    def _render_shape(self) -> Source:
+        if self.render is True and self.kind in ("feed", "json"):
+            raise ValueError(f'render = true reads an HTML page in a browser; with kind = "{self.kind}" use render = "auto" (for a challenge)')
+        if self.wait_for is not None and not self.render:
+            raise ValueError("`wait_for` is read only with render = true or \"auto\"")
+        return self
 
     @field_validator("encoding")
     @classmethod
@@ -294,6 +306,10 @@ class Settings(Strict):
     # failed polls in a row, or after failing for incident_after, whichever comes first.
     incident_failures: int = Field(default=3, ge=1)
     incident_after: Duration = 3600.0
+    # The headless browser of `render` sources: pages rendered at once, and its executable
+    # (default: `chromium` on PATH).
+    render_concurrency: int = Field(default=2, ge=1, le=16)
+    browser: str | None = None
 
     @field_validator("timezone")
     @classmethod

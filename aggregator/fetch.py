@@ -15,7 +15,8 @@ import http.cookiejar
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -228,6 +229,11 @@ class Fetcher:
         self._gate = asyncio.Semaphore(concurrency)  # requests in flight over all hosts
         self.requests_made = 0
         self._last_sweep = clock()
+        # The headless browser of `render` sources (aggregator.browser.Browser), made on first use.
+        self.browser: Any = None
+        # origin -> the User-Agent of the browser that got this origin's cookies: challenge
+        # cookies are bound to it, so the httpx requests that use them send it too.
+        self._browser_agents: dict[str, str] = {}
 
     def _new_client(self, proxy: str | None = None) -> httpx.AsyncClient:
         # Redirects to another host go through this host's client; its pool makes room.
@@ -248,6 +254,8 @@ class Fetcher:
         return client
 
     async def aclose(self) -> None:
+        if self.browser is not None:
+            await self.browser.aclose()
         hosts, self._hosts = list(self._hosts.values()), {}
         for host in hosts:
             if host.client is not None:
@@ -315,6 +323,9 @@ class Fetcher:
         warmup = (self.warmup if warmup is None else warmup) or None
         if referer:
             options["headers"] = {"Referer": referer, **(options.get("headers") or {})}
+        agent = self._browser_agents.get(_origin(url)) if self._browser_agents else None
+        if agent:
+            options["headers"] = {"User-Agent": agent, **(options.get("headers") or {})}
         host = self._host(url, proxy)
         if self.cookies or cookies:
             self._seed_cookies(url, host, {**self.cookies, **(cookies or {})})
@@ -539,6 +550,67 @@ class Fetcher:
             log.debug("robots.txt of %s unavailable (%s); allowing", parts.netloc, exc)
             return None
         return Protego.parse(result.body.decode("utf-8", "replace"))
+
+
+    @asynccontextmanager
+    async def host_turn(self, url: str, *, proxy: str | None = None, respect_robots: bool = True) -> AsyncIterator[None]:
+        """A browser visit to `url` as one request of its host: its slot, robots.txt and spacing."""
+        proxy = (self.proxy if proxy is None else proxy) or None
+        host = self._host(url, proxy)
+        async with host.semaphore:
+            if respect_robots and not await self._allowed(host, url):
+                raise SourceError(ErrorKind.ROBOTS, f"robots.txt disallows {url} for our user agent")
+            wait = host.last_request + max(self.host_delay, host.slowdown) - self.clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            host.in_flight += 1
+            try:
+                yield
+            finally:
+                host.in_flight -= 1
+                host.last_request = self.clock()
+
+    def browser_cookies(self, url: str) -> list[dict[str, Any]]:
+        """The jar's cookies for `url`'s host, as Playwright takes them, so a browser visit carries them too."""
+        hostname = (urlsplit(url).hostname or "").lower()
+        now = time.time()
+        found = []
+        for cookie in self._cookies:
+            domain = cookie.domain.lower().lstrip(".")
+            if hostname != domain and not hostname.endswith("." + domain):
+                continue
+            if cookie.expires is not None and cookie.expires <= now:
+                continue
+            found.append({
+                "name": cookie.name, "value": cookie.value or "", "domain": cookie.domain, "path": cookie.path or "/",
+                "expires": float(cookie.expires) if cookie.expires else -1, "secure": bool(cookie.secure),
+            })
+        return found
+
+    def take_browser_cookies(self, url: str, cookies: list[Mapping[str, Any]], user_agent: str) -> int:
+        """Put the cookies a browser visit ended with in the jar (the challenge's pass); how many were new or changed."""
+        known = self._cookie_keys()
+        changed = 0
+        for c in cookies:
+            domain, path, expires = str(c["domain"]), str(c.get("path") or "/"), float(c.get("expires") or -1)
+            if known.get((domain, path, c["name"]), (None,))[0] == c["value"]:
+                continue
+            self._cookies.set_cookie(http.cookiejar.Cookie(
+                0, str(c["name"]), str(c["value"]), None, False, domain, True, domain.startswith("."), path, True,
+                bool(c.get("secure")), int(expires) if expires > 0 else None, expires <= 0, None, None,
+                {"HttpOnly": ""} if c.get("httpOnly") else {},
+            ))
+            changed += 1
+        self._browser_agents[_origin(url)] = user_agent
+        if changed:
+            self._cookies_may_differ = True
+            self.save_cookies()
+        return changed
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def fetcher_for(config: Config, *, persist_cookies: bool = True) -> Fetcher:

@@ -55,6 +55,8 @@ class SourceHealth:
     last_new_item: str | None
     items_stored: int
     next_run: str | None = None
+    rendered: str | None = None  # why the source last needed the browser (`render`)
+    rendered_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,6 +109,8 @@ def source_health(
                 last_new_item=s.last_new_item,
                 items_stored=(counts or {}).get(source.name, 0),
                 next_run=upcoming.astimezone(timezone.utc).isoformat() if upcoming else None,
+                rendered=s.rendered,
+                rendered_at=s.rendered_at,
             )
         )
     return rows
@@ -122,6 +126,7 @@ class Incident:
     error: str
     error_kind: str
     failures: int
+    rendered: str | None = None  # why the source needed the browser, when it did
 
     @property
     def atom_id(self) -> str:
@@ -167,6 +172,7 @@ def incidents(config: Config, states: Mapping[str, SourceState], now: datetime) 
                 error=state.last_error or "",
                 error_kind=state.last_error_kind or "",
                 failures=state.consecutive_failures,
+                rendered=state.rendered,
             )
         )
     return found
@@ -194,6 +200,7 @@ def _entry(incident: Incident) -> StoredItem:
         + f"<p>Source: <a href=\"{html.escape(incident.url)}\">{html.escape(incident.source)}</a>;"
         f" first failure {html.escape(start)}.</p>"
         + f"<p>Error ({html.escape(incident.error_kind)}): {html.escape(incident.error)}</p>"
+        + (f"<p>The source needs the browser: {html.escape(incident.rendered)}.</p>" if incident.rendered else "")
     )
     digest = hashlib.sha256(f"{incident.atom_id}|{incident.kind}|{body}".encode()).hexdigest()
     return StoredItem(

@@ -34,6 +34,7 @@ class ErrorKind(str, Enum):
     PARSE = "parse"
     EMPTY = "selectors-matched-nothing"
     GONE = "gone"
+    BROWSER = "browser"  # a `render` source whose browser is missing or crashed
 
 
 class SourceError(Exception):

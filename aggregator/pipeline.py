@@ -70,8 +70,12 @@ class PollReport:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     frame_url: str | None = None  # the list was read from this iframe of the page
+    rendered: str | None = None  # the list page was read in the browser, and why
 
     def line(self) -> str:
+        return self._line() + (f" (in the browser: {self.rendered})" if self.rendered else "")
+
+    def _line(self) -> str:
         if not self.ok:
             kind = f"{self.error_kind.value}: " if self.error_kind else ""
             return f"{self.source}: FAILED {kind}{self.error}"
@@ -354,7 +358,7 @@ async def _read_article_pages(
         async def fetch(index: int, raw: RawItem) -> None:
             nonlocal batch_bytes
             try:
-                result = await fetcher.fetch(raw.url, **_fetch_options(source))
+                result = await _fetch_page(fetcher, source, raw.url, _fetch_options(source))
             except Exception as exc:  # this row's failure, judged by the caller
                 outcomes[index] = exc
                 return
@@ -575,6 +579,9 @@ async def poll_source(
         log.exception("%s: unexpected error", source.name)
         report.ok, report.error_kind, report.error = False, ErrorKind.PARSE, f"{type(exc).__name__}: {exc}"
     _record_outcome(state, report, moment)
+    if report.rendered or source.render is True:
+        # A render = true source needs the browser whether or not this visit succeeded.
+        state.rendered, state.rendered_at = report.rendered or "render = true", utc_iso(moment)
     if not report.ok:
         log.warning(
             "%s: %s: %s", source.name, report.error_kind.value if report.error_kind else "error", report.error,
@@ -591,13 +598,18 @@ async def _poll(
 ) -> None:
     # Older pages are read on the first poll, and again while rows from them wait.
     first_poll = state.last_success is None or state.backfill_pending
-    result = await fetcher.fetch(
+    result, report.rendered = await _fetch_list(
+        fetcher,
+        source,
+        config,
         source.url,
-        etag=state.etag,
-        last_modified=state.last_modified,
-        previous_hash=state.body_hash,
-        track_body=True,
-        **_list_request_options(source),
+        dict(
+            etag=state.etag,
+            last_modified=state.last_modified,
+            previous_hash=state.body_hash,
+            track_body=True,
+            **_list_request_options(source),
+        ),
     )
     if result.not_modified:
         report.not_modified = True
@@ -825,6 +837,7 @@ class Preview:
     frame_url: str | None = None  # the list was read from this iframe of the page
     article: dict[str, str | None] | None = None
     selectors: list[SelectorMatch] = field(default_factory=list)  # what each given selector matched
+    rendered: str | None = None  # the page was read in the browser, and why
 
 
 async def _preview_article(
@@ -880,7 +893,8 @@ async def preview(
     """
     moment = datetime.now(timezone.utc)
     zone = config.zone_of(source)
-    result = await fetcher.fetch(source.url, **(_fetch_options(source) if article else _list_request_options(source)))
+    options = _fetch_options(source) if article else _list_request_options(source)
+    result, rendered = await _fetch_list(fetcher, source, config, source.url, options)
     matches: list[SelectorMatch] = []
     if given and not _reads_as_feed(source, result) and source.kind != "json":
         html = decode_page(result.body, result.charset, source.encoding, result.url)
@@ -888,10 +902,11 @@ async def preview(
             html, None if article else source.list_selectors, source.article if article else None, given=given
         )
     if article:
-        out = await _preview_article(source, config, fetcher, result, zone, moment)
-        out.selectors = matches
-        return out
-    out = Preview(url=result.url, kind="list", selectors=matches)
+        shown = await _preview_article(source, config, fetcher, result, zone, moment)
+        shown.rendered = rendered
+        shown.selectors = matches
+        return shown
+    out = Preview(url=result.url, kind="list", rendered=rendered, selectors=matches)
     if _reads_as_feed(source, result):
         out.kind = "feed"
         _title, raws = extract_feed(result)
@@ -909,3 +924,96 @@ async def preview(
         out.reasons[item.key] = verdict.reasons + ([] if verdict.keep else ["dropped by the source's filters"])
         out.items.append(item)
     return out
+
+
+# The browser (aggregator.browser) for `render` sources. It is made on first need and kept on
+# the fetcher: one per process, closed with it.
+
+
+def _browser(fetcher: Fetcher, config: Config) -> Any:
+    from .browser import Browser
+
+    if fetcher.browser is None:
+        s = config.settings
+        fetcher.browser = Browser(
+            executable=s.browser, concurrency=s.render_concurrency, timeout=s.timeout, max_bytes=s.max_bytes
+        )
+    return fetcher.browser
+
+
+def _browser_options(fetcher: Fetcher, source: Source) -> dict[str, Any]:
+    """The source's network options as the browser takes them (None: the [settings] default, as in the Fetcher)."""
+    proxy = (fetcher.proxy if source.proxy is None else source.proxy) or None
+    referer = (fetcher.referer if source.referer is None else source.referer) or None
+    headers = {**({"Referer": referer} if referer else {}), **source.headers}
+    return {"proxy": proxy, "headers": headers, "respect_robots": source.respect_robots}
+
+
+async def _fetch_list(
+    fetcher: Fetcher, source: Source, config: Config, url: str, options: dict[str, Any]
+) -> tuple[FetchResult, str | None]:
+    """The source's own page, and why it was read in the browser (None: plain HTTP).
+
+    render = true: always the browser. render = "auto": plain HTTP first, the browser when
+    that is a block or challenge page; a JSON or feed source then asks again over HTTP, with
+    the cookies the browser got.
+    """
+    if not source.render:
+        return await fetcher.fetch(url, **options), None
+    browser = _browser(fetcher, config)
+    if source.render is True:
+        why = "render = true"
+    else:
+        try:
+            return await fetcher.fetch(url, **options), None
+        except SourceError as exc:
+            if exc.kind is not ErrorKind.ANTI_BOT:
+                raise
+            why = f'render = "auto" and plain HTTP got {exc.message.split(" from ")[0]}'
+        if source.kind in ("json", "feed"):
+            rendered = await _pass_challenge(browser, fetcher, source, url)
+            return await fetcher.fetch(url, **options), why + _passed(rendered)
+    wait_for = source.wait_for or (source.list_selectors.item if source.list_selectors else None)
+    rendered = await browser.render(url, fetcher, wait_for=wait_for, **_browser_options(fetcher, source))
+    if rendered.challenge:
+        browser.passed_at[_origin(url)] = time.monotonic()
+    result = rendered.result
+    if options.get("track_body") or options.get("previous_hash"):
+        digest = hashlib.sha256(result.body).hexdigest()
+        result = replace(result, body_hash=digest, not_modified=digest == options.get("previous_hash"))
+    log.info("%s: %s rendered in the browser in %.1fs (%s)", source.name, url, rendered.seconds, why)
+    return result, why + _passed(rendered)
+
+
+def _passed(rendered: Any) -> str:
+    return f"; it got past {rendered.challenge}" if rendered.challenge else ""
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+async def _pass_challenge(browser: Any, fetcher: Fetcher, source: Source, url: str) -> Any:
+    """Visit `url` in the browser for the cookies its challenge hands out; once per host at a time."""
+    origin = _origin(url)
+    asked = time.monotonic()
+    async with browser.pass_lock(origin):
+        if browser.passed_at.get(origin, float("-inf")) > asked:
+            return None  # another page of this host just got them
+        rendered = await browser.render(url, fetcher, **_browser_options(fetcher, source))
+        browser.passed_at[origin] = time.monotonic()
+        log.info("%s: %s: the browser got past %s", source.name, url, rendered.challenge or "no challenge")
+        return rendered
+
+
+async def _fetch_page(fetcher: Fetcher, source: Source, url: str, options: dict[str, Any]) -> FetchResult:
+    """An article page over HTTP; for a `render` source a refused one passes the challenge in the browser, then is asked again."""
+    try:
+        return await fetcher.fetch(url, **options)
+    except SourceError as exc:
+        if not source.render or fetcher.browser is None or exc.kind is not ErrorKind.ANTI_BOT:
+            raise
+        log.info("%s: %s refused the cookies (%s); passing the challenge in the browser", source.name, url, exc.message)
+    await _pass_challenge(fetcher.browser, fetcher, source, url)
+    return await fetcher.fetch(url, **options)

@@ -198,6 +198,8 @@ class SourceState:
     retry_after_until: str | None = None  # the server asked us to wait until then
     gone: bool = False
     backfill_pending: bool = False  # older pages still hold rows a capped poll left for later
+    rendered: str | None = None  # why the list page last needed the browser (`render`)
+    rendered_at: str | None = None
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> SourceState:

@@ -240,7 +240,7 @@ def test_show_prints_toml_a_config_can_hold(tmp_path: Path, capsys: pytest.Captu
     assert main(["catalog", "show", "hb/sthjt/hbyw"]) == 0
     shown = capsys.readouterr().out
     assert "# needs a browser: 瑞数 dynamic cookie" in shown and "# evidence: EVIDENCE.md §4.2" in shown
-    assert "render" not in shown  # wired when the browser lands
+    assert 'render = "auto"' in shown  # a cookie challenge: the browser only when a plain fetch is blocked
     config = load_config(write_config(tmp_path, "[categories.ecology]\ntitle = \"e\"\n" + shown))
     (source,) = config.sources
     assert source.catalog is None and source.warmup == "https://sthjt.hubei.gov.cn/"

@@ -235,6 +235,7 @@ url = "{site.url('/col/col1229116/index.html')}"
 catalog = "hb/sthjt/hbyw"
 url = "{site.url('/hbyw/')}"
 warmup = ""
+render = false  # plain HTTP, to see the block itself (the entry's render = "auto" would try Chromium)
 
 [[sources]]
 catalog = "mee/ywdt/gsgg"

@@ -87,8 +87,9 @@ class Entry:
         merged["name"] = source_name(self.id)
         merged["url"] = self.url
         merged["categories"] = list(self.categories)
-        # Issue 12 (browser): when `render` exists, wire it here:
-        #     if self.needs_browser: merged.setdefault("render", True)
+        # A column that needs the browser says how in its data file: `render = "auto"` for a
+        # cookie challenge (one browser visit per cookie lifetime), `render = true` for a list
+        # built by JavaScript.
         return merged
 
 
