@@ -200,6 +200,7 @@ class Settings(Strict):
     retention_days: int = Field(default=365, ge=1)
     retention_count: int = Field(default=2000, ge=10)
     stale_after: Duration = 3 * 86400.0  # failing this long is announced in the health feed
+    websub_hub: HttpUrl | None = None  # WebSub hub: feeds link to it, the daemon pings it on changes
 
     @field_validator("timezone")
     @classmethod

@@ -212,7 +212,7 @@ def health_spec(config: Config, states: Mapping[str, SourceState], now: datetime
 
 def render_health(config: Config, states: Mapping[str, SourceState], now: datetime) -> bytes:
     spec = health_spec(config, states, now)
-    return render_atom(spec, config.settings.base_url, config.settings.feed_entries)
+    return render_atom(spec, config.settings.base_url, config.settings.feed_entries, hub=config.settings.websub_hub)
 
 
 def write_health(config: Config, states: Mapping[str, SourceState], now: datetime) -> bool:

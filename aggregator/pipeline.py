@@ -609,7 +609,9 @@ def feed_specs(config: Config, store: Store, now: datetime) -> list[FeedSpec]:
 def publish_from_store(config: Config, store: Store, now: datetime | None = None) -> list[Path]:
     moment = now or datetime.now(timezone.utc)
     specs = feed_specs(config, store, moment)
-    return publish(specs, config.output_dir, config.settings.base_url, config.settings.feed_entries)
+    return publish(
+        specs, config.output_dir, config.settings.base_url, config.settings.feed_entries, hub=config.settings.websub_hub
+    )
 
 
 @dataclass(slots=True)

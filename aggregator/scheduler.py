@@ -193,6 +193,7 @@ class Daemon:
         self._background: list[asyncio.Task[None]] = []
         self._config_signature = _file_signature(config.path) if config.path else None
         self.reloads = 0  # applied reloads, for tests and logs
+        self.websub: Any = None  # websub.HubPinger when [settings] websub_hub is set
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -207,6 +208,7 @@ class Daemon:
             # Started inside the running loop: APScheduler 3.11 binds to the loop current at start().
             self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
             self.scheduler.start(paused=paused)
+            self._start_websub()
             now = self.clock()
             window = spread_window(self.config.settings.default_interval, len(self._sources), self.policy)
             for source in self._sources.values():
@@ -280,6 +282,9 @@ class Daemon:
         if self.fetcher is not None:
             await self.fetcher.aclose()
             self.fetcher = None
+        if self.websub is not None:
+            await self.websub.close()
+            self.websub = None
         stop_workers()
         if self.store is not None:
             self.store.close()  # commits anything staged, releases the lock
@@ -413,9 +418,24 @@ class Daemon:
                 raise
             if changed:
                 log.info("published %d changed file(s) to %s", len(changed), self.config.output_dir)
+                self._announce(changed)
             return  # publish_from_store wrote the health feed too
         if write_health(self.config, self.store.states(), self.clock()):
             log.info("health feed updated")
+            self._announce([self.config.output_dir / f"{HEALTH_SLUG}.atom"])
+
+    def _start_websub(self) -> None:
+        hub = self.config.settings.websub_hub
+        if hub:
+            from .websub import HubPinger
+
+            self.websub = HubPinger(hub, user_agent=self.config.settings.user_agent)
+            self.websub.start()
+
+    def _announce(self, changed: list[Path]) -> None:
+        """Tell the WebSub hub (if any) which feeds this publish changed; never blocks the caller."""
+        if self.websub is not None:
+            self.websub.announce_changed(changed, self.config.settings.base_url)
 
     async def _publisher(self) -> None:
         assert self._publish_wanted is not None
