@@ -135,6 +135,8 @@ class Renderer:
         self.zone_label = "北京时间" if timezone_name in ("Asia/Shanghai", "Asia/Chongqing", "PRC") else timezone_name
 
     def when(self, moment: datetime | str | None) -> str:
+        if not moment:  # None, "", or a key the status document lacks (Jinja's Undefined)
+            return ""
         if isinstance(moment, str):
             moment = _time(moment)
         if moment is None:

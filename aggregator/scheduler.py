@@ -194,6 +194,7 @@ class Daemon:
         self._config_signature = _file_signature(config.path) if config.path else None
         self.reloads = 0  # applied reloads, for tests and logs
         self.websub: Any = None  # websub.HubPinger when [settings] websub_hub is set
+        self.notifier: Any = None  # notify.Notifier when the config has [[notify]] targets
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -209,6 +210,7 @@ class Daemon:
             self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
             self.scheduler.start(paused=paused)
             self._start_websub()
+            self._start_notifier()
             now = self.clock()
             window = spread_window(self.config.settings.default_interval, len(self._sources), self.policy)
             for source in self._sources.values():
@@ -285,6 +287,9 @@ class Daemon:
         if self.websub is not None:
             await self.websub.close()
             self.websub = None
+        if self.notifier is not None:
+            await self.notifier.close()  # before the store closes: what is unsent stays in it
+            self.notifier = None
         stop_workers()
         if self.store is not None:
             self.store.close()  # commits anything staged, releases the lock
@@ -402,6 +407,8 @@ class Daemon:
             self._content_dirty = True
         if self._publish_wanted is not None:
             self._publish_wanted.set()  # health may have changed even when content did not
+        if self.notifier is not None:
+            self.notifier.after_poll(source.name, report.new)  # only queues; sending is the notifier's task
 
     # -- publishing --------------------------------------------------------
 
@@ -423,6 +430,15 @@ class Daemon:
         if write_health(self.config, self.store.states(), self.clock()):
             log.info("health feed updated")
             self._announce([self.config.output_dir / f"{HEALTH_SLUG}.atom"])
+
+    def _start_notifier(self) -> None:
+        if self.config.notify and self.notifier is None and self.store is not None:
+            from .notify import Notifier
+
+            self.notifier = Notifier(self.config, self.store, self.clock)
+            self.notifier.start()
+        elif self.notifier is not None:
+            self.notifier.apply_config(self.config)
 
     def _start_websub(self) -> None:
         hub = self.config.settings.websub_hub
@@ -470,6 +486,7 @@ class Daemon:
             "health_feed": f"{HEALTH_SLUG}.atom",
             "health_title": HEALTH_TITLE,
             "sources": [row.as_dict() for row in rows],
+            "notify": self.notifier.status() if self.notifier is not None else [],
         }
 
     # -- config reload -----------------------------------------------------
@@ -551,6 +568,8 @@ class Daemon:
                         when = soon
                 log.info("%s: changed; next poll %s", name, _when(when, now) if when else "never (gone)")
         self._content_dirty = True  # categories or titles may differ
+        if self.store is not None and self.scheduler is not None:
+            self._start_notifier()  # new or changed [[notify]] targets
         if self._publish_wanted is not None:
             self._publish_wanted.set()
         self.reloads += 1
