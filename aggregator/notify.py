@@ -192,9 +192,12 @@ class Notifier:
 
     def after_poll(self, source: str, new: int) -> None:
         """Called after each poll: batch what it brought, and incidents raised or resolved."""
-        if new:
-            self.collect(source, first_poll=True)
-        self.check_health()
+        try:
+            if new:
+                self.collect(source, first_poll=True)
+            self.check_health()
+        except Exception:  # a bug here must cost a message, never the poll that called us
+            log.exception("notify: could not queue the messages of %s's poll; the next start catches up", source)
         self._wake.set()
 
     def collect(self, source: str, *, first_poll: bool = False) -> None:
