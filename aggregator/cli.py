@@ -252,6 +252,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     with Store(config.store_path, readonly=True) as store:
         states = store.states()
         counts = store.counts_by_source()
+        notify_docs = store.notify_docs() if config.notify else []
     now = datetime.now(timezone.utc)
     rows = source_health(config, states, now, counts=counts)
     header = f"{'source':<24} {'status':<12} {'items':>6} {'last poll':>10} {'last ok':>10} {'fails':>5} {'last':>5}  error"
@@ -266,9 +267,46 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
         if row.rendered:
             print(f"{'':<24} needed the browser {_ago(row.rendered_at, now)}: {row.rendered}")
+    if config.notify:
+        _print_notify_status(config, notify_docs, now)
     if args.explain:
         _explain_newest(config, args.explain)
     return EXIT_SOURCES_FAILED if any(row.status not in ("ok", "disabled", "never-polled") for row in rows) else EXIT_OK
+
+
+def _print_notify_status(config: Config, docs: list[dict], now: datetime) -> None:
+    from .notify import notify_status
+
+    print()
+    header = f"{'notify':<24} {'status':<12} {'queued':>6} {'last sent':>10} {'fails':>5}  error"
+    print(header)
+    print("-" * len(header))
+    for row in notify_status(config, docs):
+        error = row["last_error"] or ""
+        print(
+            f"{row['name']:<24} {row['status']:<12} {row['pending']:>6} {_ago(row['last_sent'], now):>10}"
+            f" {row['failures']:>5}  {error[:120]}"
+        )
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    """`notify test NAME CONFIG`: send one test message now, say whether it arrived."""
+    from .notify import NotifyError, send, test_message
+
+    config = _load(args.config)
+    target = next((t for t in config.notify if t.name == args.name), None)
+    if target is None:
+        known = ", ".join(t.name for t in config.notify) or "none defined"
+        print(f"no [[notify]] target named {args.name!r} in {args.config} (targets: {known})", file=sys.stderr)
+        return EXIT_CONFIG
+    title, body = test_message(target, config)
+    try:
+        send(target, title, body)
+    except NotifyError as exc:
+        print(f"{target.name}: NOT sent: {exc}", file=sys.stderr)
+        return EXIT_SOURCES_FAILED
+    print(f"{target.name}: test message sent")
+    return EXIT_OK
 
 
 def _explain_newest(config: Config, count: int) -> None:
@@ -633,6 +671,12 @@ def build_parser() -> argparse.ArgumentParser:
     verifying.add_argument("--all", action="store_true", help="every entry of the catalog")
     verifying.add_argument("--config", help="use this config's settings; without ids, verify its catalog/preset sources")
     verifying.add_argument("--json", action="store_true", help="machine-readable output")
+    notify = sub.add_parser("notify", help="notification targets ([[notify]] in the config)")
+    notify_sub = notify.add_subparsers(dest="action", required=True)
+    notify_test = notify_sub.add_parser("test", help="send a test message to one target now")
+    notify_test.add_argument("name", help="the target's name")
+    notify_test.add_argument("config")
+    notify_test.set_defaults(func=cmd_notify)
     return parser
 
 

@@ -310,6 +310,7 @@ class Settings(Strict):
     # (default: `chromium` on PATH).
     render_concurrency: int = Field(default=2, ge=1, le=16)
     browser: str | None = None
+    websub_hub: HttpUrl | None = None  # WebSub hub: feeds link to it, the daemon pings it on changes
 
     @field_validator("timezone")
     @classmethod
@@ -368,11 +369,23 @@ class ServeSettings(Strict):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class NotifyTarget(Strict):
+    """One `[[notify]]` table: where messages about new items and source incidents go (notify.py)."""
+
+    name: str = Field(min_length=1)
+    url: str = Field(min_length=1)  # an Apprise URL, or "env:VAR" to read it from the environment
+    categories: list[str] = Field(default_factory=list)  # feeds whose new items are sent ("all": every item)
+    health: bool = False  # also source incidents, raised and resolved
+    digest: Duration | None = None  # collect for this long, then one message per feed
+    titles: int = Field(default=10, ge=1, le=100)  # titles listed per message
+
+
 class Config(Strict):
     settings: Settings = Field(default_factory=Settings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
     categories: dict[str, Category] = Field(default_factory=dict)
     sources: list[Source] = Field(default_factory=list)
+    notify: list[NotifyTarget] = Field(default_factory=list)
     # Set by load_config; not read from the file.
     path: Path | None = Field(default=None, exclude=True)
 
@@ -470,6 +483,30 @@ class Config(Strict):
                     ("sources", index, "interval"),
                     f"interval {interval:g}s is outside {MIN_INTERVAL}s..{MAX_INTERVAL // 86400}d",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _notify_checks(self) -> Config:
+        seen: set[str] = set()
+        for index, target in enumerate(self.notify):
+            if target.name in seen:
+                raise _located(("notify", index, "name"), f"duplicate notify name {target.name!r}; names must be unique")
+            seen.add(target.name)
+            for category in target.categories:
+                if category != "all" and category not in self.categories:
+                    known = ", ".join(["all", *sorted(self.categories)])
+                    raise _located(
+                        ("notify", index, "categories"), f"unknown category {category!r}; use one of: {known}"
+                    )
+            if not target.categories and not target.health:
+                raise _located(
+                    ("notify", index, "categories"),
+                    f"notify {target.name!r} has nothing to send: list categories, or set health = true",
+                )
+            if target.digest is not None and not 0 <= target.digest <= MAX_INTERVAL:
+                raise _located(("notify", index, "digest"), f"digest {target.digest:g}s is outside 0s..7d")
+            if target.url.startswith("env:") and not target.url[4:].strip():
+                raise _located(("notify", index, "url"), 'write "env:NAME" with the name of an environment variable')
         return self
 
     # Helpers used by later stages.

@@ -232,7 +232,7 @@ def render_health(
     config: Config, states: Mapping[str, SourceState], now: datetime, *, empty_updated: datetime | None = None
 ) -> bytes:
     spec = health_spec(config, states, now, empty_updated=empty_updated)
-    return render_atom(spec, config.settings.base_url, config.settings.feed_entries)
+    return render_atom(spec, config.settings.base_url, config.settings.feed_entries, hub=config.settings.websub_hub)
 
 
 def write_health(

@@ -819,7 +819,9 @@ def publish_from_store(config: Config, store: Store, now: datetime | None = None
     reclassify_if_needed(config, store)
     specs = feed_specs(config, store, moment)
     try:
-        return publish(specs, config.output_dir, config.settings.base_url, config.settings.feed_entries)
+        return publish(
+            specs, config.output_dir, config.settings.base_url, config.settings.feed_entries, hub=config.settings.websub_hub
+        )
     except OSError as exc:
         raise OutputError(unusable("output_dir", config.output_dir, exc, "write feeds to")) from None
 

@@ -209,7 +209,9 @@ def _fix_entry_links(root: etree._Element, entries: Sequence[_Entry]) -> None:
                 link_element.set("length", str(link.length))
 
 
-def render_atom(spec: FeedSpec, base_url: str, limit: int, generator_version: str | None = None) -> bytes:
+def render_atom(
+    spec: FeedSpec, base_url: str, limit: int, generator_version: str | None = None, hub: str | None = None
+) -> bytes:
     """The Atom document of one feed: newest `limit` items, byte-identical for identical input."""
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
@@ -244,6 +246,8 @@ def render_atom(spec: FeedSpec, base_url: str, limit: int, generator_version: st
     fg.updated(max((entry.updated for entry in entries), default=spec.empty_updated or EPOCH))
     fg.link(href=feed_url(base, spec.slug), rel="self", type=ATOM_TYPE)
     fg.link(href=f"{base}/", rel="alternate", type="text/html")
+    if hub:
+        fg.link(href=xml_safe(hub), rel="hub")  # WebSub discovery (section 4)
     fg.author({"name": xml_safe(spec.author).strip() or GENERATOR})
     version = generator_version if generator_version is not None else package_version()
     fg.generator(GENERATOR, version=xml_safe(version))
@@ -283,6 +287,7 @@ def publish(
     limit: int,
     opml_title: str = "Feed aggregator",
     generator_version: str | None = None,
+    hub: str | None = None,
 ) -> list[Path]:
     """Write `{slug}.atom` for every spec plus feeds.opml; return the paths that changed.
 
@@ -299,7 +304,7 @@ def publish(
     version = generator_version if generator_version is not None else package_version()
 
     outputs: list[tuple[Path, bytes]] = [
-        (out_dir / f"{spec.slug}.atom", render_atom(spec, base_url, spec.limit or limit, version)) for spec in specs
+        (out_dir / f"{spec.slug}.atom", render_atom(spec, base_url, spec.limit or limit, version, hub)) for spec in specs
     ]
     opml = render_opml([(spec.slug, spec.title, feed_url(base_url, spec.slug)) for spec in specs], opml_title)
     outputs.append((out_dir / OPML_NAME, opml))

@@ -207,6 +207,8 @@ class Daemon:
         self.reloads = 0  # applied reloads, for tests and logs
         self._cycle: list[PollReport] = []  # polls since the last cycle line
         self._cycle_started = 0.0
+        self.websub: Any = None  # websub.HubPinger when [settings] websub_hub is set
+        self.notifier: Any = None  # notify.Notifier when the config has [[notify]] targets
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -222,6 +224,8 @@ class Daemon:
             # Started inside the running loop: APScheduler 3.11 binds to the loop current at start().
             self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
             self.scheduler.start(paused=paused)
+            self._start_websub()
+            self._start_notifier()
             now = self.clock()
             window = spread_window(self.config.settings.default_interval, len(self._sources), self.policy)
             for source in self._sources.values():
@@ -296,6 +300,12 @@ class Daemon:
         if self.fetcher is not None:
             await self.fetcher.aclose()
             self.fetcher = None
+        if self.websub is not None:
+            await self.websub.close()
+            self.websub = None
+        if self.notifier is not None:
+            await self.notifier.close()  # before the store closes: what is unsent stays in it
+            self.notifier = None
         stop_workers()
         if self.store is not None:
             self.store.close()  # commits anything staged, releases the lock
@@ -420,6 +430,8 @@ class Daemon:
             self._content_dirty = True
         if self._publish_wanted is not None:
             self._publish_wanted.set()  # health may have changed even when content did not
+        if self.notifier is not None:
+            self.notifier.after_poll(source.name, report.new)  # only queues; sending is the notifier's task
 
     # -- publishing --------------------------------------------------------
 
@@ -436,9 +448,33 @@ class Daemon:
                 raise
             if changed:
                 log.info("published %d changed file(s) to %s", len(changed), self.config.output_dir)
+                self._announce(changed)
             return  # publish_from_store wrote the health feed too
         if write_health(self.config, self.store.states(), self.clock(), empty_updated=self.store.created):
             log.info("health feed updated")
+            self._announce([self.config.output_dir / f"{HEALTH_SLUG}.atom"])
+
+    def _start_notifier(self) -> None:
+        if self.config.notify and self.notifier is None and self.store is not None:
+            from .notify import Notifier
+
+            self.notifier = Notifier(self.config, self.store, self.clock)
+            self.notifier.start()
+        elif self.notifier is not None:
+            self.notifier.apply_config(self.config)
+
+    def _start_websub(self) -> None:
+        hub = self.config.settings.websub_hub
+        if hub:
+            from .websub import HubPinger
+
+            self.websub = HubPinger(hub, user_agent=self.config.settings.user_agent)
+            self.websub.start()
+
+    def _announce(self, changed: list[Path]) -> None:
+        """Tell the WebSub hub (if any) which feeds this publish changed; never blocks the caller."""
+        if self.websub is not None:
+            self.websub.announce_changed(changed, self.config.settings.base_url)
 
     async def _publisher(self) -> None:
         assert self._publish_wanted is not None
@@ -493,6 +529,7 @@ class Daemon:
             "health_feed": f"{HEALTH_SLUG}.atom",
             "health_title": HEALTH_TITLE,
             "sources": [row.as_dict() for row in rows],
+            "notify": self.notifier.status() if self.notifier is not None else [],
         }
 
     # -- config reload -----------------------------------------------------
@@ -576,6 +613,8 @@ class Daemon:
                         when = soon
                 log.info("%s: changed; next poll %s", name, _when(when, now) if when else "never (gone)")
         self._content_dirty = True  # categories or titles may differ
+        if self.store is not None and self.scheduler is not None:
+            self._start_notifier()  # new or changed [[notify]] targets
         if self._publish_wanted is not None:
             self._publish_wanted.set()
         self.reloads += 1

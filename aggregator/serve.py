@@ -1,25 +1,32 @@
-"""Serve the published feeds over HTTP, read-only, from inside the daemon.
+"""Serve the published feeds, their readable pages and source health over HTTP, read-only.
 
-Why a small hand-written HTTP/1.1 handler on `asyncio.start_server` rather than
-`http.server` in a thread: it runs on the daemon's own event loop, so
-`/status.json` reads the store with no locking against the polls that write
-it, shutdown is one `close()` instead of a thread join, and the surface is
-tiny: GET and HEAD of a fixed set of names, nothing else.
+Why aiohttp.web: it is an asyncio server, so it runs on the daemon's own event
+loop (`/status.json` reads the store with no locking against the polls that
+write it; shutdown is one `cleanup()`), it is maintained by the aio-libs team
+with a hardened HTTP parser (llhttp) that replaces our hand-parsed HTTP/1.1,
+and unlike Starlette it needs no second server package (uvicorn) with its own
+signal handling and lifecycle to embed. We use its low-level `web.Server`: the
+routing is a fixed table of names below, and matching it ourselves on the raw
+request target is what keeps traversal out (aiohttp's router would normalise
+`..` and percent-escapes before we could refuse them).
 
-Only these paths exist: `/`, `/index.html`, `/status.json`, `/feeds.opml` and
-`/<slug>.atom`. A request path is percent-decoded once and must then match
-those names exactly, so `..`, absolute paths, encoded or double-encoded
-traversal and backslashes never reach the file system; a symlink in the output
-directory that points elsewhere is refused after resolving it.
+Only these paths exist: `/`, `/index.html`, `/status`, `/status.json`,
+`/feeds.opml` and, for every `<slug>.atom` the publisher wrote,
+`/<slug>.atom`, `/<slug>.html` (a readable page) and `/<slug>.json` (JSON Feed
+1.1). A request path is percent-decoded once and must then match those names
+exactly, so `..`, absolute paths, encoded or double-encoded traversal and
+backslashes never reach the file system; a symlink in the output directory
+that points elsewhere is refused after resolving it. ETag/Last-Modified/304
+and gzip (with a stable, cached compressed body) are done here because the
+variants must keep their own validators; aiohttp's on-the-fly compression
+would not.
 """
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import gzip
 import hashlib
-import html
 import json
 import logging
 import re
@@ -29,7 +36,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from aiohttp import web
+
 from .config import Config
+from .jsonfeed import JSON_FEED_TYPE, render_json_feed
+from .pages import Feed, Renderer, read_atom
 
 log = logging.getLogger("aggregator.serve")
 
@@ -37,21 +48,13 @@ ATOM_TYPE = "application/atom+xml; charset=utf-8"
 OPML_TYPE = "text/x-opml; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 JSON_TYPE = "application/json; charset=utf-8"
-_FEED_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\.atom")
+_FEED_NAME = re.compile(r"([a-z0-9][a-z0-9_-]*)\.(atom|html|json)")
 OPML_NAME = "feeds.opml"
-MAX_LINE = 8192
+MAX_LINE = 8190
 MAX_HEADERS = 100
 READ_TIMEOUT = 10.0  # a client that connects and says nothing is dropped
 MIN_GZIP = 256  # smaller bodies grow when compressed
-
-_REASONS = {
-    200: "OK",
-    304: "Not Modified",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    500: "Internal Server Error",
-}
+SHUTDOWN_GRACE = 2.0  # responses are small and in memory; a stuck reader must not hold up a stop
 
 
 @dataclass
@@ -59,15 +62,6 @@ class Response:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
-
-    def encode(self, *, head_only: bool) -> bytes:
-        lines = [f"HTTP/1.1 {self.status} {_REASONS.get(self.status, 'Error')}"]
-        headers = {"Server": "feed-aggregator", "Connection": "close", **self.headers}
-        if self.status != 304:
-            headers["Content-Length"] = str(len(self.body))
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        return head if head_only or self.status == 304 else head + self.body
 
 
 def _text(status: int, message: str) -> Response:
@@ -116,9 +110,12 @@ def _not_modified(headers: Mapping[str, str], etags: tuple[str, ...], mtime: flo
     return False
 
 
+FileKey = tuple[int, int, int]  # mtime_ns, size, inode: a rewritten feed is a new rename, so a new key
+
+
 @dataclass(frozen=True)
 class _Cached:
-    key: tuple[int, int, int]  # mtime_ns, size, inode: a rewritten feed is a new rename, so a new key
+    key: Any
     body: bytes
     etag: str
     gz: bytes | None
@@ -138,54 +135,60 @@ class FeedServer:
         # Read the config per request, so a reload (new output_dir, titles) shows at once.
         self.get_config = get_config
         self.status = status
-        self._server: asyncio.Server | None = None
-        self._cache: dict[Path, _Cached] = {}
+        self._runner: web.ServerRunner | None = None
+        self._cache: dict[Any, _Cached] = {}
+        self._parsed: dict[Path, tuple[FileKey, Feed]] = {}
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
+        server = web.Server(
+            self._handle,
+            keepalive_timeout=READ_TIMEOUT,
+            max_line_size=MAX_LINE,
+            max_field_size=MAX_LINE,
+            max_headers=MAX_HEADERS,
+            access_log=None,
+        )
+        runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
         try:
-            self._server = await asyncio.start_server(self._handle, host, port, limit=MAX_LINE * 2)
+            await site.start()
         except OSError as exc:
+            await runner.cleanup()
             raise PortUnavailable(
                 f"serve: cannot listen on {host}:{port} ({exc.strerror or exc}); another program (or"
                 " another aggregator) has it: stop that, or set another [serve] port"
             ) from None
-        sockname = self._server.sockets[0].getsockname()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        sockname = runner.addresses[0]
         return sockname[0], sockname[1]
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
 
     # -- connection --------------------------------------------------------
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        headers = {name.lower(): value for name, value in request.headers.items()}
         try:
-            try:
-                request = await asyncio.wait_for(_read_request(reader), READ_TIMEOUT)
-            except (TimeoutError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-                request = None
-            if request is None:
-                response, head_only = _text(400, "bad request\n"), False
-            else:
-                method, target, headers = request
-                head_only = method == "HEAD"
-                try:
-                    response = self.respond(method, target, headers)
-                except Exception:  # a bug must cost one response, not the reader's connection hanging
-                    log.exception("serve: %s %s failed", method, target)
-                    response = _text(500, "internal error\n")
-            writer.write(response.encode(head_only=head_only))
-            await writer.drain()
-        except ConnectionError:
-            pass  # the reader went away; nothing to tell anyone
-        finally:
-            writer.close()
-            try:
-                await writer.wait_closed()
-            except ConnectionError:
-                pass
+            response = self.respond(request.method, request.raw_path, headers)
+        except Exception:  # a bug must cost one response, not the reader's connection hanging
+            log.exception("serve: %s %s failed", request.method, request.raw_path)
+            response = _text(500, "internal error\n")
+        out = web.Response(
+            status=response.status,
+            body=response.body if response.status != 304 else None,
+            headers={"Server": "feed-aggregator", **response.headers},
+        )
+        # One request per connection, as before: nothing to gain from keep-alive for a few
+        # polls an hour, and an idle kept-alive socket is one more thing to time out.
+        out.force_close()
+        return out
 
     # -- routing -----------------------------------------------------------
 
@@ -201,18 +204,94 @@ class FeedServer:
             return _text(404, "not found\n")
         config = self.get_config()
         if path in ("/", "/index.html"):
-            return self._generated(render_index(config), HTML_TYPE, headers)
+            return self._generated(self.index_page(config), HTML_TYPE, headers)
+        if path in ("/status", "/status.html") and self.status is not None:
+            response = self._generated(self._renderer(config).status(self.status()), HTML_TYPE, headers)
+            response.headers["Cache-Control"] = "no-cache"
+            return response
         if path == "/status.json" and self.status is not None:
             body = json.dumps(self.status(), ensure_ascii=False, indent=1).encode("utf-8")
             response = self._generated(body, JSON_TYPE, headers)
             response.headers["Cache-Control"] = "no-cache"
             return response
+        if not path.startswith("/"):
+            return _text(404, "not found\n")
         name = path[1:]
-        if path.startswith("/") and (name == OPML_NAME or _FEED_NAME.fullmatch(name)):
+        if name == OPML_NAME:
             file = _inside(config.output_dir, name)
             if file is not None:
-                return self._file(file, OPML_TYPE if name == OPML_NAME else ATOM_TYPE, headers)
+                return self._file(file, OPML_TYPE, headers)
+        match = _FEED_NAME.fullmatch(name)
+        if match:
+            slug, kind = match.groups()
+            file = _inside(config.output_dir, f"{slug}.atom")
+            if file is not None:
+                if kind == "atom":
+                    return self._file(file, ATOM_TYPE, headers)
+                return self._derived(file, slug, kind, config, headers)
         return _text(404, "not found\n")
+
+    def _renderer(self, config: Config) -> Renderer:
+        return Renderer(base_url=config.settings.base_url, timezone_name=config.settings.timezone)
+
+    def index_page(self, config: Config) -> bytes:
+        """The feed list: each published feed with its entry count and last update."""
+        base = config.settings.base_url.rstrip("/")
+        feeds = []
+        for slug, title, description in feed_list(config):
+            file = _inside(config.output_dir, f"{slug}.atom")
+            feed = self._feed(file) if file is not None else None
+            if feed is None:
+                continue  # not published (yet): no dead link
+            feeds.append(
+                {
+                    "slug": slug,
+                    "title": title,
+                    "description": description,
+                    "entries": len(feed.entries),
+                    "updated": feed.updated,
+                    "url": f"{base}/{slug}.atom",
+                }
+            )
+        return self._renderer(config).index(feeds)
+
+    def _feed(self, path: Path) -> Feed | None:
+        """The parsed Atom file, re-read only when the publisher replaced it."""
+        try:
+            key = _file_key(path)
+            cached = self._parsed.get(path)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            feed = read_atom(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except ValueError as exc:  # not written by us (someone put a file there): not a feed
+            log.warning("serve: %s is not a readable Atom feed: %s", path, exc)
+            return None
+        self._parsed[path] = (key, feed)
+        return feed
+
+    def _derived(self, atom: Path, slug: str, kind: str, config: Config, headers: Mapping[str, str]) -> Response:
+        """`<slug>.html` or `<slug>.json`, rendered from `<slug>.atom` and cached with it."""
+        try:
+            st = atom.stat()
+        except FileNotFoundError:
+            return _text(404, "not found\n")
+        cache_key = (atom, kind)
+        key = (st.st_mtime_ns, st.st_size, st.st_ino, config.settings.base_url, config.settings.timezone)
+        cached = self._cache.get(cache_key)
+        if cached is None or cached.key != key:
+            feed = self._feed(atom)
+            if feed is None:
+                return _text(404, "not found\n")
+            if kind == "html":
+                body = self._renderer(config).feed(slug, feed)
+            else:
+                body = render_json_feed(feed, slug, config.settings.base_url)
+            cached = _Cached(key, body, _etag(body), None)
+            self._cache[cache_key] = cached
+        content_type = HTML_TYPE if kind == "html" else JSON_FEED_TYPE
+        return self._representation(cached.body, cached.etag, st.st_mtime, content_type, headers, cache_key)
 
     def _generated(self, body: bytes, content_type: str, headers: Mapping[str, str]) -> Response:
         return self._representation(body, _etag(body), None, content_type, headers)
@@ -237,7 +316,7 @@ class FeedServer:
         mtime: float | None,
         content_type: str,
         headers: Mapping[str, str],
-        path: Path | None = None,
+        cache_key: Any = None,
     ) -> Response:
         gzip_it = len(body) >= MIN_GZIP and _accepts_gzip(headers.get("accept-encoding"))
         # The gzip variant is another representation, so it gets its own tag; either tag validates.
@@ -249,18 +328,23 @@ class FeedServer:
         if _not_modified(headers, (etag, gz_etag), mtime):
             return Response(304, b"", out)
         if gzip_it:
-            body = self._gzip(body, etag, path)
+            body = self._gzip(body, etag, cache_key)
             out["Content-Encoding"] = "gzip"
         return Response(200, body, out)
 
-    def _gzip(self, body: bytes, etag: str, path: Path | None) -> bytes:
-        cached = self._cache.get(path) if path is not None else None
+    def _gzip(self, body: bytes, etag: str, cache_key: Any) -> bytes:
+        cached = self._cache.get(cache_key) if cache_key is not None else None
         if cached is not None and cached.etag == etag and cached.gz is not None:
             return cached.gz
         gz = gzip.compress(body, compresslevel=6, mtime=0)  # mtime=0: same bytes every time
-        if cached is not None and cached.etag == etag and path is not None:
-            self._cache[path] = _Cached(cached.key, cached.body, cached.etag, gz)
+        if cached is not None and cached.etag == etag:
+            self._cache[cache_key] = _Cached(cached.key, cached.body, cached.etag, gz)
         return gz
+
+
+def _file_key(path: Path) -> FileKey:
+    st = path.stat()
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def _inside(directory: Path, name: str) -> Path | None:
@@ -275,26 +359,6 @@ def _inside(directory: Path, name: str) -> Path | None:
     return candidate
 
 
-async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str]] | None:
-    line = await reader.readline()
-    if not line:
-        return None
-    parts = line.decode("latin-1").strip().split()
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        return None
-    method, target, _version = parts
-    headers: dict[str, str] = {}
-    for _ in range(MAX_HEADERS + 1):
-        raw = await reader.readline()
-        if raw in (b"\r\n", b"\n", b""):
-            return method, target, headers
-        name, sep, value = raw.decode("latin-1").partition(":")
-        if not sep:
-            return None
-        headers[name.strip().lower()] = value.strip()
-    return None  # too many headers
-
-
 def feed_list(config: Config) -> list[tuple[str, str, str]]:
     """(slug, title, description) of every feed the daemon publishes, in index order."""
     from .health import HEALTH_SLUG, HEALTH_TITLE
@@ -306,32 +370,5 @@ def feed_list(config: Config) -> list[tuple[str, str, str]]:
 
 
 def render_index(config: Config) -> bytes:
-    """A small page listing the feeds with subscribe links (also discoverable via <link rel=alternate>)."""
-    existing = [f for f in feed_list(config) if (config.output_dir / f"{f[0]}.atom").is_file()]
-    base = config.settings.base_url.rstrip("/")
-    esc = html.escape
-    links = "\n".join(
-        f'<link rel="alternate" type="application/atom+xml" title="{esc(title)}" href="/{slug}.atom">'
-        for slug, title, _ in existing
-    )
-    rows = "\n".join(
-        f'<li><a href="/{slug}.atom" type="application/atom+xml">{esc(title)}</a>'
-        f" <small>{esc(desc) if desc != title else ''}</small>"
-        f' <code>{esc(base)}/{slug}.atom</code></li>'
-        for slug, title, desc in existing
-    )
-    page = f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<title>Feed aggregator</title>
-{links}
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em}}code{{color:#555;font-size:85%}}</style>
-</head><body>
-<h1>Feeds</h1>
-<p>Subscribe to any of these in your feed reader, or import <a href="/{OPML_NAME}">all of them as OPML</a>.</p>
-<ul>
-{rows or '<li>No feeds published yet.</li>'}
-</ul>
-<p><a href="/status.json">Source status (JSON)</a></p>
-</body></html>
-"""
-    return page.encode("utf-8")
+    """The index page of `config`'s published feeds (also discoverable via <link rel=alternate>)."""
+    return FeedServer(get_config=lambda: config).index_page(config)

@@ -36,7 +36,7 @@ import orjson
 from tinydb import TinyDB
 from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import Storage
-from tinydb.table import Table
+from tinydb.table import Document, Table
 
 from .atomicfile import fsync_directory, replace_file, replace_file_with
 from .models import Enclosure, Item, StoredItem, parse_iso, utc_iso
@@ -853,3 +853,42 @@ class Store:
     def states(self) -> dict[str, SourceState]:
         return {doc["name"]: SourceState.from_doc(doc) for doc in self._sources.all()}
 
+
+    # -- notifications (notify.py) -------------------------------------------
+    # The outbox, cursors and target status live in this database so that they are
+    # committed together with the items they are about: after a crash, either both
+    # are on disk or neither is, and a restart neither loses nor repeats a message.
+
+    @property
+    def _notify(self) -> Table:
+        return self._db.table("notify", cache_size=0)
+
+    def notify_docs(self) -> list[dict[str, Any]]:
+        """Every notification record, each with its `doc_id`."""
+        return [{**doc, "doc_id": doc.doc_id} for doc in self._notify.all()]
+
+    def notify_put(self, doc: dict[str, Any], doc_id: int | None = None) -> int:
+        doc = {k: v for k, v in doc.items() if k != "doc_id"}
+        if doc_id is None:
+            doc_id = self._notify.insert(doc)
+        else:
+            self._notify.upsert(Document(doc, doc_id=doc_id))
+        self._items_dirty = True  # written at the next (lazy) commit, like item changes
+        return doc_id
+
+    def notify_remove(self, doc_ids: Sequence[int]) -> None:
+        if doc_ids:
+            self._notify.remove(doc_ids=list(doc_ids))
+            self._items_dirty = True
+
+    def first_found(self, source: str, after: str = "") -> list[StoredItem]:
+        """Items this source was first to find, first seen after `after` (an ISO time), oldest first."""
+        docs = [self._items.get(doc_id=doc_id) for doc_id in self._by_source.get(source, ())]
+        found = [doc for doc in docs if doc and doc.get("source") == source and doc["first_seen"] > after]
+        found.sort(key=lambda doc: (doc["first_seen"], doc["key"]))
+        return [self._to_stored(doc, with_body=False) for doc in found]
+
+    def newest_first_found(self, source: str) -> str:
+        """The latest first_seen among the items this source found ("" if none)."""
+        docs = (self._items.get(doc_id=doc_id) for doc_id in self._by_source.get(source, ()))
+        return max((doc["first_seen"] for doc in docs if doc and doc.get("source") == source), default="")
