@@ -81,7 +81,12 @@ class PollReport:
             return f"{self.source}: FAILED {kind}{self.error}"
         if self.not_modified:
             return f"{self.source}: not modified"
-        return f"{self.source}: {self.found} found, {self.new} new, {self.changed} changed, {self.reposts} reposts"
+        line = f"{self.source}: {self.found} found, {self.new} new, {self.changed} changed, {self.reposts} reposts"
+        if self.notes:  # article pages that failed, rows left for later: said, not only counted
+            shown = "; ".join(self.notes[:3])
+            more = f" (+{len(self.notes) - 3} more)" if len(self.notes) > 3 else ""
+            line += f"; {shown}{more}"
+        return line
 
 
 def decode_page(body: bytes, charset: str | None, override: str | None, url: str) -> str:
@@ -267,7 +272,7 @@ async def _list_items(
     now: datetime,
     report: PollReport | None = None,
 ) -> tuple[list[RawItem], bool]:
-    """Items of an HTML list page (and its further pages on the first poll); True if they carry summaries."""
+    """Items of an HTML list page (and its further pages on the first poll); True if every one carries a summary."""
     zone = config.zone_of(source)
     page, frame = await _read_list_or_frame(fetcher, source, result, zone, now)
     if report is not None:
@@ -309,7 +314,7 @@ async def _list_items(
             if not older:
                 break
             items += older
-    return items, any(item.summary_html for item in items)
+    return items, bool(items) and all(item.summary_html for item in items)
 
 
 PARSE_BATCH_BYTES = 2 * 1024 * 1024
@@ -622,7 +627,7 @@ async def _poll(
         _title, raws = await _parse(extract_feed, result)
     elif source.kind == "json":
         raws = await _json_items(fetcher, source, result, first_poll=first_poll)
-        has_summaries = any(raw.summary_html for raw in raws)
+        has_summaries = bool(raws) and all(raw.summary_html for raw in raws)  # one row without: fetch the pages
     else:
         raws, has_summaries = await _list_items(
             fetcher, source, result, config, first_poll=first_poll, now=moment, report=report

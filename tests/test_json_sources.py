@@ -253,3 +253,26 @@ def test_config_errors_name_the_json_key(tmp_path: Path, capsys: pytest.CaptureF
         assert main(["check", str(config)]) == 2
         err = capsys.readouterr().err
         assert message in err, err
+
+
+def test_one_item_with_a_summary_does_not_stop_article_pages_for_the_others(
+    tmp_path: Path, site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def partly_summarised(request: Request) -> Response:
+        answer = json.loads(gkmlpt(request).body)
+        if answer["articles"]:
+            answer["articles"][0]["summary"] = "只有这一条有摘要。"
+        return Response(json.dumps(answer, ensure_ascii=False).encode(), content_type="application/json")
+
+    site.add("/gkmlpt/api/all/3155", partly_summarised)
+    site.add("/gkmlpt/content/4/43/post_443.html", article_page)
+    site.add("/gkmlpt/content/4/42/post_442.html", Response(b"gone", status=404))
+    source = gd_source(site).replace('date = "created_at"', 'date = "created_at"\nsummary = "summary"')
+    config = write_config(tmp_path, source)
+    capsys.readouterr()
+    assert main(["poll", "--once", str(config)]) == 0
+    got = {e.title: e for e in entries(tmp_path)}
+    assert "决定罚款30万元" in got["广东省生态环境厅行政处罚决定书（粤环罚〔2024〕3号）"].content[0].value
+    # The page that failed is said in the poll's line, with its URL, not only counted.
+    out = capsys.readouterr()
+    assert site.url("/gkmlpt/content/4/42/post_442.html") in out.out + out.err

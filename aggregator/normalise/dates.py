@@ -155,7 +155,8 @@ def _from_relative(match: re.Match[str], now: datetime) -> datetime | None:
     seconds = amount * _UNIT_SECONDS[unit]
     if seconds > 400 * 86400:
         return None
-    return plausible(now - timedelta(seconds=seconds), now)
+    # "26分钟前" is minute-precise at best: seconds and microseconds of the poll are noise.
+    return plausible((now - timedelta(seconds=seconds)).replace(second=0, microsecond=0), now)
 
 
 def _from_day_word(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
