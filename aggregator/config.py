@@ -554,6 +554,25 @@ def _located(loc: tuple[Any, ...], message: str) -> _LocatedError:
     return _LocatedError(loc, message)
 
 
+# Strict types refuse "8080" and "yes"; say what to write instead.
+_QUOTED_FIX: dict[str, Any] = {
+    "int_type": lambda value: f"write {value.strip()} without quotes" if value.strip().lstrip("-").isdigit() else "write a whole number",
+    "float_type": lambda value: "write a number without quotes",
+    "bool_type": lambda value: "write true or false without quotes",
+}
+
+
+def _source_named(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
+    """` (source "name")` for a key inside [[sources]], so the user need not count tables."""
+    if len(loc) >= 2 and loc[0] in ("sources", "notify") and isinstance(loc[1], int):
+        tables = data.get(loc[0])
+        if isinstance(tables, list) and loc[1] < len(tables) and isinstance(tables[loc[1]], dict):
+            name = tables[loc[1]].get("name") or tables[loc[1]].get("catalog")
+            if isinstance(name, str):
+                return f' ({loc[0][:-1] if loc[0] == "sources" else loc[0]} "{name}")'
+    return ""
+
+
 def _dotted(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -630,9 +649,13 @@ def parse_config(text: str, path: Path | str = "<config>") -> Config:
                 message += f"; write a list: [{error['input']!r}]".replace("'", '"')
             elif error["type"] == "missing":
                 message = f"required key {loc[-1]!r} is missing"
+            elif error["type"] in _QUOTED_FIX and isinstance(error.get("input"), str):
+                message += f"; got the string {error['input']!r}: {_QUOTED_FIX[error['type']](error['input'])}".replace("'", '"')
+            elif error["type"] == "literal_error" and "input" in error:
+                message += f" (got {error['input']!r})".replace("'", '"')
             line = _find_line(text, loc)
             where = f"{path}:{line}" if line else str(path)
-            problems.append(f"{where}: {_dotted(loc)}: {message}")
+            problems.append(f"{where}: {_dotted(loc)}{_source_named(data, loc)}: {message}")
         raise ConfigError("\n".join(problems)) from None
     return config.model_copy(update={"path": path.resolve()})
 

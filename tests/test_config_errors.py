@@ -194,3 +194,20 @@ def test_status_explain_needs_a_positive_count(tmp_path: Path, capsys: pytest.Ca
         main(["status", str(path), "--explain", value])
     assert stop.value.code == 2
     assert "not a positive number" in capsys.readouterr().err
+
+
+def test_type_errors_say_what_to_write_and_which_source(tmp_path) -> None:  # noqa: ANN001
+    from aggregator.config import ConfigError, load_config
+
+    path = tmp_path / "c.toml"
+    path.write_text('[serve]\nport = "8090"\n\n[[sources]]\nname = "local-json"\nurl = "http://x.gov.cn/"\n'
+                    'respect_robots = "no"\nkind = "jsno"\n', encoding="utf-8")
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("the config loaded")
+    assert f'{path}:2: serve.port: Input should be a valid integer; got the string "8090": write 8090 without quotes' in message
+    assert 'sources[0].respect_robots (source "local-json")' in message and "write true or false without quotes" in message
+    assert '(got "jsno")' in message
