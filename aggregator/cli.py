@@ -380,6 +380,13 @@ def _try_source(args: argparse.Namespace, config: Config):  # noqa: ANN202 - ret
         raise ConfigError(f"bad options:\n{problems}") from None
 
 
+def _head_and_tail(text: str, head: int = 600, tail: int = 200) -> str:
+    """The start and the end of a body: where junk creeps in is the end as often as the start."""
+    if len(text) <= head + tail + 40:
+        return text
+    return f"{text[:head]}\n  … [{len(text) - head - tail:,} characters] …\n{text[-tail:]}"
+
+
 def cmd_try(args: argparse.Namespace) -> int:
     import json
 
@@ -446,7 +453,7 @@ def cmd_try(args: argparse.Namespace) -> int:
         for key, value in result.article.items():
             if key == "content_html" or (value is None and key in ("attachments", "content_from", "unreadable")):
                 continue
-            shown = value if key != "content_text" or value is None else (value[:600] + ("…" if len(value) > 600 else ""))
+            shown = value if key != "content_text" or value is None else _head_and_tail(value)
             field = "content" if key == "content_text" else key
             mark = "  (fallback: its selector matched nothing)" if field in fallback and value else ""
             print(f"{key:>13}: {shown}{mark}")
