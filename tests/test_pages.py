@@ -16,6 +16,7 @@ import feedparser
 import httpx
 import pytest
 
+from aggregator.browser import CHROMIUM_ARGS  # the flags the daemon launches Chromium with
 from aggregator.cli import main
 from aggregator.config import Config, load_config
 from aggregator.health import source_health
@@ -235,16 +236,6 @@ def _chromium() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
