@@ -22,9 +22,9 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from ..config import ArticleSelectors
 from ..models import ErrorKind, SourceError
 from ..normalise.dates import find_date_span, parse_date
-from ..normalise.text import sanitize_html
+from ..normalise.text import sanitize_html, without_whitespace
 from ..normalise.urls import absolute_url
-from .body import choice_of, find_body, trim_edges
+from .body import choice_of, find_body, is_hidden, trim_edges
 from .byline import author_from_credit, byline_lines, date_from_url, outlet_beside_date, pick_title, source_from_dateline, source_from_markup
 from .html_list import _css, node_text, select_value, split_selector
 
@@ -32,7 +32,6 @@ __all__ = ["ArticlePage", "extract_article"]
 
 log = logging.getLogger(__name__)
 
-_META_TITLE = ("articletitle", "og:title", "twitter:title")
 _META_DATE = ("pubdate", "article:published_time", "datepublished", "publishdate", "publish_date", "pubtime", "og:release_date", "dc.date.issued", "dc.date", "firstpublishedtime", "releasedate")
 _META_MODIFIED = ("datemodified", "dateupdate", "article:modified_time", "og:updated_time", "lastmodified")
 _META_ORIGIN = ("contentsource", "source", "article:source", "og:site_name_source")
@@ -47,7 +46,6 @@ _VALUE = re.compile(
     r"([^\s:：|｜,，;；]{1,40}(?:[ \t](?!" + _LABEL_WORDS + r")[^\s:：|｜,，;；]{1,20}(?![:：]))?)"
 )
 _ORIGINAL_LINK = re.compile(r"(?:原文链接|原文地址|原文网址|原文)\s*[:：]\s*(https?://[^\s<>\"'，。]+)")
-_SITE_SUFFIX = re.compile(r"\s*(?:[_|｜]|--|\s-\s|—).*$")
 # Whole-element boilerplate, recognised by the element's text (anchored, short).
 _BOILERPLATE_TEXT = [
     (re.compile(r"^[【\[]?\s*(?:打印|打印本页|打印此页|关闭|关闭窗口|关闭本页)\s*[】\]]?(?:\s*[【\[]?\s*(?:打印|关闭|关闭窗口|返回顶部|收藏)\s*[】\]]?)*$"), 40),
@@ -71,15 +69,9 @@ _BOILERPLATE_CLASS = re.compile(
     r"disclaimer|mzsm|qrcode|ewm|main-word.*|article-tools?|tools?",
     re.I,
 )
-_CONTENT_SELECTORS = (
-    "#zoom", ".TRS_Editor", ".neiright_JPZ_GK_CP", "#artibody", ".box_con", ".rm_txt_con", ".pages_content",
-    ".article-content", ".article_content", "#article_content", ".art_con", ".artCon", ".main-txt", ".con_con",
-    "#js_content", ".news_content", ".newsCon", ".detail-content", ".wz_content", "#content", ".content", "article",
-)
 _DROP_TAGS = ["script", "style", "noscript", "iframe", "form", "input", "button", "select", "textarea", "object", "embed"]
 _MIN_BODY_CHARS = 40
 _YEAR = re.compile(r"(?:19|20)\d{2}")
-_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
 @dataclass(slots=True)
@@ -249,7 +241,7 @@ def extract_article(
         raise SourceError(ErrorKind.PARSE, "the page has no document body")
 
     # 1. The headline, and the page's text as a reader sees it (before any cutting).
-    page.title = pick_title(tree, metas, node_text)
+    page.title = pick_title(tree, metas)
     text = _body_text(root)
     lines = text.split("\n")
 
@@ -267,7 +259,7 @@ def extract_article(
         trim_edges(choice, page.title)  # first: it holds measurements of nodes the others remove
         body = choice.nodes[0]
     body_nodes = [body] if by_selector and body is not None else (choice.nodes if choice is not None else [])
-    body_start = next((_compact_text(node) for node in body_nodes if _compact_text(node)), None)
+    body_start = next((start for node in body_nodes if (start := _compact_text(node))), None)
 
     # 3. The byline between the headline and the body: date, 来源, 作者.
     byline, body_at = byline_lines(lines, page.title, body_start)
@@ -298,7 +290,7 @@ def extract_article(
     page.origin = (
         _origin_value(_labelled(_ORIGIN_LABEL, byline_text))
         or _origin_value(_labelled(_ORIGIN_LABEL, after_title))
-        or _origin_value(source_from_markup(root, node_text, tz, now))
+        or _origin_value(source_from_markup(root, tz, now))
         or outlet_beside_date(byline, tz, now)
         or next((v for k in _META_ORIGIN if (v := _origin_value(metas.get(k)))), None)
     )
@@ -337,15 +329,14 @@ def extract_article(
             for removed in _css(node, split_selector(css)[0]):
                 removed.decompose()
         for hidden in node.css("[hidden], [style*=none], [style*=hidden]"):
-            if _HIDDEN.search(hidden.attributes.get("style") or "") or "hidden" in hidden.attributes:
+            if is_hidden(hidden):
                 hidden.decompose()
         _strip_boilerplate(node)
         parts.append(node.html or "")
-    joined = "".join(parts)
-    if by_selector or len(node_text(LexborHTMLParser(joined).root)) >= _MIN_BODY_CHARS:
-        content_html = joined or None
+    body_text = " ".join(node_text(node) for node in body_nodes)  # the cleaned nodes: no re-parse
+    if by_selector or len(body_text) >= _MIN_BODY_CHARS:
+        content_html = "".join(parts) or None
     if content_html and (page.origin is None or page.author is None):
-        body_text = node_text(LexborHTMLParser(content_html).root)
         page.origin = page.origin or source_from_dateline(body_text)
         page.author = page.author or author_from_credit(body_text)
     if content_html is None:
@@ -366,7 +357,7 @@ def extract_article(
 
 
 def _compact_text(node: LexborNode) -> str:
-    return "".join(node.text(deep=True, separator="", strip=False).split())[:40]
+    return without_whitespace(node.text(deep=True, separator="", strip=False))[:40]
 
 
 def _date_only(found: tuple[datetime, str]) -> bool:

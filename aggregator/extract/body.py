@@ -20,7 +20,8 @@ one the best of them share, tuned for Chinese text and kept to one pass over the
    sub-heads inside the text are kept.
 
 Known content containers of gov CMSs (`#zoom`, `.TRS_Editor` …) are hints, not the only path:
-one wins only when it holds most of the scored text.
+one wins only when it holds most of the scored text. A body a source's selector chose is measured
+the same way (`choice_of`) so its edges are cut too.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-__all__ = ["Block", "BodyChoice", "choice_of", "find_body", "trim_edges"]
+from ..normalise.text import without_whitespace
+
+__all__ = ["Block", "BodyChoice", "choice_of", "find_body", "is_hidden", "trim_edges"]
 
 # Tags whose text belongs to the enclosing block.
 _INLINE = frozenset(
@@ -43,7 +46,6 @@ _INLINE = frozenset(
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "meta", "link", "nav", "footer", "aside", "header", "select", "option", "button", "textarea", "iframe", "svg"})
 _PUNCTUATION = "，。、；：？！“”‘’「」《》（）,;!?"
 _DELETE_PUNCTUATION = str.maketrans("", "", _PUNCTUATION)
-_SENTENCE_END = re.compile(r"[。！？!?…”」）)\.]$")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 # Known content containers of gov CMSs and big news sites, in order of trust.
@@ -52,9 +54,9 @@ _HINTS = (
     ".pages_content", ".article-content", ".article_content", "#article_content", ".art_con", "#js_content",
     ".news_content", ".detail-content", ".wz_content", "#fontzoom", "#ivs_content", ".fly_content",
 )
-_HINT_SHARE = 0.6
-_OWNS_TEXT = 0.8
-_PARAGRAPHS = frozenset({"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "blockquote", "pre"})  # a hint wins when it holds this share of the winner's text
+_HINT_SHARE = 0.6  # a hint wins when it holds this share of the winner's text
+_OWNS_TEXT = 0.8  # a container holding this share of the winner's points itself is the body
+_PARAGRAPHS = frozenset({"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "blockquote", "pre"})
 
 _LABEL = r"(?:责任编辑|编辑|责编|校对|审核|审校|终审|来源于|来源|本文来源|文章来源|资料来源|稿件来源|信息来源|稿源|供稿|作者|采写|撰稿|记者|通讯员|摄影|摄|图片来源|图片|原标题|本文原标题|发布时间|发布日期|时间|日期|浏览次数|点击数|阅读|字号|分享)"
 _LABEL_LINE = re.compile(r"^[\s(（【\[]*" + _LABEL + r"\s*[:：|｜/]")
@@ -122,12 +124,11 @@ class Block:
 @dataclass(slots=True)
 class BodyChoice:
     nodes: list[LexborNode] = field(default_factory=list)  # the body, in document order
-    chars: int = 0
-    how: str = ""  # "scored", "hint #zoom" …: shown by `try`
     blocks: list[Block] = field(default_factory=list)  # text blocks inside, in document order
 
 
-def _is_hidden(node: LexborNode) -> bool:
+def is_hidden(node: LexborNode) -> bool:
+    """A `hidden` attribute or an inline display:none / visibility:hidden: not read, not shown."""
     attributes = node.attributes
     if "hidden" in attributes:
         return True
@@ -158,7 +159,7 @@ def _measure(root: LexborNode) -> list[Block]:
             text = child.text_content
             if not text:
                 continue
-            chars = len("".join(text.split()))
+            chars = len(without_whitespace(text))
             if not chars:
                 continue
             owner = block.owner or block
@@ -176,7 +177,7 @@ def _measure(root: LexborNode) -> list[Block]:
         if not child.is_element_node:
             continue
         tag = child.tag
-        if tag in _SKIP or _is_hidden(child):
+        if tag in _SKIP or is_hidden(child):
             continue
         is_block = tag not in _INLINE
         new = Block(child, block, block.depth + 1, block.in_link or tag == "a", is_block)
@@ -210,7 +211,7 @@ def _is_chrome(block: Block, title: str | None) -> bool:
     if block.own_chars > 2 * _EDGE_CHARS:
         return False
     text = block.own_text
-    if title and _compact(text) == title:
+    if title and without_whitespace(text) == title:
         return True
     return bool(_LABEL_LINE.match(text) or _DISCLAIMER.search(text) or (_HAS_DATE.search(text) and _TIME.search(text) and len(text) <= 60))
 
@@ -286,12 +287,11 @@ def _within(block: Block, ids: set[int]) -> bool:
 def find_body(tree: LexborHTMLParser, root: LexborNode, title: str | None = None) -> BodyChoice | None:
     """The elements that hold the article's text, or None when nothing reads as text."""
     blocks = _measure(root)
-    _score(blocks, _compact(title) if title else None)
+    _score(blocks, without_whitespace(title) if title else None)
     winner = max(blocks, key=lambda b: (b.final, b.depth), default=None)
     if winner is None or winner.final <= 0:
         return None
     by_node = {block.node.mem_id: block for block in blocks}
-    how = "scored"
     # A container that holds nearly all the winner's text itself (text in a div, not in
     # paragraphs) is the body; the winner around it only adds the title, byline and chrome.
     inside = [b for b in blocks if b.points and _within(b, {winner.node.mem_id})]
@@ -299,40 +299,36 @@ def find_body(tree: LexborHTMLParser, root: LexborNode, title: str | None = None
     densest = max(inside, key=lambda b: b.points, default=None)
     if densest is not None and densest is not winner and densest.points >= _OWNS_TEXT * total and densest.node.tag not in _PARAGRAPHS:
         winner = densest
+    hint = _hint(tree, winner, by_node)
+    nodes = _siblings(winner, by_node) if hint is None else [hint.node]
+    ids = {node.mem_id for node in nodes}
+    inside = [b for b in blocks if b.is_block and b.own_chars and _within(b, ids)]
+    return BodyChoice(nodes=nodes, blocks=inside)
+
+
+def _hint(tree: LexborHTMLParser, winner: Block, by_node: dict[int, Block]) -> Block | None:
+    """The first known CMS container that holds most of the winner's text, if any.
+
+    It is then the tighter or the more complete block; a small box elsewhere on the page never wins.
+    """
     winner_text = winner.chars - winner.link_chars
     for css in _HINTS:
         for node in tree.css(css):
             hint = by_node.get(node.mem_id)
-            if hint is None:
-                continue
-            # A hint wins when it holds most of the winner's text (it is the tighter or the
-            # more complete block), never when it is a small box elsewhere on the page.
-            hint_text = hint.chars - hint.link_chars
-            if hint_text >= _HINT_SHARE * winner_text and hint.punctuation >= 0.5 * winner.punctuation:
-                winner, how = hint, f"hint {css}"
-                break
-        if how != "scored":
-            break
-    nodes = _siblings(winner, by_node) if how == "scored" else [winner.node]
-    ids = {node.mem_id for node in nodes}
-    chars = sum(by_node[node.mem_id].chars for node in nodes)
-    inside = [b for b in blocks if b.is_block and b.own_chars and _within(b, ids)]
-    return BodyChoice(nodes=nodes, chars=chars, how=how, blocks=inside)
+            if hint is not None and hint.chars - hint.link_chars >= _HINT_SHARE * winner_text and hint.punctuation >= 0.5 * winner.punctuation:
+                return hint
+    return None
 
 
 def choice_of(node: LexborNode, title: str | None = None) -> BodyChoice:
     """`node` (a body a selector chose) measured like a scored one, so its edges can be cut too."""
     blocks = _measure(node)
-    _score(blocks, _compact(title) if title else None)
-    return BodyChoice(nodes=[node], chars=blocks[0].chars, how="selector", blocks=[b for b in blocks if b.is_block and b.own_chars])
-
-
-def _compact(text: str) -> str:
-    return "".join(text.split())
+    _score(blocks, without_whitespace(title) if title else None)
+    return BodyChoice(nodes=[node], blocks=[b for b in blocks if b.is_block and b.own_chars])
 
 
 def _lead_junk(block: Block, text: str, title: str | None) -> bool:
-    compact = _compact(text)
+    compact = without_whitespace(text)
     if title and (compact == title or (len(compact) <= len(title) + 12 and title in compact)):
         return True
     if len(text) > _EDGE_CHARS:
@@ -366,7 +362,7 @@ def _trail_junk(block: Block, text: str) -> bool:
 
 def trim_edges(choice: BodyChoice, title: str | None) -> None:
     """Cut bylines, credits and chrome from the start and end of the body, in place."""
-    compact_title = _compact(title) if title else None
+    compact_title = without_whitespace(title) if title else None
     tops = {node.mem_id for node in choice.nodes}
     removed: set[int] = set()
 

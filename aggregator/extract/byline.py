@@ -26,17 +26,16 @@ from zoneinfo import ZoneInfo
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from ..normalise.dates import find_date_span
+from ..normalise.text import without_whitespace
+from .html_list import node_text
 
 __all__ = ["author_from_credit", "byline_lines", "clean_title", "date_from_url", "outlet_beside_date", "pick_title", "source_from_dateline", "source_from_markup"]
 
+META_TITLE = ("articletitle", "og:title", "twitter:title")  # meta tags that hold the headline
 _SEPARATORS = re.compile(r"\s*(?:__?|\|{1,2}|｜|——|--|—|\s-\s|\s–\s)\s*")
 _SITE_WORDS = re.compile(r"(?:网|网站|频道|门户|政府|人民政府|新闻|新闻网|在线|日报|晚报|早报|客户端|资讯|首页|官网|\.com|\.cn|\.net)$", re.I)
 _TIGHT_DASH = re.compile(r"^(.{6,}?)\s*[-－]\s*([^-－]{2,15})$")
 _TITLE_HEADINGS = "h1, h2, h3, h4, h5, h6, [class*=title], [id*=title], [class*=Title], [class*=tit], [class*=bt]"
-
-
-def _compact(text: str) -> str:
-    return "".join(text.split())
 
 
 def _site_like(part: str) -> bool:
@@ -73,12 +72,12 @@ def _similar(a: str, b: str) -> float:
     return sum(1 for char in a if char in pool) / len(a)
 
 
-def pick_title(tree: LexborHTMLParser, metas: dict[str, str], node_text) -> str | None:  # noqa: ANN001 - html_list.node_text
+def pick_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
     head_node = tree.css_first("title")
-    head = " ".join(node_text(head_node).split()) if head_node is not None else ""
+    head = node_text(head_node) if head_node is not None else ""
     site_name = metas.get("og:site_name")
-    meta_title = next((metas[key] for key in ("articletitle", "og:title", "twitter:title") if metas.get(key)), None)
-    confirms = [_compact(text) for text in (head, meta_title or "") if text]
+    meta_title = next((metas[key] for key in META_TITLE if metas.get(key)), None)
+    confirms = [without_whitespace(text) for text in (head, meta_title or "") if text]
     best: str | None = None
     for node in tree.css(_TITLE_HEADINGS):
         if node.tag in ("title", "meta"):
@@ -86,17 +85,17 @@ def pick_title(tree: LexborHTMLParser, metas: dict[str, str], node_text) -> str 
         text = clean_title(node_text(node), site_name)  # share boxes repeat the title with the site name
         if len(text) < 4 or len(text) > 120:
             continue
-        compact = _compact(text)
-        if any(compact in confirm for confirm in confirms) and (best is None or len(compact) > len(_compact(best))):
+        compact = without_whitespace(text)
+        if any(compact in confirm for confirm in confirms) and (best is None or len(compact) > len(without_whitespace(best))):
             best = text
-    if best and len(_compact(best)) > _COLUMN_NAME_CHARS:
+    if best and len(without_whitespace(best)) > _COLUMN_NAME_CHARS:
         return best
     cleaned = clean_title(meta_title or head, site_name) if (meta_title or head) else ""
-    if len(_compact(cleaned)) <= _COLUMN_NAME_CHARS:
+    if len(without_whitespace(cleaned)) <= _COLUMN_NAME_CHARS:
         # <title> names only the site or column ("新闻动态--中国地理学会官网"): the first
         # longer heading that is not a breadcrumb is the headline.
         for node in tree.css("h1, h2, h3, h4, h5, h6"):
-            text = " ".join(node_text(node).split())
+            text = node_text(node)
             if _COLUMN_NAME_CHARS + 4 < len(text) <= 120 and not _BREADCRUMB_TEXT.search(text):
                 return text
     if best:
@@ -106,12 +105,12 @@ def pick_title(tree: LexborHTMLParser, metas: dict[str, str], node_text) -> str 
     if head:
         # A heading close to the cleaned <title> (different quotes, a cut tail) is the headline.
         for node in tree.css("h1, h2"):
-            text = " ".join(node_text(node).split())
-            if 4 <= len(text) <= 120 and _similar(_compact(text), _compact(cleaned)) >= 0.8 and _similar(_compact(cleaned), _compact(text)) >= 0.8:
+            text = node_text(node)
+            if 4 <= len(text) <= 120 and _similar(without_whitespace(text), without_whitespace(cleaned)) >= 0.8 and _similar(without_whitespace(cleaned), without_whitespace(text)) >= 0.8:
                 return text
         return cleaned
     h1 = tree.css_first("h1")
-    return " ".join(node_text(h1).split()) or None if h1 is not None else None
+    return (node_text(h1) or None) if h1 is not None else None
 
 
 def byline_lines(lines: list[str], title: str | None, body_start: str | None) -> tuple[list[str], int]:
@@ -121,7 +120,7 @@ def byline_lines(lines: list[str], title: str | None, body_start: str | None) ->
     after the headline.
     """
     # Matched on the text without whitespace, so a key may span lines.
-    compact = [_compact(line) for line in lines]
+    compact = [without_whitespace(line) for line in lines]
     offsets: list[int] = []
     total = 0
     for line in compact:
@@ -136,7 +135,7 @@ def byline_lines(lines: list[str], title: str | None, body_start: str | None) ->
     if body_start and (found := joined.find(body_start[:12])) >= 0:
         body_at = line_at(found)
     title_at = -1
-    if title and (key := _compact(title)[:12]):
+    if title and (key := without_whitespace(title)[:12]):
         limit = offsets[body_at] if body_at < len(lines) else len(joined)
         found = joined.rfind(key, 0, limit)
         if found >= 0:
@@ -205,14 +204,14 @@ def outlet_beside_date(lines: list[str], tz: ZoneInfo, now: datetime) -> str | N
 _SOURCE_MARK = re.compile(r"(?:^|[-_])(?:source|media_?name|media|laiyuan|ly|where|from|copyfrom|origin)(?:$|[-_])", re.I)
 
 
-def source_from_markup(root: LexborNode, node_text, tz: ZoneInfo, now: datetime) -> str | None:  # noqa: ANN001
+def source_from_markup(root: LexborNode, tz: ZoneInfo, now: datetime) -> str | None:
     """A short element the CMS marks as the source (`#media_name`, `span.source`, `.where`)."""
     for node in root.css("[id], [class]"):
         attributes = node.attributes
         marks = [attributes.get("id") or "", *(attributes.get("class") or "").split()]
         if not any(mark and _SOURCE_MARK.search(mark) for mark in marks):
             continue
-        text = " ".join(node_text(node).split())
+        text = node_text(node)
         if 2 <= len(text) <= 20 and not text.startswith(("http://", "https://", "www.")) and not find_date_span(text, tz, now):
             return text
     return None
@@ -235,5 +234,5 @@ def author_from_credit(text: str) -> str | None:
 
 def source_from_dateline(body_text: str) -> str | None:
     """`新华社北京2月29日电 …` opening the body names the source."""
-    match = _DATELINE.match(_compact(body_text[:60]))
+    match = _DATELINE.match(without_whitespace(body_text[:60]))
     return match.group(1) if match else None

@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+def without_whitespace(text: str) -> str:
+    """`text` with every whitespace character removed: how headlines and bodies are compared."""
+    return "".join(text.split())
+
+
 def xml_safe(text: str) -> str:
     """`text` without the characters XML 1.0 forbids."""
     return _XML_FORBIDDEN.sub("", text)
