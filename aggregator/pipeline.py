@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -231,17 +231,31 @@ async def _json_items(fetcher: Fetcher, source: Source, result: FetchResult, *, 
         log.info("%s: %s", source.name, warning)
     items = list(page.items)
     if first_poll and source.backfill_pages:
-        for request in page_requests(source.url, source.json_query, source.backfill_pages):
-            try:
-                extra = await fetcher.fetch(request.url, **_json_request_options(source, request))
-                older = (await _parse(read_json, extra, source)).items
-            except SourceError as exc:
-                # Older pages are a bonus, as for HTML lists.
-                log.info("%s: stopped reading older pages at %s: %s", source.name, request.url, exc)
-                break
-            if not older:
-                break
-            items += older
+
+        async def read(request: PageRequest) -> list[RawItem]:
+            extra = await fetcher.fetch(request.url, **_json_request_options(source, request))
+            return (await _parse(read_json, extra, source)).items
+
+        items += await _older_pages(source, page_requests(source.url, source.json_query, source.backfill_pages), read)
+    return items
+
+
+async def _older_pages(source: Source, requests: Iterable[Any], read: Callable[[Any], Awaitable[list[RawItem]]]) -> list[RawItem]:
+    """Items of a list's older pages, nearest first, for the first poll's backfill.
+
+    They are a bonus: the first page that fails or is empty ends the backfill, and the items of
+    the pages before it (the first page's included) still count.
+    """
+    items: list[RawItem] = []
+    for request in requests:
+        try:
+            older = await read(request)
+        except SourceError as exc:
+            log.info("%s: stopped reading older pages at %s: %s", source.name, request.url, exc)
+            break
+        if not older:
+            break
+        items += older
     return items
 
 
@@ -297,23 +311,15 @@ async def _list_items(
     items = list(page.items)
     if first_poll and source.backfill_pages and page.paging is not None:
         # Hanweb dataproxy.jsp or TRS index_N pages, nearest first, as the list page describes them.
-        for request in page.paging.requests[: source.backfill_pages]:
-            try:
-                extra = await fetcher.fetch(
-                    request.url,
-                    method=request.method,
-                    data=dict(request.form) or None,
-                    **_fetch_options(source),
-                )
-                # A dataproxy answer is a bare <datastore>; extract_list reads its records itself.
-                older = (await _parse(read_list, extra, source, zone, now, source.list_selectors)).items
-            except SourceError as exc:
-                # Older pages are a bonus: the first page's items still count, and the poll succeeds.
-                log.info("%s: stopped reading older pages at %s: %s", source.name, request.url, exc)
-                break
-            if not older:
-                break
-            items += older
+
+        async def read(request: Any) -> list[RawItem]:  # hanweb.DataproxyRequest or PageRequest
+            extra = await fetcher.fetch(
+                request.url, method=request.method, data=dict(request.form) or None, **_fetch_options(source)
+            )
+            # A dataproxy answer is a bare <datastore>; extract_list reads its records itself.
+            return (await _parse(read_list, extra, source, zone, now, source.list_selectors)).items
+
+        items += await _older_pages(source, page.paging.requests[: source.backfill_pages], read)
     return items, bool(items) and all(item.summary_html for item in items)
 
 
