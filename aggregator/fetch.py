@@ -94,11 +94,6 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, (when - now_dt).total_seconds())
 
 
-def looks_like_challenge(status: int, body: bytes) -> bool:
-    """A WAF or challenge page instead of content (see block_reason, which also says what it saw)."""
-    return block_reason(status, body) is not None
-
-
 def _challenge_name(head: bytes) -> str:
     return next((name for marker, name in _CHALLENGE_NAMES if marker.lower() in head), "a challenge script")
 

@@ -20,7 +20,7 @@ from aggregator.extract.decode import decode_html
 from aggregator.extract.feed import extract_feed, looks_like_feed
 from aggregator.extract.hanweb import dataproxy_requests, detect_paging, find_records, trs_page_urls
 from aggregator.extract.html_list import extract_list
-from aggregator.fetch import looks_like_challenge
+from aggregator.fetch import block_reason
 from aggregator.models import FetchResult, RawItem, SourceError
 from aggregator.normalise import normalise_item
 from aggregator.normalise.dates import parse_date
@@ -253,4 +253,5 @@ def test_parse_date_never_raises_and_is_aware(text: str, zone: str) -> None:
 @FUZZ
 @given(status=st.sampled_from([200, 403, 412, 521, 503]), body=st.one_of(st.binary(max_size=3000), list_pages().map(str.encode)))
 def test_challenge_detection_never_raises(status: int, body: bytes) -> None:
-    assert looks_like_challenge(status, body) in (True, False)
+    reason = block_reason(status, body)
+    assert reason is None or (isinstance(reason, str) and reason)
