@@ -20,16 +20,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from typing import TYPE_CHECKING
+
 from aggregator.config import Config, Rules, Source
-from aggregator.models import Item
+from aggregator.models import Item, StoredItem
 from aggregator.normalise.text import html_to_text
 
-__all__ = ["Classification", "categories_now", "classify", "classification_fingerprint"]
+if TYPE_CHECKING:
+    from aggregator.store import Store
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Classification", "categories_now", "classify", "classification_fingerprint", "forget_classification",
+    "reclassify_if_needed", "stored_as_item",
+]
 
 
 @dataclass(slots=True)
@@ -209,3 +220,46 @@ def classification_fingerprint(config: Config) -> str:
         "sources": {s.name: sorted(s.categories) for s in config.sources},
     }
     return hashlib.sha256(json.dumps(shape, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+# Stored items follow the current config: the publish run re-sorts them when it changed.
+
+
+def stored_as_item(stored: StoredItem) -> Item:
+    """A stored item in the shape classify() reads."""
+    return Item(
+        key=stored.key, source=stored.source, url=stored.url, title=stored.title,
+        published=stored.published, updated=stored.updated, origin=stored.origin,
+        summary_html=stored.summary_html, content_html=stored.content_html,
+    )
+
+
+def reclassify_if_needed(config: Config, store: Store) -> int:
+    """Re-sort every stored item when categories, rules or source defaults changed since the last time.
+
+    Items are classified when found, so without this a rule added later would
+    never reach items already stored; the fingerprint keeps it to real changes.
+    """
+    fingerprint = classification_fingerprint(config)
+    if store.meta(CLASSIFICATION_META) == fingerprint:
+        return 0
+    reads_body = any(c.rules is not None and "body" in c.rules.fields for c in config.categories.values())
+    by_name = {source.name: source for source in config.sources}
+    changed = store.reclassify(
+        lambda stored: categories_now(
+            stored_as_item(stored), stored.sources, config, stored.source_categories, by_name=by_name
+        )[0],
+        with_body=reads_body,
+    )
+    store.set_meta(CLASSIFICATION_META, fingerprint)
+    if changed:
+        log.info("categories or rules changed: %d stored item(s) re-sorted", changed)
+    return changed
+
+
+CLASSIFICATION_META = "classification"
+
+
+def forget_classification(store: Store) -> None:
+    """The next publish re-sorts every item (items were classified by a config no longer current)."""
+    store.set_meta(CLASSIFICATION_META, None)

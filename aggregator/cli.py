@@ -163,9 +163,10 @@ class _Progress:
 def cmd_poll(args: argparse.Namespace) -> int:
     from .config import ConfigError
     from .fetch import fetcher_for
-    from .pipeline import cycle_line, housekeeping, poll_all, publish_from_store, reclassify_if_needed
+    from .classify import reclassify_if_needed
+    from .pipeline import cycle_line, housekeeping, poll_all, publish_from_store
     from .store import Store
-    from .workers import start_workers, stop_workers
+    from .infra.workers import start_workers, stop_workers
 
     config = _load(args.config)
     sources = config.sources
@@ -312,7 +313,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
 def _explain_newest(config: Config, count: int) -> None:
     """Why the newest items are in their feeds, by the current config: what the next publish writes."""
     from .classify import categories_now
-    from .pipeline import stored_as_item
+    from .classify import stored_as_item
     from .store import Store
 
     with Store(config.store_path, readonly=True) as store:
@@ -393,7 +394,7 @@ def cmd_try(args: argparse.Namespace) -> int:
     from .config import Config, ConfigError
     from .fetch import fetcher_for
     from .models import SourceError
-    from .pipeline import preview
+    from .preview import preview
 
     if args.explain and not args.config:
         raise ConfigError("--explain shows which categories each item lands in: give the config with --config CONFIG")

@@ -209,7 +209,7 @@ class Category(Strict):
 class Source(Strict):
     name: str = Field(min_length=1)
     url: HttpUrl
-    kind: Literal["feed", "html", "auto", "json"] = "auto"
+    kind: str = "auto"  # a registered reader's kind (aggregator.read), or "auto"
     interval: Duration | None = None
     categories: list[str] = Field(default_factory=list)
     timezone: str | None = None
@@ -246,6 +246,16 @@ class Source(Strict):
         if self.wait_for is not None and not self.render:
             raise ValueError("`wait_for` is read only with render = true or \"auto\"")
         return self
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        from .read import kinds  # the readers register the kinds; read here lazily, config comes first
+
+        known = kinds()
+        if value not in known:
+            raise ValueError(f"Input should be {', '.join(repr(k) for k in known[:-1])} or {known[-1]!r}")
+        return value
 
     @field_validator("encoding")
     @classmethod

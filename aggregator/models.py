@@ -108,7 +108,7 @@ class RawItem:
     content_html: str | None = None
     content_sanitised: bool = False  # content_html already went through sanitize_html (article pages)
     tags: tuple[str, ...] = ()
-    list_hash: str | None = None  # set by the pipeline: the row as listed, before article enrichment
+    list_hash: str | None = None  # set by enrich: the row as listed, before its article page was read
     enclosures: tuple[Enclosure, ...] = ()
     attachment_text: str | None = None  # text read from the documents, for classification
     linkless: bool = False  # upstream gave no link: `url` is the feed's site, the key comes from upstream_id

@@ -32,23 +32,22 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from .classify import forget_classification, reclassify_if_needed
 from .config import Config, ConfigError, Settings, Source, load_config
 from .fetch import Fetcher, fetcher_for
 from .health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health
 from .models import ErrorKind, parse_iso
+from .infra.workers import start_workers, stop_workers
 from .pipeline import (
     PollReport,
     cycle_line,
-    forget_classification,
     housekeeping,
     poll_deadline,
     poll_source,
     publish_from_store,
-    reclassify_if_needed,
     record_failure,
 )
 from .store import STATE_COMMIT_SECONDS, SourceState, Store, StoreError
-from .workers import start_workers, stop_workers
 
 log = logging.getLogger("aggregator.daemon")
 

@@ -310,7 +310,7 @@ def score(page: dict, got: ArticleResult | ListResult | None, html: str = "", fi
 
 def decode(page: dict, body: bytes | None = None) -> str:
     """The page as our pipeline decodes it (what every extractor is handed)."""
-    from aggregator.pipeline import decode_page
+    from aggregator.extract.decode import decode_page
 
     return decode_page(page_bytes(page) if body is None else body, None, None, page_url(page))
 
@@ -320,7 +320,9 @@ def run_ours(page: dict, body: bytes | None = None) -> ArticleResult | ListResul
     (aggregator.pipeline.preview: read_article, or read_list + normalise_all), minus the fetch."""
     from aggregator.config import Source
     from aggregator.models import FetchResult
-    from aggregator.pipeline import normalise_all, read_article, read_list
+    from aggregator.enrich.pages import read_article
+    from aggregator.normalise import normalise_all
+    from aggregator.read.html import read_list
 
     url = page_url(page)
     body = page_bytes(page) if body is None else body

@@ -8,12 +8,19 @@ steady-state cycle (nothing changed upstream), then the floor: the exact URLs of
 time overall, one at a time per host) and no processing. Each cycle runs in its own process so
 CPU time and peak RSS are that cycle's alone. Goals: first cycle <= 1.5x the floor's wall time;
 steady-state CPU < 10% of the first cycle's.
+
+    .venv/bin/python -m bench.bench_poll --against REF
+
+also runs the first and steady cycles on git revision REF (checked out in a temporary worktree),
+alternating with this checkout in every run against the same server, and prints both side by
+side: a change measured against the code before it, on the same machine at the same time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -22,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -57,7 +65,7 @@ def child_cycle(config_path: str) -> dict[str, object]:
     from aggregator.config import load_config
     from aggregator.fetch import fetcher_for
     from aggregator.pipeline import poll_all, publish_from_store
-    from aggregator.workers import start_workers, stop_workers
+    from aggregator.infra.workers import start_workers, stop_workers
     from aggregator.store import Store
 
     config = load_config(config_path)
@@ -145,9 +153,11 @@ def child_floor(urls_path: str, concurrency: str) -> dict[str, object]:
     return {"wall": wall, "cpu": cpu1 - cpu0, "rss": rss, "requests": fetched}
 
 
-def _run_child(*args: str) -> dict[str, object]:
+def _run_child(*args: str, tree: Path = ROOT) -> dict[str, object]:
+    """A child process running `tree`'s own bench_poll and aggregator (its cwd comes first on sys.path)."""
+    env = os.environ | {"PYTHONPATH": str(tree)}
     out = subprocess.run(
-        [sys.executable, "-m", "bench.bench_poll", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "bench.bench_poll", *args], cwd=tree, env=env, capture_output=True, text=True, check=False
     )
     if out.returncode != 0:
         raise RuntimeError(f"child {args[0]} failed:\n{out.stderr[-4000:]}")
@@ -161,26 +171,48 @@ def _server_cpu(pid: int) -> float:
     return times.user + times.system
 
 
-def one_run(server: RunningServer, concurrency: int) -> dict[str, dict[str, object]]:
+def one_run(server: RunningServer, concurrency: int, trees: dict[str, Path]) -> dict[str, dict[str, dict[str, object]]]:
+    """Per checkout: a first and a steady cycle on a fresh store; then the floor, once."""
+    results: dict[str, dict[str, dict[str, object]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
-        config = server.config_toml(Path(tmp), concurrency=concurrency)
-        results: dict[str, dict[str, object]] = {}
-        for phase in ("first", "steady"):
-            server.control("reset")
-            cpu0 = _server_cpu(server.pid)
-            results[phase] = _run_child("_cycle", str(config))
-            results[phase]["server_cpu"] = _server_cpu(server.pid) - cpu0
-            results[phase]["server_requests"] = server.control("stats")["requests"]  # type: ignore[index]
-            if phase == "first":
-                urls = server.control("log")
-                urls_file = Path(tmp) / "urls.json"
-                urls_file.write_text(json.dumps(urls))
+        for label, tree in trees.items():
+            directory = Path(tmp) / label.replace(" ", "-")
+            directory.mkdir()
+            config = server.config_toml(directory, concurrency=concurrency)
+            result: dict[str, dict[str, object]] = {}
+            for phase in ("first", "steady"):
+                server.control("reset")
+                cpu0 = _server_cpu(server.pid)
+                result[phase] = _run_child("_cycle", str(config), tree=tree)
+                result[phase]["server_cpu"] = _server_cpu(server.pid) - cpu0
+                result[phase]["server_requests"] = server.control("stats")["requests"]  # type: ignore[index]
+                if phase == "first" and not results:
+                    urls_file = Path(tmp) / "urls.json"
+                    urls_file.write_text(json.dumps(server.control("log")))
+            result["store_bytes"] = {"size": (directory / "store.json").stat().st_size}
+            results[label] = result
         server.control("reset")
         cpu0 = _server_cpu(server.pid)
-        results["floor"] = _run_child("_floor", str(urls_file), str(concurrency))
-        results["floor"]["server_cpu"] = _server_cpu(server.pid) - cpu0
-        results["store_bytes"] = {"size": (Path(tmp) / "store.json").stat().st_size}
+        floor = _run_child("_floor", str(urls_file), str(concurrency))
+        floor["server_cpu"] = _server_cpu(server.pid) - cpu0
+    for result in results.values():
+        result["floor"] = floor
     return results
+
+
+@contextlib.contextmanager
+def checkouts(against: str | None) -> Iterator[dict[str, Path]]:
+    """This checkout, and `against` in a temporary git worktree (removed after)."""
+    if against is None:
+        yield {"this checkout": ROOT}
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-poll-ref-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), against], cwd=ROOT, check=True)
+        try:
+            yield {against: tree, "this checkout": ROOT}
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
 
 
 def main() -> None:
@@ -190,30 +222,36 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--per-host", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--against", metavar="REF", help="also run the cycles on this git revision, side by side")
     args = parser.parse_args()
     print(f"machine: {machine_info()}")
     print(f"workload: {args.html} HTML list sources + {args.feeds} feeds, {args.per_host} sources per host, "
           f"concurrency {args.concurrency}, {args.runs} runs")
     started = time.perf_counter()
-    with RunningServer(html=args.html, feeds=args.feeds, per_host=args.per_host) as server:
+    with checkouts(args.against) as trees, RunningServer(html=args.html, feeds=args.feeds, per_host=args.per_host) as server:
         print(f"server ready in {time.perf_counter() - started:.1f}s (pid {server.pid}, port {server.port})")
         runs = []
         for number in range(args.runs):
-            result = one_run(server, args.concurrency)
+            result = one_run(server, args.concurrency, trees)
             runs.append(result)
-            first, steady, floor = result["first"], result["steady"], result["floor"]
-            print(
-                f"run {number + 1}: first {first['wall']:.1f}s wall / {first['cpu']:.1f}s CPU "
-                f"({first['loop_cpu']:.1f}s main process, {first['worker_cpu']:.1f}s parsing workers), "
-                f"steady {steady['wall']:.2f}s / {steady['cpu']:.2f}s CPU, floor {floor['wall']:.1f}s; "
-                f"failed {first['failed']} first error {first['first_error']}",
-                flush=True,
-            )
+            for label, by_phase in result.items():
+                first, steady, floor = by_phase["first"], by_phase["steady"], by_phase["floor"]
+                print(
+                    f"run {number + 1} {label}: first {first['wall']:.1f}s wall / {first['cpu']:.1f}s CPU "
+                    f"({first['loop_cpu']:.1f}s main process, {first['worker_cpu']:.1f}s parsing workers), "
+                    f"steady {steady['wall']:.2f}s / {steady['cpu']:.2f}s CPU, floor {floor['wall']:.1f}s; "
+                    f"failed {first['failed']} first error {first['first_error']}",
+                    flush=True,
+                )
+    for label in trees:
+        _summary(label, [run[label] for run in runs])
 
+
+def _summary(label: str, runs: list[dict[str, dict[str, object]]]) -> None:
     def m(phase: str, key: str) -> float:
         return median([float(r[phase][key]) for r in runs])  # type: ignore[index]
 
-    print()
+    print(f"\n{label}")
     print(f"{'':<14}{'wall s':>8}{'CPU s':>8}{'RSS MiB':>9}{'requests':>10}{'server CPU s':>14}")
     for phase in ("first", "steady", "floor"):
         print(

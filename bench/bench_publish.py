@@ -42,7 +42,8 @@ def _config(directory: Path) -> Path:
 
 def child(directory: str) -> dict[str, object]:
     from aggregator.config import load_config
-    from aggregator.pipeline import publish_from_store, reclassify_if_needed
+    from aggregator.classify import reclassify_if_needed
+    from aggregator.pipeline import publish_from_store
     from aggregator.store import Store
 
     config = load_config(_config(Path(directory)))

@@ -5,7 +5,7 @@
 Serves script-built column pages (20 rows written by a script after load, ~30 kB of gov-page
 boilerplate, images, a web font and a video that the browser must not fetch) from loopback, each
 column on its own address (127.0.0.2 ...) so the per-host limit does not serialise the run, with
-`host_delay = 0`. Renders them through aggregator.browser.Browser with `render_concurrency`
+`host_delay = 0`. Renders them through aggregator.infra.browser.Browser with `render_concurrency`
 pages at once, in two modes: `wait_for` the item selector (what a configured source does) and
 waiting for the network to settle (no `wait_for`: Chromium's "networkidle" needs 500 ms without
 a request, so each page costs at least that). Memory is the resident set of the browser and all
@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
-from aggregator.browser import Browser
+from aggregator.infra.browser import Browser
 from aggregator.config import ListSelectors
 from aggregator.extract.html_list import extract_list
 from aggregator.fetch import Fetcher

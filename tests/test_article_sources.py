@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aggregator import pipeline
+from aggregator import enrich
 from aggregator.cli import main
 from aggregator.store import Store
 
@@ -111,7 +111,7 @@ def test_a_row_whose_listing_changes_is_read_again(tmp_path: Path, bureau: Site)
 def test_rows_beyond_the_article_cap_wait_for_the_next_poll(
     tmp_path: Path, bureau: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "MAX_ARTICLES_PER_POLL", 3)
+    monkeypatch.setattr(enrich, "MAX_ARTICLES_PER_POLL", 3)
     bureau.add("/list/", list_page([1, 2, 3, 4, 5, 6, 7]), headers={"ETag": '"same"'})
     config = config_for(tmp_path, bureau)
     counts = []
@@ -179,7 +179,7 @@ date = "span"
 def test_backfilled_rows_past_the_article_cap_are_all_stored_eventually(
     tmp_path: Path, bureau: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "MAX_ARTICLES_PER_POLL", 3)
+    monkeypatch.setattr(enrich, "MAX_ARTICLES_PER_POLL", 3)
     for n in range(8, 12):
         bureau.add(f"/art/{n}.html", article)
     pager = '<script>createPageHTML(2, 0, "index", "html");</script>'

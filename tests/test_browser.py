@@ -433,7 +433,7 @@ def test_at_most_render_concurrency_pages_are_in_the_browser_at_once(
 def test_the_browser_closes_when_idle_and_starts_again_on_use(site: Site) -> None:
     import psutil
 
-    from aggregator.browser import Browser
+    from aggregator.infra.browser import Browser
     from aggregator.fetch import Fetcher
 
     site.add("/list/", _script_list(0))

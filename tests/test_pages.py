@@ -16,7 +16,7 @@ import feedparser
 import httpx
 import pytest
 
-from aggregator.browser import CHROMIUM_ARGS  # the flags the daemon launches Chromium with
+from aggregator.infra.browser import CHROMIUM_ARGS  # the flags the daemon launches Chromium with
 from aggregator.cli import main
 from aggregator.config import Config, load_config
 from aggregator.health import source_health

@@ -11,12 +11,13 @@ import time
 import uuid
 from pathlib import Path
 
-from aggregator import pipeline, workers
+from aggregator.extract import decode
+from aggregator.infra import workers
 from aggregator.models import ErrorKind, SourceError
 
 HOLDER = """
 import asyncio, time
-from aggregator import workers
+from aggregator.infra import workers
 
 async def main():
     print(await workers.parse(len, b"abc"), flush=True)
@@ -60,7 +61,7 @@ def test_workers_die_with_a_parent_killed_by_sigkill(tmp_path: Path) -> None:
 def test_a_source_error_raised_in_a_worker_arrives_typed() -> None:
     def run() -> None:
         async def parse() -> None:
-            await workers.parse(pipeline.decode_page, b"\x00" * 10, None, "no-such-codec", "http://x/")
+            await workers.parse(decode.decode_page, b"\x00" * 10, None, "no-such-codec", "http://x/")
 
         asyncio.run(parse())
 

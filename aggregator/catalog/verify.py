@@ -43,7 +43,7 @@ class Verdict:
 
 
 async def _verify_one(source: Source, item: Entry | None, config: Config, fetcher) -> Verdict:  # noqa: ANN001 - Fetcher
-    from ..pipeline import preview
+    from ..preview import preview
 
     verdict = Verdict(id=source.catalog or source.name, name=source.name, url=source.url,
                       needs_browser=bool(item and item.needs_browser))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..models import ErrorKind, SourceError
 
-__all__ = ["DecodedPage", "decode_html", "normalise_charset"]
+__all__ = ["DecodedPage", "decode_html", "decode_page", "normalise_charset"]
 
 _META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:\-]+)", re.IGNORECASE)
 # Declared names that mean "some GB encoding": GB18030 decodes all of them.
@@ -183,3 +183,19 @@ def check_nesting(text: str) -> None:
             depth += 1
             if depth > MAX_NESTING:
                 raise SourceError(ErrorKind.PARSE, f"page nests tags more than {MAX_NESTING} levels deep; refused")
+
+
+MAX_BAD_CHARS = 20  # replacement characters a page may decode with before it is refused
+
+
+def decode_page(body: bytes, charset: str | None, override: str | None, url: str) -> str:
+    """A fetched page's text, or the error that says to set the source's `encoding`."""
+    page = decode_html(body, charset, override)
+    if page.bad_chars > MAX_BAD_CHARS:
+        raise SourceError(
+            ErrorKind.DECODE,
+            f"{url}: page decoded as {page.encoding} with {page.bad_chars} replacement characters;"
+            " set `encoding` on the source",
+        )
+    check_nesting(page.text)
+    return page.text

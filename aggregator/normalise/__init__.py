@@ -16,7 +16,7 @@ from .dates import is_relative, parse_date, plausible
 from .text import html_to_text, sanitize_html, xml_safe
 from .urls import absolute_url, item_key
 
-__all__ = ["normalise_item", "clean_text"]
+__all__ = ["clean_text", "normalise_all", "normalise_item"]
 
 
 
@@ -106,3 +106,8 @@ def _enclosures(raw: RawItem, url: str) -> tuple[Enclosure, ...]:
             title = clean_text(enclosure.title)
             found[href] = Enclosure(href, xml_safe(enclosure.type).strip() or "application/octet-stream", enclosure.length, title)
     return tuple(found.values())
+
+
+def normalise_all(raws: list[RawItem], source: str, zone: ZoneInfo, now: datetime) -> list[Item]:
+    """normalise_item over one poll's rows, dropping rows without a usable link."""
+    return [item for raw in raws if (item := normalise_item(raw, source, zone, now)) is not None]

@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
-from .models import ErrorKind, SourceError
+from ..models import ErrorKind, SourceError
 
 T = TypeVar("T")
 

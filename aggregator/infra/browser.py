@@ -34,11 +34,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .fetch import block_reason
-from .models import ErrorKind, FetchResult, SourceError
+from ..fetch.blocks import block_reason
+from ..models import ErrorKind, FetchResult, SourceError
 
 if TYPE_CHECKING:
-    from .fetch import Fetcher
+    from ..fetch.http import Fetcher
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,92 @@
+"""Attachments: documents (PDF, DOC(X), WPS, XLS(X), OFD) that rows are or that their pages link.
+
+They become enclosures; a downloaded document's text (read in the workers) is the entry's
+content when its page has none, and is classified on either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ..config import Source
+from ..extract.attachments import READABLE, DocumentText, document_type, text_to_html
+from ..fetch import Request, Transport
+from ..infra.workers import parse
+from ..models import Enclosure, RawItem, SourceError
+from .pages import ArticleRead, read_documents
+
+log = logging.getLogger(__name__)
+
+MAX_DOCUMENTS_PER_ITEM = 2  # documents downloaded for one article page
+MAX_DOCUMENTS_PER_POLL = 30
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentLimits:
+    max_bytes: int = 5 * 1024 * 1024  # of one document
+    seconds: float = 10.0  # to read one document
+
+
+async def read_linked_documents(
+    transport: Transport,
+    source: Source,
+    outcomes: list[ArticleRead | BaseException | None],
+    downloaded: dict[int, bytes],
+    limits: DocumentLimits,
+) -> None:
+    """Read the documents of rows that are one, and of article pages with no body of their own.
+
+    With `read_attachments`, pages with a body get theirs read too (for classification).
+    """
+    wanted: list[tuple[int, bytes, Enclosure]] = []
+    for index, outcome in enumerate(outcomes):
+        if not isinstance(outcome, ArticleRead):
+            continue
+        if outcome.page is None:
+            wanted.append((index, downloaded[index], outcome.attachments[0]))
+            continue
+        if outcome.has_body and not source.read_attachments:
+            continue
+        for enclosure in [e for e in outcome.attachments if e.type in READABLE][:MAX_DOCUMENTS_PER_ITEM]:
+            if len(wanted) >= MAX_DOCUMENTS_PER_POLL:
+                break
+            try:
+                result = await transport.page(Request(enclosure.url))
+            except SourceError as exc:
+                log.info("%s: attachment %s kept as a link: %s", source.name, enclosure.url, exc)
+                continue
+            wanted.append((index, result.body, enclosure))
+    if not wanted:
+        return
+    try:
+        texts = await parse(read_documents, [(body, enclosure) for _index, body, enclosure in wanted], limits.max_bytes, limits.seconds)
+    except Exception as exc:  # noqa: BLE001 - a document crashed the parser process: all stay links
+        log.warning("%s: documents kept as links: %s", source.name, exc)
+        texts = [DocumentText(Enclosure(e.url, e.type, len(body), e.title), reason=str(exc)) for _i, body, e in wanted]
+    for (index, _body, _enclosure), text in zip(wanted, texts, strict=True):
+        outcome = outcomes[index]
+        assert isinstance(outcome, ArticleRead)
+        outcome.documents.append(text)
+        if text.reason:
+            log.info("%s: %s kept as a link: %s", source.name, text.enclosure.url, text.reason)
+
+
+def fill_from_documents(raw: RawItem, read: ArticleRead) -> None:
+    """Documents become enclosures; their text is the content when the page has none, and is classified on."""
+    read_ones = {document.enclosure.url: document.enclosure for document in read.documents}
+    raw.enclosures = tuple(read_ones.get(e.url, e) for e in read.attachments)
+    texts = [document.text for document in read.documents if document.text]
+    if not texts:
+        return
+    raw.attachment_text = "\n".join(texts)
+    if not read.has_body:
+        raw.content_html, raw.content_sanitised = "".join(text_to_html(text) for text in texts), False
+
+
+def mark_documents(raws: list[RawItem]) -> None:
+    """A row that is a document (.pdf …) gets it as its enclosure, also when no article page is fetched."""
+    for raw in raws:
+        kind = None if raw.enclosures else document_type(raw.url)
+        if kind:
+            raw.enclosures = (Enclosure(raw.url, kind),)

@@ -1,0 +1,116 @@
+"""`aggregator try` (and `catalog verify`): one page through the poll's own stages, without the store.
+
+The same transport, reader, enrichment (for `--article`), normalise and classify as a poll;
+what it adds is reporting: the selectors the list was detected with, what each selector
+the user typed matched, and why every item lands in its categories.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from .classify import classify
+from .config import Config, Source
+from .enrich import DocumentLimits, mark_documents, read_one
+from .extract.article import ArticlePage
+from .extract.decode import decode_page
+from .extract.probe import SelectorMatch, probe_selectors
+from .fetch import Fetcher, Request, Transport
+from .models import FetchResult, Item
+from .normalise import normalise_all
+from .read import ReadContext, reader_for
+from .read.html import HtmlListReader
+
+LIST_KIND_NAMES = {"html": "list"}  # what `try` calls a reader's kind, where it differs
+
+
+@dataclass(slots=True)
+class Preview:
+    """What `aggregator try` shows: items as they would be stored, and why they land where they do."""
+
+    url: str
+    kind: str  # "feed", "list", "json" (a reader's kind) or "article"
+    items: list[Item] = field(default_factory=list)
+    reasons: dict[str, list[str]] = field(default_factory=dict)  # item key -> classification reasons
+    chosen: str | None = None  # auto-detected selectors, as TOML
+    feed_url: str | None = None
+    frame_url: str | None = None  # the list was read from this iframe of the page
+    article: dict[str, str | None] | None = None
+    selectors: list[SelectorMatch] = field(default_factory=list)  # what each given selector matched
+    rendered: str | None = None  # the page was read in the browser, and why
+
+
+async def preview(
+    source: Source,
+    config: Config,
+    fetcher: Fetcher,
+    *,
+    article: bool,
+    given: set[str] = frozenset(),
+) -> Preview:
+    """Fetch one page and extract it exactly as a poll would, without touching the store.
+
+    `given`: the selector keys the user typed; each is also run on its own against the page.
+    Older pages are read as on a first poll (`backfill_pages`; `catalog verify` sets it to 0).
+    """
+    moment = datetime.now(timezone.utc)
+    zone = config.zone_of(source)
+    transport = Transport(fetcher, source, config.settings)
+    request = Request(source.url) if article else reader_for(source).request(source)
+    page = await transport.source_page(request)
+    reader = None if article else reader_for(source, page)
+    matches: list[SelectorMatch] = []
+    if given and (article or isinstance(reader, HtmlListReader)):  # selectors are read on HTML pages only
+        html = decode_page(page.body, page.charset, source.encoding, page.url)
+        matches = probe_selectors(
+            html, None if article else source.list_selectors, source.article if article else None, given=given
+        )
+    if reader is None:
+        shown = await _article(page, transport, source, config, zone, moment)
+        shown.rendered, shown.selectors = transport.rendered, matches
+        return shown
+    context = ReadContext(source, zone, moment, transport.page, older_pages=source.backfill_pages, trial=True)
+    rows = await reader.read(page, context)
+    out = Preview(
+        url=page.url, kind=LIST_KIND_NAMES.get(reader.kind, reader.kind), rendered=transport.rendered, selectors=matches,
+        chosen=rows.chosen, feed_url=rows.feed_url, frame_url=rows.frame_url,
+    )
+    mark_documents(rows.items)
+    for item in normalise_all(rows.items, source.name, zone, moment):
+        verdict = classify(item, source, config)
+        item.categories = verdict.categories
+        out.reasons[item.key] = verdict.reasons + ([] if verdict.keep else ["dropped by the source's filters"])
+        out.items.append(item)
+    return out
+
+
+async def _article(
+    result: FetchResult, transport: Transport, source: Source, config: Config, zone: ZoneInfo, moment: datetime
+) -> Preview:
+    """One page (or document) as a poll would read it for a row, its attachments included."""
+    limits = DocumentLimits(config.settings.attachment_max_bytes, config.settings.attachment_timeout)
+    raw, read = await read_one(result, transport, source, zone, moment, limits)
+    page = read.page or ArticlePage()
+    attachments = [
+        f"{e.url} ({e.type}{f', {e.length:,} bytes' if e.length is not None else ''})" for e in raw.enclosures
+    ]
+    unread = [f"{d.enclosure.url}: {d.reason}" for d in read.documents if d.reason]
+    content_text = page.content_text if read.has_body or not raw.attachment_text else raw.attachment_text
+    return Preview(
+        url=result.url,
+        kind="article",
+        article={
+            "title": page.title,
+            "published": page.published.isoformat() if page.published else None,
+            "source": page.origin,
+            "author": page.author,
+            "original_url": page.original_url,
+            "attachments": "; ".join(attachments) or None,
+            "content_from": "attachment" if raw.attachment_text and not read.has_body else ("page" if page.content_html else None),
+            "unreadable": "; ".join(unread) or None,
+            "content_html": raw.content_html,
+            "content_text": content_text,
+        },
+    )

@@ -1,0 +1,29 @@
+"""Reader for RSS and Atom feeds (`kind = "feed"`, or a zero-config URL that serves one)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..config import Source
+from ..extract.feed import extract_feed, looks_like_feed
+from ..fetch import Request
+from ..infra.workers import parse
+from ..models import FetchResult
+from .base import ReadContext, Rows
+
+FEED_ACCEPT = "application/atom+xml,application/rss+xml,application/xml;q=0.9,*/*;q=0.5"
+
+
+class FeedReader:
+    kind: ClassVar[str] = "feed"
+
+    def request(self, source: Source) -> Request:
+        return Request(source.url, accept=FEED_ACCEPT, page=False)
+
+    def recognises(self, page: FetchResult) -> bool:
+        return looks_like_feed(page)
+
+    async def read(self, page: FetchResult, context: ReadContext) -> Rows:
+        _title, items = await parse(extract_feed, page)
+        # A feed's entries are what its publisher chose to say: article pages only when asked.
+        return Rows(items, wants_articles=False)

@@ -1,0 +1,110 @@
+"""Reader for HTML list pages (`kind = "html"`, and `"auto"` when the page is not a feed).
+
+Rows come from `[sources.list]` selectors or, without them, from the list the extractor
+detects. Beyond the page itself:
+- a page whose own list is empty and that embeds a same-site iframe is read from the
+  iframe (one level deep);
+- a zero-config source whose page links a feed reads that feed instead of guessing at
+  its markup (not in `try`, which shows the page's own list and names the feed);
+- on the first poll, older pages (Hanweb `dataproxy.jsp`, TRS `index_N`), as the page
+  describes them, nearest first.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from ..config import ListSelectors, Source
+from ..extract.decode import decode_page
+from ..extract.feed import extract_feed
+from ..extract.frames import list_frame
+from ..extract.html_list import ListPage, extract_list
+from ..fetch import Request
+from ..infra.workers import parse
+from ..models import FetchResult, RawItem, SourceError
+from .base import ReadContext, Rows, all_summarised, read_older_pages
+from .feed import FEED_ACCEPT
+
+log = logging.getLogger(__name__)
+
+
+def read_list(
+    result: FetchResult, source: Source, zone: ZoneInfo, now: datetime, selectors: ListSelectors | None
+) -> ListPage:
+    """One list page's rows (runs in the workers). A dataproxy answer is a bare <datastore>; this reads it too."""
+    html = decode_page(result.body, result.charset, source.encoding, result.url)
+    return extract_list(html, result.url, selectors, tz=zone, now=now)
+
+
+def read_frame(result: FetchResult, source: Source) -> str | None:
+    """The same-site iframe of a page whose own list is empty (runs in the workers)."""
+    return list_frame(decode_page(result.body, result.charset, source.encoding, result.url), result.url)
+
+
+class HtmlListReader:
+    kind: ClassVar[str] = "html"
+
+    def request(self, source: Source) -> Request:
+        return Request(source.url)
+
+    def recognises(self, page: FetchResult) -> bool:
+        return False  # the fallback of zero-config sources, not recognised by sniffing
+
+    async def read(self, page: FetchResult, context: ReadContext) -> Rows:
+        source = context.source
+        listed, frame = await self._list_or_frame(page, context)
+        if not context.trial:  # a poll logs what `try` prints
+            for warning in listed.warnings:
+                log.info("%s: %s", source.name, warning)
+            if listed.chosen and source.list_selectors is None:
+                log.info("%s: no selectors configured; auto-detected list:\n%s", source.name, listed.chosen)
+        shown = {"frame_url": frame, "chosen": listed.chosen, "feed_url": listed.feed_url}
+        # A framed list changes while the page around it stays the same: never skip the page as unchanged.
+        validators = frame is None
+        if source.kind == "auto" and source.list_selectors is None and listed.feed_url and not context.trial:
+            entries = await self._linked_feed(listed.feed_url, context)
+            if entries:
+                return Rows(entries, wants_articles=False, page_validators=validators, **shown)
+        items = list(listed.items)
+        if context.older_pages and listed.paging is not None:
+
+            async def read_older(request: Request) -> list[RawItem]:
+                older = await context.more(request)
+                return (await parse(read_list, older, source, context.zone, context.now, source.list_selectors)).items
+
+            requests = [
+                Request(r.url, method=r.method, form=dict(r.form or {}) or None)
+                for r in listed.paging.requests[: context.older_pages]
+            ]
+            items += await read_older_pages(source, requests, read_older)
+        return Rows(items, wants_articles=not all_summarised(items), page_validators=validators, **shown)
+
+    async def _list_or_frame(self, page: FetchResult, context: ReadContext) -> tuple[ListPage, str | None]:
+        """The page's list; when it has none, the list of the same-site iframe it embeds, and its URL."""
+        source, zone, now = context.source, context.zone, context.now
+        listed = await parse(read_list, page, source, zone, now, source.list_selectors)
+        if listed.items:
+            return listed, None
+        frame = await parse(read_frame, page, source)
+        if frame is None:
+            return listed, None
+        log.info("%s: the page's list is empty; reading its iframe %s", source.name, frame)
+        framed = await context.more(Request(frame))
+        inner = await parse(read_list, framed, source, zone, now, source.list_selectors)
+        inner.feed_url = inner.feed_url or listed.feed_url
+        return inner, frame
+
+    async def _linked_feed(self, url: str, context: ReadContext) -> list[RawItem]:
+        """Zero-config: a feed the page itself advertises beats guessing at its markup."""
+        name = context.source.name
+        try:
+            _title, entries = await parse(extract_feed, await context.more(Request(url, accept=FEED_ACCEPT, page=False)))
+        except SourceError as exc:
+            log.info("%s: the page's feed %s failed (%s); reading the list instead", name, url, exc)
+            return []
+        if entries:
+            log.info("%s: using the feed the page links to: %s", name, url)
+        return entries
