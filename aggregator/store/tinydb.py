@@ -38,11 +38,11 @@ from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
-from .atomicfile import fsync_directory, replace_file, replace_file_with
-from .models import Enclosure, Item, StoredItem, parse_iso, utc_iso
-from .normalise.urls import atom_id as make_atom_id
+from ..atomicfile import fsync_directory, replace_file, replace_file_with
+from ..models import Enclosure, Item, StoredItem, parse_iso, utc_iso
+from ..normalise.urls import atom_id as make_atom_id
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("aggregator.store")  # the name in log lines, as before the store became a package
 
 
 STATE_COMMIT_SECONDS = 30.0

@@ -1,0 +1,32 @@
+"""Store stage: diff normalised items into TinyDB (see `tinydb.py` for the files it keeps).
+
+Everything the rest of the program uses is imported from here.
+"""
+
+from .tinydb import (
+    ITEM_COMMIT_SECONDS,
+    STATE_COMMIT_SECONDS,
+    DiffResult,
+    OutputError,
+    SourceState,
+    Store,
+    StoreError,
+    StoreLocked,
+    read_tables,
+    repost_fingerprint,
+    unusable,
+)
+
+__all__ = [
+    "ITEM_COMMIT_SECONDS",
+    "STATE_COMMIT_SECONDS",
+    "DiffResult",
+    "OutputError",
+    "SourceState",
+    "Store",
+    "StoreError",
+    "StoreLocked",
+    "read_tables",
+    "repost_fingerprint",
+    "unusable",
+]
