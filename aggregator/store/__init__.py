@@ -3,19 +3,10 @@
 Everything the rest of the program uses is imported from here.
 """
 
-from .tinydb import (
-    ITEM_COMMIT_SECONDS,
-    STATE_COMMIT_SECONDS,
-    DiffResult,
-    OutputError,
-    SourceState,
-    Store,
-    StoreError,
-    StoreLocked,
-    read_tables,
-    repost_fingerprint,
-    unusable,
-)
+from .errors import OutputError, StoreError, StoreLocked, unusable
+from .records import DiffResult, SourceState, repost_fingerprint
+from .storage import read_tables
+from .tinydb import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store
 
 __all__ = [
     "ITEM_COMMIT_SECONDS",

@@ -22,212 +22,30 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
-from tinydb import TinyDB
-from tinydb.middlewares import CachingMiddleware
-from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
-from ..atomicfile import fsync_directory, replace_file, replace_file_with
+from ..atomicfile import fsync_directory, replace_file
 from ..models import Enclosure, Item, StoredItem, parse_iso, utc_iso
 from ..normalise.urls import atom_id as make_atom_id
+from .errors import StoreError, StoreLocked, unusable
+from .records import DiffResult, SourceState, repost_fingerprint
+from .storage import AtomicJSONLinesStorage, _Database, _ExplicitFlushCache
 
 log = logging.getLogger("aggregator.store")  # the name in log lines, as before the store became a package
 
 
 STATE_COMMIT_SECONDS = 30.0
 ITEM_COMMIT_SECONDS = 5.0
-
-
-class StoreError(Exception):
-    """The store cannot be opened or written; the message says why."""
-
-
-class StoreLocked(StoreError):
-    pass
-
-
-class OutputError(StoreError):
-    """The feeds directory cannot be written; same exit code as the store, named apart."""
-
-
-def unusable(setting: str, path: Path, exc: OSError, what: str) -> str:
-    """One line: the setting, the path, what failed and how to fix it."""
-    where = Path(exc.filename) if exc.filename else path
-    reason = exc.strerror or type(exc).__name__
-    return (
-        f"settings.{setting}: cannot {what} {path} ({where}: {reason}); point `{setting}` (or"
-        f" {'AGGREGATOR_STORE / --store' if setting == 'store' else 'AGGREGATOR_OUTPUT_DIR / --output-dir'})"
-        " at a directory this user can write"
-    )
-
-
-class AtomicJSONLinesStorage(Storage):
-    """TinyDB storage that never leaves a half-written file, one document per line.
-
-    Stock JSONStorage truncates and rewrites in place, so a crash mid-write leaves
-    broken JSON and the whole store is lost: this one writes a temp file, fsyncs
-    and renames. One `[table, id, document]` array per line means neither reading
-    nor writing ever holds the whole file in one buffer: at 100,000 items a single
-    JSON document cost ~130 MB of peak memory on top of the data itself.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-
-    def read(self) -> dict[str, dict[str, Any]] | None:
-        tables: dict[str, dict[str, Any]] = {}
-        try:
-            with self.path.open("rb") as handle:
-                if handle.read(1) == b"{":
-                    # Stock TinyDB JSON (one document): read it; the next commit writes lines.
-                    try:
-                        return orjson.loads(b"{" + handle.read()) or None
-                    except orjson.JSONDecodeError as exc:
-                        raise StoreError(
-                            f"{self.path}: not valid JSON ({exc}); the file was not written by this program"
-                            " or the disk is damaged. Move it aside to start a new store."
-                        ) from None
-                handle.seek(0)
-                for number, line in enumerate(handle, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        table, doc_id, doc = orjson.loads(line)
-                    except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
-                        raise StoreError(
-                            f"{self.path}:{number}: not a store line ({exc}); the file was not written by this"
-                            " program or the disk is damaged. Move it aside to start a new store."
-                        ) from None
-                    tables.setdefault(table, {})[doc_id] = doc
-        except FileNotFoundError:
-            return None
-        return tables or None
-
-    def write(self, data: dict[str, dict[str, Any]]) -> None:
-        def lines(handle: BinaryIO) -> None:
-            for table, docs in data.items():
-                for doc_id, doc in docs.items():
-                    handle.write(orjson.dumps([table, str(doc_id), doc], option=orjson.OPT_APPEND_NEWLINE))
-
-        replace_file_with(self.path, lines, mode=0o600)
-
-    def close(self) -> None:
-        pass
-
-
-def read_tables(path: Path) -> dict[str, dict[str, Any]]:
-    """The store file's tables, for tools and tests that look at it from outside."""
-    return AtomicJSONLinesStorage(path).read() or {}
-
-
-class _IntKeyView(MutableMapping[int, Any]):
-    """The stored str-keyed table seen through the int ids TinyDB's updaters use."""
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
-
-    def __getitem__(self, doc_id: int) -> Any:
-        return self.raw[str(doc_id)]
-
-    def __setitem__(self, doc_id: int, doc: Any) -> None:
-        self.raw[str(doc_id)] = doc
-
-    def __delitem__(self, doc_id: int) -> None:
-        del self.raw[str(doc_id)]
-
-    def __iter__(self) -> Iterator[int]:
-        return (int(doc_id) for doc_id in self.raw)
-
-    def __len__(self) -> int:
-        return len(self.raw)
-
-
-class _InPlaceTable(Table):
-    """Table whose writes touch only the documents they change.
-
-    Stock `_update_table` converts the whole table to int keys and back on every
-    insert, update or remove: ~55 ms per call at 100,000 items, on the event loop.
-    The updaters only index, insert, pop and test membership by id, so a view that
-    translates ids does the same work without the two copies.
-    """
-
-    def _update_table(self, updater: Callable[[dict[int, Mapping]], None]) -> None:
-        tables = self._storage.read() or {}
-        raw = tables.setdefault(self.name, {})
-        updater(_IntKeyView(raw))  # type: ignore[arg-type]
-        self._storage.write(tables)
-        self.clear_cache()
-
-
-class _Database(TinyDB):
-    table_class = _InPlaceTable
-
-
-class _ExplicitFlushCache(CachingMiddleware):
-    # Flush only when the store commits: one write per poll, not per item.
-    WRITE_CACHE_SIZE = 1 << 62
-
-
-@dataclass(slots=True)
-class SourceState:
-    """What the scheduler and `status` know about one source."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None
-    last_attempt: str | None = None  # ISO 8601 UTC
-    last_success: str | None = None
-    last_new_item: str | None = None
-    failing_since: str | None = None
-    consecutive_failures: int = 0
-    last_error: str | None = None
-    last_error_kind: str | None = None
-    items_last_poll: int | None = None
-    max_items_seen: int = 0  # an empty page after this was > 0 means a layout change
-    retry_after_until: str | None = None  # the server asked us to wait until then
-    gone: bool = False
-    backfill_pending: bool = False  # older pages still hold rows a capped poll left for later
-    rendered: str | None = None  # why the list page last needed the browser (`render`)
-    rendered_at: str | None = None
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> SourceState:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in doc.items() if k in names})
-
-
-@dataclass(slots=True)
-class DiffResult:
-    new: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    reposts: list[str] = field(default_factory=list)  # keys that gained another source
-    skipped_tombstoned: int = 0
-
-
-_NOT_ALNUM = re.compile(r"[\W_]+")
-_CHINA = timezone(timedelta(hours=8))
-
-
-def repost_fingerprint(title: str, published: datetime | None) -> str | None:
-    """Same normalised title on the same publish day: a repost without a link."""
-    if published is None:
-        return None
-    folded = _NOT_ALNUM.sub("", title.casefold())
-    if len(folded) < 8:
-        return None  # short titles such as "通知" collide too easily
-    return f"{folded}|{published.astimezone(_CHINA).date().isoformat()}"
 
 
 def _host(url: str) -> str:
