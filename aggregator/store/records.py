@@ -57,4 +57,3 @@ def repost_fingerprint(title: str, published: datetime | None) -> str | None:
     if len(folded) < 8:
         return None  # short titles such as "通知" collide too easily
     return f"{folded}|{published.astimezone(_CHINA).date().isoformat()}"
-

@@ -1,72 +1,47 @@
-"""Store stage: diff normalised items into TinyDB.
+"""Store stage: diff normalised items into TinyDB. The `Store` class: opening, locking,
+committing, reading items back, poll state and the notification outbox. The diff,
+retention, bodies and the item index are its base classes in `diff.py`,
+`retention.py`, `bodies.py` and `documents.py`: each reads alone, and every method
+is still a method of `Store` on the same state.
 
 Layout, all beside the configured store path:
 - `store.json`: one TinyDB file with tables `items`, `sources` (poll state) and
   `tombstones`. It is rewritten whole by `commit()` (temp file, fsync, rename),
   so items and the ETag that produced them land together or not at all.
-- `store.json.blobs/packs/`: item bodies (summary and content HTML). The new
-  bodies of one source between two commits go into one immutable pack file,
-  and each item's `content` is "<content hash> <pack>:<offset>:<length>" (one
-  field, not two: an eleventh key doubles most item dicts, +34 MB at 100,000
-  items). A pack is fsynced before the commit that refers to it, and deleted
-  by housekeeping once no item uses it. Keeping bodies out of the JSON keeps the file small enough
-  to rewrite in well under a second at 100,000 items; packing them writes one
-  file per source and commit instead of one per item (file creation was ~10%
-  of a first poll's event loop). Stores from before packs keep a file per
-  content hash (`store.json.blobs/ab/<hash>.json`); those are still read.
+- `store.json.blobs/packs/`: item bodies (summary and content HTML), one pack
+  per source and commit; `bodies.py` says how and why. Stores from before packs
+  keep a file per content hash (`store.json.blobs/ab/<hash>.json`); those are still read.
 - `store.json.lock`: held for the life of the process (one daemon per store).
 """
 
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any
 
-import orjson
 from tinydb.table import Document, Table
 
-from ..atomicfile import fsync_directory, replace_file
-from ..models import Enclosure, Item, StoredItem, parse_iso, utc_iso
+from ..models import Enclosure, StoredItem, parse_iso, utc_iso
 from ..normalise.urls import atom_id as make_atom_id
+from .diff import _Diff
+from .documents import _compact
 from .errors import StoreError, StoreLocked, unusable
-from .records import DiffResult, SourceState, repost_fingerprint
+from .records import SourceState
+from .retention import _Retention
 from .storage import AtomicJSONLinesStorage, _Database, _ExplicitFlushCache
-
-log = logging.getLogger("aggregator.store")  # the name in log lines, as before the store became a package
 
 
 STATE_COMMIT_SECONDS = 30.0
 ITEM_COMMIT_SECONDS = 5.0
 
 
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").removeprefix("www.")
-
-
-def _compact(doc: dict[str, Any]) -> dict[str, Any]:
-    """Drop what is empty or derivable, so 100,000 items fit in memory and in a fast rewrite."""
-    for name in [k for k, v in doc.items() if v is None or v == [] or v == ()]:
-        del doc[name]
-    if doc.get("sources") == [doc["source"]]:
-        del doc["sources"]
-    if doc.get("updated") == doc["first_seen"]:
-        del doc["updated"]
-    by_source = doc.get("source_categories")
-    if by_source is not None and len(by_source) <= 1 and doc["source"] in by_source:
-        del doc["source_categories"]
-    return doc
-
-
-class Store:
+class Store(_Diff, _Retention):
     def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
         """`readonly` takes no lock and never writes: `status` reads while the daemon runs,
         which is safe because every write is an atomic rename of a complete file."""
@@ -197,44 +172,6 @@ class Store:
 
     # -- items -------------------------------------------------------------
 
-    def _raw_items(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        """The cached table itself: no per-document copies as Table.all() makes. Do not mutate."""
-        tables = self._db.storage.read() or {}
-        for doc_id, doc in (tables.get("items") or {}).items():
-            yield int(doc_id), doc
-
-    def _share(self, doc: dict[str, Any]) -> None:
-        # Source names, origins and category lists repeat across thousands of items, and
-        # the items of one poll share their first-seen time (date-only pages: their date).
-        for name in ("source", "origin", "first_seen", "published", "updated"):
-            value = doc.get(name)
-            if value is not None:
-                doc[name] = self._shared.setdefault(value, value)
-        categories = doc.get("categories")
-        if categories:
-            shared = tuple(categories)
-            doc["categories"] = self._shared.setdefault(shared, shared)
-
-    @staticmethod
-    def _doc_sources(doc: dict[str, Any]) -> list[str]:
-        return doc.get("sources") or [doc["source"]]
-
-    @staticmethod
-    def _doc_source_categories(doc: dict[str, Any]) -> dict[str, list[str]]:
-        return doc.get("source_categories") or {doc["source"]: list(doc.get("categories") or ())}
-
-    def _remember(self, doc_id: int, doc: dict[str, Any]) -> None:
-        key = doc["key"]
-        self._index[key] = doc_id
-        # Feed order: publish time (first sight when undated), ties by key; UTC ISO sorts as text.
-        self._sort_keys[doc_id] = f"{doc.get('published') or doc['first_seen']}\x00{key}"
-        self._by_source.setdefault(doc["source"], set()).add(doc_id)
-        if doc.get("original_key"):
-            self._aliases.setdefault(doc["original_key"], key)
-        fingerprint = repost_fingerprint(doc["title"], parse_iso(doc.get("published")))
-        if fingerprint:
-            self._by_fingerprint.setdefault(fingerprint, key)
-
     def __len__(self) -> int:
         return len(self._index)
 
@@ -244,221 +181,6 @@ class Store:
 
     def is_tombstoned(self, key: str) -> bool:
         return key in self._tombstone_keys
-
-    def find_existing(self, item: Item, source: str) -> str | None:
-        """The key under which this item (or the article it reposts) is already stored."""
-        if item.key in self._index:
-            return item.key
-        if self._aliases.get(item.key) in self._index:
-            return self._aliases[item.key]  # the original of a repost we already have
-        if item.original_key:
-            # Keys, not raw URLs: http/https, www. and Hanweb column variants all meet here.
-            if item.original_key in self._index:
-                return item.original_key
-            if self._aliases.get(item.original_key) in self._index:
-                return self._aliases[item.original_key]  # another repost of the same original
-        fingerprint = repost_fingerprint(item.title, item.published)
-        candidate = self._by_fingerprint.get(fingerprint) if fingerprint else None
-        if candidate is not None and candidate in self._index:
-            doc = self._items.get(doc_id=self._index[candidate])
-            # A site repeats titles such as "行政处罚决定书" on one day for different documents:
-            # a title match only means a repost when it comes from another source and site.
-            if doc and source not in self._doc_sources(doc) and _host(doc["url"]) != _host(item.url):
-                return candidate
-        return None
-
-    def list_hash(self, key: str, source: str) -> str | None:
-        """The row this source last listed for the item (sources whose content comes from articles)."""
-        key = self._aliases.get(key, key)
-        doc_id = self._index.get(key)
-        doc = self._items.get(doc_id=doc_id) if doc_id is not None else None
-        return (doc.get("list_hash") or {}).get(source) if doc else None
-
-    def _blob_path(self, digest: str) -> Path:
-        """Where a store from before packs kept the body with this content hash."""
-        return self.blob_dir / digest[:2] / f"{digest}.json"
-
-    def _pack_path(self, pack: str) -> str:
-        return f"{self._packs_dir}/{pack}.pack"
-
-    def _stage_content(self, source: str, item: Item) -> str:
-        """Add the item's body to the source's pending pack; the item's `content` value."""
-        return f"{item.content_hash} {self._stage_body(source, item.summary_html, item.content_html)}"
-
-    def _stage_body(self, source: str, summary_html: str | None, content_html: str | None) -> str:
-        """Add a body to the source's pending pack; where it will be."""
-        pack = self._pack_of_source.get(source)
-        if pack is None:
-            pack = self._pack_of_source[source] = uuid.uuid4().hex[:16]
-            self._pending_packs[pack] = bytearray()
-        buffer = self._pending_packs[pack]
-        data = orjson.dumps({"summary_html": summary_html, "content_html": content_html})
-        location = f"{pack}:{len(buffer)}:{len(data)}"
-        buffer += data
-        return location
-
-    def _write_packs(self) -> None:
-        """Every pending pack, durable before the store file that refers to it is."""
-        for pack, data in self._pending_packs.items():
-            # A pack is whole or absent; the directory is synced once for all of them.
-            replace_file(Path(self._pack_path(pack)), bytes(data), mode=0o600, sync_directory=False)
-        fsync_directory(self._packs_dir)
-        self._pending_packs.clear()
-        self._pack_of_source.clear()
-
-    @staticmethod
-    def _content_of(doc: dict[str, Any]) -> tuple[str, str | None]:
-        """The item's content hash, and where its body is (None: a file of a store from before packs)."""
-        packed = doc.get("content")
-        if packed is None:
-            return doc["content_hash"], None
-        digest, _, location = packed.rpartition(" ")  # the location never holds a space
-        return digest, location
-
-    def _body(self, doc: dict[str, Any]) -> tuple[str | None, str | None]:
-        content_hash, location = self._content_of(doc)
-        try:
-            if location is None:
-                data = self._blob_path(content_hash).read_bytes()
-            else:
-                pack, offset, length = location.rsplit(":", 2)
-                start, size = int(offset), int(length)
-                pending = self._pending_packs.get(pack)
-                if pending is not None:
-                    data = bytes(pending[start : start + size])
-                else:
-                    fd = os.open(self._pack_path(pack), os.O_RDONLY | os.O_CLOEXEC)
-                    try:
-                        data = os.pread(fd, size, start)
-                    finally:
-                        os.close(fd)
-            body = orjson.loads(data)
-        except (FileNotFoundError, ValueError):  # orjson.JSONDecodeError is a ValueError
-            log.warning("store: body of %s missing; publishing the entry without it", doc["key"])
-            return None, None
-        return body.get("summary_html"), body.get("content_html")
-
-    def apply(self, source: str, items: Sequence[Item], now: datetime) -> DiffResult:
-        """Diff one poll's items into the store (staged until `commit`)."""
-        result = DiffResult()
-        inserts: list[dict[str, Any]] = []
-        updates: dict[int, dict[str, Any]] = {}
-        seen: set[str] = set()
-        before: dict[int, dict[str, Any]] = {}
-        for item in items:
-            if item.key in self._tombstone_keys:
-                result.skipped_tombstoned += 1
-                continue
-            if item.key in seen:
-                continue  # a duplicate row in the same poll: the first one wins, every time
-            seen.add(item.key)
-            existing_key = self.find_existing(item, source)
-            if existing_key is None:
-                doc = self._new_doc(source, item, now)
-                doc["content"] = self._stage_content(source, item)
-                inserts.append(doc)
-                result.new.append(item.key)
-                continue
-            doc_id = self._index[existing_key]
-            doc = self._items.get(doc_id=doc_id)
-            assert doc is not None
-            before[doc_id] = doc  # a copy: indexes of what it was are forgotten after the update
-            changes: dict[str, Any] = {}
-            is_original_of_repost = existing_key != item.key and doc.get("original_key") == item.key
-            # Once the original has taken over (original_key kept, original_url gone), the
-            # repost's own source must not write its copy back: that flip-flopped every poll.
-            taken_over = bool(doc.get("original_key")) and not doc.get("original_url")
-            if is_original_of_repost or (existing_key == item.key and not taken_over):
-                if self._content_of(doc)[0] != item.content_hash:
-                    changes.update(self._content_fields(item))
-                    changes["content"] = self._stage_content(source, item)
-                    changes["content_hash"] = None  # a store from before packs kept it apart
-                    changes["updated"] = utc_iso(self._change_time(doc, item, now))
-                    result.changed.append(existing_key)
-                if is_original_of_repost and (changes or doc["source"] != source or doc["url"] != item.url):
-                    # The original arrived after its repost: credit the original. original_key
-                    # stays, so the original's later polls keep finding (and updating) this item.
-                    changes.update(source=source, url=item.url, original_url=None, original_key=item.key)
-            if source not in self._doc_sources(doc):
-                changes["sources"] = sorted({*self._doc_sources(doc), source})
-                result.reposts.append(existing_key)
-            if item.list_hash and (doc.get("list_hash") or {}).get(source) != item.list_hash:
-                changes["list_hash"] = {**(doc.get("list_hash") or {}), source: item.list_hash}
-            # Each source contributes its own classification; the item is in their union.
-            by_source = self._doc_source_categories(doc)
-            by_source[source] = sorted(set(item.categories))
-            categories = sorted({c for cats in by_source.values() for c in cats})
-            if by_source != self._doc_source_categories(doc) or categories != list(doc.get("categories") or ()):
-                changes["source_categories"] = by_source
-                changes["categories"] = categories
-            if changes:
-                updates.setdefault(doc_id, {}).update(changes)
-            else:
-                result.unchanged += 1
-        if inserts:
-            for doc in inserts:
-                _compact(doc)
-                self._share(doc)
-            ids = self._items.insert_multiple(inserts)
-            for doc_id, doc in zip(ids, inserts, strict=True):
-                self._remember(doc_id, doc)
-        if updates:
-            # One update call for the whole poll.
-            by_key = {before[doc_id]["key"]: change for doc_id, change in updates.items()}
-
-            def apply_change(doc: dict[str, Any]) -> None:
-                doc.update(by_key[doc["key"]])
-                _compact(doc)
-                self._share(doc)
-
-            self._items.update(apply_change, doc_ids=list(updates))
-            for doc_id in updates:
-                # Forget the old title, alias and source first: stale entries would point at
-                # this item under what it no longer is (and at nothing once it is pruned).
-                self._forget(doc_id, before[doc_id])
-                self._remember(doc_id, self._items.get(doc_id=doc_id))
-        if inserts or updates:
-            self._items_dirty = True
-        return result
-
-    @staticmethod
-    def _change_time(doc: dict[str, Any], item: Item, now: datetime) -> datetime:
-        """Upstream's own edit time when it gives a newer one, else the time we saw the change."""
-        previous = parse_iso(doc.get("updated") or doc["first_seen"])
-        if item.updated and (previous is None or item.updated > previous):
-            return item.updated
-        return now
-
-    @staticmethod
-    def _content_fields(item: Item) -> dict[str, Any]:
-        return {
-            "url": item.url,
-            "title": item.title,
-            "published": utc_iso(item.published) if item.published else None,
-            "author": item.author,
-            "origin": item.origin,
-            "original_url": item.original_url,
-            "original_key": item.original_key,
-            "tags": list(item.tags),
-            # [url, type, length, title] each; absent for the many items without documents.
-            "enclosures": [[e.url, e.type, e.length, e.title] for e in item.enclosures] or None,
-        }
-
-    def _new_doc(self, source: str, item: Item, now: datetime) -> dict[str, Any]:
-        doc = self._content_fields(item)
-        if doc["enclosures"] is None:
-            del doc["enclosures"]  # most items have none: no key at all
-        doc.update(
-            key=item.key,
-            source=source,
-            sources=[source],
-            source_categories={source: sorted(set(item.categories))},
-            list_hash={source: item.list_hash} if item.list_hash else None,
-            categories=sorted(set(item.categories)),
-            first_seen=utc_iso(now),
-            updated=utc_iso(item.updated or item.published or now),
-        )
-        return doc
 
     def _to_stored(self, doc: dict[str, Any], with_body: bool) -> StoredItem:
         summary_html, content_html = self._body(doc) if with_body else (None, None)
@@ -567,88 +289,6 @@ class Store:
         else:
             self._meta.insert({"name": name, "value": value})
         self._dirty = True
-
-    # -- retention ---------------------------------------------------------
-
-    def prune(self, source: str, *, max_age: timedelta, max_count: int, now: datetime) -> int:
-        """Drop a source's oldest items beyond age and count, keeping their keys as tombstones."""
-        members = self._by_source.get(source, set())
-        cutoff = now - max_age
-        oldest = utc_iso(cutoff)
-        if len(members) <= max_count and all(
-            self._items.get(doc_id=doc_id)["first_seen"] >= oldest for doc_id in members
-        ):
-            return 0  # the common case, decided without sorting
-        docs = [doc for doc in self._items.get(doc_ids=list(members))]
-        docs.sort(key=lambda d: (d.get("published") or d["first_seen"], d["key"]), reverse=True)
-        doomed = [
-            doc
-            for rank, doc in enumerate(docs)
-            # Age counts from first sight: columns list years-old items that are new to us.
-            if rank >= max_count or (parse_iso(doc["first_seen"]) or now) < cutoff
-        ]
-        if not doomed:
-            return 0
-        self._items.remove(doc_ids=[doc.doc_id for doc in doomed])
-        # A taken-over original is stored under its repost's key: its own key is buried too,
-        # or the original's source would bring it back.
-        buried = [(doc, key) for doc in doomed for key in {doc["key"], doc.get("original_key")} if key]
-        self._tombstones.insert_multiple({"key": key, "source": source, "pruned": utc_iso(now)} for _doc, key in buried)
-        for _doc, key in buried:
-            self._tombstone_keys.add(key)
-        for doc in doomed:
-            self._forget(doc.doc_id, doc)
-        self._items_dirty = True
-        return len(doomed)
-
-    def expire_tombstones(self, older_than: datetime) -> int:
-        """Tombstones outlive any list page; after that they only cost space."""
-        limit = utc_iso(older_than)
-        stale = [doc.doc_id for doc in self._tombstones.all() if doc["pruned"] < limit]
-        if stale:
-            self._tombstones.remove(doc_ids=stale)
-            self._tombstone_keys = {doc["key"] for doc in self._tombstones.all()}
-            self._items_dirty = True
-        return len(stale)
-
-    def collect_garbage(self) -> int:
-        """Delete body packs (and old-style body files) no item refers to; how many went.
-
-        A pack goes once none of its bodies is used. Its bodies came from one poll of
-        one source, so they leave by retention at about the same time.
-        """
-        live_packs: set[str] = set(self._pending_packs)
-        live_files: set[str] = set()
-        for _doc_id, doc in self._raw_items():
-            content_hash, location = self._content_of(doc)
-            if location is None:
-                live_files.add(content_hash)
-            else:
-                live_packs.add(location.partition(":")[0])
-        removed = 0
-        if not self.blob_dir.exists():
-            return 0
-        for path in self._packs_dir.glob("*.pack"):
-            if path.stem not in live_packs:
-                path.unlink(missing_ok=True)
-                removed += 1
-        for path in self.blob_dir.glob("*/*.json"):
-            if path.stem not in live_files:
-                path.unlink(missing_ok=True)
-                removed += 1
-        return removed
-
-    def _forget(self, doc_id: int, doc: dict[str, Any]) -> None:
-        """Undo _remember for one removed item (a full rebuild costs ~1 s at 100k items)."""
-        key = doc["key"]
-        self._index.pop(key, None)
-        self._sort_keys.pop(doc_id, None)
-        self._by_source.get(doc["source"], set()).discard(doc_id)
-        if doc.get("original_key") and self._aliases.get(doc["original_key"]) == key:
-            del self._aliases[doc["original_key"]]
-        fingerprint = repost_fingerprint(doc["title"], parse_iso(doc.get("published")))
-        if fingerprint and self._by_fingerprint.get(fingerprint) == key:
-            del self._by_fingerprint[fingerprint]
 
     # -- source state ------------------------------------------------------
 
