@@ -180,7 +180,7 @@ def test_kill_9_mid_write_loses_no_committed_item(tmp_path: Path) -> None:
 def test_lazy_commits_batch_writes_and_keep_items_with_their_etag(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import aggregator.store as store_module
+    import aggregator.store.tinydb as store_module  # the module whose commit() reads the clock
     from aggregator.store import SourceState
 
     clock = [1000.0]

@@ -1,0 +1,28 @@
+"""The store's errors, and the one-line message when the store or feeds directory is unusable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written; the message says why."""
+
+
+class StoreLocked(StoreError):
+    pass
+
+
+class OutputError(StoreError):
+    """The feeds directory cannot be written; same exit code as the store, named apart."""
+
+
+def unusable(setting: str, path: Path, exc: OSError, what: str) -> str:
+    """One line: the setting, the path, what failed and how to fix it."""
+    where = Path(exc.filename) if exc.filename else path
+    reason = exc.strerror or type(exc).__name__
+    return (
+        f"settings.{setting}: cannot {what} {path} ({where}: {reason}); point `{setting}` (or"
+        f" {'AGGREGATOR_STORE / --store' if setting == 'store' else 'AGGREGATOR_OUTPUT_DIR / --output-dir'})"
+        " at a directory this user can write"
+    )
