@@ -21,8 +21,8 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from aggregator.atomicfile import replace_if_changed as write_atomic
 from aggregator.config import SLUG
+from aggregator.infra.atomicfile import replace_if_changed as write_atomic
 from aggregator.models import StoredItem
 from aggregator.normalise.text import sanitize_html, xml_safe
 

@@ -38,7 +38,7 @@ from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
-from .atomicfile import fsync_directory, replace_file, replace_file_with
+from .infra.atomicfile import fsync_directory, replace_file, replace_file_with
 from .models import Enclosure, Item, StoredItem, parse_iso, utc_iso
 from .normalise.urls import atom_id as make_atom_id
 
