@@ -39,11 +39,11 @@ from .extract.json_list import JsonPage, PageRequest, extract_json, page_request
 from .extract.probe import SelectorMatch, probe_selectors
 from .extract.wechat import extract_wechat, is_wechat
 from .fetch import Fetcher
-from .health import health_spec
 from .models import Enclosure, ErrorKind, FetchResult, Item, RawItem, SourceError, StoredItem, utc_iso
 from .normalise import normalise_item
 from .normalise.urls import item_key
 from .publish import FeedSpec, publish
+from .publish.health import health_spec
 from .store import OutputError, SourceState, Store, unusable
 from .workers import parse as _parse
 
