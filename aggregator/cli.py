@@ -245,7 +245,7 @@ def _ago(value: str | None, now: datetime) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .health import source_health
+    from .publish.health import source_health
     from .store import Store
 
     config = _load(args.config)

@@ -35,8 +35,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .config import Config, NotifyTarget
-from .health import incidents
 from .models import StoredItem, parse_iso, utc_iso
+from .publish.health import incidents
 from .store import Store
 
 log = logging.getLogger(__name__)

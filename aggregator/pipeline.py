@@ -20,11 +20,11 @@ from .classify import classify, reclassify_if_needed
 from .config import Config, Source
 from .enrich import DocumentLimits, enrich, mark_documents
 from .fetch import Fetcher, Transport, Validators
-from .health import health_spec
 from .models import ErrorKind, Item, RawItem, SourceError, utc_iso
 from .normalise import normalise_all
 from .normalise.urls import item_key
 from .publish import FeedSpec, publish
+from .publish.health import health_spec
 from .read import ReadContext, reader_for
 from .store import OutputError, SourceState, Store, unusable
 

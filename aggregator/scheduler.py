@@ -35,7 +35,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .classify import forget_classification, reclassify_if_needed
 from .config import Config, ConfigError, Settings, Source, load_config
 from .fetch import Fetcher, fetcher_for
-from .health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health
 from .models import ErrorKind, parse_iso
 from .infra.workers import start_workers, stop_workers
 from .pipeline import (
@@ -47,6 +46,7 @@ from .pipeline import (
     publish_from_store,
     record_failure,
 )
+from .publish.health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health
 from .store import STATE_COMMIT_SECONDS, SourceState, Store, StoreError
 
 log = logging.getLogger("aggregator.daemon")
@@ -465,7 +465,7 @@ class Daemon:
     def _start_websub(self) -> None:
         hub = self.config.settings.websub_hub
         if hub:
-            from .websub import HubPinger
+            from .publish.websub import HubPinger
 
             self.websub = HubPinger(hub, user_agent=self.config.settings.user_agent)
             self.websub.start()

@@ -15,8 +15,8 @@ import pytest
 
 from aggregator.cli import main
 from aggregator.config import Config, ConfigError, load_config
-from aggregator.pages import Renderer
 from aggregator.scheduler import Daemon, Policy
+from aggregator.serve.pages import Renderer
 
 from .conftest import Request, Response, Site, write_config
 from .pagehelpers import rss

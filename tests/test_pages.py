@@ -19,7 +19,7 @@ import pytest
 from aggregator.infra.browser import CHROMIUM_ARGS  # the flags the daemon launches Chromium with
 from aggregator.cli import main
 from aggregator.config import Config, load_config
-from aggregator.health import source_health
+from aggregator.publish.health import source_health
 from aggregator.store import Store
 
 from .conftest import Site, write_config

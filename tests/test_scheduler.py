@@ -23,8 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.config import Config, load_config
-from aggregator.health import HEALTH_FILE, incidents
 from aggregator.models import ErrorKind
+from aggregator.publish.health import HEALTH_FILE, incidents
 from aggregator.scheduler import Daemon, Policy, backoff_delay, next_run, spread_window
 from aggregator.store import SourceState, Store
 

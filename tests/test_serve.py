@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from aggregator.config import Config, load_config
-from aggregator.serve import FeedServer, _accepts_gzip
+from aggregator.serve import FeedServer
+from aggregator.serve.server import _accepts_gzip
 
 from .conftest import write_config
 
@@ -262,9 +263,9 @@ def test_status_json(config: Config) -> None:
 
 
 def test_idle_and_slow_clients_do_not_block_others(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
-    import aggregator.serve
+    import aggregator.serve.server
 
-    monkeypatch.setattr(aggregator.serve, "READ_TIMEOUT", 0.5)
+    monkeypatch.setattr(aggregator.serve.server, "READ_TIMEOUT", 0.5)
 
     async def scenario(port: int) -> None:
         idle = [await asyncio.open_connection("127.0.0.1", port) for _ in range(30)]

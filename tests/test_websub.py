@@ -10,8 +10,8 @@ from urllib.parse import parse_qs
 import feedparser
 
 from aggregator.config import load_config
+from aggregator.publish.websub import HubPinger
 from aggregator.scheduler import Daemon, Policy
-from aggregator.websub import HubPinger
 
 from .conftest import Request, Response, Site, write_config
 from .pagehelpers import rss

@@ -15,8 +15,8 @@ from typing import Any
 
 import tomlkit
 
-from ..atomicfile import replace_file
 from ..config import ConfigError, Source, parse_config
+from ..infra.atomicfile import replace_file
 from . import CATEGORY_TITLES, CatalogError, Entry, entries, entry, source_name
 
 

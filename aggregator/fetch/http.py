@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 import httpx
 from protego import Protego
 
-from ..atomicfile import replace_file
 from ..config import Config
+from ..infra.atomicfile import replace_file
 from ..models import ErrorKind, FetchResult, SourceError
 from .blocks import BLOCK_HINT, block_reason
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from ..atomicfile import fsync_directory, replace_file
+from ..infra.atomicfile import fsync_directory, replace_file
 from ..models import Item
 
 log = logging.getLogger("aggregator.store")  # the name in log lines, as before the store became a package

@@ -12,7 +12,7 @@ from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from ..atomicfile import replace_file_with
+from ..infra.atomicfile import replace_file_with
 from .errors import StoreError
 
 

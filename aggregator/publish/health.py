@@ -22,10 +22,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from .config import Config
-from .models import ErrorKind, StoredItem, parse_iso
-from .publish import FeedSpec, render_atom, write_atomic
-from .store import OutputError, SourceState, unusable
+from ..config import Config
+from ..models import ErrorKind, StoredItem, parse_iso
+from ..store import OutputError, SourceState, unusable
+from .atom import FeedSpec, render_atom, write_atomic
 
 HEALTH_SLUG = "health"
 HEALTH_TITLE = "Feed aggregator: source health"

@@ -21,12 +21,12 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from aggregator.atomicfile import replace_if_changed as write_atomic
 from aggregator.config import SLUG
+from aggregator.infra.atomicfile import replace_if_changed as write_atomic
 from aggregator.models import StoredItem
 from aggregator.normalise.text import sanitize_html, xml_safe
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("aggregator.publish")  # the name its log lines carried as publish.py
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ATOM_TYPE = "application/atom+xml"

@@ -38,7 +38,7 @@ from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
 
-from .config import Config
+from ..config import Config
 from .jsonfeed import JSON_FEED_TYPE, render_json_feed
 from .pages import Feed, Renderer, read_atom
 
@@ -361,7 +361,7 @@ def _inside(directory: Path, name: str) -> Path | None:
 
 def feed_list(config: Config) -> list[tuple[str, str, str]]:
     """(slug, title, description) of every feed the daemon publishes, in index order."""
-    from .health import HEALTH_SLUG, HEALTH_TITLE
+    from ..publish.health import HEALTH_SLUG, HEALTH_TITLE
 
     feeds = [("all", "All items", "Every item from every source")]
     feeds += [(slug, c.title, c.description or c.title) for slug, c in config.categories.items()]

@@ -24,9 +24,9 @@ from typing import Any
 
 import httpx
 
-from .publish import feed_url
+from .atom import feed_url
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("aggregator.websub")  # the name its log lines carried as websub.py
 
 RETRY_DELAYS: tuple[float, ...] = (10.0, 60.0, 300.0, 1800.0, 3600.0)  # then hourly, until the hub answers
 

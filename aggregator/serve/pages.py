@@ -4,7 +4,7 @@ A browser that opens a feed link should see a page, not raw XML. The pages are
 rendered on request from the very `<slug>.atom` file the server would send
 (parsed with lxml), so a feed page always shows the same entries as the feed
 and needs no store access. Jinja2 templates (package data in
-`aggregator/templates/`) with autoescaping: entry text containing `<script>`
+`aggregator/serve/templates/`) with autoescaping: entry text containing `<script>`
 is shown as text; the summary HTML, already sanitised by nh3 at publish time,
 is sanitised once more before it is marked safe. No scripts, one small inline
 stylesheet, a viewport meta for phones.
@@ -27,7 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from lxml import etree
 from markupsafe import Markup
 
-from .normalise.text import sanitize_html
+from ..normalise.text import sanitize_html
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 # Our own output, but read as untrusted all the same: no entities, no network.
@@ -117,7 +117,7 @@ def base_path(base_url: str) -> str:
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("aggregator", "templates"),
+        loader=PackageLoader("aggregator.serve", "templates"),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
