@@ -254,7 +254,7 @@ class Source(Strict):
 
         known = kinds()
         if value not in known:
-            raise ValueError(f"Input should be {', '.join(repr(k) for k in known[:-1])} or {known[-1]!r}")
+            raise ValueError(f"Input should be {', '.join(repr(k) for k in known[:-1])} or {known[-1]!r} (got \"{value}\")")
         return value
 
     @field_validator("encoding")
