@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 # The rest of the package (pydantic, httpx, TinyDB: ~0.15 s) is imported by the commands
 # themselves, so `run` can install its signal handlers before any of that.
 if TYPE_CHECKING:
-    from .config import Config
+    from ..config import Config
 
 EXIT_OK, EXIT_SOURCES_FAILED, EXIT_CONFIG, EXIT_STORE, EXIT_PORT = 0, 1, 2, 3, 4
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a process ended by SIGPIPE
@@ -95,13 +95,13 @@ def _setup_logging(level: str) -> None:
 
 
 def _load(path: str) -> Config:
-    from .config import load_config
+    from ..config import load_config
 
     return load_config(path)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .config import overridden_settings
+    from ..config import overridden_settings
 
     config = _load(args.config)
     print(f"{config.path}: OK")
@@ -125,7 +125,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         cats = ",".join(source.categories) or "-"
         print(f"    {source.name:<24} {source.kind:<5} every {interval / 60:g}m  [{cats}]  {source.url}{flags}")
         if source.catalog or source.preset:
-            from .catalog.edit import describe
+            from ..catalog.edit import describe
 
             print(f"      {describe(source)}")
     return EXIT_OK
@@ -161,11 +161,11 @@ class _Progress:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from .config import ConfigError
-    from .fetch import fetcher_for
-    from .pipeline import cycle_line, housekeeping, poll_all, publish_from_store, reclassify_if_needed
-    from .store import Store
-    from .workers import start_workers, stop_workers
+    from ..config import ConfigError
+    from ..fetch import fetcher_for
+    from ..pipeline import cycle_line, housekeeping, poll_all, publish_from_store, reclassify_if_needed
+    from ..store import Store
+    from ..workers import start_workers, stop_workers
 
     config = _load(args.config)
     sources = config.sources
@@ -207,12 +207,12 @@ def _demo_site(args: argparse.Namespace, config: Config) -> Iterator[None]:
     if not getattr(args, "demo", False):
         yield
         return
-    from .demo import demo_port, start_demo_site
+    from ..demo import demo_port, start_demo_site
 
     try:
         site = start_demo_site(port=demo_port(s.url for s in config.sources))
     except OSError as exc:  # the port is taken
-        from .serve import PortUnavailable
+        from ..serve import PortUnavailable
 
         raise PortUnavailable(f"{exc}; stop what uses it (a running `aggregator run --demo`?)") from None
     log.info("demo: sample site on %s", site.base_url)
@@ -223,8 +223,8 @@ def _demo_site(args: argparse.Namespace, config: Config) -> Iterator[None]:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .pipeline import publish_from_store
-    from .store import Store
+    from ..pipeline import publish_from_store
+    from ..store import Store
 
     config = _load(args.config)
     with Store(config.store_path) as store:
@@ -244,8 +244,8 @@ def _ago(value: str | None, now: datetime) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .health import source_health
-    from .store import Store
+    from ..health import source_health
+    from ..store import Store
 
     config = _load(args.config)
     # Read-only: status works while the daemon owns the store.
@@ -275,7 +275,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _print_notify_status(config: Config, docs: list[dict], now: datetime) -> None:
-    from .notify import notify_status
+    from ..notify import notify_status
 
     print()
     header = f"{'notify':<24} {'status':<12} {'queued':>6} {'last sent':>10} {'fails':>5}  error"
@@ -291,7 +291,7 @@ def _print_notify_status(config: Config, docs: list[dict], now: datetime) -> Non
 
 def cmd_notify(args: argparse.Namespace) -> int:
     """`notify test NAME CONFIG`: send one test message now, say whether it arrived."""
-    from .notify import NotifyError, send, test_message
+    from ..notify import NotifyError, send, test_message
 
     config = _load(args.config)
     target = next((t for t in config.notify if t.name == args.name), None)
@@ -311,9 +311,9 @@ def cmd_notify(args: argparse.Namespace) -> int:
 
 def _explain_newest(config: Config, count: int) -> None:
     """Why the newest items are in their feeds, by the current config: what the next publish writes."""
-    from .classify import categories_now
-    from .pipeline import stored_as_item
-    from .store import Store
+    from ..classify import categories_now
+    from ..pipeline import stored_as_item
+    from ..store import Store
 
     with Store(config.store_path, readonly=True) as store:
         newest = store.newest({"all": count})["all"]
@@ -332,7 +332,7 @@ def _explain_newest(config: Config, count: int) -> None:
 def _try_source(args: argparse.Namespace, config: Config):  # noqa: ANN202 - returns config.Source
     from pydantic import ValidationError
 
-    from .config import ConfigError, Source
+    from ..config import ConfigError, Source
 
     if args.source:
         if config.path is None:
@@ -390,10 +390,10 @@ def _head_and_tail(text: str, head: int = 600, tail: int = 200) -> str:
 def cmd_try(args: argparse.Namespace) -> int:
     import json
 
-    from .config import Config, ConfigError
-    from .fetch import fetcher_for
-    from .models import SourceError
-    from .pipeline import preview
+    from ..config import Config, ConfigError
+    from ..fetch import fetcher_for
+    from ..models import SourceError
+    from ..pipeline import preview
 
     if args.explain and not args.config:
         raise ConfigError("--explain shows which categories each item lands in: give the config with --config CONFIG")
@@ -499,8 +499,8 @@ def _catch_early_signals() -> None:
 
 def _catalog_sources(args: argparse.Namespace, config: Config) -> list:  # noqa: ANN202 - (Source, Entry | None) pairs
     """What `catalog verify` polls: the ids given, --all, or the config's catalog and preset sources."""
-    from .catalog import CatalogError, entries, entry, expand
-    from .config import ConfigError, Source
+    from ..catalog import CatalogError, entries, entry, expand
+    from ..config import ConfigError, Source
 
     def from_catalog(entry_id: str):  # noqa: ANN202
         configured = next((s for s in config.sources if s.catalog == entry_id), None)
@@ -524,8 +524,8 @@ def _catalog_sources(args: argparse.Namespace, config: Config) -> list:  # noqa:
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
-    from .catalog import CatalogError
-    from .config import ConfigError
+    from ..catalog import CatalogError
+    from ..config import ConfigError
 
     try:
         return _catalog(args)
@@ -536,8 +536,8 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 def _catalog(args: argparse.Namespace) -> int:
     import json
 
-    from .catalog import edit, entry
-    from .config import Config
+    from ..catalog import edit, entry
+    from ..config import Config
 
     if args.catalog_command == "list":
         chosen = edit.select(args.province, args.category, args.search)
@@ -569,7 +569,7 @@ def _catalog(args: argparse.Namespace) -> int:
             print(f"{args.config}: OK ({len(result.added)} source(s) added); `aggregator check {args.config}` shows them")
         return EXIT_OK
     # verify
-    from .catalog.verify import verdict_table, verify
+    from ..catalog.verify import verdict_table, verify
 
     config = _load(args.config) if args.config else Config()
     verdicts = asyncio.run(verify(config, _catalog_sources(args, config)))
@@ -584,7 +584,7 @@ def _catalog(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     log.info("starting (pid %d) with %s", os.getpid(), args.config)
-    from .scheduler import run_daemon
+    from ..scheduler import run_daemon
 
     return run_daemon(args.config, demo=args.demo, early_signals=_early_signals)
 
@@ -698,9 +698,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["AGGREGATOR_STORE"] = str(Path(args.store).expanduser().absolute())
     if args.output_dir:
         os.environ["AGGREGATOR_OUTPUT_DIR"] = str(Path(args.output_dir).expanduser().absolute())
-    from .config import ConfigError
-    from .serve import PortUnavailable
-    from .store import OutputError, StoreError
+    from ..config import ConfigError
+    from ..serve import PortUnavailable
+    from ..store import OutputError, StoreError
 
     try:
         return args.func(args)
@@ -724,6 +724,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
 
-
-if __name__ == "__main__":
-    sys.exit(main())
