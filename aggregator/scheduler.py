@@ -55,7 +55,7 @@ Clock = Callable[[], datetime]
 
 
 HOUSEKEEPING_EVERY = 24 * 3600.0
-EXIT_PORT = 4  # the [serve] port is taken (cli.py's codes: 2 config, 3 store or feeds directory)
+EXIT_PORT = 4  # the [serve] port is taken (cli/common.py's codes: 2 config, 3 store or feeds directory)
 
 
 def utc_now() -> datetime:

@@ -1,7 +1,8 @@
-"""Config stage: read a TOML file of subscriptions and validate it.
+"""The config as pydantic models: settings, [serve], categories, sources and their
+selectors, notify targets, and the checks across tables (unknown categories, duplicate names).
 
-A bad config is refused with a `ConfigError` naming the file, the key, the
-line (where it can be found) and what is allowed.
+The value types of single keys are in fields.py; reading the TOML file and turning
+validation errors into messages is in loading.py.
 """
 
 from __future__ import annotations
@@ -9,98 +10,24 @@ from __future__ import annotations
 import math
 import os
 import re
-import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
+from .fields import Duration, HttpUrl, JMESPath, OptionalUrl, ProxyUrl, Selector
+
 MIN_INTERVAL = 60
 MAX_INTERVAL = 7 * 24 * 3600
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-
-
-class ConfigError(Exception):
-    """A config that cannot be used; the message says where and how to fix it."""
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from an int/float or a string such as "90s", "30m", "2h", "1d"."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30m, 2h or 3600")
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError(f"{value!r} is not a duration; write e.g. 90s, 30m, 2h, 1d or a number of seconds")
-        return float(value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    raise ValueError(f"{value!r} is not a duration; write e.g. 90s, 30m, 2h, 1d or a number of seconds")
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-
-
-def _check_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{value!r} is not an absolute http(s) URL")
-    if any(char.isspace() for char in value):
-        raise ValueError(f"{value!r} contains whitespace; write a space as %20 (or remove it)")
-    return value
-
-
-HttpUrl = Annotated[str, BeforeValidator(lambda v: _check_url(str(v)) if isinstance(v, str) else v)]
-
-
-def _check_proxy(value: str) -> str:
-    """"" means no proxy (a source's way out of [settings] proxy)."""
-    parts = urlsplit(value)
-    if value and (parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname):
-        raise ValueError(f"proxy {value!r} must be http://, https://, socks5:// or socks5h://HOST:PORT (or \"\" for none)")
-    return value
-
-
-def _check_optional_url(value: str) -> str:
-    return _check_url(value) if value else value
-
-
-ProxyUrl = Annotated[str, BeforeValidator(lambda v: _check_proxy(v) if isinstance(v, str) else v)]
-# "" switches a default from [settings] off for one source.
-OptionalUrl = Annotated[str, BeforeValidator(lambda v: _check_optional_url(v) if isinstance(v, str) else v)]
-
-
-def _check_selector(value: str) -> str:
-    """Selectors are CSS, optionally ending in `@attr` to read an attribute."""
-    css, _, attr = value.rpartition("@") if "@" in value else (value, "", "")
-    css = css.strip()
-    if not css:
-        raise ValueError(f"selector {value!r} has no CSS part before '@'")
-    if attr and not re.fullmatch(r"[A-Za-z_:][-A-Za-z0-9_:.]*", attr.strip()):
-        raise ValueError(f"selector {value!r}: {attr!r} is not an attribute name")
-    from selectolax.lexbor import LexborHTMLParser
-
-    try:
-        LexborHTMLParser("<p></p>").css(css)
-    except Exception as exc:  # lexbor raises plain Exceptions on bad selectors
-        raise ValueError(f"selector {css!r} is not valid CSS: {exc}") from None
-    return value
-
-
-Selector = Annotated[str, BeforeValidator(lambda v: _check_selector(v) if isinstance(v, str) else v)]
 
 
 class Strict(BaseModel):
@@ -117,19 +44,6 @@ class ListSelectors(Strict):
     date: Selector | None = None
     summary: Selector | None = None
 
-
-def _check_jmespath(value: str) -> str:
-    import jmespath
-    from jmespath.exceptions import JMESPathError
-
-    try:
-        jmespath.compile(value)
-    except JMESPathError as exc:
-        raise ValueError(f"{value!r} is not a JMESPath expression: {exc}") from None
-    return value
-
-
-JMESPath = Annotated[str, BeforeValidator(lambda v: _check_jmespath(v) if isinstance(v, str) else v)]
 
 
 class JsonQuery(Strict):
@@ -250,7 +164,7 @@ class Source(Strict):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, value: str) -> str:
-        from .read import kinds  # the readers register the kinds; read here lazily, config comes first
+        from ..read import kinds  # the readers register the kinds; read here lazily, config comes first
 
         known = kinds()
         if value not in known:
@@ -453,7 +367,7 @@ class Config(Strict):
         tables = data["sources"]
         if not any(isinstance(t, dict) and ("catalog" in t or "preset" in t) for t in tables):
             return data
-        from .catalog import CatalogError, expand
+        from ..catalog import CatalogError, expand
 
         categories = data.get("categories")
         defined = set(categories) if isinstance(categories, dict) else set()
@@ -562,169 +476,3 @@ class _LocatedError(ValueError):
 
 def _located(loc: tuple[Any, ...], message: str) -> _LocatedError:
     return _LocatedError(loc, message)
-
-
-# Strict types refuse "8080" and "yes"; say what to write instead.
-_QUOTED_FIX: dict[str, Any] = {
-    "int_type": lambda value: f"write {value.strip()} without quotes" if value.strip().lstrip("-").isdigit() else "write a whole number",
-    "float_type": lambda value: "write a number without quotes",
-    "bool_type": lambda value: "write true or false without quotes",
-}
-
-
-def _source_named(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
-    """` (source "name")` for a key inside [[sources]], so the user need not count tables."""
-    if len(loc) >= 2 and loc[0] in ("sources", "notify") and isinstance(loc[1], int):
-        tables = data.get(loc[0])
-        if isinstance(tables, list) and loc[1] < len(tables) and isinstance(tables[loc[1]], dict):
-            name = tables[loc[1]].get("name") or tables[loc[1]].get("catalog")
-            if isinstance(name, str):
-                return f' ({loc[0][:-1] if loc[0] == "sources" else loc[0]} "{name}")'
-    return ""
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
-    """Best-effort line number of a key: tomllib gives positions only for syntax errors."""
-    lines = text.splitlines()
-    start, end = 0, len(lines)
-    rest = list(loc)
-    if rest and rest[0] == "sources" and len(rest) > 1 and isinstance(rest[1], int):
-        headers = [i for i, line in enumerate(lines) if re.match(r"\s*\[\[\s*sources\s*\]\]", line)]
-        if rest[1] < len(headers):
-            start = headers[rest[1]]
-            end = next((i for i in range(start + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
-            # Sub-tables such as [sources.list] follow their [[sources]] block.
-            if len(rest) > 3 and isinstance(rest[2], str):
-                sub = next(
-                    (i for i in range(start + 1, len(lines)) if re.match(rf"\s*\[\s*sources\.{re.escape(rest[2])}\s*\]", lines[i])),
-                    None,
-                )
-                if sub is not None:
-                    start = sub
-                    end = next((i for i in range(sub + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
-                    rest = rest[:2] + rest[3:]
-        rest = rest[2:]
-    elif rest and rest[0] in ("settings", "serve", "categories"):
-        table = ".".join(str(p) for p in rest[:2]) if rest[0] == "categories" and len(rest) > 1 else rest[0]
-        header = next((i for i, line in enumerate(lines) if re.match(rf"\s*\[\s*{re.escape(table)}\s*\]", line)), None)
-        if header is None:
-            return None
-        start = header
-        end = next((i for i in range(header + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
-        rest = rest[2:] if rest[0] == "categories" else rest[1:]
-        if not rest:
-            return header + 1
-    key = next((p for p in rest if isinstance(p, str)), None)
-    if key is None:
-        return start + 1
-    if len(loc) == 1 and isinstance(loc[0], str):
-        # An unknown top-level key is usually a table: find its [header] or [[header]].
-        for i, line in enumerate(lines):
-            if re.match(rf"\s*\[\[?\s*{re.escape(key)}\s*[\].]", line):
-                return i + 1
-    for i in range(start, end):
-        if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
-            return i + 1
-    return start + 1
-
-
-def parse_config(text: str, path: Path | str = "<config>") -> Config:
-    path = Path(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    try:
-        config = Config.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            message = error["msg"]
-            ctx_error = (error.get("ctx") or {}).get("error")
-            if isinstance(ctx_error, _LocatedError):
-                loc, message = ctx_error.loc, ctx_error.message
-            elif message.startswith("Value error, "):
-                message = message[len("Value error, ") :]
-            if error["type"] == "extra_forbidden":
-                message = f"unknown key {loc[-1]!r}; {_allowed_keys(loc)}"
-            elif error["type"] == "list_type" and isinstance(error.get("input"), str):
-                message += f"; write a list: [{error['input']!r}]".replace("'", '"')
-            elif error["type"] == "missing":
-                message = f"required key {loc[-1]!r} is missing"
-            elif error["type"] in _QUOTED_FIX and isinstance(error.get("input"), str):
-                message += f"; got the string {error['input']!r}: {_QUOTED_FIX[error['type']](error['input'])}".replace("'", '"')
-            elif error["type"] == "literal_error" and "input" in error:
-                message += f" (got {error['input']!r})".replace("'", '"')
-            line = _find_line(text, loc)
-            where = f"{path}:{line}" if line else str(path)
-            problems.append(f"{where}: {_dotted(loc)}{_source_named(data, loc)}: {message}")
-        raise ConfigError("\n".join(problems)) from None
-    return config.model_copy(update={"path": path.resolve()})
-
-
-_MODELS_BY_TABLE: dict[str, type[BaseModel]] = {
-    "settings": Settings,
-    "serve": ServeSettings,
-    "list": ListSelectors,
-    "article": ArticleSelectors,
-    "json": JsonQuery,
-    "keep": Rules,
-    "drop": Rules,
-    "rules": Rules,
-}
-
-
-def _allowed_keys(loc: tuple[Any, ...]) -> str:
-    parents = [p for p in loc[:-1] if isinstance(p, str)]
-    model: type[BaseModel] = Config
-    if parents:
-        last = parents[-1]
-        if last in _MODELS_BY_TABLE:
-            model = _MODELS_BY_TABLE[last]
-        elif last == "sources":
-            model = Source
-        elif parents[0] == "categories":
-            model = Category
-    allowed = sorted((field.alias or name) for name, field in model.model_fields.items() if name != "path")
-    return "allowed: " + ", ".join(allowed)
-
-
-# Where a service keeps its data is the service manager's business, not the config file's:
-# these override `store` and `output_dir` (the CLI's --store / --output-dir set them too).
-ENV_OVERRIDES = {"AGGREGATOR_STORE": "store", "AGGREGATOR_OUTPUT_DIR": "output_dir"}
-
-
-def overridden_settings(config: Config) -> dict[str, str]:
-    """Settings the environment overrides: key -> the variable that set it."""
-    return {key: variable for variable, key in ENV_OVERRIDES.items() if os.environ.get(variable)}
-
-
-def _apply_environment(config: Config) -> Config:
-    update = {
-        key: str(Path(os.environ[variable]).expanduser().absolute())  # relative to where the command ran
-        for key, variable in overridden_settings(config).items()
-    }
-    if not update:
-        return config
-    return config.model_copy(update={"settings": config.settings.model_copy(update=update)})
-
-
-def load_config(path: Path | str) -> Config:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: config must be UTF-8 ({exc})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-    return _apply_environment(parse_config(text, path))

@@ -1,0 +1,112 @@
+"""`status`: the health of every source and notify target, and with --explain why the newest
+items are in their feeds; `notify test`: one test message sent now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from .common import EXIT_CONFIG, EXIT_OK, EXIT_SOURCES_FAILED, _load
+
+# The rest of the package is imported inside the commands (see __init__.py).
+if TYPE_CHECKING:
+    from ..config import Config
+
+
+def _ago(value: str | None, now: datetime) -> str:
+    if not value:
+        return "never"
+    seconds = (now - datetime.fromisoformat(value)).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit} ago"
+    return f"{seconds:.0f}s ago"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from ..publish.health import source_health
+    from ..store import Store
+
+    config = _load(args.config)
+    # Read-only: status works while the daemon owns the store.
+    with Store(config.store_path, readonly=True) as store:
+        states = store.states()
+        counts = store.counts_by_source()
+        notify_docs = store.notify_docs() if config.notify else []
+    now = datetime.now(timezone.utc)
+    rows = source_health(config, states, now, counts=counts)
+    header = f"{'source':<24} {'status':<12} {'items':>6} {'last poll':>10} {'last ok':>10} {'fails':>5} {'last':>5}  error"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        error = f"{row.last_error_kind}: {row.last_error}" if row.last_error else ""
+        last = "-" if row.items_last_poll is None else str(row.items_last_poll)
+        print(
+            f"{row.name:<24} {row.status:<12} {row.items_stored:>6} {_ago(row.last_attempt, now):>10}"
+            f" {_ago(row.last_success, now):>10} {row.consecutive_failures:>5} {last:>5}  {error[:120]}"
+        )
+        if row.rendered:
+            print(f"{'':<24} needed the browser {_ago(row.rendered_at, now)}: {row.rendered}")
+    if config.notify:
+        _print_notify_status(config, notify_docs, now)
+    if args.explain:
+        _explain_newest(config, args.explain)
+    return EXIT_SOURCES_FAILED if any(row.status not in ("ok", "disabled", "never-polled") for row in rows) else EXIT_OK
+
+
+def _print_notify_status(config: Config, docs: list[dict], now: datetime) -> None:
+    from ..notify import notify_status
+
+    print()
+    header = f"{'notify':<24} {'status':<12} {'queued':>6} {'last sent':>10} {'fails':>5}  error"
+    print(header)
+    print("-" * len(header))
+    for row in notify_status(config, docs):
+        error = row["last_error"] or ""
+        print(
+            f"{row['name']:<24} {row['status']:<12} {row['pending']:>6} {_ago(row['last_sent'], now):>10}"
+            f" {row['failures']:>5}  {error[:120]}"
+        )
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    """`notify test NAME CONFIG`: send one test message now, say whether it arrived."""
+    from ..notify import NotifyError, send, test_message
+
+    config = _load(args.config)
+    target = next((t for t in config.notify if t.name == args.name), None)
+    if target is None:
+        known = ", ".join(t.name for t in config.notify) or "none defined"
+        print(f"no [[notify]] target named {args.name!r} in {args.config} (targets: {known})", file=sys.stderr)
+        return EXIT_CONFIG
+    title, body = test_message(target, config)
+    try:
+        send(target, title, body)
+    except NotifyError as exc:
+        print(f"{target.name}: NOT sent: {exc}", file=sys.stderr)
+        return EXIT_SOURCES_FAILED
+    print(f"{target.name}: test message sent")
+    return EXIT_OK
+
+
+def _explain_newest(config: Config, count: int) -> None:
+    """Why the newest items are in their feeds, by the current config: what the next publish writes."""
+    from ..classify import categories_now
+    from ..classify import stored_as_item
+    from ..store import Store
+
+    with Store(config.store_path, readonly=True) as store:
+        newest = store.newest({"all": count})["all"]
+    print(f"\nthe {len(newest)} newest items, and why they are where they are:")
+    for stored in newest:
+        by_source, reasons = categories_now(stored_as_item(stored), stored.sources, config, stored.source_categories)
+        categories = sorted({c for cats in by_source.values() for c in cats})
+        print(f"- {stored.title}  [{', '.join(categories) or '-'}]\n    {stored.url}")
+        gone = [name for name in stored.sources if name not in {s.name for s in config.sources}]
+        if gone:
+            reasons.append(f"source(s) {', '.join(gone)} no longer in the config: their earlier categories are kept")
+        for reason in reasons or ["no category: the source has none and no rule matched"]:
+            print(f"      {reason}")

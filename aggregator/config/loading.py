@@ -1,0 +1,199 @@
+"""Reading a config file: TOML parsed, validated by the models, environment overrides applied.
+
+A bad config is refused with a `ConfigError` whose message names the file, the
+line (where it can be found), the key, and what to write instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .models import (
+    ArticleSelectors,
+    Category,
+    Config,
+    JsonQuery,
+    ListSelectors,
+    Rules,
+    ServeSettings,
+    Settings,
+    Source,
+    _LocatedError,
+)
+
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; the message says where and how to fix it."""
+
+
+# Strict types refuse "8080" and "yes"; say what to write instead.
+_QUOTED_FIX: dict[str, Any] = {
+    "int_type": lambda value: f"write {value.strip()} without quotes" if value.strip().lstrip("-").isdigit() else "write a whole number",
+    "float_type": lambda value: "write a number without quotes",
+    "bool_type": lambda value: "write true or false without quotes",
+}
+
+
+def _source_named(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
+    """` (source "name")` for a key inside [[sources]], so the user need not count tables."""
+    if len(loc) >= 2 and loc[0] in ("sources", "notify") and isinstance(loc[1], int):
+        tables = data.get(loc[0])
+        if isinstance(tables, list) and loc[1] < len(tables) and isinstance(tables[loc[1]], dict):
+            name = tables[loc[1]].get("name") or tables[loc[1]].get("catalog")
+            if isinstance(name, str):
+                return f' ({loc[0][:-1] if loc[0] == "sources" else loc[0]} "{name}")'
+    return ""
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best-effort line number of a key: tomllib gives positions only for syntax errors."""
+    lines = text.splitlines()
+    start, end = 0, len(lines)
+    rest = list(loc)
+    if rest and rest[0] == "sources" and len(rest) > 1 and isinstance(rest[1], int):
+        headers = [i for i, line in enumerate(lines) if re.match(r"\s*\[\[\s*sources\s*\]\]", line)]
+        if rest[1] < len(headers):
+            start = headers[rest[1]]
+            end = next((i for i in range(start + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
+            # Sub-tables such as [sources.list] follow their [[sources]] block.
+            if len(rest) > 3 and isinstance(rest[2], str):
+                sub = next(
+                    (i for i in range(start + 1, len(lines)) if re.match(rf"\s*\[\s*sources\.{re.escape(rest[2])}\s*\]", lines[i])),
+                    None,
+                )
+                if sub is not None:
+                    start = sub
+                    end = next((i for i in range(sub + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
+                    rest = rest[:2] + rest[3:]
+        rest = rest[2:]
+    elif rest and rest[0] in ("settings", "serve", "categories"):
+        table = ".".join(str(p) for p in rest[:2]) if rest[0] == "categories" and len(rest) > 1 else rest[0]
+        header = next((i for i, line in enumerate(lines) if re.match(rf"\s*\[\s*{re.escape(table)}\s*\]", line)), None)
+        if header is None:
+            return None
+        start = header
+        end = next((i for i in range(header + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
+        rest = rest[2:] if rest[0] == "categories" else rest[1:]
+        if not rest:
+            return header + 1
+    key = next((p for p in rest if isinstance(p, str)), None)
+    if key is None:
+        return start + 1
+    if len(loc) == 1 and isinstance(loc[0], str):
+        # An unknown top-level key is usually a table: find its [header] or [[header]].
+        for i, line in enumerate(lines):
+            if re.match(rf"\s*\[\[?\s*{re.escape(key)}\s*[\].]", line):
+                return i + 1
+    for i in range(start, end):
+        if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
+            return i + 1
+    return start + 1
+
+
+def parse_config(text: str, path: Path | str = "<config>") -> Config:
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            message = error["msg"]
+            ctx_error = (error.get("ctx") or {}).get("error")
+            if isinstance(ctx_error, _LocatedError):
+                loc, message = ctx_error.loc, ctx_error.message
+            elif message.startswith("Value error, "):
+                message = message[len("Value error, ") :]
+            if error["type"] == "extra_forbidden":
+                message = f"unknown key {loc[-1]!r}; {_allowed_keys(loc)}"
+            elif error["type"] == "list_type" and isinstance(error.get("input"), str):
+                message += f"; write a list: [{error['input']!r}]".replace("'", '"')
+            elif error["type"] == "missing":
+                message = f"required key {loc[-1]!r} is missing"
+            elif error["type"] in _QUOTED_FIX and isinstance(error.get("input"), str):
+                message += f"; got the string {error['input']!r}: {_QUOTED_FIX[error['type']](error['input'])}".replace("'", '"')
+            elif error["type"] == "literal_error" and "input" in error:
+                message += f" (got {error['input']!r})".replace("'", '"')
+            line = _find_line(text, loc)
+            where = f"{path}:{line}" if line else str(path)
+            problems.append(f"{where}: {_dotted(loc)}{_source_named(data, loc)}: {message}")
+        raise ConfigError("\n".join(problems)) from None
+    return config.model_copy(update={"path": path.resolve()})
+
+
+_MODELS_BY_TABLE: dict[str, type[BaseModel]] = {
+    "settings": Settings,
+    "serve": ServeSettings,
+    "list": ListSelectors,
+    "article": ArticleSelectors,
+    "json": JsonQuery,
+    "keep": Rules,
+    "drop": Rules,
+    "rules": Rules,
+}
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> str:
+    parents = [p for p in loc[:-1] if isinstance(p, str)]
+    model: type[BaseModel] = Config
+    if parents:
+        last = parents[-1]
+        if last in _MODELS_BY_TABLE:
+            model = _MODELS_BY_TABLE[last]
+        elif last == "sources":
+            model = Source
+        elif parents[0] == "categories":
+            model = Category
+    allowed = sorted((field.alias or name) for name, field in model.model_fields.items() if name != "path")
+    return "allowed: " + ", ".join(allowed)
+
+
+# Where a service keeps its data is the service manager's business, not the config file's:
+# these override `store` and `output_dir` (the CLI's --store / --output-dir set them too).
+ENV_OVERRIDES = {"AGGREGATOR_STORE": "store", "AGGREGATOR_OUTPUT_DIR": "output_dir"}
+
+
+def overridden_settings(config: Config) -> dict[str, str]:
+    """Settings the environment overrides: key -> the variable that set it."""
+    return {key: variable for variable, key in ENV_OVERRIDES.items() if os.environ.get(variable)}
+
+
+def _apply_environment(config: Config) -> Config:
+    update = {
+        key: str(Path(os.environ[variable]).expanduser().absolute())  # relative to where the command ran
+        for key, variable in overridden_settings(config).items()
+    }
+    if not update:
+        return config
+    return config.model_copy(update={"settings": config.settings.model_copy(update=update)})
+
+
+def load_config(path: Path | str) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: config must be UTF-8 ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    return _apply_environment(parse_config(text, path))

@@ -1,0 +1,278 @@
+"""Reading items out of list rows: selectors (CSS with an optional `@attr`), titles, and
+the date of each row (in its link, after it, inside it, or in a header above a run of rows).
+
+Used with a source's [sources.list] selectors and with the ones auto_list.py finds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from zoneinfo import ZoneInfo
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
+
+from ..models import ErrorKind, RawItem, SourceError
+from ..normalise.dates import find_date_span, parse_date
+from ..normalise.urls import absolute_url
+
+# "置顶" (pinned) markers: the row stays, the marker leaves the title.
+_PINNED = re.compile(r"^\s*[\[【(（<]?\s*置顶\s*[\]】)）>]?\s*|\s*[\[【(（<]?\s*置顶\s*[\]】)）>]?\s*$")
+_CUT = re.compile(r"(?:…|\.\.\.|。。。)\s*$")
+# A link holding blocks is a "card": the whole row is the link, title and date are parts of it.
+_CARD_TAGS = frozenset({"div", "p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dl", "dd", "dt", "section"})
+
+
+def split_selector(selector: str) -> tuple[str, str | None]:
+    """`a.title@title` -> ("a.title", "title"); `li a` -> ("li a", None)."""
+    if "@" in selector:
+        css, _, attr = selector.rpartition("@")
+        # '@' inside an attribute selector's quotes is part of the CSS.
+        if "]" not in attr and "'" not in attr and '"' not in attr:
+            return css.strip(), attr.strip() or None
+    return selector.strip(), None
+
+
+def node_text(node: LexborNode) -> str:
+    """Visible text of a node on one line."""
+    # split/join is `\s+` -> " " plus strip, ~5x faster than the regex on CJK text.
+    return " ".join(node.text(deep=True, separator=" ", strip=False).split())
+
+
+def _css(node: LexborNode | LexborHTMLParser, css: str) -> list[LexborNode]:
+    try:
+        return list(node.css(css))
+    except SelectolaxError as exc:
+        raise SourceError(ErrorKind.PARSE, f"selector {css!r} is not valid CSS: {exc}") from None
+
+
+def _first(node: LexborNode, css: str) -> LexborNode | None:
+    # css() searches descendants only; an item that *is* the wanted element counts too.
+    found = _css(node, css)
+    if found:
+        return found[0]
+    if re.fullmatch(r"[a-zA-Z][a-zA-Z0-9]*", css) and node.tag == css.lower():
+        return node
+    return None
+
+
+def select_value(node: LexborNode, selector: str) -> tuple[LexborNode | None, str | None]:
+    """The first node matching `selector` under `node` and its text (or `@attr` value)."""
+    css, attr = split_selector(selector)
+    found = _first(node, css)
+    if found is None:
+        return None, None
+    if attr:
+        value = found.attributes.get(attr)
+        return found, (" ".join(value.split()) or None) if value else None
+    return found, node_text(found) or None
+
+
+def _clean_title(text: str | None) -> str:
+    if not text:
+        return ""
+    return _PINNED.sub("", " ".join(text.split())).strip()
+
+
+def _full_title(link_text: str, title_attr: str | None) -> str:
+    """The link text, or the link's title attribute where that has the same title whole.
+
+    Link text is often cut, with "…" or just at a fixed length; `@title` then
+    holds it all. A title attribute that is something else ("点击查看") is ignored.
+    """
+    title = _clean_title(link_text)
+    full = _clean_title(title_attr)
+    if not full:
+        return title
+    if not title:
+        return full
+    stem = _CUT.sub("", title).rstrip()
+    if len(full) > len(stem) and full.startswith(stem[: max(4, len(stem) - 1)]):
+        return full
+    return title
+
+
+def _split_link(link: LexborNode, tz: ZoneInfo, now: datetime) -> tuple[str, str | None]:
+    """A link's text and a date printed in an element of its own inside it, apart.
+
+    `<a><span>2024-05-01</span>关于…的通知</a>`: the title is the notice, the date is the span.
+    """
+    text = node_text(link)
+    for child in link.iter():
+        value = node_text(child)
+        if value and len(value) <= 24 and value != text and parse_date(value, tz, now):
+            return " ".join(text.replace(value, " ", 1).split()), value
+    return text, None
+
+
+def _small(node: LexborNode) -> bool:
+    """A few elements at most: could be a date label. (Reading a big block's text would cost its size.)"""
+    return sum(1 for _ in islice(node.traverse(), 8)) < 8
+
+
+def _pair_dates(nodes: list[LexborNode], tz: ZoneInfo, now: datetime) -> dict[int, str] | None:
+    """Dates in the element after each row (`<dt><a>…</a></dt><dd>2024-05-01</dd>`).
+
+    Only when (nearly) every row has one: a date header after the last row of
+    a day belongs to the next day's rows, not to that row.
+    """
+    found: dict[int, str] = {}
+    for node in nodes:
+        after = node.next
+        while after is not None and after.tag in ("-text", "-comment"):
+            after = after.next
+        if after is None or (after.tag == node.tag and after.attributes.get("class") == node.attributes.get("class")):
+            continue
+        if not _small(after):
+            continue
+        value = node_text(after)
+        if value and len(value) <= 24 and parse_date(value, tz, now):
+            found[node.mem_id] = value
+    return found if nodes and len(found) >= 0.8 * len(nodes) else None
+
+
+_MAYBE_DATE = re.compile(r"\d|今|昨|前天|刚")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_SEP = "\x1f"  # between text nodes: a row's date is one short text of its own
+
+
+def _row_dates(row: LexborNode, exclude: list[LexborNode], tz: ZoneInfo, now: datetime) -> tuple[str | None, str | None]:
+    """The dates printed in a row outside `exclude` (its title, its link).
+
+    First: the first short text holding a date. Second: the first full date
+    (with its year) inside a longer text, a weaker sign. A month-day inside a
+    summary sentence ("提升2-3倍") is never the row's date.
+    """
+    rest = row.text(deep=True, separator=_SEP, strip=False)
+    for node in exclude:
+        if node.mem_id == row.mem_id:
+            return None, None
+        rest = rest.replace(node.text(deep=True, separator=_SEP, strip=False), _SEP, 1)
+    weak: str | None = None
+    for piece in rest.split(_SEP):
+        if not _MAYBE_DATE.search(piece):
+            continue
+        text = " ".join(piece.split())
+        if len(text) <= 40:
+            found = find_date_span(text, tz, now)
+            if found:
+                return found[1], weak
+        elif weak is None and _YEAR.search(text):
+            found = find_date_span(text, tz, now)
+            if found and _YEAR.search(found[1]):
+                weak = found[1]
+    return None, weak
+
+
+def _row_date(row: LexborNode, exclude: list[LexborNode], tz: ZoneInfo, now: datetime, headers: dict[int, str | None]) -> str | None:
+    """A row's date: its own short date, else the date header above it, else a full date in its text."""
+    strong, weak = _row_dates(row, exclude, tz, now)
+    return strong or _header_date(row, tz, now, headers) or weak
+
+
+def _header_date(node: LexborNode, tz: ZoneInfo, now: datetime, cache: dict[int, str | None]) -> str | None:
+    """The date a header before a run of rows gives them (`4月22日·周二`, then that day's rows).
+
+    Only an earlier sibling whose short text is mostly a date counts; rows of
+    the same shape are skipped. `cache` makes a run of n rows cost O(n).
+    """
+    walked: list[int] = []
+    found: str | None = None
+    shape = (node.tag, node.attributes.get("class"))
+    sibling = node.prev
+    for _ in range(400):
+        if sibling is None:
+            break
+        if sibling.tag not in ("-text", "-comment"):
+            if sibling.mem_id in cache:
+                found = cache[sibling.mem_id]
+                break
+            if (sibling.tag, sibling.attributes.get("class")) != shape and _small(sibling):
+                text = node_text(sibling)
+                if 0 < len(text) <= 24:
+                    span = find_date_span(text, tz, now)
+                    if span and len(span[1]) * 2 >= len(text.replace(" ", "")):
+                        found = span[1]
+                        break
+            walked.append(sibling.mem_id)
+        sibling = sibling.prev
+    cache[node.mem_id] = found
+    for mem_id in walked:
+        cache[mem_id] = found
+    return found
+
+
+@dataclass(slots=True)
+class _Rules:
+    """Selectors relative to one item."""
+
+    link: str = "a@href"
+    title: str | None = None
+    date: str | None = None
+    summary: str | None = None
+
+
+def _items_from_nodes(
+    nodes: Iterable[LexborNode], rules: _Rules, base: str, tz: ZoneInfo, now: datetime, warnings: list[str]
+) -> list[RawItem]:
+    items: list[RawItem] = []
+    seen: set[str] = set()
+    no_link = 0
+    repeated = 0
+    headers: dict[int, str | None] = {}
+    link_css, link_attr = split_selector(rules.link)
+    nodes = list(nodes)
+    pairs = None if rules.date else _pair_dates(nodes, tz, now)
+    for node in nodes:
+        link = _first(node, link_css)
+        href = link.attributes.get(link_attr or "href") if link is not None else None
+        url = absolute_url(base, href)
+        if url is None or link is None:
+            no_link += 1
+            continue
+        if url in seen:
+            repeated += 1
+            continue
+        title = None
+        title_node = None
+        if rules.title:
+            title_node, value = select_value(node, rules.title)
+            title = _clean_title(value)
+        link_text, inner_date = _split_link(link, tz, now)
+        if not title:
+            title = _full_title(link_text, link.attributes.get("title"))
+        if not title:
+            no_link += 1
+            continue
+        published_text = None
+        if rules.date:
+            published_text = select_value(node, rules.date)[1]
+        if not published_text:
+            # No date selector (or it missed): a date printed inside the link, in the element
+            # after each row (<dt> title, <dd> date), in the row outside the title, or
+            # the date header above a run of rows (lists grouped by day).
+            exclude = [n for n in (title_node,) if n is not None]
+            if link.mem_id != node.mem_id and not _is_card(link):
+                exclude.append(link)
+            published_text = (
+                inner_date or (pairs.get(node.mem_id) if pairs else None) or _row_date(node, exclude, tz, now, headers)
+            )
+        summary_html = None
+        if rules.summary:
+            summary_node, summary_value = select_value(node, rules.summary)
+            if summary_node is not None:
+                summary_html = summary_value if split_selector(rules.summary)[1] else summary_node.html
+        seen.add(url)
+        items.append(RawItem(url=url, title=title, published_text=published_text, summary_html=summary_html))
+    if no_link:
+        warnings.append(f"{no_link} list entries had no usable link or title and were skipped")
+    if repeated:
+        warnings.append(f"{repeated} list entries repeat a link listed above and were merged into it")
+    return items
+
+
+def _is_card(link: LexborNode) -> bool:
+    return any(child.tag in _CARD_TAGS for child in link.iter())
