@@ -18,7 +18,7 @@ bench/bench_accuracy.py and tests/test_golden_real.py judge every extractor the 
   no year, "N分钟前" counted back from NOW); list_exact = count and first three titles.
 
 Also runs OUR extractors on a manifest page through the same pure functions as `aggregator try`
-(pipeline.decode_page + read_article / read_list + normalise_all), on the file's bytes.
+(extract.decode.decode_page + enrich.pages.read_article / read.html.read_list + normalise_all), on the file's bytes.
 Nothing here imports a third-party extractor.
 """
 
@@ -317,7 +317,7 @@ def decode(page: dict, body: bytes | None = None) -> str:
 
 def run_ours(page: dict, body: bytes | None = None) -> ArticleResult | ListResult:
     """Our extractor on the page's bytes, through the functions `aggregator try` uses
-    (aggregator.pipeline.preview: read_article, or read_list + normalise_all), minus the fetch."""
+    (aggregator.preview: read_article, or read_list + normalise_all), minus the fetch."""
     from aggregator.config import Source
     from aggregator.models import FetchResult
     from aggregator.enrich.pages import read_article

@@ -1,6 +1,6 @@
 """`catalog verify`: poll catalog entries once and say what each gives, without touching any store.
 
-Each source's list is read exactly as `try` reads it (pipeline.preview: no older
+Each source's list is read exactly as `try` reads it (aggregator.preview with no older
 pages), then its newest item's article page, so a user with internet access
 sees per entry: reachable, items found, newest date, the article fields found,
 and whether it is blocked or needs the browser. Requests go through the one
