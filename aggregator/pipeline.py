@@ -66,8 +66,6 @@ class PollReport:
         return line
 
 
-
-
 async def poll_source(
     source: Source,
     config: Config,

@@ -17,7 +17,7 @@ from .enrich import DocumentLimits, mark_documents, read_one
 from .extract.article import ArticlePage
 from .extract.decode import decode_page
 from .extract.probe import SelectorMatch, probe_selectors
-from .fetch import Fetcher, Request, Transport
+from .fetch import Fetcher, Transport
 from .models import FetchResult, Item
 from .normalise import normalise_all
 from .read import ReadContext, reader_for
@@ -58,9 +58,11 @@ async def preview(
     moment = datetime.now(timezone.utc)
     zone = config.zone_of(source)
     transport = Transport(fetcher, source, config.settings)
-    request = Request(source.url) if article else reader_for(source).request(source)
-    page = await transport.source_page(request)
-    reader = None if article else reader_for(source, page)
+    if article:  # as a poll reads a row's page
+        page, reader = await transport.article(source.url), None
+    else:
+        page = await transport.source_page(reader_for(source).request(source))
+        reader = reader_for(source, page)
     matches: list[SelectorMatch] = []
     if given and (article or isinstance(reader, HtmlListReader)):  # selectors are read on HTML pages only
         html = decode_page(page.body, page.charset, source.encoding, page.url)

@@ -29,6 +29,7 @@ from aggregator.pipeline import poll_source
 from aggregator.store import Store
 
 from .conftest import Request, Response, Site, _handler_for, write_config
+from .test_readers import post_kind  # noqa: F401 - the fixture registering a POST list reader
 
 
 @pytest.fixture(autouse=True)
@@ -459,3 +460,31 @@ def test_the_browser_closes_when_idle_and_starts_again_on_use(site: Site) -> Non
     pid, gone, launches = asyncio.run(scenario())
     assert gone, f"the idle browser (pid {pid}) was not closed"
     assert launches == 2
+
+
+def test_a_posted_list_behind_a_challenge_is_posted_over_http_once_the_browser_passed_it(
+    tmp_path: Path, site: Site, capsys: pytest.CaptureFixture[str], post_kind: None
+) -> None:
+    guard = Challenge(site)
+    listed, shell = guard.page(STATIC_LIST), guard.page("<html><body><form>search form only</form></body></html>")
+    site.add("/list/", lambda request: listed(request) if request.body == b"channel=42&page=1" else shell(request))
+    _add_articles(site)
+    config = _config(
+        tmp_path,
+        f"""
+[[sources]]
+name = "posted"
+url = "{site.url('/list/')}"
+kind = "post-list"
+render = "auto"
+[sources.list]
+item = "ul.news > li"
+""",
+    )
+    assert main(["poll", "--once", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "posted: 3 found, 3 new" in out and "HTTP 412 with a `$_ts` challenge script" in out
+    hits = site.hits("/list/")
+    # httpx's POST got the 412; the browser can only GET: it passed the challenge, then httpx posted again.
+    assert [(r.method, _by_browser(r)) for r in hits] == [("POST", False), ("GET", True), ("GET", True), ("POST", False)]
+    assert hits[3].body == b"channel=42&page=1" and "ts_clearance=pass-1" in hits[3].headers["cookie"]

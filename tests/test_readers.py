@@ -18,8 +18,10 @@ from aggregator.config import ConfigError, Source, load_config
 from aggregator.fetch import Request
 from aggregator.models import FetchResult, RawItem
 from aggregator.read import ReadContext, Rows
+from aggregator.read.html import HtmlListReader
 
-from .conftest import Site, write_config
+from .conftest import Request as SiteRequest
+from .conftest import Response, Site, write_config
 
 
 class CsvReader:
@@ -118,3 +120,91 @@ def test_a_kind_nobody_registered_is_a_config_error_naming_the_kinds(tmp_path: P
         load_config(config)
     message = str(caught.value)
     assert "sources[0].kind" in message and "'feed'" in message and "'json'" in message
+
+
+class PostListReader(HtmlListReader):
+    """An HTML list the site answers only to a form POST (ASP.NET/JSP columns): only the request differs."""
+
+    kind: ClassVar[str] = "post-list"
+
+    def request(self, source: Source) -> Request:
+        return Request(source.url, method="POST", form={"channel": "42", "page": "1"})
+
+
+@pytest.fixture
+def post_kind() -> Iterator[None]:
+    read.register(PostListReader())
+    try:
+        yield
+    finally:
+        del read.READERS["post-list"]
+
+
+POST_LIST = """<html><head><meta charset="utf-8"><title>行政处罚</title></head><body><ul class="list">
+<li><a href="/art/1.html">示例化工公司超标排放被处罚</a><span>2026-11-20</span></li>
+<li><a href="/art/2.html">示例印染厂偷排废水案</a><span>2026-11-18</span></li>
+</ul></body></html>"""
+
+
+def test_a_posted_list_is_read_as_html_and_an_unchanged_one_is_not_read_again(
+    tmp_path: Path, site: Site, post_kind: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def column(request: SiteRequest) -> Response:
+        if request.method != "POST" or request.body != b"channel=42&page=1":
+            return Response(b"<html><body>search form only</body></html>")
+        if request.headers.get("if-none-match") == '"v1"':
+            return Response(b"", status=412)  # RFC 9110: a matching If-None-Match on a POST fails the precondition
+        return Response(POST_LIST.encode("utf-8"), headers={"ETag": '"v1"'})
+
+    site.add("/xxgk/list.aspx", column)
+    config = write_config(tmp_path, f"""
+[[sources]]
+name = "posted"
+kind = "post-list"
+url = "{site.url('/xxgk/list.aspx')}"
+fetch_articles = false
+[sources.list]
+item = "ul.list > li"
+""")
+    assert main(["poll", "--once", str(config)]) == 0
+    assert "posted: 2 found, 2 new" in capsys.readouterr().out
+    assert main(["poll", "--once", str(config)]) == 0
+    assert "posted: not modified" in capsys.readouterr().out  # the same body, told by its hash
+    posts = site.hits("/xxgk/list.aspx")
+    assert [r.method for r in posts] == ["POST", "POST"]
+    assert "if-none-match" not in posts[1].headers  # validators are for GETs
+
+
+FEED = """<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>通知</title>
+<id>urn:example:feed</id><updated>2026-11-20T00:00:00Z</updated>{entries}</feed>"""
+ENTRY = """<entry><title>{title}</title><id>urn:example:{n}</id><link href="/art/{n}.html"/>
+<updated>2026-11-{day}T00:00:00Z</updated><summary>{title}</summary></entry>"""
+
+
+def test_a_feed_the_page_links_is_read_again_though_the_page_has_not_changed(
+    tmp_path: Path, site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = ('<html><head><link rel="alternate" type="application/atom+xml" href="/feed.atom"></head>'
+            "<body><p>示例市生态环境局</p></body></html>")
+
+    def page(request: SiteRequest) -> Response:
+        if request.headers.get("if-none-match") == '"home"':
+            return Response(b"", status=304)
+        return Response(home.encode("utf-8"), headers={"ETag": '"home"'})
+
+    site.add("/", page)
+    entries = [ENTRY.format(title="关于开展执法检查的通知", n=1, day=18)]
+    site.add("/feed.atom", FEED.format(entries="".join(entries)), content_type="application/atom+xml")
+    config = write_config(tmp_path, f"""
+[[sources]]
+name = "bureau"
+url = "{site.url('/')}"
+""")
+    assert main(["poll", "--once", str(config)]) == 0
+    assert "bureau: 1 found, 1 new" in capsys.readouterr().out
+    entries.append(ENTRY.format(title="行政处罚决定公开", n=2, day=20))
+    site.add("/feed.atom", FEED.format(entries="".join(entries)), content_type="application/atom+xml")
+    assert main(["poll", "--once", str(config)]) == 0
+    assert "bureau: 2 found, 1 new" in capsys.readouterr().out
+    titles = {e.title for e in feedparser.parse((tmp_path / "feeds" / "all.atom").read_bytes()).entries}
+    assert titles == {"关于开展执法检查的通知", "行政处罚决定公开"}

@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     trial.add_argument("--json", action="store_true", help="machine-readable output")
     trial.add_argument("--config", help="classify with this config's categories and rules")
     trial.add_argument("--explain", action="store_true", help="print why each item lands in its categories")
-    trial.add_argument("--kind", choices=["feed", "html", "auto", "json"], default="auto")
+    trial.add_argument("--kind", default="auto", help="feed, html, json, auto (the default) or another registered reader's kind")
     trial.add_argument("--items", help="json: JMESPath of the list of items (--title/--link/--date/--summary are JMESPath too)")
     trial.add_argument("--item", help="list: CSS selector of one item")
     trial.add_argument("--title", help="list or article: title selector (`@attr` reads an attribute)")

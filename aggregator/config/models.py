@@ -120,6 +120,22 @@ class Category(Strict):
     feed_entries: int | None = Field(default=None, ge=1, le=1000)  # default: settings.feed_entries
 
 
+def _kinds() -> tuple[str, ...]:
+    """The kinds the readers registered (aggregator.read). Imported here, when a source is
+    checked, not at import: the config is read before any other stage is loaded."""
+    from ..read import kinds
+
+    return kinds()
+
+
+def _reader_renders(kind: str) -> bool:
+    """Whether `render = true` makes sense: the kind's page is an HTML page ("auto": one may be)."""
+    from ..read import READERS
+
+    reader = READERS.get(kind)
+    return reader is None or reader.renders
+
+
 class Source(Strict):
     name: str = Field(min_length=1)
     url: HttpUrl
@@ -155,7 +171,7 @@ class Source(Strict):
 
     @model_validator(mode="after")
     def _render_shape(self) -> Source:
-        if self.render is True and self.kind in ("feed", "json"):
+        if self.render is True and not _reader_renders(self.kind):
             raise ValueError(f'render = true reads an HTML page in a browser; with kind = "{self.kind}" use render = "auto" (for a challenge)')
         if self.wait_for is not None and not self.render:
             raise ValueError("`wait_for` is read only with render = true or \"auto\"")
@@ -164,9 +180,7 @@ class Source(Strict):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, value: str) -> str:
-        from ..read import kinds  # the readers register the kinds; read here lazily, config comes first
-
-        known = kinds()
+        known = _kinds()
         if value not in known:
             raise ValueError(f"Input should be {', '.join(repr(k) for k in known[:-1])} or {known[-1]!r} (got \"{value}\")")
         return value

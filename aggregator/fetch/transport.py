@@ -4,10 +4,12 @@ What it can take: plain HTTP with the source's network options (proxy, referer, 
 cookies: `Fetcher`), and for a `render` source the headless browser (`infra.browser`):
 - `render = true`: the source's own page is loaded and rendered in the browser;
 - `render = "auto"`: plain HTTP first; when that meets a block or challenge page, the
-  browser loads it instead. A JSON or feed source only lets the browser pass the
-  challenge and asks again over HTTP with the cookies it got. Article pages and further
-  pages always go over HTTP; one refused later sends the browser once more for fresh
-  cookies (once per host at a time), then it is asked again.
+  browser loads the page instead.
+A request the browser cannot make as asked (an API answer or a feed, a POST) only has the
+browser pass the challenge, and is then sent again over HTTP with the cookies it got.
+Article pages go over HTTP; one refused sends the browser for fresh cookies (once per host
+at a time), then it is asked again. Further pages (older list pages, an iframe, a linked
+feed, documents) go over HTTP with whatever cookies the jar holds.
 
 Readers and enrichment ask for pages through a `Transport` and never learn which way
 they came; the poll's report says so through `rendered`.
@@ -20,12 +22,15 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..config import Settings, Source
 from ..models import ErrorKind, FetchResult, SourceError
 from .http import Fetcher
+
+if TYPE_CHECKING:
+    from ..infra.browser import Browser, Rendered
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +64,15 @@ class Transport:
         self._fetcher = fetcher
         self._source = source
         self._settings = settings
-        self.rendered: str | None = None  # why the source's own page was read in the browser (None: over HTTP)
+        self.rendered: str | None = None  # why the browser was needed (None: everything came over HTTP)
 
     async def source_page(self, request: Request, validators: Validators | None = None) -> FetchResult:
         """The source's own page; with `validators`, `not_modified` says whether it changed since."""
         options = self._options(request)
         if validators is not None:
-            options |= {
-                "etag": validators.etag, "last_modified": validators.last_modified,
-                "previous_hash": validators.body_hash, "track_body": True,
-            }
+            options |= {"previous_hash": validators.body_hash, "track_body": True}
+            if request.method == "GET":  # on a POST, a matching If-None-Match means 412, not 304
+                options |= {"etag": validators.etag, "last_modified": validators.last_modified}
         source = self._source
         if not source.render:
             return await self._fetcher.fetch(request.url, **options)
@@ -82,11 +86,12 @@ class Transport:
                 if exc.kind is not ErrorKind.ANTI_BOT:
                     raise
                 why = f'render = "auto" and plain HTTP got {exc.message.split(" from ")[0]}'
-            if not request.page:  # an API answer or a feed: the browser only gets the cookies
-                rendered = await self._pass_challenge(browser, request.url)
-                result = await self._fetcher.fetch(request.url, **options)
-                self.rendered = why + _passed(rendered)
-                return result
+        if not (request.page and request.method == "GET"):
+            # The browser can only GET a page: it passes the challenge, and HTTP asks as the reader asked.
+            passed = await self._pass_challenge(browser, request.url)
+            result = await self._fetcher.fetch(request.url, **options)
+            self.rendered = why + _passed(passed)
+            return result
         wait_for = source.wait_for or (source.list_selectors.item if source.list_selectors else None)
         rendered = await browser.render(request.url, self._fetcher, wait_for=wait_for, **self._browser_options())
         if rendered.challenge:
@@ -109,11 +114,11 @@ class Transport:
         try:
             return await self._fetcher.fetch(url, **options)
         except SourceError as exc:
-            browser = self._fetcher.browser
-            if not self._source.render or browser is None or exc.kind is not ErrorKind.ANTI_BOT:
+            if not self._source.render or exc.kind is not ErrorKind.ANTI_BOT:
                 raise
             log.info("%s: %s refused the cookies (%s); passing the challenge in the browser", self._source.name, url, exc.message)
-        await self._pass_challenge(browser, url)
+        passed = await self._pass_challenge(self._browser(), url)
+        self.rendered = self.rendered or f"{url} was refused over HTTP" + _passed(passed)
         return await self._fetcher.fetch(url, **options)
 
     def _options(self, request: Request) -> dict[str, Any]:
@@ -136,7 +141,7 @@ class Transport:
 
     # The browser is made on first need and kept on the fetcher: one per process, closed with it.
 
-    def _browser(self) -> Any:
+    def _browser(self) -> Browser:
         from ..infra.browser import Browser
 
         if self._fetcher.browser is None:
@@ -154,7 +159,7 @@ class Transport:
         headers = {**({"Referer": referer} if referer else {}), **source.headers}
         return {"proxy": proxy, "headers": headers, "respect_robots": source.respect_robots}
 
-    async def _pass_challenge(self, browser: Any, url: str) -> Any:
+    async def _pass_challenge(self, browser: Browser, url: str) -> Rendered | None:
         """Visit `url` in the browser for the cookies its challenge hands out; once per host at a time."""
         origin = _origin(url)
         asked = time.monotonic()
@@ -167,7 +172,7 @@ class Transport:
             return rendered
 
 
-def _passed(rendered: Any) -> str:
+def _passed(rendered: Rendered | None) -> str:
     return f"; it got past {rendered.challenge}" if rendered and rendered.challenge else ""
 
 

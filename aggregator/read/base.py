@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Protocol
 from zoneinfo import ZoneInfo
@@ -53,6 +53,7 @@ class Reader(Protocol):
     """One kind of source (`kind = "…"` in the config), registered in `aggregator.read.READERS`."""
 
     kind: ClassVar[str]
+    renders: ClassVar[bool]  # its source's page is an HTML page a browser can render (render = true)
 
     def request(self, source: Source) -> Request:
         """How the source's own URL is asked for."""

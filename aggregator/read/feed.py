@@ -11,11 +11,12 @@ from ..infra.workers import parse
 from ..models import FetchResult
 from .base import ReadContext, Rows
 
-FEED_ACCEPT = "application/atom+xml,application/rss+xml,application/xml;q=0.9,*/*;q=0.5"
+FEED_ACCEPT = "application/atom+xml,application/rss+xml,application/xml;q=0.9,text/xml;q=0.8,*/*;q=0.5"
 
 
 class FeedReader:
     kind: ClassVar[str] = "feed"
+    renders: ClassVar[bool] = False
 
     def request(self, source: Source) -> Request:
         return Request(source.url, accept=FEED_ACCEPT, page=False)

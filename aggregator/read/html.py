@@ -46,6 +46,7 @@ def read_frame(result: FetchResult, source: Source) -> str | None:
 
 class HtmlListReader:
     kind: ClassVar[str] = "html"
+    renders: ClassVar[bool] = True
 
     def request(self, source: Source) -> Request:
         return Request(source.url)
@@ -66,8 +67,8 @@ class HtmlListReader:
         validators = frame is None
         if source.kind == "auto" and source.list_selectors is None and listed.feed_url and not context.trial:
             entries = await self._linked_feed(listed.feed_url, context)
-            if entries:
-                return Rows(entries, wants_articles=False, page_validators=validators, **shown)
+            if entries:  # the feed changes while the page stays the same: never skip the page as unchanged
+                return Rows(entries, wants_articles=False, page_validators=False, **shown)
         items = list(listed.items)
         if context.older_pages and listed.paging is not None:
 

@@ -41,6 +41,7 @@ def api_request(source: Source, request: PageRequest) -> Request:
 
 class JsonReader:
     kind: ClassVar[str] = "json"
+    renders: ClassVar[bool] = False
 
     def request(self, source: Source) -> Request:
         assert source.json_query is not None
