@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Iterator
@@ -41,13 +42,20 @@ class CsvReader:
         return Rows(items, empty_error=f"{page.url}: the CSV has no rows")
 
 
-@pytest.fixture
-def csv_kind() -> Iterator[None]:
-    read.register(CsvReader())
+@contextlib.contextmanager
+def registered(reader: read.Reader) -> Iterator[None]:
+    """`reader` registered, as a module of aggregator/read/ would be, for one test."""
+    read.register(reader)
     try:
         yield
     finally:
-        del read.READERS["csv"]
+        del read.READERS[reader.kind]
+
+
+@pytest.fixture
+def csv_kind() -> Iterator[None]:
+    with registered(CsvReader()):
+        yield
 
 
 ARTICLE = """<html><head><title>{title}</title></head><body><div class="article">
@@ -133,11 +141,8 @@ class PostListReader(HtmlListReader):
 
 @pytest.fixture
 def post_kind() -> Iterator[None]:
-    read.register(PostListReader())
-    try:
+    with registered(PostListReader()):
         yield
-    finally:
-        del read.READERS["post-list"]
 
 
 POST_LIST = """<html><head><meta charset="utf-8"><title>行政处罚</title></head><body><ul class="list">
