@@ -61,7 +61,7 @@ def _try_source(args: argparse.Namespace, config: Config):  # noqa: ANN202 - ret
     try:
         return Source.model_validate(fields)
     except ValidationError as exc:
-        problems = "\n".join(f"  --{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "\n".join(f"  --{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
         raise ConfigError(f"bad options:\n{problems}") from None
 
 
