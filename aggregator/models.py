@@ -2,12 +2,14 @@
 
 Each stage takes the record of the stage before it and returns its own:
 fetch -> FetchResult, extract -> RawItem, normalise -> Item, store -> StoredItem.
+A reader asks the fetch stage for further pages with a Request.
 Datetimes are always timezone-aware.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 
@@ -74,6 +76,28 @@ class FetchResult:
     last_modified: str | None = None
     not_modified: bool = False  # 304, or a body identical to the last one
     body_hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What to ask a site for; the source's network options are added by the transport."""
+
+    url: str
+    method: str = "GET"
+    form: Mapping[str, str] | None = None  # sent form-encoded
+    body: bytes | None = None  # a raw body (JSON APIs); its Content-Type goes in `headers`
+    accept: str | None = None  # None: the fetcher's default (HTML first)
+    headers: Mapping[str, str] = field(default_factory=dict)  # on top of the source's own
+    page: bool = True  # an HTML page a browser can render; False for an API answer or a feed
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What the last poll saw of the source's own page, so an unchanged one is not read again."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

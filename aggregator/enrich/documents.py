@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from ..config import Source
 from ..extract.attachments import READABLE, DocumentText, document_type, text_to_html
-from ..fetch import Request, Transport
+from ..fetch import Transport
 from ..infra.workers import parse
-from ..models import Enclosure, RawItem, SourceError
+from ..models import Enclosure, RawItem, Request, SourceError
 from .pages import ArticleRead, read_documents
 
 log = logging.getLogger(__name__)

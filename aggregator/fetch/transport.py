@@ -20,41 +20,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..config import Settings, Source
-from ..models import ErrorKind, FetchResult, SourceError
+from ..models import ErrorKind, FetchResult, Request, SourceError, Validators
 from .http import Fetcher
 
 if TYPE_CHECKING:
     from ..infra.browser import Browser, Rendered
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """What to ask a site for; the source's network options are added by the transport."""
-
-    url: str
-    method: str = "GET"
-    form: Mapping[str, str] | None = None  # sent form-encoded
-    body: bytes | None = None  # a raw body (JSON APIs); its Content-Type goes in `headers`
-    accept: str | None = None  # None: the fetcher's default (HTML first)
-    headers: Mapping[str, str] = field(default_factory=dict)  # on top of the source's own
-    page: bool = True  # an HTML page a browser can render; False for an API answer or a feed
-
-
-@dataclass(frozen=True, slots=True)
-class Validators:
-    """What the last poll saw of the source's own page, so an unchanged one is not read again."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None
 
 
 class Transport:

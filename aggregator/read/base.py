@@ -16,8 +16,7 @@ from typing import ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from ..config import Source
-from ..fetch import Request
-from ..models import FetchResult, RawItem, SourceError
+from ..models import FetchResult, RawItem, Request, SourceError
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,8 @@ from typing import ClassVar
 
 from ..config import Source
 from ..extract.feed import extract_feed, looks_like_feed
-from ..fetch import Request
 from ..infra.workers import parse
-from ..models import FetchResult
+from ..models import FetchResult, Request
 from .base import ReadContext, Rows
 
 FEED_ACCEPT = "application/atom+xml,application/rss+xml,application/xml;q=0.9,text/xml;q=0.8,*/*;q=0.5"

@@ -22,9 +22,8 @@ from ..extract.decode import decode_page
 from ..extract.feed import extract_feed
 from ..extract.frames import list_frame
 from ..extract.html_list import ListPage, extract_list
-from ..fetch import Request
 from ..infra.workers import parse
-from ..models import FetchResult, RawItem, SourceError
+from ..models import FetchResult, RawItem, Request, SourceError
 from .base import ReadContext, Rows, all_summarised, read_older_pages
 from .feed import FEED_ACCEPT
 

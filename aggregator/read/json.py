@@ -11,9 +11,8 @@ from typing import ClassVar
 
 from ..config import Source
 from ..extract.json_list import JsonPage, PageRequest, extract_json, page_requests, request_of
-from ..fetch import Request
 from ..infra.workers import parse
-from ..models import FetchResult, RawItem
+from ..models import FetchResult, RawItem, Request
 from .base import ReadContext, Rows, all_summarised, read_older_pages
 
 log = logging.getLogger(__name__)
