@@ -1,22 +1,47 @@
-"""Store stage: diff normalised items into TinyDB; poll state per source; retention.
+"""Store stage: diff normalised items into the store; poll state per source; retention.
 
-- `tinydb.py`: the `Store` class (open, lock, commit, read back, poll state, the
-  notification outbox) and the files it keeps beside the store path
-- `diff.py`: one poll's items matched to stored ones, then inserted or updated
-- `retention.py`: pruning to tombstones, expiring them, deleting unused bodies
-- `bodies.py`: item bodies in pack files
-- `documents.py`: item documents as stored, and the in-memory indexes over them
-- `storage.py`: TinyDB plumbing (the crash-safe JSON-lines storage)
+`open_store(location)` is the way in: a path gives the embedded TinyDB backend, a
+`postgresql://` URL the PostgreSQL one. Both are a `Store` (`base.py`):
+- `base.py`: the interface, the item document and the diff both backends share
+- `tinydb.py`: the TinyDB backend (its docstring says how it is laid out, and why)
+- `shards.py`, `bodies.py`: its per-source files and its body packs
+- `postgres.py`: the PostgreSQL backend (psycopg 3), its schema and migrations
+- `migrate.py`: `aggregator store migrate FROM TO`, and the checks after it
 - `records.py`: `SourceState`, `DiffResult`, repost fingerprints
 - `errors.py`: `StoreError` and its kin, `unusable`
 
 The rest of the program imports from here only.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store
 from .errors import OutputError, StoreError, StoreLocked, unusable
 from .records import DiffResult, SourceState, repost_fingerprint
 from .storage import AtomicJSONLinesStorage, read_tables
-from .tinydb import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store
+
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_database_url(location: str | Path) -> bool:
+    return isinstance(location, str) and location.startswith(URL_SCHEMES)
+
+
+def open_store(location: str | Path, *, readonly: bool = False) -> Store:
+    """The store at `location`: a path (TinyDB) or a `postgresql://` URL (PostgreSQL).
+
+    `readonly` takes no lock and never writes (`status` reads while the daemon runs).
+    """
+    if is_database_url(location):
+        from .postgres import PostgresStore
+
+        return PostgresStore(str(location), readonly=readonly)
+    from .tinydb import TinyDBStore
+
+    return TinyDBStore(Path(location), readonly=readonly)
+
 
 __all__ = [
     "AtomicJSONLinesStorage",
@@ -28,6 +53,8 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreLocked",
+    "is_database_url",
+    "open_store",
     "read_tables",
     "repost_fingerprint",
     "unusable",
