@@ -47,7 +47,7 @@ from .pipeline import (
     record_failure,
 )
 from .publish.health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health
-from .store import STATE_COMMIT_SECONDS, SourceState, Store, StoreError
+from .store import STATE_COMMIT_SECONDS, SourceState, Store, StoreError, open_store
 
 log = logging.getLogger("aggregator.daemon")
 
@@ -215,7 +215,7 @@ class Daemon:
         """Open the store, schedule every source and start serving; `paused` keeps jobs from firing (tests)."""
         self._publish_wanted = asyncio.Event()
         self._stopping = asyncio.Event()
-        self.store = Store(self.config.store_path)  # raises StoreLocked if another daemon owns it
+        self.store = open_store(self.config.store_location)  # raises StoreLocked if another daemon owns it
         try:
             reclassify_if_needed(self.config, self.store)  # the config may have changed while we were stopped
             self.fetcher = fetcher_for(self.config)
@@ -249,7 +249,7 @@ class Daemon:
         log.info(
             "daemon started: %d source(s), store %s, feeds %s",
             len(self._sources),
-            self.config.store_path,
+            self.config.store_display,
             self.config.output_dir,
         )
 
@@ -564,7 +564,7 @@ class Daemon:
         needs_restart = [
             what
             for what, before, after in (
-                ("store", old.store_path, new.store_path),
+                ("store", old.store_location, new.store_location),
                 ("[serve]", old.serve, new.serve),
                 ("fetch settings (user_agent, timeout, max_bytes, concurrency, host_*, proxy, referer, warmup, cookies)",
                  _fetch_settings(old.settings), _fetch_settings(new.settings)),

@@ -36,7 +36,7 @@ def _run_poll(config: Path) -> subprocess.Popen[bytes]:
 
 
 def _check(directory: Path, committed: set[str]) -> tuple[set[str], list[str]]:
-    from aggregator.store import Store
+    from aggregator.store import open_store
 
     problems: list[str] = []
     feeds = directory / "feeds"
@@ -49,7 +49,7 @@ def _check(directory: Path, committed: set[str]) -> tuple[set[str], list[str]]:
             except etree.XMLSyntaxError as exc:
                 problems.append(f"{path.name}: not complete XML ({exc})")
     try:
-        with Store(directory / "store.json") as store:
+        with open_store(directory / "store.json") as store:
             keys = [item.key for item in store.items()]
     except Exception as exc:  # noqa: BLE001 - any failure to open is the finding
         return committed, [*problems, f"store does not open: {exc}"]

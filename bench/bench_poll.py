@@ -66,14 +66,14 @@ def child_cycle(config_path: str) -> dict[str, object]:
     from aggregator.fetch import fetcher_for
     from aggregator.pipeline import poll_all, publish_from_store
     from aggregator.infra.workers import start_workers, stop_workers
-    from aggregator.store import Store
+    from aggregator.store import open_store
 
     config = load_config(config_path)
     start_workers(config.worker_count())  # as `poll --once` and the daemon do
     cpu0, _ = _usage()
     workers0 = _worker_cpu()
     wall0 = time.perf_counter()
-    store = Store(config.store_path)
+    store = open_store(config.store_path)
     load = time.perf_counter() - wall0
 
     async def run() -> tuple[list, int]:

@@ -44,11 +44,11 @@ def child(directory: str) -> dict[str, object]:
     from aggregator.config import load_config
     from aggregator.classify import reclassify_if_needed
     from aggregator.pipeline import publish_from_store
-    from aggregator.store import Store
+    from aggregator.store import open_store
 
     config = load_config(_config(Path(directory)))
     start = time.perf_counter()
-    store = Store(config.store_path)
+    store = open_store(config.store_path)
     load = time.perf_counter() - start
     out: dict[str, object] = {"load": load}
 

@@ -80,12 +80,12 @@ def make_items(source_index: int, numbers: range, *, salt: str = "", paragraphs:
 
 
 def build(directory: Path, total: int) -> None:
-    from aggregator.store import SourceState, Store
+    from aggregator.store import SourceState, Store, open_store
 
     directory.mkdir(parents=True, exist_ok=True)
     per_source = total // SOURCES
     paragraphs = _paragraphs()
-    with Store(directory / "store.json") as store:
+    with open_store(directory / "store.json") as store:
         for index in range(SOURCES):
             store.apply(f"src-{index:04d}", make_items(index, range(per_source), paragraphs=paragraphs), NOW)
             store.set_state(f"src-{index:04d}", SourceState(etag='"abc"', last_success=NOW.isoformat(), max_items_seen=20))
@@ -95,10 +95,10 @@ def build(directory: Path, total: int) -> None:
 
 
 def _timed_store_open(path: Path) -> tuple[object, float]:
-    from aggregator.store import Store
+    from aggregator.store import Store, open_store
 
     start = time.perf_counter()
-    store = Store(path)
+    store = open_store(path)
     return store, time.perf_counter() - start
 
 
@@ -110,7 +110,7 @@ def child_load(path: str) -> dict[str, float]:
 
 
 def child_poll(path: str, new: str, salt: str, mode: str) -> dict[str, float]:
-    from aggregator.store import Store
+    from aggregator.store import Store, open_store
 
     count = int(new)
     store, load = _timed_store_open(Path(path))
@@ -145,7 +145,7 @@ def child_poll(path: str, new: str, salt: str, mode: str) -> dict[str, float]:
 
 
 def child_steady(path: str) -> dict[str, float]:
-    from aggregator.store import Store
+    from aggregator.store import Store, open_store
 
     store, _load = _timed_store_open(Path(path))
     assert isinstance(store, Store)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from aggregator import enrich
 from aggregator.cli import main
-from aggregator.store import Store
+from aggregator.store import open_store
 
 from .conftest import Request, Response, Site, write_config
 
@@ -50,7 +50,7 @@ date = "span"
 
 
 def snapshot(tmp_path: Path) -> dict[str, tuple]:
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         return {
             i.url.split("/", 3)[-1].removeprefix("art/"): (i.title, i.published, i.origin, i.content_html, i.categories, i.updated)
             for i in store.items(with_body=True)
@@ -75,7 +75,7 @@ def test_a_list_page_that_changes_around_unchanged_rows_polls_cleanly(tmp_path: 
     assert main(["poll", "--once", str(config)]) == 0
     assert len(bureau.hits("/art/1.html")) == articles_read
     assert snapshot(tmp_path) == before
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         state = store.state("bureau")
     assert state.consecutive_failures == 0 and state.last_error is None
 

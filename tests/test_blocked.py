@@ -8,7 +8,7 @@ import feedparser
 import pytest
 
 from aggregator.cli import main
-from aggregator.store import Store
+from aggregator.store import open_store
 
 from .conftest import Response, Site, write_config
 
@@ -55,7 +55,7 @@ def test_each_block_page_is_the_sources_error_in_status_and_health_feed(
     config = _config(tmp_path, site)
     assert main(["poll", "--once", str(config)]) == 1
     out = capsys.readouterr().out
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         assert len(store) == 0  # no block page became an item
         states = {name: store.state(name) for name in CASES}
     for name, (_response, seen) in CASES.items():

@@ -26,7 +26,7 @@ from aggregator.cli import main
 from aggregator.config import load_config
 from aggregator.fetch import fetcher_for
 from aggregator.pipeline import poll_source
-from aggregator.store import Store
+from aggregator.store import open_store
 
 from .conftest import Request, Response, Site, _handler_for, write_config
 from .test_readers import post_kind  # noqa: F401 - the fixture registering a POST list reader
@@ -147,7 +147,7 @@ date = ".date"
     assert "plain: FAILED selectors-matched-nothing" in out
     assert "rendered: 3 found, 3 new" in out and "(in the browser: render = true)" in out
     assert _entries(tmp_path) == ["关于某化工企业环境违法行为的处罚决定", "建设项目环评审批公示", "生态环境执法典型案例通报"]
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         item = next(i for i in store.items(with_body=True) if i.title == "关于某化工企业环境违法行为的处罚决定")
         assert item.published is not None and item.published.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat() == "2026-11-20"
         assert "违法排放污染物" in (item.content_html or "")
@@ -309,7 +309,7 @@ kind = "html"
 
     async def scenario() -> tuple[object, object, object, int]:
         async with fetcher_for(config) as fetcher:
-            with Store(config.store_path) as store:
+            with open_store(config.store_path) as store:
                 stuck = asyncio.create_task(poll_source(rendered, config, fetcher, store))
                 assert await asyncio.to_thread(reached.wait, 20)
                 # The daemon does not wait on the browser: another source polls meanwhile.
@@ -325,7 +325,7 @@ kind = "html"
     assert not first.ok and first.error_kind.value == "browser" and "the browser crashed" in first.error
     assert second.ok and second.new == 3
     assert launches == 2
-    with Store(config.store_path) as store:
+    with open_store(config.store_path) as store:
         state = store.state("rendered")
         assert state.consecutive_failures == 0 and state.rendered == "render = true"
 
@@ -397,7 +397,7 @@ def test_nothing_is_started_for_sources_without_render(tmp_path: Path, site: Sit
 
     async def scenario() -> object:
         async with fetcher_for(config) as fetcher:
-            with Store(config.store_path) as store:
+            with open_store(config.store_path) as store:
                 report = await poll_source(config.sources[0], config, fetcher, store, now=lambda: datetime.now(timezone.utc))
                 assert fetcher.browser is None
                 return report

@@ -16,7 +16,7 @@ from typing import TypeVar
 import httpx
 import pytest
 
-from aggregator.store import Store
+from aggregator.store import open_store
 
 from .conftest import Response, Site, write_config
 from .test_scheduler import feed_source, rss
@@ -124,7 +124,7 @@ def test_serve_reload_and_clean_stop(daemon_process: tuple[Daemon, Path], site: 
     assert any("SIGTERM: stopping" in line for line in log)
     assert not any("Traceback" in line for line in log), "".join(log)
 
-    with Store(tmp_path / "store.json") as store:  # intact, and the lock was released
+    with open_store(tmp_path / "store.json") as store:  # intact, and the lock was released
         sources = {item.source for item in store.items()}
         assert len(store) == 3 and sources == {"a", "b"}
         assert store.state("b").last_success is not None
@@ -198,7 +198,7 @@ def test_sigterm_gives_in_flight_polls_the_stated_grace(site: Site, tmp_path: Pa
             proc.kill()
             proc.wait()
     reader.join(timeout=5)
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         assert [item.title for item in store.items()] == ["宽限期内完成的轮询新闻标题"]
     assert "宽限期内完成的轮询新闻标题" in (tmp_path / "feeds" / "all.atom").read_text(encoding="utf-8")
 
@@ -231,7 +231,7 @@ def test_sigterm_cancels_a_poll_that_outlives_the_grace(site: Site, tmp_path: Pa
 
 
 def test_sighup_while_the_store_is_still_opening_is_replayed_not_fatal(site: Site, tmp_path: Path) -> None:
-    """Issue 14.12, deterministically: the store file is a FIFO, so start-up waits inside Store()
+    """Issue 14.12, deterministically: the store file is a FIFO, so start-up waits inside open_store()
     until the test writes it; a SIGHUP sent right then must not kill the daemon."""
     site.add("/a.xml", rss("启动途中收到SIGHUP的新闻标题"), content_type=FEED_TYPE)
     path = write_config(tmp_path, feed_source("a", site.url("/a.xml")))

@@ -11,7 +11,7 @@ from lxml import etree
 
 from aggregator.cli import main
 from aggregator.normalise.urls import atom_id, item_key
-from aggregator.store import Store
+from aggregator.store import open_store
 
 from .conftest import FIXTURES, Site, write_config
 
@@ -191,7 +191,7 @@ def test_second_poll_is_byte_identical_and_edits_update_in_place(tmp_path: Path,
     updated = datetime.fromisoformat(supervised.findtext(f"{ATOM}updated"))
     assert updated > datetime(2025, 1, 1, tzinfo=timezone.utc)  # changed now, so updated is now
     assert supervised.findtext(f"{ATOM}published") == "2023-05-12T08:00:00+00:00"
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         assert len(store) == 10
 
 
@@ -208,7 +208,7 @@ def test_broken_source_is_reported_and_others_publish(tmp_path: Path, feeds_site
 
 def test_second_process_on_the_same_store_is_refused(tmp_path: Path, feeds_site: Site, capsys) -> None:
     config = feed_config(tmp_path, feeds_site)
-    with Store(tmp_path / "store.json"):
+    with open_store(tmp_path / "store.json"):
         assert main(["poll", "--once", str(config)]) == 3
         assert "one daemon owns a store at a time" in capsys.readouterr().err
         # status reads without the lock, so it works while the daemon runs.
@@ -293,7 +293,7 @@ def test_entries_without_a_link_are_kept_keyed_and_valid(site: Site, tmp_path: P
     assert sorted(e.id for e in again) == sorted(e.id for e in entries)
     # The same counter "42" in another feed is another item; the permanent urn:uuid is one item.
     assert main(["poll", "--once", str(config), "--source", "b"]) == 0
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         items = list(store.items())
     assert len(items) == 8, [i.key for i in items]  # b adds its own "42", title-only and content-only entries
     assert [i.sources for i in items if i.title == "带永久编号的条目"] == [("a", "b")]

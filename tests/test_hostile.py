@@ -30,7 +30,7 @@ import pytest
 from lxml import etree
 
 from aggregator.cli import main
-from aggregator.store import Store
+from aggregator.store import open_store
 
 from .conftest import FIXTURES, Request, Response, Site, write_config
 
@@ -312,7 +312,7 @@ def test_the_run_is_bounded_in_time(hostile: HostileRun) -> None:
 
 
 def test_a_page_of_100000_nested_tags_is_its_own_error(nested: HostileRun) -> None:
-    with Store(nested.tmp / "store.json") as store:
+    with open_store(nested.tmp / "store.json") as store:
         state = store.state("nested")
     assert state.last_error_kind in {"parse", "selectors-matched-nothing"}, state.last_error
     assert nested.rss_growth < 150 * 2**20
@@ -326,7 +326,7 @@ def test_a_page_of_100000_nested_tags_does_not_stall_the_others(nested: HostileR
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_each_hostile_source_is_its_own_typed_error(hostile: HostileRun, name: str) -> None:
     accepted = _cases(Path("/x"))[name][3]
-    with Store(hostile.tmp / "store.json") as store:
+    with open_store(hostile.tmp / "store.json") as store:
         state = store.state(name)
         items = [item for item in store.items() if name in item.sources]
     assert state.last_attempt is not None
@@ -363,7 +363,7 @@ def test_no_entity_was_expanded_or_file_read(hostile: HostileRun) -> None:
 @pytest.mark.parametrize("name", ["gbk-as-utf8", "mixed-encoding"])
 def test_wrongly_labelled_pages_are_read_right_or_refused(hostile: HostileRun, name: str) -> None:
     # Mojibake must never be published: either the real titles, or a decode error.
-    with Store(hostile.tmp / "store.json") as store:
+    with open_store(hostile.tmp / "store.json") as store:
         state = store.state(name)
         titles = {item.title for item in store.items() if item.source == name}
     if state.last_error_kind is None:
@@ -487,7 +487,7 @@ def test_sigkill_during_poll_leaves_valid_feeds_and_no_lost_items(tmp_path: Path
                 if path.name.startswith("."):
                     continue  # a temp file of the killed writer; never read by the server
                 etree.parse(str(path))  # raises on a truncated file
-        with Store(tmp_path / "store.json") as store:
+        with open_store(tmp_path / "store.json") as store:
             keys = [item.key for item in store.items()]
         assert len(keys) == len(set(keys)), "duplicated item"
         assert committed <= set(keys), "a committed item was lost"

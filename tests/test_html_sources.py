@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 
 from aggregator.cli import main
-from aggregator.store import Store
+from aggregator.store import open_store
 
 from .conftest import Request, Response, Site, write_config
 
@@ -169,7 +169,7 @@ date = "span"
     assert SEED_FIRST in content and SEED_LAST in content
     for boilerplate in ("免责声明", "最新信息", "11月21日晚", "原文链接", "分享到", "上一篇"):
         assert boilerplate not in content
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         (item,) = list(store.items())
         assert item.origin is None and item.author is None
 

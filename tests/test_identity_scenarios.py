@@ -13,7 +13,7 @@ from lxml import etree
 
 from aggregator.cli import main
 from aggregator.models import Item
-from aggregator.store import Store
+from aggregator.store import open_store
 
 from .conftest import Site, write_config
 
@@ -150,7 +150,7 @@ kind = "feed"
     poll(config)
     assert titles(tmp_path / "feeds" / "all.atom") == [title]
     assert titles(tmp_path / "feeds" / "enforcement.atom") == [title]
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         (item,) = list(store.items())
         assert item.source == "bureau" and item.url == link and item.sources == ("bureau", "portal")
 
@@ -168,7 +168,7 @@ def test_pruned_items_still_listed_upstream_are_not_added_again(tmp_path: Path, 
     poll(config)
     poll(config)
     assert titles(tmp_path / "feeds" / "all.atom") == kept
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         assert len(store) == 10
 
 
@@ -220,7 +220,7 @@ def as_items(rows: list[tuple[int, str]]) -> list[Item]:
 @given(polls=st.lists(poll_rows, min_size=1, max_size=5))
 def test_diff_properties(tmp_path_factory, polls: list[list[tuple[int, str]]]) -> None:
     path = tmp_path_factory.mktemp("diff") / "store.json"
-    with Store(path) as store:
+    with open_store(path) as store:
         keys: set[str] = set()
         for rows in polls:
             items = as_items(rows)

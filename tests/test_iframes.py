@@ -9,7 +9,7 @@ import feedparser
 import pytest
 
 from aggregator.cli import main
-from aggregator.store import Store
+from aggregator.store import open_store
 
 from .conftest import Request, Response, Site, write_config
 
@@ -105,6 +105,6 @@ def test_a_missing_frame_document_is_the_sources_error(tmp_path: Path, site: Sit
     site.add("/xxgk/index.aspx", column("list/gone.aspx"))
     config = config_for(tmp_path, site)
     assert main(["poll", "--once", str(config)]) == 1
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         state = store.state("yn-sthjt")
     assert state.last_error_kind == "http-status" and "list/gone.aspx: HTTP 404" in (state.last_error or "")

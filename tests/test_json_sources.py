@@ -11,7 +11,7 @@ import feedparser
 import pytest
 
 from aggregator.cli import main
-from aggregator.store import Store
+from aggregator.store import open_store
 
 from .conftest import Request, Response, Site, write_config
 
@@ -212,7 +212,7 @@ def test_a_bad_answer_is_the_sources_clear_error(
     site.add("/gkmlpt/api/all/3155", answer)
     config = write_config(tmp_path, gd_source(site))
     assert main(["poll", "--once", str(config)]) == 1
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         state = store.state("gd-sthjt-xzcf")
     assert error in (state.last_error or ""), state.last_error
     capsys.readouterr()

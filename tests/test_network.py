@@ -22,7 +22,7 @@ import feedparser
 import pytest
 
 from aggregator.cli import main
-from aggregator.store import Store
+from aggregator.store import open_store
 
 from .conftest import Request, Response, Site, write_config
 
@@ -323,7 +323,7 @@ def test_a_failing_warm_up_is_the_sources_error(tmp_path: Path, site: Site, caps
     config = config_for(tmp_path, site, f'warmup = "{site.url("/nowhere")}"')
     assert main(["poll", "--once", str(config)]) == 1
     assert "bureau: FAILED http-status: warm-up page: " in capsys.readouterr().out
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         assert len(store) == 0
 
 
@@ -353,7 +353,7 @@ def test_a_403_in_a_burst_slows_the_host_down_instead_of_failing(
     assert len(contents(tmp_path)) == 3  # the refused article was asked again, not skipped
     assert sum(len(site.hits(f"/art/{n}.html")) for n in (1, 2, 3)) == 4
     assert "HTTP 403/429 in a burst" in caplog.text and "at most every 1s" in caplog.text
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         assert store.state("bureau").consecutive_failures == 0
 
 

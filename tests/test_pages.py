@@ -20,7 +20,7 @@ from aggregator.infra.browser import CHROMIUM_ARGS  # the flags the daemon launc
 from aggregator.cli import main
 from aggregator.config import Config, load_config
 from aggregator.publish.health import source_health
-from aggregator.store import Store
+from aggregator.store import open_store
 
 from .conftest import Site, write_config
 from .pagehelpers import rss, served
@@ -74,7 +74,7 @@ kind = "feed"
 
 
 def _status(config: Config) -> dict[str, Any]:
-    with Store(config.store_path, readonly=True) as store:
+    with open_store(config.store_path, readonly=True) as store:
         rows = source_health(config, store.states(), datetime.now(timezone.utc), counts=store.counts_by_source())
     return {
         "generated": datetime.now(timezone.utc).isoformat(),

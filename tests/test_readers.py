@@ -116,9 +116,9 @@ def test_an_empty_page_says_what_the_reader_says(tmp_path: Path, site: Site, csv
     site.add("/open/penalties.csv", "", content_type="text/csv")
     config = csv_config(tmp_path, site)
     assert main(["poll", "--once", str(config)]) == 1
-    from aggregator.store import Store
+    from aggregator.store import open_store
 
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         assert store.state("city-open-data").last_error == f"{site.url('/open/penalties.csv')}: the CSV has no rows"
 
 

@@ -26,7 +26,7 @@ from aggregator.config import Config, load_config
 from aggregator.models import ErrorKind
 from aggregator.publish.health import HEALTH_FILE, incidents
 from aggregator.scheduler import Daemon, Policy, backoff_delay, next_run, spread_window
-from aggregator.store import SourceState, Store
+from aggregator.store import SourceState, open_store
 
 from .conftest import Response, Site, write_config
 
@@ -449,7 +449,7 @@ def test_scheduler_fires_first_polls_promptly_and_publishes(site: Site, tmp_path
     run(scenario())
     assert len(site.hits("/a.xml")) == 1 and len(site.hits("/b.xml")) == 1
     assert "第一条新闻" in (tmp_path / "feeds" / "all.atom").read_text()
-    with Store(tmp_path / "store.json") as store:  # closed cleanly: the lock is free again
+    with open_store(tmp_path / "store.json") as store:  # closed cleanly: the lock is free again
         assert len(store) == 2
 
 
@@ -471,12 +471,12 @@ def test_shutdown_cancels_a_hung_poll_within_the_grace(tmp_path: Path) -> None:
         return took
 
     assert run(scenario()) < FAST.stop_grace + 1.5
-    with Store(tmp_path / "store.json"):
+    with open_store(tmp_path / "store.json"):
         pass
 
 
 def test_second_daemon_on_the_same_store_refuses(tmp_path: Path) -> None:
-    from aggregator.store import StoreLocked
+    from aggregator.store import StoreLocked, open_store
 
     config = load_config(write_config(tmp_path, ""))
 
@@ -577,7 +577,7 @@ def test_status_shows_a_failed_poll_while_the_daemon_runs_without_another_poll(s
                 await asyncio.sleep(0.02)
             assert "a" in daemon.reports and len(site.hits("/a.xml")) == 1
             for _ in range(500):  # the committer's bound here is 0.3 s; watch the file, not a clock
-                with Store(tmp_path / "store.json", readonly=True) as store:
+                with open_store(tmp_path / "store.json", readonly=True) as store:
                     if store.state("a").last_attempt:
                         break
                 await asyncio.sleep(0.02)
@@ -633,7 +633,7 @@ def test_an_empty_feed_is_dated_by_the_store_not_1970(tmp_path: Path) -> None:
     assert main(["build", str(path)]) == 0
     feeds = tmp_path / "feeds"
     before = {name: (feeds / name).read_bytes() for name in ("quiet.atom", "health.atom", "all.atom")}
-    with Store(tmp_path / "store.json", readonly=True) as store:
+    with open_store(tmp_path / "store.json", readonly=True) as store:
         created = store.created
     assert created is not None and created.year >= 2024
     for name, data in before.items():

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from aggregator.models import Item
-from aggregator.store import Store, StoreError, StoreLocked, read_tables
+from aggregator.store import StoreError, StoreLocked, read_tables, open_store
 
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
 
@@ -39,7 +39,7 @@ def item(n: int, *, title: str | None = None, body: str = "body", source: str = 
 
 
 def test_new_changed_and_unchanged_items(tmp_path: Path) -> None:
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         first = store.apply("s", [item(1), item(2)], NOW)
         assert (len(first.new), len(first.changed), first.unchanged) == (2, 0, 0)
         again = store.apply("s", [item(1), item(2)], NOW + timedelta(hours=1))
@@ -51,13 +51,13 @@ def test_new_changed_and_unchanged_items(tmp_path: Path) -> None:
         assert stored.content_html == "<p>edited</p>"
         assert stored.updated == NOW + timedelta(hours=2)
         assert stored.first_seen == NOW
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         assert len(store) == 2
         assert store.get("url:https://example.org/1").content_html == "<p>edited</p>"  # type: ignore[union-attr]
 
 
 def test_atom_id_is_fixed_at_first_insert(tmp_path: Path) -> None:
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         store.apply("s", [item(1)], NOW)
         before = store.get("url:https://example.org/1").atom_id  # type: ignore[union-attr]
         store.apply("s", [item(1, title="A new title for the same article")], NOW + timedelta(days=1))
@@ -69,7 +69,7 @@ def test_repost_with_original_link_is_one_item_with_both_sources(tmp_path: Path)
     repost = item(
         2, source="portal", title=original.title, original_url=original.url, key="url:https://portal.example/9"
     )
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         store.apply("gov", [original], NOW)
         diff = store.apply("portal", [repost], NOW)
         assert diff.new == [] and diff.reposts == [original.key]
@@ -81,7 +81,7 @@ def test_repost_with_original_link_is_one_item_with_both_sources(tmp_path: Path)
 def test_repost_seen_before_its_original_is_credited_to_the_original(tmp_path: Path) -> None:
     original = item(1, source="gov")
     repost = item(2, source="portal", original_url=original.url, key="url:https://portal.example/9")
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         store.apply("portal", [repost], NOW)
         store.apply("gov", [original], NOW)
         assert len(store) == 1
@@ -91,7 +91,7 @@ def test_repost_seen_before_its_original_is_credited_to_the_original(tmp_path: P
 
 def test_repost_without_link_is_recognised_by_title_and_day(tmp_path: Path) -> None:
     title = "浙江省生态环境厅召开2023年度全省生态环境执法工作推进会"
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         store.apply("gov", [item(1, title=title, source="gov")], NOW)
         repost = item(2, title=f" {title}！", source="portal", published=NOW - timedelta(hours=1), url="https://portal.example/2")
         diff = store.apply("portal", [repost], NOW)
@@ -99,7 +99,7 @@ def test_repost_without_link_is_recognised_by_title_and_day(tmp_path: Path) -> N
 
 
 def test_pruned_items_stay_pruned_while_the_source_still_lists_them(tmp_path: Path) -> None:
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         items = [item(n) for n in range(1, 16)]
         store.apply("s", items, NOW)
         assert store.prune("s", max_age=timedelta(days=365), max_count=10, now=NOW) == 5
@@ -110,17 +110,17 @@ def test_pruned_items_stay_pruned_while_the_source_still_lists_them(tmp_path: Pa
 
 
 def test_second_store_on_the_same_file_is_refused(tmp_path: Path) -> None:
-    with Store(tmp_path / "store.json"):
+    with open_store(tmp_path / "store.json"):
         with pytest.raises(StoreLocked, match="one daemon owns a store at a time"):
-            Store(tmp_path / "store.json")
-    Store(tmp_path / "store.json").close()  # the lock is released on close
+            open_store(tmp_path / "store.json")
+    open_store(tmp_path / "store.json").close()  # the lock is released on close
 
 
 def test_a_foreign_or_damaged_store_file_is_refused_not_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "store.json"
     path.write_text('{"items": {"1": {"key": "x"', encoding="utf-8")
     with pytest.raises(StoreError, match="not valid JSON"):
-        Store(path)
+        open_store(path)
     assert path.read_text(encoding="utf-8").startswith('{"items"')
 
 
@@ -129,9 +129,9 @@ WRITER = textwrap.dedent(
     import sys
     from datetime import datetime, timezone
     from aggregator.models import Item
-    from aggregator.store import Store
+    from aggregator.store import open_store
 
-    store = Store(sys.argv[1])
+    store = open_store(sys.argv[1])
     start = len(store)
     now = datetime.now(timezone.utc)
     for batch in range(start // 50, 10_000):
@@ -169,7 +169,7 @@ def test_kill_9_mid_write_loses_no_committed_item(tmp_path: Path) -> None:
         proc.wait()
         raw = read_tables(path)  # always a complete file
         assert len(raw["items"]) >= committed, f"round {round_number}"
-        with Store(path) as store:
+        with open_store(path) as store:
             keys = [stored.key for stored in store.items()]
             assert len(keys) == len(set(keys)) >= committed
             assert all(stored.content_hash for stored in store.items())
@@ -181,12 +181,12 @@ def test_lazy_commits_batch_writes_and_keep_items_with_their_etag(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import aggregator.store.tinydb as store_module  # the module whose commit() reads the clock
-    from aggregator.store import SourceState
+    from aggregator.store import SourceState, open_store
 
     clock = [1000.0]
     monkeypatch.setattr(store_module.time, "monotonic", lambda: clock[0])
     path = tmp_path / "store.json"
-    with Store(path) as store:
+    with open_store(path) as store:
         store.apply("s", [item(1)], NOW)
         store.set_state("s", SourceState(etag='"v1"'))
         assert store.commit(lazy=True) is False  # within ITEM_COMMIT_SECONDS of opening: batched
@@ -218,7 +218,7 @@ def test_repost_link_matches_the_original_across_scheme_and_column_variants(tmp_
         key="url:https://portal.example/9",
         original_url="http://sthjt.zj.gov.cn/art/2023/4/23/art_1202652_58938545.html",
     )
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         store.apply("portal", [repost], NOW)
         store.apply("gov", [original], NOW)
         (stored,) = list(store.items())
@@ -234,7 +234,7 @@ def test_housekeeping_expires_old_tombstones_and_unused_bodies(tmp_path: Path) -
     from aggregator.pipeline import housekeeping
 
     config = parse_config(f'[settings]\nstore = "{tmp_path / "store.json"}"\nretention_days = 30\n')
-    with Store(config.store_path) as store:
+    with open_store(config.store_path) as store:
         packs = lambda: sorted(p.name for p in (store.blob_dir / "packs").glob("*.pack"))  # noqa: E731
         store.apply("s", [item(n) for n in range(1, 11)], NOW)
         store.commit()  # bodies are on disk once the commit that refers to them is
@@ -253,14 +253,14 @@ def test_housekeeping_expires_old_tombstones_and_unused_bodies(tmp_path: Path) -
 
 
 def test_an_edit_keeps_both_bodies_until_the_old_pack_is_unused(tmp_path: Path) -> None:
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         store.apply("s", [item(1), item(2)], NOW)
         store.commit()
         store.apply("s", [item(1, body="edited")], NOW)
         store.commit()
         assert store.collect_garbage() == 0  # the first pack still holds item 2's body
         assert store.get("url:https://example.org/1").content_html == "<p>edited</p>"  # type: ignore[union-attr]
-    with Store(tmp_path / "store.json") as store:  # and after a restart
+    with open_store(tmp_path / "store.json") as store:  # and after a restart
         assert store.get("url:https://example.org/1").content_html == "<p>edited</p>"  # type: ignore[union-attr]
         assert store.get("url:https://example.org/2").content_html == "<p>body</p>"  # type: ignore[union-attr]
 
@@ -273,8 +273,8 @@ def test_bodies_staged_but_never_committed_leave_nothing_behind(tmp_path: Path) 
         import os
         from datetime import datetime, timezone
         from aggregator.models import Item
-        from aggregator.store import Store
-        store = Store({str(path)!r})
+        from aggregator.store import open_store
+        store = open_store({str(path)!r})
         store.apply("s", [Item(key="url:https://example.org/1", source="s", url="https://example.org/1",
                                title="t", published=None, updated=None, content_html="<p>x</p>", content_hash="h")],
                     datetime.now(timezone.utc))
@@ -283,38 +283,73 @@ def test_bodies_staged_but_never_committed_leave_nothing_behind(tmp_path: Path) 
         """
     )
     subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[1], check=False)
-    with Store(path) as store:
+    with open_store(path) as store:
         assert len(store) == 0
         assert store.collect_garbage() == 1
         assert list((store.blob_dir / "packs").glob("*")) == []
 
 
-def test_a_store_from_before_packs_still_shows_its_bodies(tmp_path: Path) -> None:
-    with Store(tmp_path / "store.json") as store:
-        store.apply("s", [item(1), item(2)], NOW)
-    # Rewrite it the way stores were kept before packs: no `body`, a file per content hash.
-    lines = []
-    for line in (tmp_path / "store.json").read_bytes().splitlines():
-        record = orjson.loads(line)
-        if isinstance(record, list) and record[0] == "items":
-            content_hash = record[2]["content_hash"] = record[2].pop("content").rpartition(" ")[0]
-            legacy = tmp_path / "store.json.blobs" / content_hash[:2] / f"{content_hash}.json"
-            legacy.parent.mkdir(parents=True, exist_ok=True)
-            legacy.write_bytes(orjson.dumps({"summary_html": None, "content_html": "<p>old layout</p>"}))
-        lines.append(orjson.dumps(record))
-    (tmp_path / "store.json").write_bytes(b"\n".join(lines) + b"\n")
-    with Store(tmp_path / "store.json") as store:
-        assert store.get("url:https://example.org/1").content_html == "<p>old layout</p>"  # type: ignore[union-attr]
+def _single_file_store(path: Path, tables: dict[str, list[dict[str, object]]]) -> None:
+    """A store as kept before shards: one TinyDB file of `[table, id, document]` lines."""
+    lines = [
+        orjson.dumps([table, str(number), doc]) for table, docs in tables.items() for number, doc in enumerate(docs, 1)
+    ]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+
+def test_a_store_from_before_shards_and_packs_is_converted_keeping_everything(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    docs = []
+    for n in (1, 2):
+        content_hash = f"{n:04d}hash"
+        legacy = tmp_path / "store.json.blobs" / content_hash[:2] / f"{content_hash}.json"  # a body file per item
+        legacy.parent.mkdir(parents=True, exist_ok=True)
+        legacy.write_bytes(orjson.dumps({"summary_html": None, "content_html": f"<p>old layout {n}</p>"}))
+        docs.append({"key": f"url:https://example.org/{n}", "source": "s", "url": f"https://example.org/{n}",
+                     "title": f"Item number {n} about the river", "published": "2026-01-10T10:00:00+00:00",
+                     "first_seen": "2026-01-10T11:00:00+00:00", "content_hash": content_hash,
+                     "categories": ["ecology"]})
+    _single_file_store(path, {
+        "items": docs,
+        "sources": [{"name": "s", "etag": '"v1"', "consecutive_failures": 0}],
+        "tombstones": [{"key": "url:https://example.org/9", "source": "s", "pruned": "2026-01-09T00:00:00+00:00"}],
+        "meta": [{"name": "created", "value": "2025-12-01T00:00:00+00:00"}],
+        "notify": [{"type": "cursor", "target": "mail", "after": "2026-01-01"}],
+    })
+    before = path.read_bytes()
+    with open_store(path) as store:
+        assert len(store) == 2
+        assert store.get("url:https://example.org/1").content_html == "<p>old layout 1</p>"  # type: ignore[union-attr]
+        assert store.state("s").etag == '"v1"'
+        assert store.is_tombstoned("url:https://example.org/9")
+        assert store.created == datetime(2025, 12, 1, tzinfo=timezone.utc)
+        assert [doc["target"] for doc in store.notify_docs()] == ["mail"]
+        assert [i.key for i in store.newest({"ecology": 5})["ecology"]] == [d["key"] for d in reversed(docs)]
         store.apply("s", [item(2, body="edited")], NOW)  # an edit goes to a pack
         store.commit()
-        assert store.collect_garbage() == 2  # item 2's old file, and the packs of the first run
-        assert store.get("url:https://example.org/1").content_html == "<p>old layout</p>"  # type: ignore[union-attr]
+        assert store.collect_garbage() == 1  # item 2's old file
+        assert store.get("url:https://example.org/1").content_html == "<p>old layout 1</p>"  # type: ignore[union-attr]
         assert store.get("url:https://example.org/2").content_html == "<p>edited</p>"  # type: ignore[union-attr]
+    assert (tmp_path / "store.json.v1-backup").read_bytes() == before  # the old file, kept whole
+    with open_store(path) as store:  # and it reads as the new layout from now on
+        assert len(store) == 2 and store.state("s").etag == '"v1"'
+
+
+def test_a_store_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    with open_store(path) as store:
+        store.apply("s", [item(1)], NOW)
+    manifest = orjson.loads(path.read_bytes())
+    path.write_bytes(orjson.dumps({**manifest, "version": 99}))
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="newer version of this program .*upgrade it"):
+        open_store(path)
+    assert path.read_bytes() == before
 
 
 def test_same_title_same_day_on_one_site_are_different_documents(tmp_path: Path) -> None:
     title = "浙江省生态环境厅行政处罚决定书"
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         store.apply("gov", [item(1, title=title), item(2, title=title)], NOW)
         assert store.apply("gov", [item(3, title=title)], NOW).new == ["url:https://example.org/3"]
         assert len(store) == 3
@@ -324,12 +359,12 @@ def test_an_original_that_took_over_its_repost_keeps_updating_it_after_restarts(
     original = item(1, source="gov")
     repost = item(2, source="portal", original_url=original.url, key="url:https://portal.example/9")
     path = tmp_path / "store.json"
-    with Store(path) as store:
+    with open_store(path) as store:
         store.apply("portal", [repost], NOW)
         store.apply("gov", [original], NOW)
         edited = item(1, source="gov", body="edited")
         assert store.apply("gov", [edited], NOW + timedelta(hours=1)).changed
-    with Store(path) as store:
+    with open_store(path) as store:
         assert store.apply("gov", [edited], NOW + timedelta(hours=2)).new == []
         (stored,) = list(store.items(with_body=True))
         assert stored.content_html == "<p>edited</p>" and stored.source == "gov"
@@ -337,28 +372,28 @@ def test_an_original_that_took_over_its_repost_keeps_updating_it_after_restarts(
 
 def test_status_can_read_a_store_the_daemon_holds(tmp_path: Path) -> None:
     path = tmp_path / "store.json"
-    with Store(path) as owner:
+    with open_store(path) as owner:
         owner.apply("s", [item(1), item(2)], NOW)
         owner.commit()
-        with Store(path, readonly=True) as reader:
+        with open_store(path, readonly=True) as reader:
             assert len(reader) == 2 and reader.counts_by_source() == {"s": 2}
             reader.apply("s", [item(3)], NOW)
             with pytest.raises(StoreError, match="read-only"):
                 reader.commit()
         assert len(owner) == 2
-    with Store(path) as again:
+    with open_store(path) as again:
         assert len(again) == 2  # the read-only open wrote nothing
 
 
 def test_a_category_named_twice_counts_once(tmp_path: Path) -> None:
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         store.apply("s", [item(1, categories=("enforcement", "enforcement", "ecology"))], NOW)
         (stored,) = list(store.items())
         assert stored.categories == ("ecology", "enforcement")
         assert len(store.newest({"enforcement": 5})["enforcement"]) == 1
 
 
-def test_a_stock_tinydb_json_file_is_read_and_rewritten_as_lines(tmp_path: Path) -> None:
+def test_a_stock_tinydb_json_file_is_converted(tmp_path: Path) -> None:
     path = tmp_path / "store.json"
     path.write_text(
         '{"items": {"1": {"key": "url:https://e.org/1", "source": "s", "url": "https://e.org/1",'
@@ -366,18 +401,19 @@ def test_a_stock_tinydb_json_file_is_read_and_rewritten_as_lines(tmp_path: Path)
         ' "content_hash": "abc"}}, "sources": {}}',
         encoding="utf-8",
     )
-    with Store(path) as store:
+    with open_store(path) as store:
         assert len(store) == 1
         store.apply("s", [item(2)], NOW)
-    assert path.read_text(encoding="utf-8").startswith('["items","1",')
-    with Store(path) as store:
+    assert path.read_text(encoding="utf-8").startswith('{"format":"aggregator-store"')
+    assert (tmp_path / "store.json.v1-backup").read_text(encoding="utf-8").startswith('{"items"')
+    with open_store(path) as store:
         assert len(store) == 2
 
 
 def test_after_a_takeover_the_repost_source_no_longer_rewrites_the_item(tmp_path: Path) -> None:
     original = item(1, source="gov", body="original text")
     repost = item(2, source="portal", original_url=original.url, key="url:https://portal.example/9", body="copy")
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         store.apply("portal", [repost], NOW)
         store.apply("gov", [original], NOW)
         for hour in range(1, 4):  # both sources keep listing it
@@ -389,7 +425,7 @@ def test_after_a_takeover_the_repost_source_no_longer_rewrites_the_item(tmp_path
 
 
 def test_a_retitled_then_pruned_item_leaves_no_stale_index_behind(tmp_path: Path) -> None:
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         first = item(20, title="浙江省生态环境厅召开执法工作会议的原标题")  # the oldest
         store.apply("gov", [first], NOW)
         store.apply("gov", [item(20, title="浙江省生态环境厅召开执法工作会议的新标题")], NOW)
@@ -407,7 +443,7 @@ def test_a_retitled_then_pruned_item_leaves_no_stale_index_behind(tmp_path: Path
 def test_a_pruned_original_that_took_over_its_repost_stays_pruned(tmp_path: Path) -> None:
     original = item(30, source="gov")  # the oldest, so the one pruned
     repost = item(31, source="portal", original_url=original.url, key="url:https://portal.example/9")
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         store.apply("portal", [repost], NOW)
         store.apply("gov", [original], NOW)
         store.apply("gov", [item(n, source="gov") for n in range(1, 11)], NOW)

@@ -11,7 +11,7 @@ import pytest
 
 from aggregator.cli import main
 from aggregator.extract.wechat import extract_wechat, is_wechat
-from aggregator.store import Store
+from aggregator.store import open_store
 
 from .conftest import Request, Response, Site, write_config
 
@@ -95,7 +95,7 @@ date = "span"
     assert 'src="https://mmbiz.qpic.cn/mmbiz_jpg/abc/640?wx_fmt=jpeg"' in body  # the real image, not the placeholder
     assert "data:image" not in body and "阅读 1.2万" not in body and "var inner" not in body
     assert first.author == "执法局宣传科"
-    with Store(tmp_path / "store.json") as store:
+    with open_store(tmp_path / "store.json") as store:
         origins = {item.origin for item in store.items()}
     assert origins == {"四川生态环境"}  # the account is the 来源
 

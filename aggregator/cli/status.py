@@ -28,11 +28,11 @@ def _ago(value: str | None, now: datetime) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from ..publish.health import source_health
-    from ..store import Store
+    from ..store import open_store
 
     config = _load(args.config)
     # Read-only: status works while the daemon owns the store.
-    with Store(config.store_path, readonly=True) as store:
+    with open_store(config.store_location, readonly=True) as store:
         states = store.states()
         counts = store.counts_by_source()
         notify_docs = store.notify_docs() if config.notify else []
@@ -96,9 +96,9 @@ def _explain_newest(config: Config, count: int) -> None:
     """Why the newest items are in their feeds, by the current config: what the next publish writes."""
     from ..classify import categories_now
     from ..classify import stored_as_item
-    from ..store import Store
+    from ..store import open_store
 
-    with Store(config.store_path, readonly=True) as store:
+    with open_store(config.store_location, readonly=True) as store:
         newest = store.newest({"all": count})["all"]
     print(f"\nthe {len(newest)} newest items, and why they are where they are:")
     for stored in newest:

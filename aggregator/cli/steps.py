@@ -26,7 +26,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     for warning in config.warnings():
         print(f"  warning: {warning}")
     via = {key: f"  (from {variable})" for key, variable in overridden_settings(config).items()}
-    print(f"  store:      {config.store_path}{via.get('store', '')}")
+    print(f"  store:      {config.store_display}{via.get('store', '')}")
     print(f"  feeds:      {config.output_dir}  (served as {config.settings.base_url}/){via.get('output_dir', '')}")
     if config.serve.enabled:
         print(f"  serve:      http://{config.serve.host}:{config.serve.port}/ (`aggregator run`)")
@@ -54,7 +54,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     from ..fetch import fetcher_for
     from ..classify import reclassify_if_needed
     from ..pipeline import cycle_line, housekeeping, poll_all, publish_from_store
-    from ..store import Store
+    from ..store import open_store
     from ..infra.workers import start_workers, stop_workers
 
     config = _load(args.config)
@@ -75,7 +75,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     quiet = _NotRepeated()
     for handler in logging.getLogger().handlers:
         handler.addFilter(quiet)
-    with Store(config.store_path) as store, _demo_site(args, config):
+    with open_store(config.store_location) as store, _demo_site(args, config):
         reclassify_if_needed(config, store)  # items stored before a config change, before new ones join
         start_workers(config.worker_count())
         try:
@@ -114,10 +114,10 @@ def _demo_site(args: argparse.Namespace, config: Config) -> Iterator[None]:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from ..pipeline import publish_from_store
-    from ..store import Store
+    from ..store import open_store
 
     config = _load(args.config)
-    with Store(config.store_path) as store:
+    with open_store(config.store_location) as store:
         changed = publish_from_store(config, store)
     print(f"published {len(changed)} changed file(s) to {config.output_dir}")
     return EXIT_OK

@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -256,9 +256,22 @@ class Settings(Strict):
         _zone(value)
         return value
 
+    @field_validator("store")
+    @classmethod
+    def _store_source(cls, value: str) -> str:
+        if value.startswith("env:"):
+            name = value[4:].strip()
+            if not name:
+                raise ValueError('write "env:NAME" with the name of an environment variable holding the store URL')
+            if not os.environ.get(name):
+                raise ValueError(f"environment variable {name} is not set; export it with the store's URL or path")
+        return value  # `env:` is read again when the store opens, so the secret stays out of the config
+
     @field_validator("store", "output_dir")
     @classmethod
     def _expandable(cls, value: str) -> str:
+        if value.startswith(("postgresql://", "postgres://", "env:")):
+            return value
         try:
             Path(value).expanduser()
         except RuntimeError:  # "~name/…" of a user this machine does not have
@@ -456,8 +469,25 @@ class Config(Strict):
         return path if path.is_absolute() else (self.base_dir() / path).resolve()
 
     @property
+    def store_location(self) -> str | Path:
+        """The store: a path (TinyDB), or a `postgresql://` URL, given as is or as `env:NAME`."""
+        value = self.settings.store
+        if value.startswith("env:"):
+            value = os.environ.get(value[4:].strip(), "")  # its presence was checked at load
+        if value.startswith(("postgresql://", "postgres://")):
+            return value
+        return self.resolve(value)
+
+    @property
     def store_path(self) -> Path:
-        return self.resolve(self.settings.store)
+        """The TinyDB store's path; with PostgreSQL, the stem of the files kept beside the config (cookies)."""
+        location = self.store_location
+        return location if isinstance(location, Path) else self.base_dir() / "aggregator-store"
+
+    @property
+    def store_display(self) -> str:
+        """The store as messages name it: a database URL without its password."""
+        return redact_url(str(self.store_location))
 
     @property
     def output_dir(self) -> Path:
@@ -490,3 +520,12 @@ class _LocatedError(ValueError):
 
 def _located(loc: tuple[Any, ...], message: str) -> _LocatedError:
     return _LocatedError(loc, message)
+
+
+def redact_url(location: str) -> str:
+    """A database URL with its password replaced by ***; paths unchanged."""
+    parts = urlsplit(location)
+    if not parts.scheme.startswith("postgres") or parts.password is None:
+        return location
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -20,7 +20,8 @@ from pathlib import Path
 from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store
 from .errors import OutputError, StoreError, StoreLocked, unusable
 from .records import DiffResult, SourceState, repost_fingerprint
-from .storage import AtomicJSONLinesStorage, read_tables
+from .storage import AtomicJSONLinesStorage
+from .tinydb import TinyDBStore, read_tables
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -38,8 +39,6 @@ def open_store(location: str | Path, *, readonly: bool = False) -> Store:
         from .postgres import PostgresStore
 
         return PostgresStore(str(location), readonly=readonly)
-    from .tinydb import TinyDBStore
-
     return TinyDBStore(Path(location), readonly=readonly)
 
 
@@ -53,6 +52,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreLocked",
+    "TinyDBStore",
     "is_database_url",
     "open_store",
     "read_tables",

@@ -17,12 +17,14 @@ import logging
 import os
 import uuid
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from ..infra.atomicfile import fsync_directory, replace_file
 from ..models import Item
+from .base import content_of
 
 log = logging.getLogger("aggregator.store")  # the name in log lines, as before the store became a package
 
@@ -67,17 +69,8 @@ class _Bodies:
         self._pending_packs.clear()
         self._pack_of_source.clear()
 
-    @staticmethod
-    def _content_of(doc: dict[str, Any]) -> tuple[str, str | None]:
-        """The item's content hash, and where its body is (None: a file of a store from before packs)."""
-        packed = doc.get("content")
-        if packed is None:
-            return doc["content_hash"], None
-        digest, _, location = packed.rpartition(" ")  # the location never holds a space
-        return digest, location
-
-    def _body(self, doc: dict[str, Any]) -> tuple[str | None, str | None]:
-        content_hash, location = self._content_of(doc)
+    def _body(self, doc: Mapping[str, Any]) -> tuple[str | None, str | None]:
+        content_hash, location = content_of(doc)
         try:
             if location is None:
                 data = self._blob_path(content_hash).read_bytes()

@@ -1,17 +1,27 @@
-"""Store stage: diff normalised items into TinyDB. The `Store` class: opening, locking,
-committing, reading items back, poll state and the notification outbox. The diff,
-retention, bodies and the item index are its base classes in `diff.py`,
-`retention.py`, `bodies.py` and `documents.py`: each reads alone, and every method
-is still a method of `Store` on the same state.
+"""The embedded store: TinyDB files, one per source, so a commit writes only what changed.
 
-Layout, all beside the configured store path:
-- `store.json`: one TinyDB file with tables `items`, `sources` (poll state) and
-  `tombstones`. It is rewritten whole by `commit()` (temp file, fsync, rename),
-  so items and the ETag that produced them land together or not at all.
-- `store.json.blobs/packs/`: item bodies (summary and content HTML), one pack
-  per source and commit; `bodies.py` says how and why. Stores from before packs
-  keep a file per content hash (`store.json.blobs/ab/<hash>.json`); those are still read.
-- `store.json.lock`: held for the life of the process (one daemon per store).
+Layout, beside the configured path (`store.json`):
+- `store.json`: the manifest. Small (about 60 bytes a source): which file of each part is
+  current, the store's facts (`meta`), and a generation number. Every commit writes new files
+  under new names, then replaces the manifest (temp file, fsync, rename): the rename is the
+  commit, so items, the poll state (ETag) that produced them and the notifications about them
+  land together or not at all, whatever the files in between.
+- `store.json.d/s<id>-<gen>.jsonl`: a shard, the TinyDB file of the items one source owns and
+  the tombstones it left; `.idx` beside it is its summary (see `shards.py`). Read on demand;
+  at most CACHED_SHARDS unchanged shards stay in memory.
+- `store.json.d/state-<gen>.jsonl`, `notify-<gen>.jsonl`: poll state of every source, and the
+  notification outbox (TinyDB files); `heads-<gen>.jsonl`: the newest documents of every
+  category, which is all publishing reads (see `heads.py`).
+- `store.json.blobs/packs/`: item bodies (`bodies.py`); `store.json.lock`: held for the life
+  of the writing process (one daemon per store).
+
+Why this layout: the store before it was one TinyDB file rewritten whole at every commit. At
+1,000,000 items (1,000 sources) that file was 510 MiB, start-up took 36 s and 1.7 GiB, and a
+poll bringing 1,000 new items took 6.6 s to commit. Now start-up reads the manifest, the
+summaries (hashes of keys, aliases, fingerprints, tombstones: ~16 bytes an item) and the heads;
+a commit writes the shards of the sources that changed, and the small files. `bench/README.md`
+has the figures at 20,000, 200,000 and 1,000,000 items. A store in the older single-file layout
+is converted on first open for writing; the old file is kept as `store.json.v1-backup`.
 """
 
 from __future__ import annotations
@@ -19,35 +29,42 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from tinydb.table import Document, Table
+import orjson
 
-from ..models import Enclosure, StoredItem, parse_iso, utc_iso
-from ..normalise.urls import atom_id as make_atom_id
-from .diff import _Diff
-from .documents import _compact
+from ..infra.atomicfile import fsync_directory, replace_file
+from ..models import StoredItem, parse_iso, utc_iso
+from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store, content_of, doc_fingerprint, doc_source_categories, sort_key
+from .bodies import _Bodies
 from .errors import StoreError, StoreLocked, unusable
+from .heads import ALL, Heads, slugs_of
 from .records import SourceState
-from .retention import _Retention
-from .storage import AtomicJSONLinesStorage, _Database, _ExplicitFlushCache
+from .shards import HashIndex, Shard, Summary, key_hash
+
+FORMAT = "aggregator-store"
+VERSION = 2
+CACHED_SHARDS = 64  # unchanged shards kept loaded (~1.5 MB each at 1,000 items)
+DEFAULT_HEAD = 100  # entries served per category until a feed asks for more
 
 
-STATE_COMMIT_SECONDS = 30.0
-ITEM_COMMIT_SECONDS = 5.0
-
-
-class Store(_Diff, _Retention):
+class TinyDBStore(_Bodies, Store):
     def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
         """`readonly` takes no lock and never writes: `status` reads while the daemon runs,
-        which is safe because every write is an atomic rename of a complete file."""
+        which is safe because the daemon only ever adds files and renames the manifest."""
         self.path = Path(path)
+        self.location = str(self.path)
         self.readonly = readonly
+        self.dir = self.path.with_name(self.path.name + ".d")
         self.blob_dir = self.path.with_name(self.path.name + ".blobs")
+        self._packs_dir = self.blob_dir / "packs"
+        self._pending_packs: dict[str, bytearray] = {}
+        self._pack_of_source: dict[str, str] = {}
         try:
             if not readonly:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,50 +72,140 @@ class Store(_Diff, _Retention):
         except OSError as exc:
             raise StoreError(unusable("store", self.path, exc, "open the store")) from None
         try:
-            if not readonly:
-                # A writer killed mid-commit leaves temp files; we hold the lock, so none is live.
-                strays = [
-                    *self.path.parent.glob(f".{self.path.name}.*.tmp"),
-                    *self.blob_dir.glob("*/.blob.*"),  # body files of stores from before packs
-                    *self.blob_dir.glob("packs/.*.tmp"),
-                ]
-                for stray in strays:
-                    stray.unlink(missing_ok=True)
-            self._db = _Database(self.path, storage=_ExplicitFlushCache(AtomicJSONLinesStorage))
-            self._items = self._db.table("items", cache_size=0)
-            self._sources = self._db.table("sources", cache_size=0)
-            self._tombstones = self._db.table("tombstones", cache_size=0)
-            self._meta = self._db.table("meta", cache_size=0)  # {"name", "value"} facts about the store
-            self._index: dict[str, int] = {}
-            self._aliases: dict[str, str] = {}  # key of a repost's 原文链接 -> the stored repost
-            self._by_fingerprint: dict[str, str] = {}
-            self._by_source: dict[str, set[int]] = {}
-            self._packs_dir = self.blob_dir / "packs"
-            self._pending_packs: dict[str, bytearray] = {}  # pack id -> bodies not yet on disk
-            self._pack_of_source: dict[str, str] = {}  # source -> its pending pack
-            self._sort_keys: dict[int, str] = {}
-            self._shared: dict[Any, Any] = {}
-            for doc_id, doc in self._raw_items():
-                self._share(doc)
-                self._remember(doc_id, doc)
-            self._tombstone_keys = {doc["key"] for doc in self._tombstones.all()}
-            self._source_ids = {doc["name"]: doc.doc_id for doc in self._sources.all()}
+            for attempt in range(5):
+                try:
+                    self._open()
+                    break
+                except FileNotFoundError:
+                    if not readonly or attempt == 4:
+                        raise  # a reader lost a race with two commits in a row: read again
         except OSError as exc:
             self._release_lock()
             raise StoreError(unusable("store", self.path, exc, "read the store")) from None
         except BaseException:
             self._release_lock()
             raise
-        self._dirty = False  # only poll state changed
-        self._items_dirty = False  # items changed: commit at the next chance
         self._last_commit = time.monotonic()
         if not readonly and self.meta("created") is None:
             self.set_meta("created", utc_iso(datetime.now(timezone.utc)))  # lands with the first commit
 
-    @property
-    def created(self) -> datetime | None:
-        """When this store was first opened for writing (None for a read-only view of a new one)."""
-        return parse_iso(self.meta("created"))
+    # -- opening -----------------------------------------------------------
+
+    def _reset(self) -> None:
+        self._generation = 0
+        self._next_sid = 1
+        self._files: dict[str, str] = {}  # part ("s12", "state", "notify", "heads") -> its current file
+        self._sid_of: dict[str, int] = {}  # source -> shard id
+        self._source_of: dict[int, str] = {}
+        self._summaries: dict[int, Summary] = {}
+        self._loaded: OrderedDict[int, Shard] = OrderedDict()
+        self._dirty_shards: dict[int, Shard] = {}
+        self._keys, self._aliases, self._fingerprints, self._tombs = HashIndex(), HashIndex(), HashIndex(), HashIndex()
+        self._totals: dict[str, int] = {}  # items per category slug, "all" included
+        self._states: dict[str, dict[str, Any]] = {}
+        self._notify: dict[int, dict[str, Any]] = {}
+        self._meta: dict[str, Any] = {}
+        self._heads = Heads(DEFAULT_HEAD)
+        self._dirty: set[str] = set()  # parts staged: "items", "state", "notify", "meta"
+        self._superseded: list[Path] = []  # files the last manifest stopped naming
+
+    def _open(self) -> None:
+        self._reset()
+        try:
+            data = self.path.read_bytes()  # once: the path may even be a pipe
+        except FileNotFoundError:
+            data = None
+        manifest = self._parse_manifest(data)
+        if manifest is None:
+            if data:
+                from .legacy import convert_single_file
+
+                convert_single_file(self, data)  # stages everything; written below unless read-only
+                if not self.readonly:
+                    self._backup_legacy()
+                    self.commit()
+            return
+        if not self.readonly:
+            self._remove_strays(manifest)
+        self._load_manifest(manifest)
+
+    def _read_manifest(self) -> dict[str, Any] | None:
+        try:
+            return self._parse_manifest(self.path.read_bytes())
+        except FileNotFoundError:
+            return None
+
+    def _parse_manifest(self, data: bytes | None) -> dict[str, Any] | None:
+        if data is None or not data.startswith(b'{"format"'):
+            return None  # the single-file layout (or something else: legacy.py says which)
+        try:
+            manifest = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise StoreError(
+                f"{self.path}: not a valid store manifest ({exc}); the disk is damaged or the file was edited."
+                f" Restore it from a backup, or move {self.path.name} and {self.dir.name} aside to start anew."
+            ) from None
+        if manifest.get("format") != FORMAT or not isinstance(manifest.get("version"), int):
+            raise StoreError(f"{self.path}: not a store of this program; point `store` at another path")
+        if manifest["version"] > VERSION:
+            raise StoreError(
+                f"{self.path}: written by a newer version of this program (store format {manifest['version']},"
+                f" this one reads up to {VERSION}); upgrade it, or point `store` at another path"
+            )
+        return manifest
+
+    def _load_manifest(self, manifest: dict[str, Any]) -> None:
+        self._generation = manifest["generation"]
+        self._next_sid = manifest["next_shard"]
+        self._meta = dict(manifest.get("meta") or {})
+        self._files = dict(manifest["files"])
+        for source, sid in manifest["shards"].items():
+            self._sid_of[source] = sid
+            self._source_of[sid] = source
+            summary = Summary.from_bytes(self._read_part(f"s{sid}", ".idx"))
+            self._keys.load(summary.keys, sid)
+            for index, hashes in ((self._aliases, summary.aliases), (self._fingerprints, summary.fingerprints),
+                                  (self._tombs, summary.tombstones)):
+                for value in hashes:
+                    index.add(value, sid)
+            self._summaries[sid] = summary.light()
+            self._totals[ALL] = self._totals.get(ALL, 0) + summary.count
+            for slug, count in summary.categories.items():
+                self._totals[slug] = self._totals.get(slug, 0) + count
+        if "state" in self._files:
+            self._states = {doc["name"]: doc for doc in self._read_table("state")}
+        if "notify" in self._files:
+            self._notify = {doc.pop("doc_id"): doc for doc in self._read_table("notify")}
+        if "heads" in self._files:
+            self._heads = Heads.read(self._read_part("heads", ".jsonl"))
+
+    def _part_path(self, part: str, suffix: str, generation: int | None = None) -> Path:
+        generation = int(self._files[part]) if generation is None else generation
+        return self.dir / f"{part}-{generation}{suffix}"
+
+    def _read_part(self, part: str, suffix: str) -> bytes:
+        return self._part_path(part, suffix).read_bytes()
+
+    def _read_table(self, part: str) -> list[dict[str, Any]]:
+        return [orjson.loads(line)[2] for line in self._read_part(part, ".jsonl").splitlines() if line.strip()]
+
+    def _remove_strays(self, manifest: dict[str, Any]) -> None:
+        """Files a killed commit wrote but no manifest names: we hold the lock, so none is live."""
+        named = {f"{part}-{gen}" for part, gen in manifest["files"].items()}
+        for path in self.dir.glob("*"):
+            if path.name.rsplit(".", 1)[0] not in named:
+                path.unlink(missing_ok=True)
+        for stray in [*self.path.parent.glob(f".{self.path.name}.*.tmp"), *self.blob_dir.glob("*/.blob.*"),
+                      *self.blob_dir.glob("packs/.*.tmp")]:
+            stray.unlink(missing_ok=True)
+
+    def _backup_legacy(self) -> None:
+        backup = self.path.with_name(self.path.name + ".v1-backup")
+        number = 1
+        while backup.exists():
+            number += 1
+            backup = self.path.with_name(f"{self.path.name}.v1-backup{number}")
+        os.link(self.path, backup)  # the old file stays whole under this name; the manifest replaces the path
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -122,7 +229,7 @@ class Store(_Diff, _Retention):
         return handle
 
     def _release_lock(self) -> None:
-        if self._lock_handle is not None:
+        if getattr(self, "_lock_handle", None) is not None:
             self._lock_handle.close()
             self._lock_handle = None
 
@@ -131,222 +238,449 @@ class Store(_Diff, _Retention):
             return  # read-only, or already closed
         try:
             self.commit()
+            self._delete_superseded()
         finally:
-            self._db.close()
             self._release_lock()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def commit(self, *, lazy: bool = False, state_every: float = STATE_COMMIT_SECONDS) -> bool:
         """Write everything staged since the last commit; True if anything was written.
 
-        `lazy`: write item changes at most every ITEM_COMMIT_SECONDS and poll
-        state alone at most every `state_every` seconds. Nothing here fires by
-        itself: the daemon calls this on a timer too, so staged state reaches
-        the file within that bound even when no further poll ends. Items and the ETag that
-        produced them share the file, so a crash loses both together and costs
-        only a refetch; rewriting a 100k-item file after every poll would
-        instead dominate a poll cycle (~0.1 s each).
+        `lazy`: item changes at most every ITEM_COMMIT_SECONDS, poll state alone at most every
+        `state_every` seconds (the daemon also commits on a timer, so nothing waits longer).
         """
-        if not (self._dirty or self._items_dirty):
+        if not self._dirty:
             return False
         if self.readonly:
             raise StoreError(f"{self.path}: opened read-only; nothing can be written")
         if lazy:
-            wait = ITEM_COMMIT_SECONDS if self._items_dirty else state_every
+            wait = ITEM_COMMIT_SECONDS if self._dirty & {"items", "notify"} else state_every
             if time.monotonic() - self._last_commit < wait:
                 return False
+        generation = self._generation + 1
+        written: list[Path] = []
         try:
+            self.dir.mkdir(parents=True, exist_ok=True)
             if self._pending_packs:
                 self._write_packs()
-            self._db.storage.flush()
+            files = dict(self._files)
+            for sid, shard in list(self._dirty_shards.items()):
+                part = f"s{sid}"
+                if not shard.items and not shard.tombs:
+                    files.pop(part, None)  # a source with nothing left: no shard at all
+                    continue
+                summary = shard.summary()
+                written.append(self._write(part, ".jsonl", generation, shard.lines()))
+                written.append(self._write(part, ".idx", generation, [summary.to_bytes()]))
+                self._summaries[sid] = summary.light()
+                files[part] = str(generation)
+            if "state" in self._dirty:
+                lines = (orjson.dumps(["sources", str(n), doc], option=orjson.OPT_APPEND_NEWLINE)
+                         for n, doc in enumerate(self._states.values(), 1))
+                written.append(self._write("state", ".jsonl", generation, lines))
+                files["state"] = str(generation)
+            if "notify" in self._dirty:
+                lines = (orjson.dumps(["notify", str(n), {**doc, "doc_id": n}], option=orjson.OPT_APPEND_NEWLINE)
+                         for n, doc in self._notify.items())
+                written.append(self._write("notify", ".jsonl", generation, lines))
+                files["notify"] = str(generation)
+            if self._heads.changed:
+                written.append(self._write("heads", ".jsonl", generation, self._heads.lines()))
+                files["heads"] = str(generation)
+            fsync_directory(self.dir)
+            shards = {source: sid for source, sid in self._sid_of.items() if f"s{sid}" in files}
+            manifest = {"format": FORMAT, "version": VERSION, "generation": generation, "next_shard": self._next_sid,
+                        "meta": self._meta, "shards": shards, "files": files}
+            replace_file(self.path, orjson.dumps(manifest), mode=0o600)
         except OSError as exc:  # disk full, directory gone or made read-only: staged data is kept
+            for path in written:
+                path.unlink(missing_ok=True)
             raise StoreError(unusable("store", self.path, exc, "write the store")) from None
-        self._dirty = self._items_dirty = False
+        self._delete_superseded()  # named by the manifest before last: no reader can still want them
+        self._superseded = [self._part_path(part, suffix, int(old)) for part, old in self._files.items()
+                            if files.get(part) != old for suffix in (".jsonl", ".idx")]
+        self._files = files
+        self._generation = generation
+        self._pending_packs.clear()
+        self._pack_of_source.clear()
+        for shard in self._dirty_shards.values():
+            shard.dirty = False
+        self._dirty_shards.clear()
+        self._heads.changed = False
+        self._dirty.clear()
         self._last_commit = time.monotonic()
+        self._evict()
         return True
+
+    def _write(self, part: str, suffix: str, generation: int, chunks: Iterable[bytes]) -> Path:
+        """A new file under a name no manifest has named yet: no reader can see it half-written."""
+        path = self._part_path(part, suffix, generation)
+        with open(path, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(path, 0o600)
+        return path
+
+    def _delete_superseded(self) -> None:
+        for path in self._superseded:
+            path.unlink(missing_ok=True)
+        self._superseded = []
+
+    # -- shards ------------------------------------------------------------
+
+    def _shard(self, sid: int) -> Shard:
+        shard = self._dirty_shards.get(sid) or self._loaded.get(sid)
+        if shard is not None:
+            if sid in self._loaded:
+                self._loaded.move_to_end(sid)
+            return shard
+        source = self._source_of[sid]
+        if f"s{sid}" not in self._files:
+            shard = Shard(sid, source)  # new since the last commit
+        else:
+            for attempt in range(5):
+                try:
+                    shard = Shard.read(sid, source, self._part_path(f"s{sid}", ".jsonl"))
+                    break
+                except FileNotFoundError:
+                    if not self.readonly or attempt == 4:
+                        raise
+                    self._refresh_files()  # the daemon committed since we read the manifest
+        self._loaded[sid] = shard
+        self._evict()
+        return shard
+
+    def _refresh_files(self) -> None:
+        manifest = self._read_manifest()
+        if manifest is not None:
+            self._files = dict(manifest["files"])
+
+    def _evict(self) -> None:
+        while len(self._loaded) > CACHED_SHARDS:
+            sid, shard = next(iter(self._loaded.items()))
+            del self._loaded[sid]
+            if shard.dirty:
+                self._dirty_shards[sid] = shard
+
+    def _shard_of_source(self, source: str) -> Shard:
+        sid = self._sid_of.get(source)
+        if sid is None:
+            sid = self._next_sid
+            self._next_sid += 1
+            self._sid_of[source] = sid
+            self._source_of[sid] = source
+            self._summaries[sid] = Summary()
+        return self._shard(sid)
+
+    def _touch(self, shard: Shard) -> None:
+        shard.dirty = True
+        self._dirty_shards[shard.sid] = shard
+        self._dirty.add("items")
+
+    def _all_documents(self) -> Iterator[tuple[Shard, dict[str, Any]]]:
+        """Every document, a shard at a time (shards not already loaded are not kept)."""
+        for sid in sorted(self._summaries):
+            if self._summaries[sid].count == 0 and sid not in self._dirty_shards:
+                continue
+            shard = self._shard(sid)
+            for doc in list(shard.items.values()):
+                yield shard, doc
+
+    # -- primitives of the diff ----------------------------------------------
+
+    def _doc(self, key: str) -> dict[str, Any] | None:
+        for sid in self._keys.shards(key_hash(key)):
+            doc = self._shard(sid).items.get(key)
+            if doc is not None:
+                return doc
+        return None
+
+    def _key_by_alias(self, original_key: str) -> str | None:
+        for sid in self._aliases.shards(key_hash(original_key)):
+            key = self._shard(sid).aliases.get(original_key)
+            if key is not None:
+                return key
+        return None
+
+    def _key_by_fingerprint(self, fingerprint: str) -> str | None:
+        for sid in self._fingerprints.shards(key_hash(fingerprint)):
+            key = self._shard(sid).fingerprints.get(fingerprint)
+            if key is not None:
+                return key
+        return None
+
+    def _write_docs(self, inserts: list[dict[str, Any]], updates: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        for before, _after in updates:
+            self._take_out(before)
+        for doc in [*inserts, *(after for _before, after in updates)]:
+            self._put_in(doc)
+
+    def _put_in(self, doc: dict[str, Any]) -> None:
+        shard = self._shard_of_source(doc["source"])
+        shard.add(doc)
+        self._touch(shard)
+        self._keys.add(key_hash(doc["key"]), shard.sid)
+        if doc.get("original_key"):
+            self._aliases.add(key_hash(doc["original_key"]), shard.sid)
+        fingerprint = doc_fingerprint(doc)
+        if fingerprint:
+            self._fingerprints.add(key_hash(fingerprint), shard.sid)
+        self._heads.add(doc, self._totals)
+        for slug in slugs_of(doc):
+            self._totals[slug] = self._totals.get(slug, 0) + 1
+        summary = self._summaries[shard.sid]
+        summary.count += 1
+        summary.newest_seen = max(summary.newest_seen, doc["first_seen"])
+        summary.oldest_seen = min(summary.oldest_seen or doc["first_seen"], doc["first_seen"])
+
+    def _take_out(self, doc: dict[str, Any]) -> None:
+        shard = self._shard_of_source(doc["source"])
+        gone_alias, gone_fingerprint = shard.remove(doc)
+        self._touch(shard)
+        self._keys.discard(key_hash(doc["key"]), shard.sid)
+        if gone_alias:
+            self._aliases.discard(key_hash(gone_alias), shard.sid)
+        if gone_fingerprint:
+            self._fingerprints.discard(key_hash(gone_fingerprint), shard.sid)
+        for slug in slugs_of(doc):
+            self._totals[slug] -= 1
+        self._heads.remove(doc, self._totals)
+        self._summaries[shard.sid].count -= 1
 
     # -- items -------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._index)
+        return self._totals.get(ALL, 0)
 
     def counts_by_source(self) -> dict[str, int]:
-        """Stored items per owning source, from the index (no walk over the items)."""
-        return {source: len(members) for source, members in self._by_source.items() if members}
+        return {self._source_of[sid]: s.count for sid, s in self._summaries.items() if s.count}
 
     def is_tombstoned(self, key: str) -> bool:
-        return key in self._tombstone_keys
-
-    def _to_stored(self, doc: dict[str, Any], with_body: bool) -> StoredItem:
-        summary_html, content_html = self._body(doc) if with_body else (None, None)
-        first_seen = parse_iso(doc["first_seen"])
-        assert first_seen is not None
-        return StoredItem(
-            key=doc["key"],
-            atom_id=make_atom_id(doc["key"]),  # derived: a key's id is the same forever
-            source=doc["source"],
-            url=doc["url"],
-            title=doc["title"],
-            published=parse_iso(doc.get("published")),
-            updated=parse_iso(doc.get("updated")) or first_seen,
-            first_seen=first_seen,
-            author=doc.get("author"),
-            origin=doc.get("origin"),
-            original_url=doc.get("original_url"),
-            summary_html=summary_html,
-            content_html=content_html,
-            tags=tuple(doc.get("tags") or ()),
-            categories=tuple(doc.get("categories") or ()),
-            sources=tuple(self._doc_sources(doc)),
-            content_hash=self._content_of(doc)[0],
-            enclosures=tuple(Enclosure(*fields) for fields in doc.get("enclosures") or ()),
-            source_categories=dict(self._doc_source_categories(doc)),
-        )
+        return any(key in self._shard(sid).tombs for sid in self._tombs.shards(key_hash(key)))
 
     def items(self, *, with_body: bool = False) -> Iterator[StoredItem]:
-        for _doc_id, doc in list(self._raw_items()):
+        for _shard, doc in self._all_documents():
             yield self._to_stored(doc, with_body)
 
-    def get(self, key: str, *, with_body: bool = True) -> StoredItem | None:
-        doc_id = self._index.get(key)
-        if doc_id is None:
-            return None
-        doc = self._items.get(doc_id=doc_id)
-        return self._to_stored(doc, with_body) if doc else None
-
     def newest(self, limits: Mapping[str, int]) -> dict[str, list[StoredItem]]:
-        """The newest items of each category ("all": of every item), as many as its limit, bodies loaded.
-
-        Sorted on precomputed keys (in C, no Python call per item), and the scan
-        stops once every feed is full, so only published entries are converted.
-        """
-        raw = (self._db.storage.read() or {}).get("items") or {}
-        order = sorted(self._sort_keys, key=self._sort_keys.__getitem__, reverse=True)
-        wanted = {slug: limit for slug, limit in limits.items() if slug != "all" and limit > 0}
-        picked: dict[str, list[dict[str, Any]]] = {slug: [] for slug in wanted}
-        picked["all"] = []
-        all_limit = limits.get("all", 0)
-        for doc_id in order:
-            if not wanted and len(picked["all"]) >= all_limit:
-                break
-            doc = raw[str(doc_id)]
-            if len(picked["all"]) < all_limit:
-                picked["all"].append(doc)
-            for slug in doc.get("categories") or ():
-                if slug in wanted:
-                    picked[slug].append(doc)
-                    if len(picked[slug]) >= wanted[slug]:
-                        del wanted[slug]
+        wanted = {slug: limit for slug, limit in limits.items() if limit > 0}
+        largest = max(wanted.values(), default=0)
+        if largest > self._heads.size:
+            self._resize_heads(largest)
+        stale = self._heads.needs_rebuild(wanted)
+        if stale:
+            self._heads.rebuild(stale, (doc for _shard, doc in self._all_documents()))
+            self._dirty.add("items")  # the rebuilt heads are saved with the next commit
         converted: dict[str, StoredItem] = {}
         out: dict[str, list[StoredItem]] = {}
-        for slug, chosen in picked.items():
+        for slug, limit in limits.items():
             out[slug] = []
-            for doc in chosen:
+            for doc in self._heads.newest(slug, limit) if limit > 0 else []:
                 if doc["key"] not in converted:
                     converted[doc["key"]] = self._to_stored(doc, with_body=True)
                 out[slug].append(converted[doc["key"]])
         return out
 
-    def reclassify(self, categorize: Callable[[StoredItem], dict[str, list[str]]], *, with_body: bool = True) -> int:
-        """Give every item the categories `categorize` finds now (per source); how many changed.
+    def _resize_heads(self, size: int) -> None:
+        slugs = set(self._totals)
+        self._heads = Heads(size)
+        self._heads.rebuild(slugs, (doc for _shard, doc in self._all_documents()))
+        self._dirty.add("items")
 
-        `with_body=False` skips reading bodies (no rule looks at them): ~10x faster at 100k items.
-        """
-        changes: dict[str, dict[str, Any]] = {}
-        ids: list[int] = []
-        for doc_id, doc in list(self._raw_items()):
+    def reclassify(self, categorize: Callable[[StoredItem], dict[str, list[str]]], *, with_body: bool = True) -> int:
+        changed = 0
+        for _shard, doc in self._all_documents():
             by_source = categorize(self._to_stored(doc, with_body=with_body))
             categories = sorted({c for cats in by_source.values() for c in cats})
-            if by_source != self._doc_source_categories(doc) or categories != list(doc.get("categories") or ()):
-                changes[doc["key"]] = {"source_categories": by_source, "categories": categories}
-                ids.append(doc_id)
-        if changes:
+            if by_source != doc_source_categories(doc) or categories != list(doc.get("categories") or ()):
+                after = {**doc, "source_categories": by_source, "categories": categories}
+                if len(by_source) <= 1 and doc["source"] in by_source:
+                    del after["source_categories"]
+                if not categories:
+                    del after["categories"]
+                self._write_docs([], [(doc, after)])
+                changed += 1
+                if len(self._dirty_shards) >= 4 * CACHED_SHARDS and not self.readonly:
+                    self.commit()  # each item is right on its own: a partial pass is a consistent store
+        return changed
 
-            def apply_change(doc: dict[str, Any]) -> None:
-                doc.update(changes[doc["key"]])
-                _compact(doc)
-                self._share(doc)
+    def first_found(self, source: str, after: str = "") -> list[StoredItem]:
+        sid = self._sid_of.get(source)
+        if sid is None:
+            return []
+        docs = [doc for doc in self._shard(sid).items.values() if doc["first_seen"] > after]
+        docs.sort(key=lambda doc: (doc["first_seen"], doc["key"]))
+        return [self._to_stored(doc, with_body=False) for doc in docs]
 
-            self._items.update(apply_change, doc_ids=ids)
-            self._items_dirty = True
-        return len(changes)
+    def newest_first_found(self, source: str) -> str:
+        sid = self._sid_of.get(source)
+        return self._summaries[sid].newest_seen if sid is not None else ""
+
+    # -- retention -----------------------------------------------------------
+
+    def prune(self, source: str, *, max_age: timedelta, max_count: int, now: datetime) -> int:
+        sid = self._sid_of.get(source)
+        if sid is None:
+            return 0
+        cutoff = now - max_age
+        summary = self._summaries[sid]
+        if summary.count <= max_count and (not summary.oldest_seen or summary.oldest_seen >= utc_iso(cutoff)):
+            return 0  # the common case, decided without reading the shard
+        shard = self._shard(sid)
+        docs = sorted(shard.items.values(), key=lambda d: (d.get("published") or d["first_seen"], d["key"]), reverse=True)
+        doomed = [
+            doc
+            for rank, doc in enumerate(docs)
+            # Age counts from first sight: columns list years-old items that are new to us.
+            if rank >= max_count or (parse_iso(doc["first_seen"]) or now) < cutoff
+        ]
+        pruned = utc_iso(now)
+        for doc in doomed:
+            self._take_out(doc)
+            # A taken-over original is stored under its repost's key: its own key is buried too,
+            # or the original's source would bring it back.
+            for key in {doc["key"], doc.get("original_key")} - {None}:
+                shard.tombs[key] = {"key": key, "source": source, "pruned": pruned}
+                self._tombs.add(key_hash(key), sid)
+        if doomed:
+            summary.oldest_seen = min((d["first_seen"] for d in shard.items.values()), default="")
+            summary.oldest_tomb = min(summary.oldest_tomb or pruned, pruned)
+        return len(doomed)
+
+    def expire_tombstones(self, older_than: datetime) -> int:
+        limit = utc_iso(older_than)
+        expired = 0
+        for sid, summary in list(self._summaries.items()):
+            if not summary.oldest_tomb or summary.oldest_tomb >= limit:
+                continue
+            shard = self._shard(sid)
+            stale = [key for key, tomb in shard.tombs.items() if tomb["pruned"] < limit]
+            for key in stale:
+                del shard.tombs[key]
+                self._tombs.discard(key_hash(key), sid)
+            summary.oldest_tomb = min((t["pruned"] for t in shard.tombs.values()), default="")
+            if stale:
+                self._touch(shard)
+                expired += len(stale)
+        return expired
+
+    def collect_garbage(self) -> int:
+        """Delete body packs (and old-style body files) no item refers to; how many went.
+
+        A pack goes once none of its bodies is used. Its bodies came from one poll of one
+        source, so they leave by retention at about the same time. The summaries say which
+        packs each shard uses, so no shard is read.
+        """
+        live_packs: set[str] = set(self._pending_packs)
+        live_files: set[str] = set()
+        for sid, summary in self._summaries.items():
+            if sid in self._dirty_shards:
+                summary = self._dirty_shards[sid].summary()
+            live_packs.update(summary.packs)
+            live_files.update(summary.files)
+        for doc in self._heads.docs.values():
+            digest, location = content_of(doc)
+            live_files.add(digest) if location is None else live_packs.add(location.partition(":")[0])
+        removed = 0
+        if not self.blob_dir.exists():
+            return 0
+        for path in self._packs_dir.glob("*.pack"):
+            if path.stem not in live_packs:
+                path.unlink(missing_ok=True)
+                removed += 1
+        for path in self.blob_dir.glob("*/*.json"):
+            if path.stem not in live_files:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    # -- facts, poll state, notifications --------------------------------------
 
     def meta(self, name: str) -> Any:
-        for doc in self._meta.all():
-            if doc.get("name") == name:
-                return doc.get("value")
-        return None
+        return self._meta.get(name)
 
     def set_meta(self, name: str, value: Any) -> None:
-        existing = [doc.doc_id for doc in self._meta.all() if doc.get("name") == name]
-        if existing:
-            self._meta.update({"value": value}, doc_ids=existing)
-        else:
-            self._meta.insert({"name": name, "value": value})
-        self._dirty = True
-
-    # -- source state ------------------------------------------------------
+        self._meta[name] = value
+        self._dirty.add("meta")
 
     def state(self, source: str) -> SourceState:
-        doc_id = self._source_ids.get(source)
-        if doc_id is None:
-            return SourceState()
-        doc = self._sources.get(doc_id=doc_id)
+        doc = self._states.get(source)
         return SourceState.from_doc(doc) if doc else SourceState()
 
     def set_state(self, source: str, state: SourceState) -> None:
-        doc = {"name": source, **asdict(state)}
-        doc_id = self._source_ids.get(source)
-        if doc_id is None:
-            self._source_ids[source] = self._sources.insert(doc)
-        else:
-            self._sources.update(doc, doc_ids=[doc_id])
-        self._dirty = True
+        self._states[source] = {"name": source, **asdict(state)}
+        self._dirty.add("state")
 
     def states(self) -> dict[str, SourceState]:
-        return {doc["name"]: SourceState.from_doc(doc) for doc in self._sources.all()}
-
-
-    # -- notifications (notify.py) -------------------------------------------
-    # The outbox, cursors and target status live in this database so that they are
-    # committed together with the items they are about: after a crash, either both
-    # are on disk or neither is, and a restart neither loses nor repeats a message.
-
-    @property
-    def _notify(self) -> Table:
-        return self._db.table("notify", cache_size=0)
+        return {name: SourceState.from_doc(doc) for name, doc in self._states.items()}
 
     def notify_docs(self) -> list[dict[str, Any]]:
-        """Every notification record, each with its `doc_id`."""
-        return [{**doc, "doc_id": doc.doc_id} for doc in self._notify.all()]
+        return [{**doc, "doc_id": doc_id} for doc_id, doc in self._notify.items()]
 
     def notify_put(self, doc: dict[str, Any], doc_id: int | None = None) -> int:
         doc = {k: v for k, v in doc.items() if k != "doc_id"}
         if doc_id is None:
-            doc_id = self._notify.insert(doc)
-        else:
-            self._notify.upsert(Document(doc, doc_id=doc_id))
-        self._items_dirty = True  # written at the next (lazy) commit, like item changes
+            doc_id = max(self._notify, default=0) + 1
+        self._notify[doc_id] = doc
+        self._dirty.add("notify")  # written at the next (lazy) commit, like item changes
         return doc_id
 
     def notify_remove(self, doc_ids: Sequence[int]) -> None:
-        if doc_ids:
-            self._notify.remove(doc_ids=list(doc_ids))
-            self._items_dirty = True
+        for doc_id in doc_ids:
+            if self._notify.pop(doc_id, None) is not None:
+                self._dirty.add("notify")
 
-    def first_found(self, source: str, after: str = "") -> list[StoredItem]:
-        """Items this source was first to find, first seen after `after` (an ISO time), oldest first."""
-        docs = [self._items.get(doc_id=doc_id) for doc_id in self._by_source.get(source, ())]
-        found = [doc for doc in docs if doc and doc.get("source") == source and doc["first_seen"] > after]
-        found.sort(key=lambda doc: (doc["first_seen"], doc["key"]))
-        return [self._to_stored(doc, with_body=False) for doc in found]
+    # -- migration ----------------------------------------------------------
 
-    def newest_first_found(self, source: str) -> str:
-        """The latest first_seen among the items this source found ("" if none)."""
-        docs = (self._items.get(doc_id=doc_id) for doc_id in self._by_source.get(source, ()))
-        return max((doc["first_seen"] for doc in docs if doc and doc.get("source") == source), default="")
+    def dump(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        for name, value in self._meta.items():
+            yield "meta", {"name": name, "value": value}
+        for doc in self._states.values():
+            yield "state", dict(doc)
+        for shard, doc in self._all_documents():
+            summary_html, content_html = self._body(doc)
+            record = {k: v for k, v in doc.items() if k != "content"}
+            record.update(content_hash=content_of(doc)[0], summary_html=summary_html, content_html=content_html)
+            yield "item", record
+        for sid in sorted(self._summaries):
+            if self._summaries[sid].tombs or sid in self._dirty_shards:
+                for tomb in self._shard(sid).tombs.values():
+                    yield "tombstone", dict(tomb)
+        for doc in self.notify_docs():
+            yield "notify", doc
+
+    def load(self, records: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        for table, record in records:
+            if table == "meta":
+                self.set_meta(record["name"], record["value"])
+            elif table == "state":
+                self._states[record["name"]] = dict(record)
+                self._dirty.add("state")
+            elif table == "item":
+                doc = {k: v for k, v in record.items() if k not in ("summary_html", "content_html", "content_hash")}
+                location = self._stage_body(doc["source"], record.get("summary_html"), record.get("content_html"))
+                doc["content"] = f"{record['content_hash']} {location}"
+                self._write_docs([doc], [])
+            elif table == "tombstone":
+                shard = self._shard_of_source(record["source"])
+                shard.tombs[record["key"]] = dict(record)
+                self._tombs.add(key_hash(record["key"]), shard.sid)
+                summary = self._summaries[shard.sid]
+                summary.tombs += 1
+                summary.oldest_tomb = min(summary.oldest_tomb or record["pruned"], record["pruned"])
+                self._touch(shard)
+            elif table == "notify":
+                self.notify_put(record, record["doc_id"])
+
+
+def read_tables(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """The store's records by table (`items`, `sources`, `tombstones`, `meta`, `notify`), for tools
+    and tests that look at a store from outside; bodies included. Read-only, safe beside the daemon."""
+    names = {"item": "items", "state": "sources", "tombstone": "tombstones", "meta": "meta", "notify": "notify"}
+    tables: dict[str, dict[str, dict[str, Any]]] = {}
+    store = TinyDBStore(path, readonly=True)
+    for table, record in store.dump():
+        rows = tables.setdefault(names[table], {})
+        rows[str(len(rows) + 1)] = record
+    return tables

@@ -1,0 +1,205 @@
+"""The TinyDB backend's parts: one source's shard, the summaries and hash index kept for all.
+
+A shard is one TinyDB file (our crash-safe JSON-lines storage: `[table, id, document]` a line)
+with the items a source owns and the tombstones it left; it is read only when something needs
+its documents. Beside it a small summary (`.idx`) says what every start-up must know without
+reading the documents: how many items, which keys, aliases, repost fingerprints and tombstones
+it holds (as 60-bit hashes: 1,000,000 keys cost ~70 MB as hashes, ~300 MB as strings), the
+body packs it uses and its items per category.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .base import content_of, doc_fingerprint
+from .errors import StoreError
+
+
+def key_hash(text: str) -> int:
+    """60 bits: Python keeps such ints in 32 bytes, and collisions at a million keys are ~1e-6 likely
+    (and harmless: every hit is checked against the shard's own strings)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 4
+
+
+class HashIndex:
+    """60-bit hash -> the shard(s) holding that string; lookups are then checked in the shard."""
+
+    def __init__(self) -> None:
+        self._map: dict[int, int | tuple[int, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+    def load(self, hashes: Iterable[int], shard: int) -> None:
+        """Bulk add at start-up: one dict update unless a hash is already there."""
+        hashes = list(hashes)
+        size = len(self._map)
+        fresh = dict.fromkeys(hashes, shard)
+        if not self._map.keys().isdisjoint(fresh):
+            for value in hashes:
+                self.add(value, shard)
+            return
+        self._map.update(fresh)
+        assert len(self._map) == size + len(fresh)
+
+    def add(self, value: int, shard: int) -> None:
+        current = self._map.get(value)
+        if current is None:
+            self._map[value] = shard
+        elif isinstance(current, int):
+            if current != shard:
+                self._map[value] = (current, shard)
+        elif shard not in current:
+            self._map[value] = (*current, shard)
+
+    def discard(self, value: int, shard: int) -> None:
+        current = self._map.get(value)
+        if current is None:
+            return
+        if isinstance(current, int):
+            if current == shard:
+                del self._map[value]
+            return
+        rest = tuple(s for s in current if s != shard)
+        self._map[value] = rest[0] if len(rest) == 1 else rest
+
+    def shards(self, value: int) -> tuple[int, ...]:
+        current = self._map.get(value)
+        if current is None:
+            return ()
+        return (current,) if isinstance(current, int) else current
+
+
+@dataclass(slots=True)
+class Summary:
+    """What start-up knows of a shard without reading it (its `.idx` file)."""
+
+    count: int = 0
+    oldest_seen: str = ""  # first_seen of its oldest item ("": none)
+    newest_seen: str = ""
+    oldest_tomb: str = ""  # `pruned` of its oldest tombstone
+    tombs: int = 0
+    packs: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # bodies in files of a store from before packs
+    categories: dict[str, int] = field(default_factory=dict)
+    keys: list[int] = field(default_factory=list)
+    aliases: list[int] = field(default_factory=list)
+    fingerprints: list[int] = field(default_factory=list)
+    tombstones: list[int] = field(default_factory=list)
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps({name: getattr(self, name) for name in self.__slots__})  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Summary:
+        return cls(**orjson.loads(data))
+
+    def light(self) -> Summary:
+        """The summary without its hash lists (those live in the index once loaded)."""
+        return Summary(self.count, self.oldest_seen, self.newest_seen, self.oldest_tomb, self.tombs,
+                       self.packs, self.files, self.categories)
+
+
+class Shard:
+    """The items one source owns (key -> document) and its tombstones, with their local indexes."""
+
+    def __init__(self, sid: int, source: str) -> None:
+        self.sid = sid
+        self.source = source
+        self.items: dict[str, dict[str, Any]] = {}
+        self.tombs: dict[str, dict[str, Any]] = {}
+        self.aliases: dict[str, str] = {}  # original_key -> the stored repost (first wins)
+        self.fingerprints: dict[str, str] = {}  # repost fingerprint -> key (first wins)
+        self.dirty = False
+
+    # -- documents ---------------------------------------------------------
+
+    def add(self, doc: dict[str, Any]) -> None:
+        self.items[doc["key"]] = doc
+        if doc.get("original_key"):
+            self.aliases.setdefault(doc["original_key"], doc["key"])
+        fingerprint = doc_fingerprint(doc)
+        if fingerprint:
+            self.fingerprints.setdefault(fingerprint, doc["key"])
+        self.dirty = True
+
+    def remove(self, doc: dict[str, Any]) -> tuple[str | None, str | None]:
+        """Take a document out; the alias and fingerprint no longer held here (to drop from the index)."""
+        key = doc["key"]
+        self.items.pop(key, None)
+        gone_alias = gone_fingerprint = None
+        # As before shards: the next item with the same alias or fingerprint is not promoted.
+        original = doc.get("original_key")
+        if original and self.aliases.get(original) == key:
+            del self.aliases[original]
+            gone_alias = original
+        fingerprint = doc_fingerprint(doc)
+        if fingerprint and self.fingerprints.get(fingerprint) == key:
+            del self.fingerprints[fingerprint]
+            gone_fingerprint = fingerprint
+        self.dirty = True
+        return gone_alias, gone_fingerprint
+
+    # -- files -------------------------------------------------------------
+
+    def lines(self) -> Iterator[bytes]:
+        """The shard as TinyDB JSON lines: tables `items` and `tombstones`."""
+        for number, doc in enumerate(self.items.values(), 1):
+            yield orjson.dumps(["items", str(number), doc], option=orjson.OPT_APPEND_NEWLINE)
+        for number, tomb in enumerate(self.tombs.values(), 1):
+            yield orjson.dumps(["tombstones", str(number), tomb], option=orjson.OPT_APPEND_NEWLINE)
+
+    @classmethod
+    def read(cls, sid: int, source: str, path: Path) -> Shard:
+        shard = cls(sid, source)
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, 1):
+                try:
+                    table, _doc_id, doc = orjson.loads(line)
+                except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
+                    raise StoreError(
+                        f"{path}:{number}: not a store line ({exc}); the file was not written by this program"
+                        " or the disk is damaged. Restore it from a backup, or move the store aside."
+                    ) from None
+                if table == "items":
+                    shard.add(doc)
+                elif table == "tombstones":
+                    shard.tombs[doc["key"]] = doc
+        shard.dirty = False
+        return shard
+
+    def summary(self) -> Summary:
+        packs: set[str] = set()
+        files: set[str] = set()
+        categories: dict[str, int] = {}
+        for doc in self.items.values():
+            digest, location = content_of(doc)
+            if location is None:
+                files.add(digest)
+            else:
+                packs.add(location.partition(":")[0])
+            for slug in doc.get("categories") or ():
+                categories[slug] = categories.get(slug, 0) + 1
+        seen = [doc["first_seen"] for doc in self.items.values()]
+        pruned = [tomb["pruned"] for tomb in self.tombs.values()]
+        return Summary(
+            count=len(self.items),
+            oldest_seen=min(seen, default=""),
+            newest_seen=max(seen, default=""),
+            oldest_tomb=min(pruned, default=""),
+            tombs=len(self.tombs),
+            packs=sorted(packs),
+            files=sorted(files),
+            categories=dict(sorted(categories.items())),
+            keys=[key_hash(key) for key in self.items],
+            aliases=[key_hash(alias) for alias in self.aliases],
+            fingerprints=[key_hash(fingerprint) for fingerprint in self.fingerprints],
+            tombstones=[key_hash(key) for key in self.tombs],
+        )
