@@ -1,22 +1,30 @@
-"""Benchmark 2: the store at 100,000 items.
+"""Benchmark 2: the store at 20,000 to 1,000,000 items, on TinyDB or PostgreSQL.
 
-    .venv/bin/python -m bench.bench_store [--items 100000] [--new 1000] [--runs 3]
+    .venv/bin/python -m bench.bench_store [--items 20000 200000 1000000] [--runs 3]
+        [--backend tinydb|postgresql] [--against REF]
 
-Builds (once, cached under $TMPDIR/bench-store-<items>) a store of 100,000 realistic items from
-1,000 sources (CJK titles, 2-4k-character bodies in blobs, two of 20 categories each); the
-publish benchmark reads the same store. Then, per run,
-in fresh processes so peak RSS is the phase's own:
+Builds (once, cached: under $TMPDIR/bench-store-<items>-<layout> for TinyDB, as a template
+database for PostgreSQL) a store of realistic items from 1,000 sources (CJK titles, 2-4k-character
+bodies, two of 20 categories each). Then, per run, each phase in a fresh process (peak RSS is the
+phase's own) on a fresh copy of that store:
 - load: open the store as the daemon does at start-up;
 - poll: a poll bringing 1,000 new items as the pipeline does it (50 sources x 20 new items, each
-  source: apply, prune, set_state, commit), and the same 1,000 items in a single apply+commit;
-- steady: the store work of a steady-state cycle of all 1,000 sources (nothing new: set_state and
-  commit per source, as `poll_source` does), which shows what a per-source commit costs at scale.
-Goals: write (the 1,000-new poll) < 1 s, start-up load < 3 s, peak RSS < 300 MB.
+  source: apply, prune, set_state, lazy commit; then the commit before publishing);
+- publish: 22 feeds (20 categories of 50 entries, `all`, and the health feed) written from the store;
+- steady: the store work of a steady-state cycle of all 1,000 sources (nothing new).
+`--against REF` also runs load and poll with the store code of git revision REF (a temporary
+worktree, its own cached store), alternating with this checkout.
+Goals (issue 21): the 1,000-new-item commit < 1 s at 1,000,000 items and at most twice its cost at
+20,000; start-up < 3 s; peak RSS < 500 MB; on PostgreSQL publish of 22 feeds < 0.5 s.
+
+PostgreSQL: `--postgres ADMIN_URL` (a superuser URL) or, without it, a throwaway server started
+like the tests do (Debian's `postgresql` package).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -27,7 +35,9 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bench.sites import _PHRASES, machine_info, median
 
@@ -79,13 +89,27 @@ def make_items(source_index: int, numbers: range, *, salt: str = "", paragraphs:
     return items
 
 
-def build(directory: Path, total: int) -> None:
-    from aggregator.store import SourceState, Store, open_store
+LAYOUT = "v7"  # the TinyDB layout the cache was built with (shards since v7)
 
-    directory.mkdir(parents=True, exist_ok=True)
+
+def _open_store() -> Any:
+    try:
+        from aggregator.store import open_store
+    except ImportError:  # a revision from before open_store (bench --against)
+        from aggregator.store import Store as open_store  # type: ignore[attr-defined,no-redef]
+    return open_store
+
+
+def build(location: str, total: int) -> None:
+    from aggregator.store import SourceState
+
+    open_store = _open_store()
+
+    if not location.startswith("postgres"):
+        Path(location).parent.mkdir(parents=True, exist_ok=True)
     per_source = total // SOURCES
     paragraphs = _paragraphs()
-    with open_store(directory / "store.json") as store:
+    with open_store(location) as store:
         for index in range(SOURCES):
             store.apply(f"src-{index:04d}", make_items(index, range(per_source), paragraphs=paragraphs), NOW)
             store.set_state(f"src-{index:04d}", SourceState(etag='"abc"', last_success=NOW.isoformat(), max_items_seen=20))
@@ -94,27 +118,31 @@ def build(directory: Path, total: int) -> None:
         store.commit()
 
 
-def _timed_store_open(path: Path) -> tuple[object, float]:
-    from aggregator.store import Store, open_store
-
+def _timed_store_open(location: str) -> tuple[Any, float]:
+    open_store = _open_store()
     start = time.perf_counter()
-    store = open_store(path)
+    store = open_store(location)
     return store, time.perf_counter() - start
 
 
-def child_load(path: str) -> dict[str, float]:
-    store, seconds = _timed_store_open(Path(path))
-    items = len(store)  # type: ignore[arg-type]
-    store._release_lock()  # type: ignore[attr-defined]  # close() would commit; nothing to write
+def _leave(store: Any) -> None:
+    """Exit without the commit close() would make (and for TinyDB, without deleting anything)."""
+    if hasattr(store, "_release_lock"):
+        store._release_lock()
+    else:
+        store.close()
+
+
+def child_load(location: str) -> dict[str, float]:
+    store, seconds = _timed_store_open(location)
+    items = len(store)
+    _leave(store)
     return {"load": seconds, "rss": _rss_mib(), "items": items}
 
 
-def child_poll(path: str, new: str, salt: str, mode: str) -> dict[str, float]:
-    from aggregator.store import Store, open_store
-
+def child_poll(location: str, new: str, salt: str) -> dict[str, float]:
     count = int(new)
-    store, load = _timed_store_open(Path(path))
-    assert isinstance(store, Store)
+    store, load = _timed_store_open(location)
     paragraphs = _paragraphs()
     per_source = 20
     batches = [
@@ -123,32 +151,42 @@ def child_poll(path: str, new: str, salt: str, mode: str) -> dict[str, float]:
     ]
     start = time.perf_counter()
     commits = 0
-    if mode == "pipeline":
-        # What poll_source does for each of the 50 sources that had news.
-        for index, items in batches:
-            name = f"src-{index:04d}"
-            state = store.state(name)
-            store.apply(name, items, NOW)
-            store.prune(name, max_age=timedelta(days=365), max_count=2000, now=NOW)
-            state.last_attempt = state.last_success = NOW.isoformat()
-            store.set_state(name, state)
-            commits += store.commit(lazy=True)  # as poll_source does: batched, at most every few seconds
-        commits += store.commit()  # the daemon commits before it publishes
-    else:
-        for index, items in batches:
-            store.apply(f"src-{index:04d}", items, NOW)
-        commits += store.commit()
+    # What poll_source does for each of the 50 sources that had news.
+    for index, items in batches:
+        name = f"src-{index:04d}"
+        state = store.state(name)
+        store.apply(name, items, NOW)
+        store.prune(name, max_age=timedelta(days=365), max_count=2000, now=NOW)
+        state.last_attempt = state.last_success = NOW.isoformat()
+        store.set_state(name, state)
+        commits += store.commit(lazy=True)  # as poll_source does: batched, at most every few seconds
+    commits += store.commit()  # the daemon commits before it publishes
     seconds = time.perf_counter() - start
-    size = Path(path).stat().st_size
-    store._release_lock()  # type: ignore[attr-defined]
-    return {"write": seconds, "commits": commits, "load": load, "rss": _rss_mib(), "size": size, "items": len(store)}
+    _leave(store)
+    return {"write": seconds, "commits": commits, "load": load, "rss": _rss_mib(), "items": len(store)}
 
 
-def child_steady(path: str) -> dict[str, float]:
-    from aggregator.store import Store, open_store
+def child_publish(location: str, output: str) -> dict[str, float]:
+    from aggregator.classify import CLASSIFICATION_META, classification_fingerprint
+    from aggregator.config import parse_config
+    from aggregator.pipeline import publish_from_store
 
-    store, _load = _timed_store_open(Path(path))
-    assert isinstance(store, Store)
+    lines = ["[settings]", f"store = {json.dumps(location)}", f"output_dir = {json.dumps(output)}", "feed_entries = 50",
+             "[serve]", "enabled = false"]
+    for slug in CATEGORIES:
+        lines += [f"[categories.{slug}]", f'title = "{slug}"']
+    config = parse_config("\n".join(lines) + "\n")
+    store, load = _timed_store_open(location)
+    store.set_meta(CLASSIFICATION_META, classification_fingerprint(config))  # built classified: no re-sort
+    start = time.perf_counter()
+    written = publish_from_store(config, store, now=NOW)
+    seconds = time.perf_counter() - start
+    _leave(store)
+    return {"publish": seconds, "files": len(written), "load": load, "rss": _rss_mib()}
+
+
+def child_steady(location: str) -> dict[str, float]:
+    store, _load = _timed_store_open(location)
     start = time.perf_counter()
     cpu0 = time.process_time()
     for index in range(SOURCES):
@@ -158,102 +196,204 @@ def child_steady(path: str) -> dict[str, float]:
         state.last_attempt = (NOW + timedelta(minutes=30)).isoformat()
         store.set_state(name, state)
         store.commit(lazy=True)  # as poll_source does
+    store.commit()
     seconds = time.perf_counter() - start
     cpu = time.process_time() - cpu0
-    store._release_lock()  # type: ignore[attr-defined]
+    _leave(store)
     return {"steady": seconds, "steady_cpu": cpu, "rss": _rss_mib()}
 
 
-def _child(*args: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-m", "bench.bench_store", *args], cwd=ROOT, capture_output=True, text=True)
+def _child(tree: Path, *args: str) -> dict[str, float]:
+    """This script's phase `args[0]` in a fresh process, importing `aggregator` from `tree`."""
+    script = Path(__file__).resolve()
+    out = subprocess.run([sys.executable, str(script), *args], cwd=tree, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(tree)})
     if out.returncode:
         raise RuntimeError(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def cached_store(items: int) -> Path:
-    """The directory of a built store of `items` items, building it the first time."""
-    cache = Path(tempfile.gettempdir()) / f"bench-store-{items}-v6"
+# -- TinyDB copies -----------------------------------------------------------
+
+
+def cached_store(items: int, tree: Path = ROOT, tag: str = LAYOUT) -> Path:
+    """The directory of a built TinyDB store of `items` items, building it the first time."""
+    cache = Path(tempfile.gettempdir()) / f"bench-store-{items}-{tag}"
     if not (cache / "store.json").exists():
         print(f"building a {items:,}-item store in {cache} (once) ...", flush=True)
         start = time.perf_counter()
         shutil.rmtree(cache, ignore_errors=True)
-        _child("_build", str(cache), str(items))
+        cache.mkdir(parents=True)
+        _child(tree, "_build", str(cache / "store.json"), str(items))
         print(f"  built in {time.perf_counter() - start:.0f}s", flush=True)
     return cache
+
+
+def copy_store(cache: Path, target: Path) -> Path:
+    """A private copy of a cached TinyDB store in `target`; returns its path.
+
+    Shard files are never changed in place (a commit writes new ones), so hard links are a safe
+    copy of them; bodies are shared through a symlink (packs are immutable too)."""
+    shutil.copy2(cache / "store.json", target / "store.json")
+    if (cache / "store.json.d").exists():
+        shutil.copytree(cache / "store.json.d", target / "store.json.d", copy_function=os.link)
+    os.symlink(cache / "store.json.blobs", target / "store.json.blobs")
+    return target / "store.json"
 
 
 def _du(path: Path) -> int:
     return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file())
 
 
+# -- PostgreSQL copies ------------------------------------------------------------
+
+
+class PostgresCopies:
+    """Template databases per size, and a fresh database per phase copied from one."""
+
+    def __init__(self, admin_url: str | None) -> None:
+        self.server = None
+        if admin_url is None:
+            sys.path.insert(0, str(ROOT / "tests"))
+            from pgserver import PostgresServer  # type: ignore[import-not-found]
+
+            self.server = PostgresServer.start(Path(tempfile.mkdtemp(prefix="bench-pg-")))
+            admin_url = self.server.url()
+        self.admin_url = admin_url
+
+    def _execute(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(sql)
+
+    def url(self, database: str) -> str:
+        from urllib.parse import urlsplit, urlunsplit
+
+        return urlunsplit(urlsplit(self.admin_url)._replace(path=f"/{database}"))
+
+    def template(self, items: int) -> str:
+        import psycopg
+
+        name = f"bench_store_{items}"
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            print(f"building a {items:,}-item PostgreSQL store ({name}, once) ...", flush=True)
+            start = time.perf_counter()
+            self._execute(f"CREATE DATABASE {name}")
+            _child(ROOT, "_build", self.url(name), str(items))
+            print(f"  built in {time.perf_counter() - start:.0f}s", flush=True)
+        return name
+
+    def copy(self, template: str, name: str) -> str:
+        self._execute(f"DROP DATABASE IF EXISTS {name}")
+        self._execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        return self.url(name)
+
+    def drop(self, name: str) -> None:
+        self._execute(f"DROP DATABASE IF EXISTS {name}")
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+@contextlib.contextmanager
+def checkouts(against: str | None) -> Iterator[dict[str, Path]]:
+    """This checkout, and `against` in a temporary git worktree (removed after)."""
+    if against is None:
+        yield {"this checkout": ROOT}
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-store-ref-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), against], cwd=ROOT, check=True)
+        try:
+            yield {against: tree, "this checkout": ROOT}
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--items", type=int, nargs="+", default=[20_000, 200_000, 1_000_000])
     parser.add_argument("--new", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--backend", choices=("tinydb", "postgresql"), default="tinydb")
+    parser.add_argument("--postgres", metavar="ADMIN_URL", help="a superuser URL (default: a throwaway server)")
+    parser.add_argument("--against", metavar="REF", help="TinyDB: also run load and poll on this git revision")
     parser.add_argument("--skip-steady", action="store_true", help="skip the 1,000-commit steady-state cycle")
     args = parser.parse_args()
-    print(f"machine: {machine_info()}")
-    cache = cached_store(args.items)
-    size = (cache / "store.json").stat().st_size
-    blobs = _du(cache / "store.json.blobs")
-    print(f"store: {args.items:,} items, store.json {size / 2**20:.1f} MiB, blobs {blobs / 2**20:.0f} MiB")
+    print(f"machine: {machine_info()}; backend: {args.backend}")
+    postgres = PostgresCopies(args.postgres) if args.backend == "postgresql" else None
+    table: list[tuple[str, int, dict[str, float]]] = []
+    try:
+        with checkouts(args.against if postgres is None else None) as trees:
+            for items in args.items:
+                for label, tree in trees.items():
+                    figures = _measure(items, label, tree, args, postgres)
+                    table.append((label, items, figures))
+    finally:
+        if postgres is not None:
+            postgres.close()
+    print()
+    print("| code | items | start-up s | start-up RSS MiB | 1,000-new commit s | poll RSS MiB | publish 22 feeds s | steady cycle s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, items, f in table:
+        print(f"| {label} | {items:,} | {f.get('load', float('nan')):.2f} | {f.get('load_rss', float('nan')):.0f} "
+              f"| {f.get('write', float('nan')):.2f} | {f.get('rss', float('nan')):.0f} "
+              f"| {f.get('publish', float('nan')):.3f} | {f.get('steady', float('nan')):.1f} |")
 
+
+def _measure(items: int, label: str, tree: Path, args: argparse.Namespace, postgres: PostgresCopies | None) -> dict[str, float]:
     results: dict[str, list[float]] = {}
+    ours = tree == ROOT
 
     def add(key: str, value: float) -> None:
         results.setdefault(key, []).append(value)
 
+    if postgres is None:
+        cache = cached_store(items, tree, LAYOUT if ours else f"ref-{label}")
+        print(f"{label}: {items:,} items, {_du(cache) / 2**20:.0f} MiB on disk (bodies included)", flush=True)
+    else:
+        template = postgres.template(items)
     for run in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="bench-store-run-") as tmp:
-            path = Path(tmp) / "store.json"
-            shutil.copy2(cache / "store.json", path)
-            # Blobs are content-addressed and immutable: share them instead of copying a GB per run.
-            os.symlink(cache / "store.json.blobs", Path(tmp) / "store.json.blobs")
-            loaded = _child("_load", str(path))
+
+            def fresh(phase: str) -> str:
+                if postgres is not None:
+                    return postgres.copy(template, f"bench_run_{phase}")
+                target = Path(tmp) / phase
+                target.mkdir()
+                return str(copy_store(cache, target))
+
+            loaded = _child(tree, "_load", fresh("load"))
             add("load", loaded["load"])
             add("load_rss", loaded["rss"])
-            for mode in ("pipeline", "single"):
-                shutil.copy2(cache / "store.json", path)
-                polled = _child("_poll", str(path), str(args.new), f"r{run}{mode[0]}", mode)
-                add(f"write_{mode}", polled["write"])
-                add(f"commits_{mode}", polled["commits"])
-                add(f"rss_{mode}", polled["rss"])
-                add("size_after", polled["size"])
-            if not args.skip_steady:
-                steady = _child("_steady", str(path))
-                add("steady", steady["steady"])
-                add("steady_cpu", steady["steady_cpu"])
-        print(f"run {run + 1}: " + ", ".join(f"{k}={v[-1]:.2f}" for k, v in results.items()), flush=True)
-
-    def m(key: str) -> float:
-        return median(results[key])
-
-    print()
-    print(f"start-up load of {args.items:,} items: {m('load'):.2f}s (goal < 3 s), peak RSS {m('load_rss'):.0f} MiB")
-    print(
-        f"poll bringing {args.new:,} new items, as the pipeline does it ({m('commits_pipeline'):.0f} commits): "
-        f"{m('write_pipeline'):.2f}s (goal < 1 s), peak RSS {m('rss_pipeline'):.0f} MiB (goal < 300 MB)"
-    )
-    print(f"the same {args.new:,} items in one apply+commit: {m('write_single'):.2f}s, peak RSS {m('rss_single'):.0f} MiB")
-    print(f"store.json after the poll: {m('size_after') / 2**20:.1f} MiB (+ blobs {blobs / 2**20:.0f} MiB)")
-    if "steady" in results:
-        print(
-            f"steady-state cycle of {SOURCES} not-modified sources, store work only (commit per source): "
-            f"{m('steady'):.1f}s wall, {m('steady_cpu'):.1f}s CPU"
-        )
+            polled = _child(tree, "_poll", fresh("poll"), str(args.new), f"r{run}")
+            add("write", polled["write"])
+            add("rss", polled["rss"])
+            if ours:
+                published = _child(tree, "_publish", fresh("publish"), str(Path(tmp) / "feeds"))
+                add("publish", published["publish"])
+                if not args.skip_steady:
+                    steady = _child(tree, "_steady", fresh("steady"))
+                    add("steady", steady["steady"])
+        print(f"  {label} {items:,} run {run + 1}: " + ", ".join(f"{k}={v[-1]:.2f}" for k, v in results.items()), flush=True)
+    return {key: median(values) for key, values in results.items()}
 
 
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "_build":
-        build(Path(sys.argv[2]), int(sys.argv[3]))
+        build(sys.argv[2], int(sys.argv[3]))
         print("{}")
     elif command == "_load":
         print(json.dumps(child_load(sys.argv[2])))
     elif command == "_poll":
-        print(json.dumps(child_poll(*sys.argv[2:6])))
+        print(json.dumps(child_poll(*sys.argv[2:5])))
+    elif command == "_publish":
+        print(json.dumps(child_publish(sys.argv[2], sys.argv[3])))
     elif command == "_steady":
         print(json.dumps(child_steady(sys.argv[2])))
     else:
