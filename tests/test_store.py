@@ -19,6 +19,14 @@ from aggregator.store import StoreError, StoreLocked, read_tables, open_store
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
 
 
+@pytest.fixture(params=["tinydb", "postgresql"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same contract on both backends: a new TinyDB path, or a new PostgreSQL database."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return str(tmp_path / "store.json")
+
+
 def item(n: int, *, title: str | None = None, body: str = "body", source: str = "s", **extra: object) -> Item:
     fields: dict[str, object] = dict(
         key=f"url:https://example.org/{n}",
@@ -38,8 +46,8 @@ def item(n: int, *, title: str | None = None, body: str = "body", source: str = 
     return Item(**fields)  # type: ignore[arg-type]
 
 
-def test_new_changed_and_unchanged_items(tmp_path: Path) -> None:
-    with open_store(tmp_path / "store.json") as store:
+def test_new_changed_and_unchanged_items(location: str) -> None:
+    with open_store(location) as store:
         first = store.apply("s", [item(1), item(2)], NOW)
         assert (len(first.new), len(first.changed), first.unchanged) == (2, 0, 0)
         again = store.apply("s", [item(1), item(2)], NOW + timedelta(hours=1))
@@ -51,25 +59,25 @@ def test_new_changed_and_unchanged_items(tmp_path: Path) -> None:
         assert stored.content_html == "<p>edited</p>"
         assert stored.updated == NOW + timedelta(hours=2)
         assert stored.first_seen == NOW
-    with open_store(tmp_path / "store.json") as store:
+    with open_store(location) as store:
         assert len(store) == 2
         assert store.get("url:https://example.org/1").content_html == "<p>edited</p>"  # type: ignore[union-attr]
 
 
-def test_atom_id_is_fixed_at_first_insert(tmp_path: Path) -> None:
-    with open_store(tmp_path / "store.json") as store:
+def test_atom_id_is_fixed_at_first_insert(location: str) -> None:
+    with open_store(location) as store:
         store.apply("s", [item(1)], NOW)
         before = store.get("url:https://example.org/1").atom_id  # type: ignore[union-attr]
         store.apply("s", [item(1, title="A new title for the same article")], NOW + timedelta(days=1))
         assert store.get("url:https://example.org/1").atom_id == before  # type: ignore[union-attr]
 
 
-def test_repost_with_original_link_is_one_item_with_both_sources(tmp_path: Path) -> None:
+def test_repost_with_original_link_is_one_item_with_both_sources(location: str) -> None:
     original = item(1, source="gov")
     repost = item(
         2, source="portal", title=original.title, original_url=original.url, key="url:https://portal.example/9"
     )
-    with open_store(tmp_path / "store.json") as store:
+    with open_store(location) as store:
         store.apply("gov", [original], NOW)
         diff = store.apply("portal", [repost], NOW)
         assert diff.new == [] and diff.reposts == [original.key]
@@ -78,10 +86,10 @@ def test_repost_with_original_link_is_one_item_with_both_sources(tmp_path: Path)
         assert len(store) == 1
 
 
-def test_repost_seen_before_its_original_is_credited_to_the_original(tmp_path: Path) -> None:
+def test_repost_seen_before_its_original_is_credited_to_the_original(location: str) -> None:
     original = item(1, source="gov")
     repost = item(2, source="portal", original_url=original.url, key="url:https://portal.example/9")
-    with open_store(tmp_path / "store.json") as store:
+    with open_store(location) as store:
         store.apply("portal", [repost], NOW)
         store.apply("gov", [original], NOW)
         assert len(store) == 1
@@ -89,17 +97,17 @@ def test_repost_seen_before_its_original_is_credited_to_the_original(tmp_path: P
         assert stored.source == "gov" and stored.url == original.url and set(stored.sources) == {"gov", "portal"}
 
 
-def test_repost_without_link_is_recognised_by_title_and_day(tmp_path: Path) -> None:
+def test_repost_without_link_is_recognised_by_title_and_day(location: str) -> None:
     title = "浙江省生态环境厅召开2023年度全省生态环境执法工作推进会"
-    with open_store(tmp_path / "store.json") as store:
+    with open_store(location) as store:
         store.apply("gov", [item(1, title=title, source="gov")], NOW)
         repost = item(2, title=f" {title}！", source="portal", published=NOW - timedelta(hours=1), url="https://portal.example/2")
         diff = store.apply("portal", [repost], NOW)
         assert diff.new == [] and len(store) == 1
 
 
-def test_pruned_items_stay_pruned_while_the_source_still_lists_them(tmp_path: Path) -> None:
-    with open_store(tmp_path / "store.json") as store:
+def test_pruned_items_stay_pruned_while_the_source_still_lists_them(location: str) -> None:
+    with open_store(location) as store:
         items = [item(n) for n in range(1, 16)]
         store.apply("s", items, NOW)
         assert store.prune("s", max_age=timedelta(days=365), max_count=10, now=NOW) == 5
@@ -109,11 +117,11 @@ def test_pruned_items_stay_pruned_while_the_source_still_lists_them(tmp_path: Pa
         assert len(store) == 10
 
 
-def test_second_store_on_the_same_file_is_refused(tmp_path: Path) -> None:
-    with open_store(tmp_path / "store.json"):
+def test_second_store_on_the_same_file_is_refused(location: str) -> None:
+    with open_store(location):
         with pytest.raises(StoreLocked, match="one daemon owns a store at a time"):
-            open_store(tmp_path / "store.json")
-    open_store(tmp_path / "store.json").close()  # the lock is released on close
+            open_store(location)
+    open_store(location).close()  # the lock is released on close
 
 
 def test_a_foreign_or_damaged_store_file_is_refused_not_overwritten(tmp_path: Path) -> None:
@@ -148,9 +156,10 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_kill_9_mid_write_loses_no_committed_item(tmp_path: Path) -> None:
+def test_kill_9_mid_write_loses_no_committed_item(location: str, tmp_path: Path) -> None:
     """A writer is killed at several points; each restart loads every item it had committed."""
-    path = tmp_path / "store.json"
+    path = location
+    on_files = not location.startswith("postgresql://")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     committed = 0
     for round_number, commits_before_kill in enumerate((1, 3, 7, 2, 5)):
@@ -167,8 +176,9 @@ def test_kill_9_mid_write_loses_no_committed_item(tmp_path: Path) -> None:
         # The writer is mid-way through its next commit (2 MB of JSON) when it dies.
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        raw = read_tables(path)  # always a complete file
-        assert len(raw["items"]) >= committed, f"round {round_number}"
+        if on_files:
+            raw = read_tables(Path(path))  # always complete files
+            assert len(raw["items"]) >= committed, f"round {round_number}"
         with open_store(path) as store:
             keys = [stored.key for stored in store.items()]
             assert len(keys) == len(set(keys)) >= committed
@@ -205,7 +215,7 @@ def test_lazy_commits_batch_writes_and_keep_items_with_their_etag(
     assert read_tables(path)["sources"]["1"]["etag"] == '"v2"'
 
 
-def test_repost_link_matches_the_original_across_scheme_and_column_variants(tmp_path: Path) -> None:
+def test_repost_link_matches_the_original_across_scheme_and_column_variants(location: str) -> None:
     from aggregator.normalise.urls import item_key
 
     original_url = "https://sthjt.zj.gov.cn/art/2023/4/23/art_1229116_58938545.html"
@@ -218,7 +228,7 @@ def test_repost_link_matches_the_original_across_scheme_and_column_variants(tmp_
         key="url:https://portal.example/9",
         original_url="http://sthjt.zj.gov.cn/art/2023/4/23/art_1202652_58938545.html",
     )
-    with open_store(tmp_path / "store.json") as store:
+    with open_store(location) as store:
         store.apply("portal", [repost], NOW)
         store.apply("gov", [original], NOW)
         (stored,) = list(store.items())
@@ -347,18 +357,18 @@ def test_a_store_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> No
     assert path.read_bytes() == before
 
 
-def test_same_title_same_day_on_one_site_are_different_documents(tmp_path: Path) -> None:
+def test_same_title_same_day_on_one_site_are_different_documents(location: str) -> None:
     title = "浙江省生态环境厅行政处罚决定书"
-    with open_store(tmp_path / "store.json") as store:
+    with open_store(location) as store:
         store.apply("gov", [item(1, title=title), item(2, title=title)], NOW)
         assert store.apply("gov", [item(3, title=title)], NOW).new == ["url:https://example.org/3"]
         assert len(store) == 3
 
 
-def test_an_original_that_took_over_its_repost_keeps_updating_it_after_restarts(tmp_path: Path) -> None:
+def test_an_original_that_took_over_its_repost_keeps_updating_it_after_restarts(location: str) -> None:
     original = item(1, source="gov")
     repost = item(2, source="portal", original_url=original.url, key="url:https://portal.example/9")
-    path = tmp_path / "store.json"
+    path = location
     with open_store(path) as store:
         store.apply("portal", [repost], NOW)
         store.apply("gov", [original], NOW)
@@ -370,8 +380,8 @@ def test_an_original_that_took_over_its_repost_keeps_updating_it_after_restarts(
         assert stored.content_html == "<p>edited</p>" and stored.source == "gov"
 
 
-def test_status_can_read_a_store_the_daemon_holds(tmp_path: Path) -> None:
-    path = tmp_path / "store.json"
+def test_status_can_read_a_store_the_daemon_holds(location: str) -> None:
+    path = location
     with open_store(path) as owner:
         owner.apply("s", [item(1), item(2)], NOW)
         owner.commit()
@@ -385,8 +395,8 @@ def test_status_can_read_a_store_the_daemon_holds(tmp_path: Path) -> None:
         assert len(again) == 2  # the read-only open wrote nothing
 
 
-def test_a_category_named_twice_counts_once(tmp_path: Path) -> None:
-    with open_store(tmp_path / "store.json") as store:
+def test_a_category_named_twice_counts_once(location: str) -> None:
+    with open_store(location) as store:
         store.apply("s", [item(1, categories=("enforcement", "enforcement", "ecology"))], NOW)
         (stored,) = list(store.items())
         assert stored.categories == ("ecology", "enforcement")
@@ -410,10 +420,10 @@ def test_a_stock_tinydb_json_file_is_converted(tmp_path: Path) -> None:
         assert len(store) == 2
 
 
-def test_after_a_takeover_the_repost_source_no_longer_rewrites_the_item(tmp_path: Path) -> None:
+def test_after_a_takeover_the_repost_source_no_longer_rewrites_the_item(location: str) -> None:
     original = item(1, source="gov", body="original text")
     repost = item(2, source="portal", original_url=original.url, key="url:https://portal.example/9", body="copy")
-    with open_store(tmp_path / "store.json") as store:
+    with open_store(location) as store:
         store.apply("portal", [repost], NOW)
         store.apply("gov", [original], NOW)
         for hour in range(1, 4):  # both sources keep listing it
@@ -424,8 +434,8 @@ def test_after_a_takeover_the_repost_source_no_longer_rewrites_the_item(tmp_path
         assert stored.url == original.url and stored.content_html == "<p>original text</p>"
 
 
-def test_a_retitled_then_pruned_item_leaves_no_stale_index_behind(tmp_path: Path) -> None:
-    with open_store(tmp_path / "store.json") as store:
+def test_a_retitled_then_pruned_item_leaves_no_stale_index_behind(location: str) -> None:
+    with open_store(location) as store:
         first = item(20, title="浙江省生态环境厅召开执法工作会议的原标题")  # the oldest
         store.apply("gov", [first], NOW)
         store.apply("gov", [item(20, title="浙江省生态环境厅召开执法工作会议的新标题")], NOW)
@@ -440,10 +450,10 @@ def test_a_retitled_then_pruned_item_leaves_no_stale_index_behind(tmp_path: Path
         assert store.apply("portal", [other], NOW).new == [other.key]
 
 
-def test_a_pruned_original_that_took_over_its_repost_stays_pruned(tmp_path: Path) -> None:
+def test_a_pruned_original_that_took_over_its_repost_stays_pruned(location: str) -> None:
     original = item(30, source="gov")  # the oldest, so the one pruned
     repost = item(31, source="portal", original_url=original.url, key="url:https://portal.example/9")
-    with open_store(tmp_path / "store.json") as store:
+    with open_store(location) as store:
         store.apply("portal", [repost], NOW)
         store.apply("gov", [original], NOW)
         store.apply("gov", [item(n, source="gov") for n in range(1, 11)], NOW)
@@ -452,3 +462,57 @@ def test_a_pruned_original_that_took_over_its_repost_stays_pruned(tmp_path: Path
         assert store.apply("gov", [original], NOW).new == []
         assert store.apply("portal", [repost], NOW).new == []
         assert len(store) == 10
+
+
+def test_poll_state_facts_and_notifications_survive_a_reopen(location: str) -> None:
+    from aggregator.store import SourceState
+
+    with open_store(location) as store:
+        store.set_state("s", SourceState(etag='"v1"', consecutive_failures=2, last_error="HTTP 503"))
+        store.set_meta("classification", "abc")
+        first = store.notify_put({"type": "cursor", "target": "mail", "after": "2026-01-01"})
+        second = store.notify_put({"type": "outbox", "target": "mail", "keys": ["k1"]})
+        store.notify_remove([first])
+        store.notify_put({"type": "outbox", "target": "mail", "keys": ["k1", "k2"]}, second)
+    with open_store(location) as store:
+        assert store.state("s").etag == '"v1"' and store.state("s").last_error == "HTTP 503"
+        assert store.states().keys() == {"s"} and store.state("other") == SourceState()
+        assert store.meta("classification") == "abc" and store.created is not None
+        assert store.notify_docs() == [{"type": "outbox", "target": "mail", "keys": ["k1", "k2"], "doc_id": second}]
+
+
+def test_newest_follows_publish_time_per_category_across_sources(location: str) -> None:
+    with open_store(location) as store:
+        for n in range(1, 41):  # item n is n hours old; every third also in "enforcement"
+            cats = ("ecology", "enforcement") if n % 3 == 0 else ("ecology",)
+            store.apply(f"s{n % 4}", [item(n, source=f"s{n % 4}", categories=cats)], NOW)
+        store.commit()
+        newest = store.newest({"all": 5, "enforcement": 3, "missing": 2})
+        assert [i.key for i in newest["all"]] == [f"url:https://example.org/{n}" for n in (1, 2, 3, 4, 5)]
+        assert [i.key for i in newest["enforcement"]] == [f"url:https://example.org/{n}" for n in (3, 6, 9)]
+        assert newest["missing"] == [] and newest["all"][0].content_html == "<p>body</p>"
+        store.prune("s3", max_age=timedelta(days=365), max_count=0, now=NOW)  # 3 and others leave
+        assert [i.key for i in store.newest({"enforcement": 3})["enforcement"]] == [
+            f"url:https://example.org/{n}" for n in (6, 9, 12)
+        ]
+
+
+def test_migrate_copies_everything_and_checks_it(location: str, tmp_path: Path) -> None:
+    from aggregator.store import SourceState
+    from aggregator.store.migrate import migrate
+
+    source = tmp_path / "from" / "store.json"
+    with open_store(source) as store:
+        store.apply("gov", [item(n, source="gov", categories=("ecology",)) for n in range(1, 31)], NOW)
+        store.apply("portal", [item(40, source="portal", original_url="https://example.org/1", key="url:https://p.example/1")], NOW)
+        store.prune("gov", max_age=timedelta(days=365), max_count=25, now=NOW)
+        store.set_state("gov", SourceState(etag='"e"'))
+        store.notify_put({"type": "cursor", "target": "t"})
+    checks = migrate(source, location)
+    assert [(c.table, c.source_count, c.matches) for c in checks] == [
+        ("meta", 1, True), ("state", 1, True), ("item", 25, True), ("tombstone", 5, True), ("notify", 1, True)
+    ]
+    with open_store(location) as copied:
+        assert copied.get("url:https://example.org/1").sources == ("gov", "portal")  # type: ignore[union-attr]
+        assert copied.apply("gov", [item(30, source="gov")], NOW).skipped_tombstoned == 1
+        assert copied.newest({"ecology": 1})["ecology"][0].content_html == "<p>body</p>"

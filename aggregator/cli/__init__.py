@@ -29,6 +29,7 @@ from .common import (
 )
 from .status import cmd_notify, cmd_status
 from .steps import cmd_build, cmd_check, cmd_poll
+from .store import cmd_store
 from .trial import cmd_try
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "cmd_poll",
     "cmd_run",
     "cmd_status",
+    "cmd_store",
     "cmd_try",
     "main",
 ]
@@ -176,6 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     verifying.add_argument("--all", action="store_true", help="every entry of the catalog")
     verifying.add_argument("--config", help="use this config's settings; without ids, verify its catalog/preset sources")
     verifying.add_argument("--json", action="store_true", help="machine-readable output")
+    store = sub.add_parser("store", help="the store itself: move it between TinyDB and PostgreSQL")
+    store_sub = store.add_subparsers(dest="store_command", required=True)
+    moving = store_sub.add_parser(
+        "migrate", help="copy every item, body, tombstone, poll state and notification into an empty store, then check"
+    )
+    moving.add_argument("source", metavar="FROM", help="a store path, a postgresql:// URL, or env:NAME")
+    moving.add_argument("target", metavar="TO", help="an empty (or new) store: path, URL or env:NAME")
+    moving.set_defaults(func=cmd_store)
     notify = sub.add_parser("notify", help="notification targets ([[notify]] in the config)")
     notify_sub = notify.add_subparsers(dest="action", required=True)
     notify_test = notify_sub.add_parser("test", help="send a test message to one target now")
@@ -193,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.log_level)
     # Through the environment, so a reload of the config by the daemon keeps them.
     if args.store:
-        os.environ["AGGREGATOR_STORE"] = str(Path(args.store).expanduser().absolute())
+        database = args.store.startswith(("postgresql://", "postgres://", "env:"))
+        os.environ["AGGREGATOR_STORE"] = args.store if database else str(Path(args.store).expanduser().absolute())
     if args.output_dir:
         os.environ["AGGREGATOR_OUTPUT_DIR"] = str(Path(args.output_dir).expanduser().absolute())
     from ..config import ConfigError

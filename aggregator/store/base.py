@@ -106,6 +106,10 @@ class Store(ABC):
     def close(self) -> None:
         """Commit, then release the lock (read-only stores hold none)."""
 
+    @abstractmethod
+    def abandon(self) -> None:
+        """Release the lock without writing what is staged (a store only read, e.g. by `store migrate`)."""
+
     def __enter__(self) -> Store:
         return self
 

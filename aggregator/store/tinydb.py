@@ -233,6 +233,9 @@ class TinyDBStore(_Bodies, Store):
             self._lock_handle.close()
             self._lock_handle = None
 
+    def abandon(self) -> None:
+        self._release_lock()
+
     def close(self) -> None:
         if self._lock_handle is None:
             return  # read-only, or already closed
