@@ -387,7 +387,7 @@ def test_server_stopped_mid_run_loses_and_repeats_nothing(postgres_server: objec
         with pytest.raises(StoreError) as read_failed:
             store.get(item(2).key)
         one_line(read_failed)
-        assert len(store._items_pending) == 2  # the staging is intact  # noqa: SLF001
+        assert isinstance(store, PostgresStore) and len(store._items_pending) == 2  # the staging is intact
         server.start()
         assert store.commit() is True
         store.close()
@@ -412,7 +412,7 @@ def test_server_stopped_mid_run_loses_and_repeats_nothing(postgres_server: objec
 
 
 def test_password_is_never_in_location() -> None:
-    from aggregator.store.postgres import redact
+    from aggregator.store.postgres_connection import redact
 
     assert redact("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
     assert redact("postgres://u@h/db?sslmode=require&password=secret") == "postgres://u@h/db?sslmode=require&password=***"

@@ -26,55 +26,30 @@ Design, and why:
 from __future__ import annotations
 
 import logging
-import os
-import re
-import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
-import orjson
 import psycopg
-from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
+from psycopg.types.json import Jsonb
 
 from ..models import Item, StoredItem, parse_iso, utc_iso
 from . import postgres_schema as schema
 from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store, _compact, content_of, doc_fingerprint, sort_key
 from .errors import StoreError, StoreLocked
+from .postgres_connection import APP_NAME, connect, reason, redact, take_lock
 from .records import SourceState
 
 log = logging.getLogger("aggregator.store")
 
 T = TypeVar("T")
-LOCK_KEY = 0x6665_6564_6167_6772  # "feedaggr"; advisory locks are per database, so one constant will do
-APP_NAME = "feed-aggregator"
 BODY_LOCATION = "db"  # content_of(doc)[1]: the body is in the item's row
 BATCH = 2000
-CONNECT_TIMEOUT = 5  # seconds: a server that does not answer is an error, not a hang
 
 Doc = dict[str, Any]
 Body = tuple[str | None, str | None]
-
-
-def redact(url: str) -> str:
-    """The URL as messages show it: any password replaced by ***."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    userinfo, at, hostport = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        netloc = f"{userinfo.split(':', 1)[0]}:***@{hostport}"
-    query = re.sub(r"(^|&)(password=)[^&]*", r"\1\2***", parts.query)
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
-
-
-def _reason(exc: BaseException) -> str:
-    """libpq's message on one line: its cause, without the prefixes and hints around it."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    text = text.rpartition("failed: ")[2] if "failed: " in text else text
-    return text.replace("FATAL:  ", "").strip() or type(exc).__name__
 
 
 def _db_sort_key(doc: Mapping[str, Any]) -> str:
@@ -84,11 +59,6 @@ def _db_sort_key(doc: Mapping[str, Any]) -> str:
 
 def _text(value: str | None) -> str | None:
     return value.replace("\x00", "") if value and "\x00" in value else value
-
-
-def _dumps(obj: Any) -> bytes:
-    # jsonb refuses \u0000 too; a stray NUL in a title must not make every commit fail.
-    return orjson.dumps(obj).replace(b"\\u0000", b"")
 
 
 class PostgresStore(Store):
@@ -124,86 +94,16 @@ class PostgresStore(Store):
 
     # -- connections, the lock, errors ---------------------------------------
 
-    def _connect(self, application_name: str) -> psycopg.Connection:
-        options: dict[str, Any] = {"autocommit": True, "application_name": application_name[:63]}
-        if "connect_timeout" not in self._url:
-            options["connect_timeout"] = CONNECT_TIMEOUT
-        try:
-            conn = psycopg.connect(self._url, **options)
-        except psycopg.Error as exc:
-            raise StoreError(self._connect_message(exc)) from None
-        set_json_dumps(_dumps, context=conn)
-        set_json_loads(orjson.loads, context=conn)
-        if self.readonly:
-            conn.execute("SET default_transaction_read_only = on")  # a second guard: the server refuses writes
-        return conn
-
-    def _connect_message(self, exc: psycopg.Error) -> str:
-        reason = _reason(exc)
-        lowered = reason.lower()
-        if "password authentication failed" in lowered or "no password supplied" in lowered:
-            user = re.search(r'for user "([^"]*)"', reason)
-            name = user.group(1) if user else (urlsplit(self._url).username or "?")
-            return (
-                f"cannot connect to {self.location}: authentication failed for user {name};"
-                " fix the password in `store`, or use `env:NAME`"
-            )
-        if "refused" in lowered:
-            return f"cannot connect to {self.location} (connection refused); start PostgreSQL or fix `store`"
-        if "does not exist" in lowered:
-            return f"cannot connect to {self.location} ({reason}); create it (createdb) or fix `store`"
-        return f"cannot connect to {self.location} ({reason}); check that PostgreSQL runs and `store` is right"
-
     def _conn(self) -> psycopg.Connection:
         """The main connection, (re)connected when needed; a writer (re)takes its lock first."""
         if self._main is None or self._main.closed:
             if self._closed:
                 raise StoreError(f"{self.location}: the store is closed")
             if not self.readonly:
-                self._ensure_lock()
-            self._main = self._connect(APP_NAME)
+                held, self._lock_conn = self._lock_conn, None  # take_lock closes it if it no longer answers
+                self._lock_conn = take_lock(self._url, self.location, held)
+            self._main = connect(self._url, self.location, APP_NAME, readonly=self.readonly)
         return self._main
-
-    def _ensure_lock(self) -> None:
-        lock = self._lock_conn
-        if lock is not None and not lock.closed:
-            try:
-                lock.execute("SELECT 1")
-                return  # still ours
-            except psycopg.Error:
-                lock.close()  # the server restarted: the lock went with the session
-        self._lock_conn = None
-        lock = self._connect(f"{APP_NAME}: pid {os.getpid()} on host {socket.gethostname()}")
-        try:
-            row = lock.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
-            if not (row and row[0]):
-                owner = self._lock_owner(lock)
-                raise StoreLocked(
-                    f"{self.location} is in use by {owner}; one daemon owns a store at a time."
-                    " Stop it, or point this config at another store."
-                )
-        except psycopg.Error as exc:
-            lock.close()
-            raise StoreError(f"cannot lock {self.location} ({_reason(exc)})") from None
-        except BaseException:
-            lock.close()
-            raise
-        self._lock_conn = lock
-
-    @staticmethod
-    def _lock_owner(lock: psycopg.Connection) -> str:
-        row = lock.execute(
-            """SELECT a.application_name, l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-               WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                 AND l.classid::bigint = %s AND l.objid::bigint = %s""",
-            (LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF),
-        ).fetchone()
-        if not row:
-            return "another process"
-        name, pid = row
-        prefix = f"{APP_NAME}: "
-        return name[len(prefix):] if name and name.startswith(prefix) else f"PostgreSQL session {pid}"
 
     def _disconnect(self) -> None:
         for conn in (self._main, self._lock_conn):
@@ -231,7 +131,7 @@ class PostgresStore(Store):
                     conn.close()
                     if attempt == 1 and was_open:
                         continue
-                raise StoreError(f"cannot {what} {self.location} ({_reason(exc)})") from None
+                raise StoreError(f"cannot {what} {self.location} ({reason(exc)})") from None
         raise AssertionError("unreachable")
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
