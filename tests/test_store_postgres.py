@@ -417,3 +417,46 @@ def test_password_is_never_in_location() -> None:
     assert redact("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
     assert redact("postgres://u@h/db?sslmode=require&password=secret") == "postgres://u@h/db?sslmode=require&password=***"
     assert redact("postgresql://h/db") == "postgresql://h/db"
+
+
+def test_paged_reads_cross_page_boundaries_and_overlay_the_staging(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aggregator.store.postgres as module
+
+    monkeypatch.setattr(module, "BATCH", 3)  # items(), dump() and reclassify() read a page at a time
+    store.apply("s", [item(n) for n in range(1, 11)], NOW)
+    store.commit()
+    store.apply("s", [item(11), item(12), item(4, body="edited")], NOW + timedelta(hours=1))
+    listed = list(store.items(with_body=True))
+    assert sorted(i.key for i in listed) == sorted(f"url:https://example.org/{n}" for n in range(1, 13))
+    assert next(i for i in listed if i.key.endswith("/4")).content_html == "<p>edited</p>"
+    assert sum(1 for table, _ in store.dump() if table == "item") == 12
+    assert store.reclassify(lambda stored: {"s": ["all-of-them"]}, with_body=True) == 12
+    assert len(store.newest({"all-of-them": 100})["all-of-them"]) == 12
+
+
+def test_first_found_overlays_the_staging(store: PostgresStore) -> None:
+    store.apply("gov", [item(1, source="gov")], NOW)
+    store.commit()
+    later = NOW + timedelta(hours=1)
+    store.apply("gov", [item(2, source="gov")], later)
+    store.apply("portal", [item(3, source="portal")], later)
+    assert [i.key for i in store.first_found("gov")] == [item(1).key, item(2).key]
+    assert [i.key for i in store.first_found("gov", after=NOW.isoformat())] == [item(2).key]
+    assert store.newest_first_found("gov") == later.isoformat() and store.newest_first_found("none") == ""
+
+
+@pytest.mark.parametrize("commit_between", [False, True])
+def test_a_retitled_then_pruned_item_leaves_no_stale_index_behind(store: PostgresStore, commit_between: bool) -> None:
+    first = item(20, title="浙江省生态环境厅召开执法工作会议的原标题")  # the oldest
+    store.apply("gov", [first], NOW)
+    if commit_between:
+        store.commit()
+    store.apply("gov", [item(20, title="浙江省生态环境厅召开执法工作会议的新标题")], NOW)
+    store.apply("gov", [item(n) for n in range(2, 13)], NOW)
+    store.prune("gov", max_age=timedelta(days=365), max_count=10, now=NOW)
+    assert store.get(first.key) is None
+    other = item(99, source="portal", title=first.title, published=first.published,
+                 url="https://portal.example/99", key="url:https://portal.example/99")
+    assert store.apply("portal", [other], NOW).new == [other.key]

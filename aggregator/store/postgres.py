@@ -25,6 +25,7 @@ Design, and why:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -438,7 +439,7 @@ class PostgresStore(Store):
                     self._stage_doc(key, new)
                     changed += 1
         if self.readonly:  # nothing can be written: the staging holds the changes
-            for doc, body in list(self._pages(with_body)):
+            for doc, body in self._pages(with_body):  # it pages past a snapshot of the staging
                 new = recategorized(doc, body)
                 if new is not None:
                     self._stage_doc(new["key"], new)
@@ -595,7 +596,7 @@ class PostgresStore(Store):
         for name, state in self.states().items():
             yield "state", {"name": name, **asdict(state)}
         staged = [(doc, self._body(doc)) for doc in self._pending_docs()]
-        for doc, body in [*self._pages(with_body=True), *staged]:
+        for doc, body in itertools.chain(self._pages(with_body=True), staged):  # a page at a time
             assert body is not None
             record = {k: v for k, v in doc.items() if k != "content"}
             yield "item", {**record, "content_hash": content_of(doc)[0], "summary_html": body[0], "content_html": body[1]}
