@@ -13,9 +13,10 @@ import pytest
 
 from aggregator.models import Item
 from aggregator.store import SourceState, StoreError, StoreLocked, open_store
-from aggregator.store.postgres import PostgresStore
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[test]')")
+
+from aggregator.store.postgres import PostgresStore  # noqa: E402  # needs psycopg
 
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
 

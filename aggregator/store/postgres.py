@@ -33,13 +33,20 @@ from dataclasses import asdict, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
-import psycopg
-from psycopg.types.json import Jsonb
+from .errors import StoreError
+
+try:
+    import psycopg
+    from psycopg.types.json import Jsonb
+except ImportError:  # an optional extra: say how to get it, in one line
+    raise StoreError(
+        "a postgresql:// store needs psycopg: pip install 'feed-aggregator[postgresql]' (or 'psycopg[binary]')"
+    ) from None
 
 from ..models import Item, StoredItem, parse_iso, utc_iso
 from . import postgres_schema as schema
 from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store, _compact, content_of, doc_fingerprint, sort_key
-from .errors import StoreError, StoreLocked
+from .errors import StoreLocked
 from .postgres_connection import APP_NAME, connect, reason, redact, take_lock
 from .records import SourceState
 
