@@ -145,3 +145,36 @@ enabled = false
         encoding="utf-8",
     )
     return path
+
+
+# -- PostgreSQL: a throwaway server for the session, a fresh database per test ----------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """A real PostgreSQL server (initdb in a temporary directory), stopped and removed at the end."""
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[test]')")
+    from .pgserver import PgServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL binaries not found (initdb on PATH or /usr/lib/postgresql/*/bin); apt-get install postgresql")
+    server = PgServer(bindir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: object) -> Iterator[str]:
+    """postgresql://user:password@127.0.0.1:port/dbname of a database created for this test."""
+    from .pgserver import PgServer
+
+    assert isinstance(postgres_server, PgServer)
+    name = postgres_server.create_database()
+    try:
+        yield postgres_server.url(name)
+    finally:
+        postgres_server.drop_database(name)
