@@ -89,7 +89,7 @@ def make_items(source_index: int, numbers: range, *, salt: str = "", paragraphs:
     return items
 
 
-LAYOUT = "v7"  # the TinyDB layout the cache was built with (shards since v7)
+LAYOUT = "v8"  # the TinyDB layout the cache was built with (shards of up to 500 items since v8)
 
 
 def _open_store() -> Any:

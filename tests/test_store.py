@@ -516,3 +516,38 @@ def test_migrate_copies_everything_and_checks_it(location: str, tmp_path: Path) 
         assert copied.get("url:https://example.org/1").sources == ("gov", "portal")  # type: ignore[union-attr]
         assert copied.apply("gov", [item(30, source="gov")], NOW).skipped_tombstoned == 1
         assert copied.newest({"ecology": 1})["ecology"][0].content_html == "<p>body</p>"
+
+
+def test_a_commit_rewrites_only_the_shards_that_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import aggregator.store.tinydb as tinydb
+
+    monkeypatch.setattr(tinydb, "CHUNK_ITEMS", 5)  # a source's items spread over shards of 5
+    path = tmp_path / "store.json"
+
+    def shard_files() -> dict[str, str]:
+        files = orjson.loads(path.read_bytes())["files"]
+        return {part: gen for part, gen in files.items() if part.startswith("s")}
+
+    with open_store(path) as store:
+        store.apply("s", [item(n) for n in range(1, 13)], NOW)  # 12 items: shards of 5, 5 and 2
+        store.apply("t", [item(50, source="t")], NOW)
+        store.commit()
+        before = shard_files()
+        assert len(before) == 4
+        store.apply("s", [item(13)], NOW)  # a new item: the source's last shard only
+        store.commit()
+        after = shard_files()
+        assert [part for part in after if after[part] != before[part]] == ["s3"]  # s: s1 s2 s3; t: s4
+        store.apply("s", [item(1, body="edited")], NOW)  # an edit: the shard that holds the item
+        store.commit()
+        edited = shard_files()
+        assert len([part for part in edited if edited[part] != after[part]]) == 1
+        assert store.prune("s", max_age=timedelta(days=365), max_count=4, now=NOW) == 9
+        store.commit()
+    assert not [p for p in (tmp_path / "store.json.d").iterdir() if p.name.split(".")[0] not in
+                {f"{part}-{gen}" for part, gen in orjson.loads(path.read_bytes())["files"].items()}]
+    with open_store(path) as store:
+        assert len(store) == 5 and store.counts_by_source() == {"s": 4, "t": 1}
+        assert store.get("url:https://example.org/1").content_html == "<p>edited</p>"  # type: ignore[union-attr]
+        assert store.apply("s", [item(12)], NOW).skipped_tombstoned == 1
+        assert [i.key for i in store.first_found("s")] == [f"url:https://example.org/{n}" for n in (1, 2, 3, 4)]

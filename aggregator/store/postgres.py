@@ -251,6 +251,12 @@ class PostgresStore(Store):
                 for category in set(doc.get("categories") or ()):
                     copy.write_row((category, _db_sort_key(doc), key))
 
+    def abandon(self) -> None:
+        """Release the lock and the connections without writing what is staged."""
+        if not self._closed:
+            self._closed = True
+            self._disconnect()
+
     def close(self) -> None:
         """Commit, then release the lock (closing its session) and the connections."""
         if self._closed:

@@ -117,15 +117,17 @@ class Shard:
         self.tombs: dict[str, dict[str, Any]] = {}
         self.aliases: dict[str, str] = {}  # original_key -> the stored repost (first wins)
         self.fingerprints: dict[str, str] = {}  # repost fingerprint -> key (first wins)
+        self.hashes: dict[str, int] = {}  # key_hash of its strings, as the summary last had them
         self.dirty = False
 
     # -- documents ---------------------------------------------------------
 
-    def add(self, doc: dict[str, Any]) -> None:
+    def add(self, doc: dict[str, Any], fingerprint: str | None = None) -> None:
+        """`fingerprint`: the document's repost fingerprint when the caller has it already."""
         self.items[doc["key"]] = doc
         if doc.get("original_key"):
             self.aliases.setdefault(doc["original_key"], doc["key"])
-        fingerprint = doc_fingerprint(doc)
+        fingerprint = fingerprint or doc_fingerprint(doc)
         if fingerprint:
             self.fingerprints.setdefault(fingerprint, doc["key"])
         self.dirty = True
@@ -150,15 +152,21 @@ class Shard:
     # -- files -------------------------------------------------------------
 
     def lines(self) -> Iterator[bytes]:
-        """The shard as TinyDB JSON lines: tables `items` and `tombstones`."""
+        """The shard as TinyDB JSON lines: tables `items` and `tombstones`, and `index`: its alias and
+        fingerprint maps (saved, because working out a fingerprint per item on every read cost more
+        than the rest of the read)."""
         for number, doc in enumerate(self.items.values(), 1):
             yield orjson.dumps(["items", str(number), doc], option=orjson.OPT_APPEND_NEWLINE)
         for number, tomb in enumerate(self.tombs.values(), 1):
             yield orjson.dumps(["tombstones", str(number), tomb], option=orjson.OPT_APPEND_NEWLINE)
+        index = {"aliases": self.aliases, "fingerprints": self.fingerprints}
+        yield orjson.dumps(["index", "1", index], option=orjson.OPT_APPEND_NEWLINE)
 
     @classmethod
-    def read(cls, sid: int, source: str, path: Path) -> Shard:
+    def read(cls, sid: int, source: str, path: Path, summary: bytes | None = None) -> Shard:
+        """The shard in `path`; `summary`, its `.idx` file's bytes, saves hashing its strings again."""
         shard = cls(sid, source)
+        index = None
         with path.open("rb") as handle:
             for number, line in enumerate(handle, 1):
                 try:
@@ -169,11 +177,30 @@ class Shard:
                         " or the disk is damaged. Restore it from a backup, or move the store aside."
                     ) from None
                 if table == "items":
-                    shard.add(doc)
+                    shard.items[doc["key"]] = doc
                 elif table == "tombstones":
                     shard.tombs[doc["key"]] = doc
+                elif table == "index":
+                    index = doc
+        if index is None:  # written without one: work the maps out
+            for doc in list(shard.items.values()):
+                shard.add(doc)
+        else:
+            shard.aliases, shard.fingerprints = index["aliases"], index["fingerprints"]
+        if summary is not None:
+            known = Summary.from_bytes(summary)
+            for strings, hashes in ((shard.items, known.keys), (shard.aliases, known.aliases),
+                                    (shard.fingerprints, known.fingerprints), (shard.tombs, known.tombstones)):
+                if len(strings) == len(hashes):  # same order as they were written
+                    shard.hashes.update(zip(strings, hashes))
         shard.dirty = False
         return shard
+
+    def _hash(self, text: str) -> int:
+        value = self.hashes.get(text)
+        if value is None:
+            value = self.hashes[text] = key_hash(text)
+        return value
 
     def summary(self) -> Summary:
         packs: set[str] = set()
@@ -198,8 +225,8 @@ class Shard:
             packs=sorted(packs),
             files=sorted(files),
             categories=dict(sorted(categories.items())),
-            keys=[key_hash(key) for key in self.items],
-            aliases=[key_hash(alias) for alias in self.aliases],
-            fingerprints=[key_hash(fingerprint) for fingerprint in self.fingerprints],
-            tombstones=[key_hash(key) for key in self.tombs],
+            keys=[self._hash(key) for key in self.items],
+            aliases=[self._hash(alias) for alias in self.aliases],
+            fingerprints=[self._hash(fingerprint) for fingerprint in self.fingerprints],
+            tombstones=[self._hash(key) for key in self.tombs],
         )

@@ -6,9 +6,10 @@ Layout, beside the configured path (`store.json`):
   under new names, then replaces the manifest (temp file, fsync, rename): the rename is the
   commit, so items, the poll state (ETag) that produced them and the notifications about them
   land together or not at all, whatever the files in between.
-- `store.json.d/s<id>-<gen>.jsonl`: a shard, the TinyDB file of the items one source owns and
-  the tombstones it left; `.idx` beside it is its summary (see `shards.py`). Read on demand;
-  at most CACHED_SHARDS unchanged shards stay in memory.
+- `store.json.d/s<id>-<gen>.jsonl`: a shard, the TinyDB file of up to CHUNK_ITEMS items one
+  source owns and the tombstones it left; `.idx` beside it is its summary (see `shards.py`).
+  New items go to the source's last shard; read on demand; at most CACHED_SHARDS unchanged
+  shards stay in memory.
 - `store.json.d/state-<gen>.jsonl`, `notify-<gen>.jsonl`: poll state of every source, and the
   notification outbox (TinyDB files); `heads-<gen>.jsonl`: the newest documents of every
   category, which is all publishing reads (see `heads.py`).
@@ -51,6 +52,7 @@ FORMAT = "aggregator-store"
 VERSION = 2
 CACHED_SHARDS = 64  # unchanged shards kept loaded (~1.5 MB each at 1,000 items)
 DEFAULT_HEAD = 100  # entries served per category until a feed asks for more
+CHUNK_ITEMS = 500  # items per shard: a source with more has several (see _open_chunk)
 
 
 class TinyDBStore(_Bodies, Store):
@@ -95,7 +97,7 @@ class TinyDBStore(_Bodies, Store):
         self._generation = 0
         self._next_sid = 1
         self._files: dict[str, str] = {}  # part ("s12", "state", "notify", "heads") -> its current file
-        self._sid_of: dict[str, int] = {}  # source -> shard id
+        self._chunks: dict[str, list[int]] = {}  # source -> its shards, the open one (new items) last
         self._source_of: dict[int, str] = {}
         self._summaries: dict[int, Summary] = {}
         self._loaded: OrderedDict[int, Shard] = OrderedDict()
@@ -159,19 +161,19 @@ class TinyDBStore(_Bodies, Store):
         self._next_sid = manifest["next_shard"]
         self._meta = dict(manifest.get("meta") or {})
         self._files = dict(manifest["files"])
-        for source, sid in manifest["shards"].items():
-            self._sid_of[source] = sid
-            self._source_of[sid] = source
-            summary = Summary.from_bytes(self._read_part(f"s{sid}", ".idx"))
-            self._keys.load(summary.keys, sid)
-            for index, hashes in ((self._aliases, summary.aliases), (self._fingerprints, summary.fingerprints),
-                                  (self._tombs, summary.tombstones)):
-                for value in hashes:
-                    index.add(value, sid)
-            self._summaries[sid] = summary.light()
-            self._totals[ALL] = self._totals.get(ALL, 0) + summary.count
-            for slug, count in summary.categories.items():
-                self._totals[slug] = self._totals.get(slug, 0) + count
+        for source, sids in manifest["shards"].items():
+            self._chunks[source] = list(sids)
+            for sid in sids:
+                self._source_of[sid] = source
+                summary = Summary.from_bytes(self._read_part(f"s{sid}", ".idx"))
+                self._keys.load(summary.keys, sid)
+                self._aliases.load(summary.aliases, sid)
+                self._fingerprints.load(summary.fingerprints, sid)
+                self._tombs.load(summary.tombstones, sid)
+                self._summaries[sid] = summary.light()
+                self._totals[ALL] = self._totals.get(ALL, 0) + summary.count
+                for slug, count in summary.categories.items():
+                    self._totals[slug] = self._totals.get(slug, 0) + count
         if "state" in self._files:
             self._states = {doc["name"]: doc for doc in self._read_table("state")}
         if "notify" in self._files:
@@ -290,7 +292,7 @@ class TinyDBStore(_Bodies, Store):
                 written.append(self._write("heads", ".jsonl", generation, self._heads.lines()))
                 files["heads"] = str(generation)
             fsync_directory(self.dir)
-            shards = {source: sid for source, sid in self._sid_of.items() if f"s{sid}" in files}
+            shards = {source: kept for source, sids in self._chunks.items() if (kept := [s for s in sids if f"s{s}" in files])}
             manifest = {"format": FORMAT, "version": VERSION, "generation": generation, "next_shard": self._next_sid,
                         "meta": self._meta, "shards": shards, "files": files}
             replace_file(self.path, orjson.dumps(manifest), mode=0o600)
@@ -344,7 +346,8 @@ class TinyDBStore(_Bodies, Store):
         else:
             for attempt in range(5):
                 try:
-                    shard = Shard.read(sid, source, self._part_path(f"s{sid}", ".jsonl"))
+                    shard = Shard.read(sid, source, self._part_path(f"s{sid}", ".jsonl"),
+                                       self._part_path(f"s{sid}", ".idx").read_bytes())
                     break
                 except FileNotFoundError:
                     if not self.readonly or attempt == 4:
@@ -366,15 +369,30 @@ class TinyDBStore(_Bodies, Store):
             if shard.dirty:
                 self._dirty_shards[sid] = shard
 
-    def _shard_of_source(self, source: str) -> Shard:
-        sid = self._sid_of.get(source)
-        if sid is None:
+    def _open_chunk(self, source: str) -> Shard:
+        """The shard new items of `source` go to: its last, until that holds CHUNK_ITEMS.
+
+        Chunks keep what a commit rewrites small however many items a source has kept.
+        """
+        chunks = self._chunks.setdefault(source, [])
+        if not chunks or self._summaries[chunks[-1]].count >= CHUNK_ITEMS:
             sid = self._next_sid
             self._next_sid += 1
-            self._sid_of[source] = sid
+            chunks.append(sid)
             self._source_of[sid] = source
             self._summaries[sid] = Summary()
-        return self._shard(sid)
+        return self._shard(chunks[-1])
+
+    def _chunk_holding(self, doc: dict[str, Any]) -> Shard:
+        for sid in self._keys.shards(key_hash(doc["key"])):
+            if self._source_of[sid] == doc["source"]:
+                shard = self._shard(sid)
+                if doc["key"] in shard.items:
+                    return shard
+        raise KeyError(doc["key"])  # a document the store does not hold: a bug, not bad input
+
+    def _source_shards(self, source: str) -> list[Shard]:
+        return [self._shard(sid) for sid in self._chunks.get(source, ())]
 
     def _touch(self, shard: Shard) -> None:
         shard.dirty = True
@@ -414,19 +432,21 @@ class TinyDBStore(_Bodies, Store):
         return None
 
     def _write_docs(self, inserts: list[dict[str, Any]], updates: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
-        for before, _after in updates:
-            self._take_out(before)
-        for doc in [*inserts, *(after for _before, after in updates)]:
+        places = [self._take_out(before) for before, _after in updates]
+        for (before, after), shard in zip(updates, places, strict=True):
+            # An edited item stays in its chunk; one taken over by another source moves to that source.
+            self._put_in(after, shard if after["source"] == before["source"] else None)
+        for doc in inserts:
             self._put_in(doc)
 
-    def _put_in(self, doc: dict[str, Any]) -> None:
-        shard = self._shard_of_source(doc["source"])
-        shard.add(doc)
+    def _put_in(self, doc: dict[str, Any], shard: Shard | None = None) -> None:
+        shard = shard or self._open_chunk(doc["source"])
+        fingerprint = doc_fingerprint(doc)
+        shard.add(doc, fingerprint)
         self._touch(shard)
         self._keys.add(key_hash(doc["key"]), shard.sid)
         if doc.get("original_key"):
             self._aliases.add(key_hash(doc["original_key"]), shard.sid)
-        fingerprint = doc_fingerprint(doc)
         if fingerprint:
             self._fingerprints.add(key_hash(fingerprint), shard.sid)
         self._heads.add(doc, self._totals)
@@ -437,8 +457,9 @@ class TinyDBStore(_Bodies, Store):
         summary.newest_seen = max(summary.newest_seen, doc["first_seen"])
         summary.oldest_seen = min(summary.oldest_seen or doc["first_seen"], doc["first_seen"])
 
-    def _take_out(self, doc: dict[str, Any]) -> None:
-        shard = self._shard_of_source(doc["source"])
+    def _take_out(self, doc: dict[str, Any]) -> Shard:
+        """Remove a stored document; the shard it was in."""
+        shard = self._chunk_holding(doc)
         gone_alias, gone_fingerprint = shard.remove(doc)
         self._touch(shard)
         self._keys.discard(key_hash(doc["key"]), shard.sid)
@@ -450,6 +471,7 @@ class TinyDBStore(_Bodies, Store):
             self._totals[slug] -= 1
         self._heads.remove(doc, self._totals)
         self._summaries[shard.sid].count -= 1
+        return shard
 
     # -- items -------------------------------------------------------------
 
@@ -457,7 +479,12 @@ class TinyDBStore(_Bodies, Store):
         return self._totals.get(ALL, 0)
 
     def counts_by_source(self) -> dict[str, int]:
-        return {self._source_of[sid]: s.count for sid, s in self._summaries.items() if s.count}
+        counts: dict[str, int] = {}
+        for sid, summary in self._summaries.items():
+            if summary.count:
+                source = self._source_of[sid]
+                counts[source] = counts.get(source, 0) + summary.count
+        return counts
 
     def is_tombstoned(self, key: str) -> bool:
         return any(key in self._shard(sid).tombs for sid in self._tombs.shards(key_hash(key)))
@@ -509,46 +536,42 @@ class TinyDBStore(_Bodies, Store):
         return changed
 
     def first_found(self, source: str, after: str = "") -> list[StoredItem]:
-        sid = self._sid_of.get(source)
-        if sid is None:
-            return []
-        docs = [doc for doc in self._shard(sid).items.values() if doc["first_seen"] > after]
+        docs = [doc for shard in self._source_shards(source) for doc in shard.items.values() if doc["first_seen"] > after]
         docs.sort(key=lambda doc: (doc["first_seen"], doc["key"]))
         return [self._to_stored(doc, with_body=False) for doc in docs]
 
     def newest_first_found(self, source: str) -> str:
-        sid = self._sid_of.get(source)
-        return self._summaries[sid].newest_seen if sid is not None else ""
+        return max((self._summaries[sid].newest_seen for sid in self._chunks.get(source, ())), default="")
 
     # -- retention -----------------------------------------------------------
 
     def prune(self, source: str, *, max_age: timedelta, max_count: int, now: datetime) -> int:
-        sid = self._sid_of.get(source)
-        if sid is None:
-            return 0
+        sids = self._chunks.get(source, [])
         cutoff = now - max_age
-        summary = self._summaries[sid]
-        if summary.count <= max_count and (not summary.oldest_seen or summary.oldest_seen >= utc_iso(cutoff)):
-            return 0  # the common case, decided without reading the shard
-        shard = self._shard(sid)
-        docs = sorted(shard.items.values(), key=lambda d: (d.get("published") or d["first_seen"], d["key"]), reverse=True)
+        summaries = [self._summaries[sid] for sid in sids]
+        oldest = min((s.oldest_seen for s in summaries if s.oldest_seen), default="")
+        if sum(s.count for s in summaries) <= max_count and (not oldest or oldest >= utc_iso(cutoff)):
+            return 0  # the common case, decided without reading a shard
+        placed = [(shard, doc) for shard in self._source_shards(source) for doc in shard.items.values()]
+        placed.sort(key=lambda p: (p[1].get("published") or p[1]["first_seen"], p[1]["key"]), reverse=True)
         doomed = [
-            doc
-            for rank, doc in enumerate(docs)
+            (shard, doc)
+            for rank, (shard, doc) in enumerate(placed)
             # Age counts from first sight: columns list years-old items that are new to us.
             if rank >= max_count or (parse_iso(doc["first_seen"]) or now) < cutoff
         ]
         pruned = utc_iso(now)
-        for doc in doomed:
+        for shard, doc in doomed:
             self._take_out(doc)
             # A taken-over original is stored under its repost's key: its own key is buried too,
             # or the original's source would bring it back.
             for key in {doc["key"], doc.get("original_key")} - {None}:
                 shard.tombs[key] = {"key": key, "source": source, "pruned": pruned}
-                self._tombs.add(key_hash(key), sid)
-        if doomed:
-            summary.oldest_seen = min((d["first_seen"] for d in shard.items.values()), default="")
+                self._tombs.add(key_hash(key), shard.sid)
+            summary = self._summaries[shard.sid]
             summary.oldest_tomb = min(summary.oldest_tomb or pruned, pruned)
+        for shard in {shard.sid: shard for shard, _doc in doomed}.values():
+            self._summaries[shard.sid].oldest_seen = min((d["first_seen"] for d in shard.items.values()), default="")
         return len(doomed)
 
     def expire_tombstones(self, older_than: datetime) -> int:
@@ -666,7 +689,7 @@ class TinyDBStore(_Bodies, Store):
                 doc["content"] = f"{record['content_hash']} {location}"
                 self._write_docs([doc], [])
             elif table == "tombstone":
-                shard = self._shard_of_source(record["source"])
+                shard = self._open_chunk(record["source"])
                 shard.tombs[record["key"]] = dict(record)
                 self._tombs.add(key_hash(record["key"]), shard.sid)
                 summary = self._summaries[shard.sid]
