@@ -37,6 +37,7 @@ class ErrorKind(str, Enum):
     EMPTY = "selectors-matched-nothing"
     GONE = "gone"
     BROWSER = "browser"  # a `render` source whose browser is missing or crashed
+    STORE = "store"  # the store could not be read or written (its database is down): retried
 
 
 class SourceError(Exception):

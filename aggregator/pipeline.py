@@ -26,7 +26,7 @@ from .normalise.urls import item_key
 from .publish import FeedSpec, publish
 from .publish.health import health_spec
 from .read import ReadContext, reader_for
-from .store import OutputError, SourceState, Store, unusable
+from .store import OutputError, SourceState, Store, StoreError, unusable
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,12 @@ async def poll_source(
     """Poll one source and diff its items into the store. Never raises for a source's own failure."""
     started = time.monotonic()
     report = PollReport(source.name)
-    state = store.state(source.name)
+    try:
+        state = store.state(source.name)
+    except StoreError as exc:  # its database is down: nothing fetched, nothing lost; tried again later
+        report.ok, report.error_kind, report.error = False, ErrorKind.STORE, str(exc)
+        log.warning("%s: store: %s", source.name, exc, extra={"poll_failure": True})
+        return report
     moment = now()
     state.last_attempt = utc_iso(moment)
     transport = Transport(fetcher, source, config.settings)
@@ -85,6 +90,8 @@ async def poll_source(
         await _poll(source, config, transport, store, state, report, moment)
     except SourceError as exc:
         report.ok, report.error_kind, report.error, report.retry_after = False, exc.kind, exc.message, exc.retry_after
+    except StoreError as exc:  # the store went away mid-poll: what was staged stays staged
+        report.ok, report.error_kind, report.error = False, ErrorKind.STORE, str(exc)
     except Exception as exc:  # a bug or a page we did not foresee must not stop the other sources
         log.exception("%s: unexpected error", source.name)
         report.ok, report.error_kind, report.error = False, ErrorKind.PARSE, f"{type(exc).__name__}: {exc}"
@@ -99,7 +106,10 @@ async def poll_source(
             extra={"poll_failure": True},  # `poll --once` prints it in its summary instead
         )
     store.set_state(source.name, state)
-    store.commit(lazy=True)
+    try:
+        store.commit(lazy=True)
+    except StoreError as exc:  # staged items and state stay staged; the daemon's committer retries
+        log.error("committing the store failed, will retry: %s", exc)
     report.seconds = time.monotonic() - started
     return report
 
@@ -250,10 +260,13 @@ def housekeeping(config: Config, store: Store, now: datetime) -> tuple[int, int]
 
 def record_failure(store: Store, name: str, report: PollReport, now: datetime) -> None:
     """For failures detected outside poll_source (the overall time limit)."""
-    state = store.state(name)
-    _record_outcome(state, report, now)
-    store.set_state(name, state)
-    store.commit()
+    try:
+        state = store.state(name)
+        _record_outcome(state, report, now)
+        store.set_state(name, state)
+        store.commit()
+    except StoreError as exc:  # the store is down too: the failure is logged, not recorded
+        log.error("%s: cannot record the failure: %s", name, exc)
 
 
 def feed_specs(config: Config, store: Store, now: datetime) -> list[FeedSpec]:

@@ -402,7 +402,10 @@ class Daemon:
     def _after_poll(self, source: Source, report: PollReport) -> None:
         assert self.store is not None
         now = self.clock()
-        state = self.store.state(source.name)
+        try:
+            state = self.store.state(source.name)
+        except StoreError:  # its database is down (the poll said so): try again in one interval
+            state = SourceState(consecutive_failures=1, last_attempt=now.isoformat())
         if report.ok and (report.new or report.changed or report.reposts):
             log.info("%s", report.line())
         elif report.ok:

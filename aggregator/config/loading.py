@@ -176,10 +176,16 @@ def overridden_settings(config: Config) -> dict[str, str]:
     return {key: variable for variable, key in ENV_OVERRIDES.items() if os.environ.get(variable)}
 
 
+def _as_location(value: str) -> str:
+    """A path relative to where the command ran; a database URL or `env:NAME` as it is."""
+    if value.startswith(("postgresql://", "postgres://", "env:")):
+        return value
+    return str(Path(value).expanduser().absolute())
+
+
 def _apply_environment(config: Config) -> Config:
     update = {
-        key: str(Path(os.environ[variable]).expanduser().absolute())  # relative to where the command ran
-        for key, variable in overridden_settings(config).items()
+        key: _as_location(os.environ[variable]) for key, variable in overridden_settings(config).items()
     }
     if not update:
         return config
