@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import resource
@@ -29,11 +28,10 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.sites import RunningServer, machine_info, median
+from bench.sites import RunningServer, checkouts, machine_info, median
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -198,21 +196,6 @@ def one_run(server: RunningServer, concurrency: int, trees: dict[str, Path]) -> 
     for result in results.values():
         result["floor"] = floor
     return results
-
-
-@contextlib.contextmanager
-def checkouts(against: str | None) -> Iterator[dict[str, Path]]:
-    """This checkout, and `against` in a temporary git worktree (removed after)."""
-    if against is None:
-        yield {"this checkout": ROOT}
-        return
-    with tempfile.TemporaryDirectory(prefix="bench-poll-ref-") as tmp:
-        tree = Path(tmp) / "tree"
-        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), against], cwd=ROOT, check=True)
-        try:
-            yield {against: tree, "this checkout": ROOT}
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
 
 
 def main() -> None:

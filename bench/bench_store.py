@@ -24,7 +24,6 @@ like the tests do (Debian's `postgresql` package).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
@@ -35,11 +34,10 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.sites import _PHRASES, machine_info, median
+from bench.sites import _PHRASES, checkouts, machine_info, median
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = 1000
@@ -127,10 +125,10 @@ def _timed_store_open(location: str) -> tuple[Any, float]:
 
 def _leave(store: Any) -> None:
     """Exit without the commit close() would make (and for TinyDB, without deleting anything)."""
-    if hasattr(store, "_release_lock"):
+    if hasattr(store, "abandon"):
+        store.abandon()
+    else:  # a revision from before abandon() (bench --against)
         store._release_lock()
-    else:
-        store.close()
 
 
 def child_load(location: str) -> dict[str, float]:
@@ -162,8 +160,9 @@ def child_poll(location: str, new: str, salt: str) -> dict[str, float]:
         commits += store.commit(lazy=True)  # as poll_source does: batched, at most every few seconds
     commits += store.commit()  # the daemon commits before it publishes
     seconds = time.perf_counter() - start
+    items = len(store)
     _leave(store)
-    return {"write": seconds, "commits": commits, "load": load, "rss": _rss_mib(), "items": len(store)}
+    return {"write": seconds, "commits": commits, "load": load, "rss": _rss_mib(), "items": items}
 
 
 def child_publish(location: str, output: str) -> dict[str, float]:
@@ -252,12 +251,16 @@ class PostgresCopies:
     """Template databases per size, and a fresh database per phase copied from one."""
 
     def __init__(self, admin_url: str | None) -> None:
-        self.server = None
+        self.server: Any = None
         if admin_url is None:
-            sys.path.insert(0, str(ROOT / "tests"))
-            from pgserver import PostgresServer  # type: ignore[import-not-found]
+            sys.path.insert(0, str(ROOT))
+            from tests.pgserver import PgServer, find_bindir
 
-            self.server = PostgresServer.start(Path(tempfile.mkdtemp(prefix="bench-pg-")))
+            bindir = find_bindir()
+            if bindir is None:
+                raise SystemExit("PostgreSQL binaries not found: apt-get install postgresql, or pass --postgres ADMIN_URL")
+            self.server = PgServer(bindir)
+            self.server.start(durable=True)  # fsync on, as a deployment runs it
             admin_url = self.server.url()
         self.admin_url = admin_url
 
@@ -287,7 +290,7 @@ class PostgresCopies:
         return name
 
     def copy(self, template: str, name: str) -> str:
-        self._execute(f"DROP DATABASE IF EXISTS {name}")
+        self._execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         self._execute(f"CREATE DATABASE {name} TEMPLATE {template}")
         return self.url(name)
 
@@ -296,22 +299,7 @@ class PostgresCopies:
 
     def close(self) -> None:
         if self.server is not None:
-            self.server.stop()
-
-
-@contextlib.contextmanager
-def checkouts(against: str | None) -> Iterator[dict[str, Path]]:
-    """This checkout, and `against` in a temporary git worktree (removed after)."""
-    if against is None:
-        yield {"this checkout": ROOT}
-        return
-    with tempfile.TemporaryDirectory(prefix="bench-store-ref-") as tmp:
-        tree = Path(tmp) / "tree"
-        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), against], cwd=ROOT, check=True)
-        try:
-            yield {against: tree, "this checkout": ROOT}
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+            self.server.destroy()
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gzip
 import hashlib
 import json
@@ -35,7 +36,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -644,3 +647,20 @@ if __name__ == "__main__":
         sizes = [len(p.body) for p in demo._cache.values()]
         print(f"{len(demo.sources)} sources on {len(demo.hosts())} hosts, {len(sizes)} pages, "
               f"{sum(sizes) / 2**20:.0f} MiB, rendered in {time.perf_counter() - start:.1f}s")
+
+
+@contextlib.contextmanager
+def checkouts(against: str | None) -> Iterator[dict[str, Path]]:
+    """This checkout, and `against` in a temporary git worktree (removed after): benchmarks run
+    the code before a change beside it (`--against REF`)."""
+    root = Path(__file__).resolve().parents[1]
+    if against is None:
+        yield {"this checkout": root}
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-ref-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), against], cwd=root, check=True)
+        try:
+            yield {against: tree, "this checkout": root}
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=root, check=False)

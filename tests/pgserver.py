@@ -69,8 +69,9 @@ class PgServer:
         if done.returncode != 0:
             raise RuntimeError(f"{binary} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
 
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    def start(self, *, durable: bool = False) -> None:
+        """`durable`: fsync as a deployment would (benchmarks); tests skip it for speed."""
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1" + ("" if durable else " -c fsync=off")
         self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.root / "log"), "-o", options, "-w", "start")
         self.running = True
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from aggregator.models import Item
-from aggregator.store import StoreError, StoreLocked, read_tables, open_store
+from aggregator.store import StoreError, StoreLocked, open_store, read_tables
 
-NOW = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
+from .storehelpers import NOW, item
+
 
 
 @pytest.fixture(params=["tinydb", "postgresql"])
@@ -25,25 +25,6 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgresql":
         return str(request.getfixturevalue("postgres_url"))
     return str(tmp_path / "store.json")
-
-
-def item(n: int, *, title: str | None = None, body: str = "body", source: str = "s", **extra: object) -> Item:
-    fields: dict[str, object] = dict(
-        key=f"url:https://example.org/{n}",
-        source=source,
-        url=f"https://example.org/{n}",
-        title=title or f"Item number {n} about the river",
-        published=NOW - timedelta(hours=n),
-        updated=None,
-        content_html=f"<p>{body}</p>",
-        content_hash=f"{n:04d}-{title}-{body}",
-    )
-    fields.update(extra)
-    if fields.get("original_url") and "original_key" not in fields:
-        from aggregator.normalise.urls import item_key
-
-        fields["original_key"] = item_key(str(fields["original_url"]))  # as normalise does
-    return Item(**fields)  # type: ignore[arg-type]
 
 
 def test_new_changed_and_unchanged_items(location: str) -> None:

@@ -7,7 +7,7 @@ that stops the server mid-run starts a private one of its own.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -18,28 +18,14 @@ psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip i
 
 from aggregator.store.postgres import PostgresStore  # noqa: E402  # needs psycopg
 
-NOW = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
+from .storehelpers import NOW  # noqa: E402
+from .storehelpers import item as store_item  # noqa: E402
 
 
-def item(n: int, *, title: str | None = None, body: str = "body", source: str = "s", **extra: object) -> Item:
-    """As in test_store.py: item n, published n hours before NOW."""
-    fields: dict[str, object] = dict(
-        key=f"url:https://example.org/{n}",
-        source=source,
-        url=f"https://example.org/{n}",
-        title=title or f"Item number {n} about the river",
-        published=NOW - timedelta(hours=n),
-        updated=None,
-        summary_html=f"<p>summary {n}</p>",
-        content_html=f"<p>{body}</p>",
-        content_hash=f"{n:04d}-{title}-{body}",
-    )
-    fields.update(extra)
-    if fields.get("original_url") and "original_key" not in fields:
-        from aggregator.normalise.urls import item_key
 
-        fields["original_key"] = item_key(str(fields["original_url"]))  # as normalise does
-    return Item(**fields)  # type: ignore[arg-type]
+def item(n: int, **fields: object) -> Item:
+    """As in test_store.py, with a summary too: item n, published n hours before NOW."""
+    return store_item(n, **{"summary_html": f"<p>summary {n}</p>", **fields})  # type: ignore[arg-type]
 
 
 def one_line(exc: pytest.ExceptionInfo[BaseException]) -> str:

@@ -20,8 +20,8 @@ from pathlib import Path
 from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store
 from .errors import OutputError, StoreError, StoreLocked, unusable
 from .records import DiffResult, SourceState, repost_fingerprint
-from .storage import AtomicJSONLinesStorage
-from .tinydb import TinyDBStore, read_tables
+from .storage import AtomicJSONLinesStorage, read_tables
+from .tinydb import TinyDBStore
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from .base import content_of, doc_fingerprint
-from .errors import StoreError
+from .storage import AtomicJSONLinesStorage
 
 
 def key_hash(text: str) -> int:
@@ -166,22 +166,10 @@ class Shard:
     def read(cls, sid: int, source: str, path: Path, summary: bytes | None = None) -> Shard:
         """The shard in `path`; `summary`, its `.idx` file's bytes, saves hashing its strings again."""
         shard = cls(sid, source)
-        index = None
-        with path.open("rb") as handle:
-            for number, line in enumerate(handle, 1):
-                try:
-                    table, _doc_id, doc = orjson.loads(line)
-                except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
-                    raise StoreError(
-                        f"{path}:{number}: not a store line ({exc}); the file was not written by this program"
-                        " or the disk is damaged. Restore it from a backup, or move the store aside."
-                    ) from None
-                if table == "items":
-                    shard.items[doc["key"]] = doc
-                elif table == "tombstones":
-                    shard.tombs[doc["key"]] = doc
-                elif table == "index":
-                    index = doc
+        tables = AtomicJSONLinesStorage(path).parse(path.read_bytes()) or {}
+        shard.items = {doc["key"]: doc for doc in (tables.get("items") or {}).values()}
+        shard.tombs = {doc["key"]: doc for doc in (tables.get("tombstones") or {}).values()}
+        index = (tables.get("index") or {}).get("1")
         if index is None:  # written without one: work the maps out
             for doc in list(shard.items.values()):
                 shard.add(doc)

@@ -1,7 +1,10 @@
-"""TinyDB plumbing: the crash-safe JSON-lines storage every TinyDB file of the store is written in."""
+"""TinyDB plumbing: the crash-safe JSON-lines storage every TinyDB file of the store is written in,
+the lock file, and reading a store from outside (`read_tables`)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -9,7 +12,7 @@ import orjson
 from tinydb.storages import Storage
 
 from ..infra.atomicfile import replace_file_with
-from .errors import StoreError
+from .errors import StoreError, StoreLocked
 
 
 class AtomicJSONLinesStorage(Storage):
@@ -67,3 +70,37 @@ class AtomicJSONLinesStorage(Storage):
 
     def close(self) -> None:
         pass
+
+
+def lock_file(lock_path: Path, store_path: Path) -> Any:
+    """Hold `lock_path` for the life of the process (one daemon per store); StoreLocked names the owner."""
+    handle = open(lock_path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        handle.close()
+        raise StoreLocked(
+            f"{store_path} is in use by {owner}; one daemon owns a store at a time."
+            " Stop it, or point this config at another store."
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def read_tables(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """The store's records by table (`items`, `sources`, `tombstones`, `meta`, `notify`), for tools
+    and tests that look at a store from outside; bodies included. Read-only, safe beside the daemon."""
+    from .tinydb import TinyDBStore
+
+    names = {"item": "items", "state": "sources", "tombstone": "tombstones", "meta": "meta", "notify": "notify"}
+    tables: dict[str, dict[str, dict[str, Any]]] = {}
+    store = TinyDBStore(path, readonly=True)
+    for table, record in store.dump():
+        rows = tables.setdefault(names[table], {})
+        rows[str(len(rows) + 1)] = record
+    return tables

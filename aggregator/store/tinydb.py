@@ -27,7 +27,6 @@ is converted on first open for writing; the old file is kept as `store.json.v1-b
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from collections import OrderedDict
@@ -41,12 +40,13 @@ import orjson
 
 from ..infra.atomicfile import fsync_directory, replace_file
 from ..models import StoredItem, parse_iso, utc_iso
-from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store, content_of, doc_fingerprint, doc_source_categories, sort_key
+from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store, content_of, doc_fingerprint, doc_source_categories
 from .bodies import _Bodies
-from .errors import StoreError, StoreLocked, unusable
+from .errors import StoreError, unusable
 from .heads import ALL, Heads, slugs_of
 from .records import SourceState
 from .shards import HashIndex, Shard, Summary, key_hash
+from .storage import lock_file
 
 FORMAT = "aggregator-store"
 VERSION = 2
@@ -212,23 +212,7 @@ class TinyDBStore(_Bodies, Store):
     # -- lifecycle ---------------------------------------------------------
 
     def _acquire_lock(self) -> Any:
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        handle = open(lock_path, "a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            owner = handle.read().strip() or "another process"
-            handle.close()
-            raise StoreLocked(
-                f"{self.path} is in use by {owner}; one daemon owns a store at a time."
-                " Stop it, or point this config at another store."
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}\n")
-        handle.flush()
-        return handle
+        return lock_file(self.path.with_name(self.path.name + ".lock"), self.path)
 
     def _release_lock(self) -> None:
         if getattr(self, "_lock_handle", None) is not None:
@@ -699,14 +683,3 @@ class TinyDBStore(_Bodies, Store):
             elif table == "notify":
                 self.notify_put(record, record["doc_id"])
 
-
-def read_tables(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
-    """The store's records by table (`items`, `sources`, `tombstones`, `meta`, `notify`), for tools
-    and tests that look at a store from outside; bodies included. Read-only, safe beside the daemon."""
-    names = {"item": "items", "state": "sources", "tombstone": "tombstones", "meta": "meta", "notify": "notify"}
-    tables: dict[str, dict[str, dict[str, Any]]] = {}
-    store = TinyDBStore(path, readonly=True)
-    for table, record in store.dump():
-        rows = tables.setdefault(names[table], {})
-        rows[str(len(rows) + 1)] = record
-    return tables
