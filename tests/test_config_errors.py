@@ -211,3 +211,15 @@ def test_type_errors_say_what_to_write_and_which_source(tmp_path) -> None:  # no
     assert f'{path}:2: serve.port: Input should be a valid integer; got the string "8090": write 8090 without quotes' in message
     assert 'sources[0].respect_robots (source "local-json")' in message and "write true or false without quotes" in message
     assert '(got "jsno")' in message
+
+
+def test_a_database_store_from_the_environment_keeps_its_password_out_of_sight(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = '[settings]\nstore = "env:AGGREGATOR_TEST_DB"\n'
+    code, out, _path = _check(tmp_path, text, capsys)
+    assert code == EXIT_CONFIG and "AGGREGATOR_TEST_DB is not set" in out and "settings.store" in out
+    monkeypatch.setenv("AGGREGATOR_TEST_DB", "postgresql://feeds:s3cret@db.internal/feeds")
+    assert main(["check", str(tmp_path / "config.toml")]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "store:      postgresql://feeds:***@db.internal/feeds" in out and "s3cret" not in out

@@ -17,7 +17,6 @@ from .test_scheduler import daemon_for, feed_source, rss
 
 FEED_TYPE = "application/rss+xml; charset=utf-8"
 BASE = "https://sthjj.example.gov.cn/a/"
-pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[test]')")
 
 
 def test_the_database_going_away_mid_run_costs_polls_not_items(
