@@ -259,6 +259,12 @@ class Store(ABC):
     def _write_docs(self, inserts: list[dict[str, Any]], updates: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         """Stage new documents and (before, after) pairs of changed ones, indexes included."""
 
+    def _prefetch(self, items: Sequence[Item]) -> None:
+        """Before a diff: a backend whose look-ups are round trips may load what `items` will look up."""
+
+    def _end_prefetch(self) -> None:
+        """After a diff: forget what `_prefetch` loaded."""
+
     # -- shared: documents to StoredItem, the diff -------------------------------
 
     def _to_stored(self, doc: Mapping[str, Any], with_body: bool) -> StoredItem:
@@ -320,6 +326,13 @@ class Store(ABC):
 
     def apply(self, source: str, items: Sequence[Item], now: datetime) -> DiffResult:
         """Diff one poll's items into the store (staged until `commit`)."""
+        self._prefetch(items)
+        try:
+            return self._apply(source, items, now)
+        finally:
+            self._end_prefetch()
+
+    def _apply(self, source: str, items: Sequence[Item], now: datetime) -> DiffResult:
         result = DiffResult()
         inserts: list[dict[str, Any]] = []
         updated: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # key -> (before, after)

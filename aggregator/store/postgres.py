@@ -48,7 +48,7 @@ from . import postgres_schema as schema
 from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store, _compact, content_of, doc_fingerprint, sort_key
 from .errors import StoreLocked
 from .postgres_connection import APP_NAME, connect, reason, redact, take_lock
-from .records import SourceState
+from .records import SourceState, repost_fingerprint
 
 log = logging.getLogger("aggregator.store")
 
@@ -89,6 +89,8 @@ class PostgresStore(Store):
         self._meta_pending: dict[str, Any] = {}
         self._notify_pending: dict[int, Doc | None] = {}
         self._next_notify_id: int | None = None
+        # During apply(): what the database holds for the poll's keys (see _prefetch), else None.
+        self._known: dict[str, dict[str, Any]] | None = None
         try:
             self._run("open", lambda conn: (schema.check if readonly else schema.migrate)(conn, self.location))
         except BaseException:
@@ -312,14 +314,40 @@ class PostgresStore(Store):
 
     # -- backend primitives --------------------------------------------------
 
+    def _prefetch(self, items: Sequence[Item]) -> None:
+        """Four queries for a whole poll instead of four round trips per item (1,000 new items
+        cost 0.7 s one by one at 20,000 stored)."""
+        keys = sorted({item.key for item in items} | {item.original_key for item in items if item.original_key})
+        fingerprints = sorted({fp for item in items if (fp := repost_fingerprint(item.title, item.published))})
+        known: dict[str, dict[str, Any]] = {"doc": dict.fromkeys(keys), "original_key": {}, "fingerprint": {}}
+        for key, doc in self._query("SELECT key, doc FROM items WHERE key = ANY(%s)", (keys,)):
+            known["doc"][key] = doc
+        for column, values in (("original_key", keys), ("fingerprint", fingerprints)):
+            known[column] = {value: [] for value in values}
+            rows = self._query(f"SELECT {column}, key FROM items WHERE {column} = ANY(%s) ORDER BY first_seen, key", (values,))
+            for value, key in rows:
+                known[column][value].append(key)
+        known["tombstone"] = dict.fromkeys(keys, False)
+        for (key,) in self._query("SELECT key FROM tombstones WHERE key = ANY(%s)", (keys,)):
+            known["tombstone"][key] = True
+        self._known = known
+
+    def _end_prefetch(self) -> None:
+        self._known = None
+
     def _doc(self, key: str) -> Doc | None:
         if key in self._items_pending:
             return self._items_pending[key]
+        if self._known is not None and key in self._known["doc"]:
+            return self._known["doc"][key]
         rows = self._query("SELECT doc FROM items WHERE key = %s", (key,))
         return rows[0][0] if rows else None
 
     def _first_key(self, column: str, value: str, pending: dict[str, set[str]]) -> str | None:
-        rows = self._query(f"SELECT key FROM items WHERE {column} = %s ORDER BY first_seen, key", (value,))
+        if self._known is not None and value in self._known[column]:
+            rows = [(key,) for key in self._known[column][value]]
+        else:
+            rows = self._query(f"SELECT key FROM items WHERE {column} = %s ORDER BY first_seen, key", (value,))
         for (key,) in rows:
             if key not in self._items_pending:
                 return str(key)
@@ -367,6 +395,8 @@ class PostgresStore(Store):
     def is_tombstoned(self, key: str) -> bool:
         if key in self._tombstones_pending:
             return self._tombstones_pending[key] is not None
+        if self._known is not None and key in self._known["tombstone"]:
+            return bool(self._known["tombstone"][key])
         return bool(self._query("SELECT 1 FROM tombstones WHERE key = %s", (key,)))
 
     def _pages(self, with_body: bool) -> Iterator[tuple[Doc, Body | None]]:
