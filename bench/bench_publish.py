@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,7 +23,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench.bench_store import CATEGORIES, NOW, cached_store
+from bench.bench_store import CATEGORIES, NOW, cached_store, copy_store
 from bench.sites import machine_info, median
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +80,7 @@ def child(directory: str) -> dict[str, object]:
     out["changed_files"] = sorted(p.name for p in written)
     out["expected_files"] = sorted({"all.atom", *(f"{c}.atom" for c in newest.categories)})
     out["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    store._release_lock()  # type: ignore[attr-defined]  # leave the shared store file as it was
+    store.abandon()  # leave the shared store files as they were
     return out
 
 
@@ -96,8 +94,7 @@ def main() -> None:
     results: list[dict[str, object]] = []
     for run in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
-            shutil.copy2(cache / "store.json", Path(tmp) / "store.json")
-            os.symlink(cache / "store.json.blobs", Path(tmp) / "store.json.blobs")
+            copy_store(cache, Path(tmp))
             proc = subprocess.run([sys.executable, "-m", "bench.bench_publish", "_child", tmp], cwd=ROOT, capture_output=True, text=True)
             if proc.returncode:
                 raise RuntimeError(proc.stderr[-3000:])

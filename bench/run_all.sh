@@ -4,7 +4,7 @@ set -e
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 $PY -m bench.bench_poll --runs 3
-$PY -m bench.bench_store --runs 3
+$PY -m bench.bench_store --runs 3 --items 20000 200000  # add 1000000 for the issue-21 figures (~10 min more)
 $PY -m bench.bench_publish --runs 5
 $PY -m bench.bench_baseline --runs 3
 $PY -m bench.bench_crash --kills 55

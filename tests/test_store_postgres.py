@@ -451,3 +451,23 @@ def test_a_retitled_then_pruned_item_leaves_no_stale_index_behind(store: Postgre
     other = item(99, source="portal", title=first.title, published=first.published,
                  url="https://portal.example/99", key="url:https://portal.example/99")
     assert store.apply("portal", [other], NOW).new == [other.key]
+
+
+def test_a_store_at_an_older_schema_is_migrated_forward_by_the_next_writer(postgres_url: str) -> None:
+    with open_store(postgres_url) as store:
+        store.apply("a", [item(1, source="a"), item(2, source="a")], NOW)
+        store.apply("b", [item(3, source="b")], NOW)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:  # back to schema 1: no source_counts
+        conn.execute("DROP TRIGGER items_counted ON items; DROP FUNCTION count_items(); DROP TABLE source_counts")
+        conn.execute("UPDATE schema_version SET version = 1")
+    with pytest.raises(StoreError, match="older than this program's"):
+        open_store(postgres_url, readonly=True)  # a reader never migrates
+    with open_store(postgres_url) as store:  # a writer does, counting what is there
+        assert store.counts_by_source() == {"a": 2, "b": 1} and len(store) == 3
+        store.apply("a", [item(4, source="a")], NOW)
+        assert store.counts_by_source() == {"a": 3, "b": 1}  # staged items count too
+        store.prune("a", max_age=timedelta(days=365), max_count=1, now=NOW)
+    with open_store(postgres_url, readonly=True) as store:
+        assert store.counts_by_source() == {"a": 1, "b": 1}
+        with psycopg.connect(postgres_url) as conn:
+            assert conn.execute("SELECT version FROM schema_version").fetchone() == (2,)

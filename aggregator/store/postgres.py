@@ -377,20 +377,19 @@ class PostgresStore(Store):
     # -- items -------------------------------------------------------------
 
     def __len__(self) -> int:
-        pending = self._pending_keys()
-        (total, overridden), = self._query(
-            "SELECT count(*), count(*) FILTER (WHERE key = ANY(%s)) FROM items", (pending,)
-        )
-        return int(total) - int(overridden) + len(self._pending_docs())
+        return sum(self.counts_by_source().values())
 
     def counts_by_source(self) -> dict[str, int]:
-        rows = self._query(
-            "SELECT source, count(*) FROM items WHERE NOT (key = ANY(%s)) GROUP BY source", (self._pending_keys(),)
-        )
-        counts = {str(source): int(n) for source, n in rows}
-        for doc in self._pending_docs():
-            counts[doc["source"]] = counts.get(doc["source"], 0) + 1
-        return counts
+        """From the trigger-kept `source_counts`, corrected for what is staged."""
+        counts = {str(source): int(n) for source, n in self._query("SELECT source, items FROM source_counts")}
+        pending = self._pending_keys()
+        if pending:
+            staged_rows = "SELECT source, count(*) FROM items WHERE key = ANY(%s) GROUP BY source"
+            for source, n in self._query(staged_rows, (pending,)):
+                counts[str(source)] -= int(n)
+            for doc in self._pending_docs():
+                counts[doc["source"]] = counts.get(doc["source"], 0) + 1
+        return {source: n for source, n in counts.items() if n}
 
     def is_tombstoned(self, key: str) -> bool:
         if key in self._tombstones_pending:
@@ -538,13 +537,18 @@ class PostgresStore(Store):
 
     def prune(self, source: str, *, max_age: timedelta, max_count: int, now: datetime) -> int:
         """Drop a source's oldest items beyond age and count, keeping their keys as tombstones."""
+        cutoff_iso = utc_iso(now - max_age)
+        staged = [d for d in self._pending_docs() if d["source"] == source]
+        ((count, oldest),) = self._query("SELECT count(*), min(first_seen) FROM items WHERE source = %s", (source,))
+        oldest = min([oldest or "~", *(d["first_seen"] for d in staged)])
+        if count + len(staged) <= max_count and oldest >= cutoff_iso:
+            return 0  # the common case, from the (source, first_seen) index alone; over-counts are safe
         rows = self._query(
             "SELECT sort_key, key, first_seen, original_key FROM items WHERE source = %s AND NOT (key = ANY(%s))",
             (source, self._pending_keys()),
         )
         members = [tuple(row) for row in rows]
-        members += [(_db_sort_key(d), d["key"], d["first_seen"], d.get("original_key"))
-                    for d in self._pending_docs() if d["source"] == source]
+        members += [(_db_sort_key(d), d["key"], d["first_seen"], d.get("original_key")) for d in staged]
         cutoff = now - max_age
         members.sort(reverse=True)  # newest first: (published or first_seen, key) descending
         doomed = [

@@ -49,6 +49,25 @@ MIGRATIONS: list[str] = [
     CREATE INDEX tombstones_pruned ON tombstones (pruned);
     CREATE TABLE notify (doc_id bigint PRIMARY KEY, doc jsonb NOT NULL);
     """,
+    # 2: items per source kept by a trigger: `status` and /status.json asked for them with a
+    # GROUP BY over every item (0.3-0.7 s at 1,000,000 items, on the daemon's event loop).
+    """
+    CREATE TABLE source_counts (source text PRIMARY KEY, items bigint NOT NULL);
+    INSERT INTO source_counts SELECT source, count(*) FROM items GROUP BY source;
+    CREATE FUNCTION count_items() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP IN ('DELETE', 'UPDATE') THEN
+            UPDATE source_counts SET items = items - 1 WHERE source = OLD.source;
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+            INSERT INTO source_counts VALUES (NEW.source, 1)
+                ON CONFLICT (source) DO UPDATE SET items = source_counts.items + 1;
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER items_counted AFTER INSERT OR DELETE OR UPDATE OF source ON items
+        FOR EACH ROW EXECUTE FUNCTION count_items();
+    """,
 ]
 
 LATEST = len(MIGRATIONS)
