@@ -532,3 +532,19 @@ def test_a_commit_rewrites_only_the_shards_that_changed(tmp_path: Path, monkeypa
         assert store.get("url:https://example.org/1").content_html == "<p>edited</p>"  # type: ignore[union-attr]
         assert store.apply("s", [item(12)], NOW).skipped_tombstoned == 1
         assert [i.key for i in store.first_found("s")] == [f"url:https://example.org/{n}" for n in (1, 2, 3, 4)]
+
+
+def test_a_damaged_or_missing_shard_is_named_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    with open_store(path) as store:
+        store.apply("s", [item(1)], NOW)
+    (shard,) = (tmp_path / "store.json.d").glob("s*.jsonl")
+    shard.write_bytes(b'["items", "1", {"key": \n')
+    with open_store(path) as store, pytest.raises(StoreError, match=rf"{shard.name}:1: not a store line"):
+        store.get(item(1).key)
+    shard.unlink()
+    with open_store(path) as store, pytest.raises(StoreError, match=rf"{shard.name} is missing, though the store's"):
+        store.get(item(1).key)
+    shard.with_suffix(".idx").unlink()
+    with pytest.raises(StoreError, match=rf"{shard.stem}.idx is missing, though the store's manifest names it"):
+        open_store(path)

@@ -81,6 +81,9 @@ class TinyDBStore(_Bodies, Store):
                 except FileNotFoundError:
                     if not readonly or attempt == 4:
                         raise  # a reader lost a race with two commits in a row: read again
+        except FileNotFoundError as exc:
+            self._release_lock()
+            raise self._missing(exc) from None
         except OSError as exc:
             self._release_lock()
             raise StoreError(unusable("store", self.path, exc, "read the store")) from None
@@ -92,6 +95,12 @@ class TinyDBStore(_Bodies, Store):
             self.set_meta("created", utc_iso(datetime.now(timezone.utc)))  # lands with the first commit
 
     # -- opening -----------------------------------------------------------
+
+    def _missing(self, exc: FileNotFoundError) -> StoreError:
+        return StoreError(
+            f"{self.path}: {exc.filename} is missing, though the store's manifest names it; restore"
+            f" {self.dir.name} from a backup, or move {self.path.name} and {self.dir.name} aside to start anew"
+        )
 
     def _reset(self) -> None:
         self._generation = 0
@@ -333,9 +342,9 @@ class TinyDBStore(_Bodies, Store):
                     shard = Shard.read(sid, source, self._part_path(f"s{sid}", ".jsonl"),
                                        self._part_path(f"s{sid}", ".idx").read_bytes())
                     break
-                except FileNotFoundError:
+                except FileNotFoundError as exc:
                     if not self.readonly or attempt == 4:
-                        raise
+                        raise self._missing(exc) from None
                     self._refresh_files()  # the daemon committed since we read the manifest
         self._loaded[sid] = shard
         self._evict()
