@@ -108,8 +108,8 @@ async def poll_source(
     store.set_state(source.name, state)
     try:
         store.commit(lazy=True)
-    except StoreError as exc:  # staged items and state stay staged; the daemon's committer retries
-        log.error("committing the store failed, will retry: %s", exc)
+    except StoreError as exc:  # staged items and state stay staged; the daemon's committer retries and says so
+        log.debug("%s: commit deferred: %s", source.name, exc)
     report.seconds = time.monotonic() - started
     return report
 

@@ -58,6 +58,9 @@ HOUSEKEEPING_EVERY = 24 * 3600.0
 EXIT_PORT = 4  # the [serve] port is taken (cli/common.py's codes: 2 config, 3 store or feeds directory)
 
 
+STORE_RETRY = 10.0  # seconds between attempts to read an unreachable store for /status
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -192,6 +195,9 @@ class Daemon:
         self._serve = serve and config.serve.enabled
         self._sources: dict[str, Source] = {s.name: s for s in config.sources if s.enabled}
         self.store: Store | None = None
+        self._status_basis: tuple[dict[str, int], dict[str, SourceState]] = ({}, {})  # last read for /status
+        self._store_error: str | None = None
+        self._store_retry_at = 0.0
         self.fetcher: Fetcher | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.server: Any = None  # serve.FeedServer, imported lazily
@@ -503,12 +509,21 @@ class Daemon:
         """Write staged poll state and items on a timer: `status` reads the file, and a source
         that failed once and backs off for hours would otherwise stay unwritten until its next poll."""
         assert self.store is not None
+        failing: str | None = None
+        said = 0.0
         while True:
             await asyncio.sleep(self.policy.commit_check_every)
             try:
                 self.store.commit(lazy=True, state_every=self.policy.state_commit_every)
-            except StoreError as exc:  # disk full: staged changes are kept and retried on the next tick
-                log.error("committing the store failed, will retry: %s", exc)
+            except StoreError as exc:  # disk full, database down: staged changes are kept and retried
+                # Said when it starts or changes, then once a minute: not a line per tick for hours.
+                if str(exc) != failing or time.monotonic() - said >= 60:
+                    log.error("committing the store failed, will retry: %s", exc)
+                    failing, said = str(exc), time.monotonic()
+            else:
+                if failing is not None:
+                    log.info("the store is written again")
+                    failing = None
 
     async def _housekeeper(self) -> None:
         assert self.store is not None
@@ -520,19 +535,31 @@ class Daemon:
             await asyncio.sleep(HOUSEKEEPING_EVERY)
 
     def status_document(self) -> dict[str, Any]:
-        """Per-source health for /status.json."""
+        """Per-source health for /status.json. While the store cannot be read (its database is
+        down), the last state read is shown with `store_error`, and the store is asked again
+        at most every STORE_RETRY seconds: a connection attempt must not stall every request."""
         assert self.store is not None
         now = self.clock()
-        counts = self.store.counts_by_source()
+        try:
+            if self._store_error is not None and time.monotonic() < self._store_retry_at:
+                raise StoreError(self._store_error)
+            self._status_basis = (self.store.counts_by_source(), self.store.states())
+            self._store_error = None
+        except StoreError as exc:
+            self._store_error, self._store_retry_at = str(exc), time.monotonic() + STORE_RETRY
+        counts, states = self._status_basis
         next_runs = {name: self.next_run_time(name) for name in self._sources}
-        rows = source_health(self.config, self.store.states(), now, counts=counts, next_runs=next_runs)
-        return {
+        rows = source_health(self.config, states, now, counts=counts, next_runs=next_runs)
+        document = {
             "generated": now.astimezone(timezone.utc).isoformat(),
             "health_feed": f"{HEALTH_SLUG}.atom",
             "health_title": HEALTH_TITLE,
             "sources": [row.as_dict() for row in rows],
             "notify": self.notifier.status() if self.notifier is not None else [],
         }
+        if self._store_error is not None:
+            document["store_error"] = self._store_error
+        return document
 
     # -- config reload -----------------------------------------------------
 

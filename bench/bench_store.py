@@ -37,7 +37,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from bench.sites import _PHRASES, checkouts, machine_info, median
+from bench.sites import _PHRASES, machine_info, median  # children of --against import the ref's bench
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = 1000
@@ -312,6 +312,8 @@ def main() -> None:
     parser.add_argument("--against", metavar="REF", help="TinyDB: also run load and poll on this git revision")
     parser.add_argument("--skip-steady", action="store_true", help="skip the 1,000-commit steady-state cycle")
     args = parser.parse_args()
+    from bench.sites import checkouts  # here: a --against child imports the older revision's bench.sites
+
     print(f"machine: {machine_info()}; backend: {args.backend}")
     postgres = PostgresCopies(args.postgres) if args.backend == "postgresql" else None
     table: list[tuple[str, int, dict[str, float]]] = []

@@ -223,3 +223,10 @@ def test_a_database_store_from_the_environment_keeps_its_password_out_of_sight(
     assert main(["check", str(tmp_path / "config.toml")]) == EXIT_OK
     out = capsys.readouterr().out
     assert "store:      postgresql://feeds:***@db.internal/feeds" in out and "s3cret" not in out
+
+
+def test_a_database_password_with_unencoded_signs_is_refused_without_showing_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _path = _check(tmp_path, '[settings]\nstore = "postgresql://feeds:se@cr/et@db.internal/feeds"\n', capsys)
+    assert code == EXIT_CONFIG and "percent-encode" in out and "%40" in out and "cr/et" not in out

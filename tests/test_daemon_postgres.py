@@ -39,7 +39,10 @@ def test_the_database_going_away_mid_run_costs_polls_not_items(
                 daemon.publish_now()
                 with open_store(url, readonly=True) as reader:
                     assert len(reader) == 2  # committed before the feeds were written
+                assert "store_error" not in daemon.status_document()
                 server.stop()
+                status = daemon.status_document()  # /status.json: what was last read, and why it is not newer
+                assert "start PostgreSQL" in status["store_error"] and [r["name"] for r in status["sources"]] == ["a"]
                 site.add("/a.xml", rss("数据库停机前的第一条新闻", "数据库停机前的第二条新闻", "停机期间发布的新闻", base=BASE),
                          content_type=FEED_TYPE)
                 down = await daemon.poll("a")

@@ -548,3 +548,59 @@ def test_a_damaged_or_missing_shard_is_named_with_the_fix(tmp_path: Path) -> Non
     shard.with_suffix(".idx").unlink()
     with pytest.raises(StoreError, match=rf"{shard.stem}.idx is missing, though the store's manifest names it"):
         open_store(path)
+
+
+def test_migrate_refuses_a_missing_source_and_leaves_an_old_layout_source_as_it_was(tmp_path: Path) -> None:
+    from aggregator.store.migrate import migrate
+
+    with pytest.raises(StoreError, match="no store there"):
+        migrate(tmp_path / "typo.json", tmp_path / "new" / "store.json")
+    assert not (tmp_path / "new").exists() and not (tmp_path / "typo.json.lock").exists()
+    old = tmp_path / "old" / "store.json"
+    old.parent.mkdir()
+    _single_file_store(old, {"items": [{"key": "url:https://e.org/1", "source": "s", "url": "https://e.org/1",
+                                        "title": "An item from an older store", "first_seen": "2026-01-01T00:00:00+00:00",
+                                        "content_hash": "abc"}]})
+    before = sorted(p.name for p in old.parent.iterdir())
+    checks = migrate(old, tmp_path / "new" / "store.json")
+    assert [c.source_count for c in checks if c.table == "item"] == [1] and all(c.matches for c in checks)
+    assert sorted(p.name for p in old.parent.iterdir() if p.suffix != ".lock") == before  # not converted
+    with pytest.raises(StoreError, match="FROM and TO are the same store"):
+        migrate(old, old)
+
+
+def test_damaged_summaries_and_state_are_named_and_damaged_heads_are_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    with open_store(path) as store:
+        store.apply("s", [item(n, categories=("ecology",)) for n in (1, 2, 3)], NOW)
+        from aggregator.store import SourceState
+
+        store.set_state("s", SourceState(etag='"e"'))
+    directory = tmp_path / "store.json.d"
+    (heads,) = directory.glob("heads-*.jsonl")
+    heads.write_bytes(b'{"x": 1}\n')
+    with open_store(path) as store:  # only derived data: rebuilt from the shards
+        assert [i.key for i in store.newest({"ecology": 2})["ecology"]] == [item(1).key, item(2).key]
+    (state,) = directory.glob("state-*.jsonl")
+    state.write_bytes(state.read_bytes() + b"zzz\n")
+    with pytest.raises(StoreError, match=rf"{state.name}:2: not a store line .* Restore store.json.d from a backup"):
+        open_store(path)
+    state.write_bytes(state.read_bytes()[:-4])
+    (summary,) = directory.glob("s1-*.idx")
+    summary.write_bytes(b"garbage")
+    with pytest.raises(StoreError, match=rf"{summary.name}: not a shard summary .* move store.json and store.json.d aside"):
+        open_store(path)
+
+
+def test_a_manifest_reformatted_by_hand_still_opens(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "store.json"
+    with open_store(path) as store:
+        store.apply("s", [item(1), item(2)], NOW)
+    path.write_text(json.dumps(json.loads(path.read_text()), indent=2), encoding="utf-8")  # as jq . would
+    with open_store(path) as store:
+        assert len(store) == 2
+        store.apply("s", [item(3)], NOW)
+    with open_store(path) as store:
+        assert len(store) == 3

@@ -471,3 +471,26 @@ def test_a_store_at_an_older_schema_is_migrated_forward_by_the_next_writer(postg
         assert store.counts_by_source() == {"a": 1, "b": 1}
         with psycopg.connect(postgres_url) as conn:
             assert conn.execute("SELECT version FROM schema_version").fetchone() == (2,)
+
+
+def test_a_writer_whose_lock_session_was_killed_takes_it_again_or_stops_writing(postgres_url: str) -> None:
+    def kill_lock_sessions() -> None:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                         " WHERE application_name LIKE 'feed-aggregator: pid%%' AND pid <> pg_backend_pid()")
+
+    first = open_store(postgres_url)
+    first.apply("s", [item(1)], NOW)
+    kill_lock_sessions()  # the lock is gone with its session; nobody else wants it yet
+    assert first.commit() is True
+    with pytest.raises(StoreLocked):
+        open_store(postgres_url)  # the commit took the lock again
+    kill_lock_sessions()
+    second = open_store(postgres_url)  # a second daemon starts in the gap...
+    first.apply("s", [item(2)], NOW)
+    with pytest.raises(StoreLocked):
+        first.commit()  # ...and the first one stops writing rather than write beside it
+    second.close()
+    first.abandon()
+    with open_store(postgres_url, readonly=True) as reader:
+        assert [i.key for i in reader.items()] == [item(1).key]

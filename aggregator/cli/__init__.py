@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="TRACE (also the libraries' debug output), DEBUG, INFO, WARNING or ERROR (default INFO)",
     )
     parser.add_argument(
-        "--store", metavar="PATH", help="store file, overriding the config's `store` (also: AGGREGATOR_STORE)"
+        "--store", metavar="PATH|URL",
+        help="the store: a TinyDB path or a postgresql:// URL, overriding the config's `store` (also: AGGREGATOR_STORE)"
     )
     parser.add_argument(
         "--output-dir", metavar="DIR", help="feeds directory, overriding `output_dir` (also: AGGREGATOR_OUTPUT_DIR)"
@@ -181,7 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
     store = sub.add_parser("store", help="the store itself: move it between TinyDB and PostgreSQL")
     store_sub = store.add_subparsers(dest="store_command", required=True)
     moving = store_sub.add_parser(
-        "migrate", help="copy every item, body, tombstone, poll state and notification into an empty store, then check"
+        "migrate", help="copy every item, body, tombstone, poll state and notification into an empty store, then check",
+        description=(
+            "Copy a whole store into a new, empty one (TinyDB <-> PostgreSQL, or to another path), then compare"
+            " every table on both sides (record counts and a sha256). Stop the daemon first: both stores are"
+            " locked while copying. FROM is never written. Exit 0 when every table matches, 1 when a table"
+            " differs, 3 when a store cannot be opened (missing, in use, not empty, database down)."
+            " Example: aggregator store migrate state/store.json env:AGGREGATOR_DB"
+        ),
     )
     moving.add_argument("source", metavar="FROM", help="a store path, a postgresql:// URL, or env:NAME")
     moving.add_argument("target", metavar="TO", help="an empty (or new) store: path, URL or env:NAME")

@@ -22,6 +22,13 @@ def _location(value: str) -> str | Path:
 
             raise StoreError(f"environment variable {name or '(none)'} is not set; export it with the store's URL or path")
     if value.startswith(("postgresql://", "postgres://")):
+        from ..config.models import database_url_problem
+
+        problem = database_url_problem(value)
+        if problem:
+            from ..store import StoreError
+
+            raise StoreError(problem)
         return value
     return Path(value).expanduser().absolute()
 

@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -265,6 +265,10 @@ class Settings(Strict):
                 raise ValueError('write "env:NAME" with the name of an environment variable holding the store URL')
             if not os.environ.get(name):
                 raise ValueError(f"environment variable {name} is not set; export it with the store's URL or path")
+        url = os.environ.get(value[4:].strip(), "") if value.startswith("env:") else value
+        problem = database_url_problem(url) if url.startswith(("postgresql://", "postgres://")) else None
+        if problem:
+            raise ValueError(problem)
         return value  # `env:` is read again when the store opens, so the secret stays out of the config
 
     @field_validator("store", "output_dir")
@@ -523,9 +527,27 @@ def _located(loc: tuple[Any, ...], message: str) -> _LocatedError:
 
 
 def redact_url(location: str) -> str:
-    """A database URL with its password replaced by ***; paths unchanged."""
-    parts = urlsplit(location)
-    if not parts.scheme.startswith("postgres") or parts.password is None:
+    """A database URL with its password replaced by ***; paths unchanged.
+
+    Split at the last '@': a password written without percent-encoding may hold '@' or '/'.
+    """
+    scheme, sep, rest = location.partition("://")
+    if not sep or not scheme.startswith("postgres"):
         return location
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    userinfo, at, host = rest.rpartition("@")
+    if at and ":" in userinfo:
+        rest = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    rest = re.sub(r"([?&]password=)[^&]*", r"\1***", rest)
+    return f"{scheme}://{rest}"
+
+
+def database_url_problem(url: str) -> str | None:
+    """What is wrong with a postgresql:// URL that libpq would misread (and echo back), if anything."""
+    rest = url.partition("://")[2]
+    userinfo = rest.rpartition("@")[0]
+    if any(char in userinfo for char in "@/?#"):
+        return (
+            "percent-encode the special characters of the user name and password"
+            " (@ as %40, / as %2F, ? as %3F, # as %23), e.g. postgresql://feeds:p%40ss@host/db"
+        )
+    return None

@@ -4,8 +4,11 @@
 `postgresql://` URL the PostgreSQL one. Both are a `Store` (`base.py`):
 - `base.py`: the interface, the item document and the diff both backends share
 - `tinydb.py`: the TinyDB backend (its docstring says how it is laid out, and why)
-- `shards.py`, `bodies.py`: its per-source files and its body packs
-- `postgres.py`: the PostgreSQL backend (psycopg 3), its schema and migrations
+- `manifest.py`, `shards.py`, `heads.py`, `bodies.py`, `storage.py`: its manifest, its per-source
+  files and the hash index over them, the newest entries per category, body packs, the TinyDB storage
+- `legacy.py`: the single-file layout of older versions, converted on first open
+- `postgres.py`, `postgres_schema.py`, `postgres_connection.py`: the PostgreSQL backend (psycopg 3),
+  its schema and forward migrations, its connections, lock and one-line errors
 - `migrate.py`: `aggregator store migrate FROM TO`, and the checks after it
 - `records.py`: `SourceState`, `DiffResult`, repost fingerprints
 - `errors.py`: `StoreError` and its kin, `unusable`

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -21,6 +22,13 @@ def unusable(setting: str, path: Path, exc: OSError, what: str) -> str:
     """One line: the setting, the path, what failed and how to fix it."""
     where = Path(exc.filename) if exc.filename else path
     reason = exc.strerror or type(exc).__name__
+    if exc.errno == errno.ENOSPC:
+        return (
+            f"settings.{setting}: cannot {what} {path} ({where}: {reason}); free space on that disk:"
+            " nothing staged is lost, and it is written once there is room"
+        )
+    if exc.errno == errno.EROFS:
+        return f"settings.{setting}: cannot {what} {path} ({where}: {reason}); remount it read-write, or point `{setting}` elsewhere"
     return (
         f"settings.{setting}: cannot {what} {path} ({where}: {reason}); point `{setting}` (or"
         f" {'AGGREGATOR_STORE / --store' if setting == 'store' else 'AGGREGATOR_OUTPUT_DIR / --output-dir'})"

@@ -9,6 +9,9 @@ the shard of the source that owns it, each tombstone into the shard of the sourc
 
 from __future__ import annotations
 
+import filecmp
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .storage import AtomicJSONLinesStorage
@@ -32,3 +35,15 @@ def convert_single_file(store: TinyDBStore, data: bytes) -> None:
     store.load(records)
     # Items keep their `content` (where the body is) as they are: no body is copied.
     store._write_docs([dict(doc) for doc in (tables.get("items") or {}).values()], [])
+
+
+def backup_single_file(path: Path) -> None:
+    """Keep the single file, whole, as `store.json.v1-backup` before the manifest replaces it."""
+    backup = path.with_name(path.name + ".v1-backup")
+    number = 1
+    while backup.exists():
+        if filecmp.cmp(backup, path, shallow=False):
+            return  # an earlier conversion that failed (a full disk) kept this very file
+        number += 1
+        backup = path.with_name(f"{path.name}.v1-backup{number}")
+    os.link(path, backup)  # a second name for the same file: nothing copied, nothing to fail half-way

@@ -38,15 +38,33 @@ def _batched(records: Iterator[tuple[str, dict[str, Any]]], target: Store,
                 progress(number)
 
 
+def _open_source(source: str | Path) -> Store:
+    """The store to copy from, locked (no daemon may write it meanwhile) but never written:
+    a store of the older TinyDB layout is converted in memory only."""
+    from . import is_database_url, open_store
+    from .tinydb import TinyDBStore
+
+    if is_database_url(source):
+        open_store(source, readonly=True).close()  # "holds no store yet" for an empty database
+        return open_store(source)
+    path = Path(source)
+    if not path.is_file():
+        raise StoreError(f"{path}: no store there; give the path of an existing store as FROM")
+    return TinyDBStore(path, convert=False)
+
+
 def migrate(source: str | Path, target: str | Path, progress: Callable[[int], None] | None = None) -> list[TableCheck]:
     """Copy the store at `source` into the empty store at `target`; the check of every table.
 
-    Both stores are opened for writing, so neither can be in use by a daemon meanwhile;
-    `source` is never written.
+    Both stores are locked meanwhile, so neither can be in use by a daemon; `source` is never written.
     """
-    from . import open_store
+    from . import is_database_url, open_store
 
-    origin = open_store(source)
+    if is_database_url(source) == is_database_url(target) and (
+        str(source) == str(target) or (not is_database_url(source) and Path(source).resolve() == Path(target).resolve())
+    ):
+        raise StoreError("FROM and TO are the same store; give a new, empty store as TO")
+    origin = _open_source(source)
     try:
         destination = open_store(target)
         try:
@@ -55,8 +73,14 @@ def migrate(source: str | Path, target: str | Path, progress: Callable[[int], No
                     f"{destination.location} already holds {len(destination)} item(s) and"
                     f" {len(destination.states())} source(s); migrate into a new, empty store"
                 )
-            destination.load(_batched(origin.dump(), destination, progress))
-            destination.commit()
+            try:
+                destination.load(_batched(origin.dump(), destination, progress))
+                destination.commit()
+            except StoreError as exc:
+                raise StoreError(
+                    f"{exc}; the copy stopped part-way: empty {destination.location} (delete its files, or drop"
+                    " and create the database) before trying again"
+                ) from None
         finally:
             destination.close()
         before = origin.checksums()

@@ -165,6 +165,10 @@ class PostgresStore(Store):
             if time.monotonic() - self._last_commit < wait:
                 return False
         try:
+            if self._lock_conn is not None:
+                # The lock lives in its own session: if that session died (a DBA, a timeout, a
+                # network cut), take it again before writing, or refuse if another daemon has it.
+                self._lock_conn = take_lock(self._url, self.location, self._lock_conn)
             self._run("write to", self._flush)
         except StoreLocked:
             raise

@@ -11,7 +11,7 @@ import os
 import re
 import socket
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import orjson
 import psycopg
@@ -26,13 +26,9 @@ CONNECT_TIMEOUT = 5  # seconds: a server that does not answer is an error, not a
 
 def redact(url: str) -> str:
     """The URL as messages show it: any password replaced by ***."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    userinfo, at, hostport = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        netloc = f"{userinfo.split(':', 1)[0]}:***@{hostport}"
-    query = re.sub(r"(^|&)(password=)[^&]*", r"\1\2***", parts.query)
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    from ..config.models import redact_url
+
+    return redact_url(url)
 
 
 def reason(exc: BaseException) -> str:

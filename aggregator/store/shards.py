@@ -19,7 +19,14 @@ from typing import Any
 import orjson
 
 from .base import content_of, doc_fingerprint
+from .errors import StoreError
 from .storage import AtomicJSONLinesStorage
+
+
+def damaged_part_fix(path: Path) -> str:
+    """What to do about a damaged file of the store's directory (`store.json.d/`)."""
+    manifest = path.parent.name.removesuffix(".d")
+    return f"Restore {path.parent.name} from a backup, or move {manifest} and {path.parent.name} aside to start anew."
 
 
 def key_hash(text: str) -> int:
@@ -98,8 +105,13 @@ class Summary:
         return orjson.dumps({name: getattr(self, name) for name in self.__slots__})  # type: ignore[attr-defined]
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Summary:
-        return cls(**orjson.loads(data))
+    def from_bytes(cls, data: bytes, path: Path | None = None) -> Summary:
+        try:
+            return cls(**orjson.loads(data))
+        except (orjson.JSONDecodeError, TypeError) as exc:
+            where = path or "a shard summary"
+            fix = damaged_part_fix(path) if path else ""
+            raise StoreError(f"{where}: not a shard summary ({exc}); the disk is damaged or the file was edited. {fix}") from None
 
     def light(self) -> Summary:
         """The summary without its hash lists (those live in the index once loaded)."""
@@ -166,7 +178,7 @@ class Shard:
     def read(cls, sid: int, source: str, path: Path, summary: bytes | None = None) -> Shard:
         """The shard in `path`; `summary`, its `.idx` file's bytes, saves hashing its strings again."""
         shard = cls(sid, source)
-        tables = AtomicJSONLinesStorage(path).parse(path.read_bytes()) or {}
+        tables = AtomicJSONLinesStorage(path, damaged_part_fix(path)).parse(path.read_bytes()) or {}
         shard.items = {doc["key"]: doc for doc in (tables.get("items") or {}).values()}
         shard.tombs = {doc["key"]: doc for doc in (tables.get("tombstones") or {}).values()}
         index = (tables.get("index") or {}).get("1")

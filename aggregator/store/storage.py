@@ -25,8 +25,9 @@ class AtomicJSONLinesStorage(Storage):
     JSON document cost ~130 MB of peak memory on top of the data itself.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, fix: str = "Move it aside to start a new store.") -> None:
         self.path = Path(path)
+        self.fix = fix  # what a damaged file's message tells the user to do
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         try:
@@ -44,7 +45,7 @@ class AtomicJSONLinesStorage(Storage):
             except orjson.JSONDecodeError as exc:
                 raise StoreError(
                     f"{self.path}: not valid JSON ({exc}); the file was not written by this program"
-                    " or the disk is damaged. Move it aside to start a new store."
+                    f" or the disk is damaged. {self.fix}"
                 ) from None
         tables: dict[str, dict[str, Any]] = {}
         for number, line in enumerate(data.splitlines(), 1):
@@ -55,7 +56,7 @@ class AtomicJSONLinesStorage(Storage):
             except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
                 raise StoreError(
                     f"{self.path}:{number}: not a store line ({exc}); the file was not written by this"
-                    " program or the disk is damaged. Move it aside to start a new store."
+                    f" program or the disk is damaged. {self.fix}"
                 ) from None
             tables.setdefault(table, {})[doc_id] = doc
         return tables or None

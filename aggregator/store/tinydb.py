@@ -27,6 +27,7 @@ is converted on first open for writing; the old file is kept as `store.json.v1-b
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import OrderedDict
@@ -44,22 +45,25 @@ from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store, content_of, 
 from .bodies import _Bodies
 from .errors import StoreError, unusable
 from .heads import ALL, Heads, slugs_of
+from .manifest import FORMAT, VERSION, parse_manifest
 from .records import SourceState
-from .shards import HashIndex, Shard, Summary, key_hash
-from .storage import lock_file
+from .shards import HashIndex, Shard, Summary, damaged_part_fix, key_hash
+from .storage import AtomicJSONLinesStorage, lock_file
 
-FORMAT = "aggregator-store"
-VERSION = 2
+log = logging.getLogger("aggregator.store")
 CACHED_SHARDS = 64  # unchanged shards kept loaded (~1.5 MB each at 1,000 items)
 DEFAULT_HEAD = 100  # entries served per category until a feed asks for more
 CHUNK_ITEMS = 500  # items per shard: a source with more has several (see _open_chunk)
 
 
 class TinyDBStore(_Bodies, Store):
-    def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
+    def __init__(self, path: Path | str, *, readonly: bool = False, convert: bool = True) -> None:
         """`readonly` takes no lock and never writes: `status` reads while the daemon runs,
-        which is safe because the daemon only ever adds files and renames the manifest."""
+        which is safe because the daemon only ever adds files and renames the manifest.
+        `convert=False` leaves a store of the older layout as it is on disk (read, converted in
+        memory only: `store migrate` copies from it)."""
         self.path = Path(path)
+        self._convert = convert
         self.location = str(self.path)
         self.readonly = readonly
         self.dir = self.path.with_name(self.path.name + ".d")
@@ -129,11 +133,11 @@ class TinyDBStore(_Bodies, Store):
         manifest = self._parse_manifest(data)
         if manifest is None:
             if data:
-                from .legacy import convert_single_file
+                from .legacy import backup_single_file, convert_single_file
 
                 convert_single_file(self, data)  # stages everything; written below unless read-only
-                if not self.readonly:
-                    self._backup_legacy()
+                if not self.readonly and self._convert:
+                    backup_single_file(self.path)
                     self.commit()
             return
         if not self.readonly:
@@ -147,23 +151,7 @@ class TinyDBStore(_Bodies, Store):
             return None
 
     def _parse_manifest(self, data: bytes | None) -> dict[str, Any] | None:
-        if data is None or not data.startswith(b'{"format"'):
-            return None  # the single-file layout (or something else: legacy.py says which)
-        try:
-            manifest = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise StoreError(
-                f"{self.path}: not a valid store manifest ({exc}); the disk is damaged or the file was edited."
-                f" Restore it from a backup, or move {self.path.name} and {self.dir.name} aside to start anew."
-            ) from None
-        if manifest.get("format") != FORMAT or not isinstance(manifest.get("version"), int):
-            raise StoreError(f"{self.path}: not a store of this program; point `store` at another path")
-        if manifest["version"] > VERSION:
-            raise StoreError(
-                f"{self.path}: written by a newer version of this program (store format {manifest['version']},"
-                f" this one reads up to {VERSION}); upgrade it, or point `store` at another path"
-            )
-        return manifest
+        return parse_manifest(self.path, self.dir, data)
 
     def _load_manifest(self, manifest: dict[str, Any]) -> None:
         self._generation = manifest["generation"]
@@ -174,7 +162,7 @@ class TinyDBStore(_Bodies, Store):
             self._chunks[source] = list(sids)
             for sid in sids:
                 self._source_of[sid] = source
-                summary = Summary.from_bytes(self._read_part(f"s{sid}", ".idx"))
+                summary = Summary.from_bytes(self._read_part(f"s{sid}", ".idx"), self._part_path(f"s{sid}", ".idx"))
                 self._keys.load(summary.keys, sid)
                 self._aliases.load(summary.aliases, sid)
                 self._fingerprints.load(summary.fingerprints, sid)
@@ -188,7 +176,13 @@ class TinyDBStore(_Bodies, Store):
         if "notify" in self._files:
             self._notify = {doc.pop("doc_id"): doc for doc in self._read_table("notify")}
         if "heads" in self._files:
-            self._heads = Heads.read(self._read_part("heads", ".jsonl"))
+            try:
+                self._heads = Heads.read(self._read_part("heads", ".jsonl"))
+            except (ValueError, KeyError, TypeError, IndexError):  # damaged: it is only derived data
+                log.warning("store: %s is damaged; rebuilding the newest entries from the shards",
+                            self._part_path("heads", ".jsonl"))
+                self._heads = Heads(DEFAULT_HEAD)
+                self._heads.stale = {ALL, *(slug for slug in self._totals)}
 
     def _part_path(self, part: str, suffix: str, generation: int | None = None) -> Path:
         generation = int(self._files[part]) if generation is None else generation
@@ -198,7 +192,9 @@ class TinyDBStore(_Bodies, Store):
         return self._part_path(part, suffix).read_bytes()
 
     def _read_table(self, part: str) -> list[dict[str, Any]]:
-        return [orjson.loads(line)[2] for line in self._read_part(part, ".jsonl").splitlines() if line.strip()]
+        path = self._part_path(part, ".jsonl")
+        tables = AtomicJSONLinesStorage(path, damaged_part_fix(path)).parse(path.read_bytes()) or {}
+        return [doc for docs in tables.values() for doc in docs.values()]
 
     def _remove_strays(self, manifest: dict[str, Any]) -> None:
         """Files a killed commit wrote but no manifest names: we hold the lock, so none is live."""
@@ -209,14 +205,6 @@ class TinyDBStore(_Bodies, Store):
         for stray in [*self.path.parent.glob(f".{self.path.name}.*.tmp"), *self.blob_dir.glob("*/.blob.*"),
                       *self.blob_dir.glob("packs/.*.tmp")]:
             stray.unlink(missing_ok=True)
-
-    def _backup_legacy(self) -> None:
-        backup = self.path.with_name(self.path.name + ".v1-backup")
-        number = 1
-        while backup.exists():
-            number += 1
-            backup = self.path.with_name(f"{self.path.name}.v1-backup{number}")
-        os.link(self.path, backup)  # the old file stays whole under this name; the manifest replaces the path
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -312,11 +300,16 @@ class TinyDBStore(_Bodies, Store):
     def _write(self, part: str, suffix: str, generation: int, chunks: Iterable[bytes]) -> Path:
         """A new file under a name no manifest has named yet: no reader can see it half-written."""
         path = self._part_path(part, suffix, generation)
-        with open(path, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
+        handle = open(path, "xb")  # never over a file: a name is used once
+        try:
+            with handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            path.unlink(missing_ok=True)  # ours, half-written (a full disk): leave nothing behind
+            raise
         os.chmod(path, 0o600)
         return path
 
@@ -334,18 +327,18 @@ class TinyDBStore(_Bodies, Store):
                 self._loaded.move_to_end(sid)
             return shard
         source = self._source_of[sid]
-        if f"s{sid}" not in self._files:
-            shard = Shard(sid, source)  # new since the last commit
-        else:
-            for attempt in range(5):
-                try:
-                    shard = Shard.read(sid, source, self._part_path(f"s{sid}", ".jsonl"),
-                                       self._part_path(f"s{sid}", ".idx").read_bytes())
-                    break
-                except FileNotFoundError as exc:
-                    if not self.readonly or attempt == 4:
-                        raise self._missing(exc) from None
-                    self._refresh_files()  # the daemon committed since we read the manifest
+        shard = Shard(sid, source)  # new since the last commit, or emptied since we read the manifest
+        for attempt in range(5):
+            if f"s{sid}" not in self._files:
+                break
+            try:
+                shard = Shard.read(sid, source, self._part_path(f"s{sid}", ".jsonl"),
+                                   self._part_path(f"s{sid}", ".idx").read_bytes())
+                break
+            except FileNotFoundError as exc:
+                if not self.readonly or attempt == 4:
+                    raise self._missing(exc) from None
+                self._refresh_files()  # the daemon committed since we read the manifest
         self._loaded[sid] = shard
         self._evict()
         return shard
