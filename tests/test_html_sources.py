@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -300,6 +301,7 @@ def test_auto_source_prefers_the_feed_the_page_links_to(tmp_path: Path, site: Si
 
     # When the advertised feed is broken, the list on the page is read instead.
     site.add("/rss.xml", b"gone", status=404)
-    (tmp_path / "store.json").unlink()
+    (tmp_path / "store.json").unlink()  # a new store: the manifest and the files it names
+    shutil.rmtree(tmp_path / "store.json.d")
     assert main(["poll", "--once", str(config)]) == 0
     assert len(entries(tmp_path / "feeds" / "all.atom")) == 5

@@ -604,3 +604,19 @@ def test_a_manifest_reformatted_by_hand_still_opens(tmp_path: Path) -> None:
         store.apply("s", [item(3)], NOW)
     with open_store(path) as store:
         assert len(store) == 3
+
+
+def test_a_first_commit_cut_short_is_cleared_but_a_lost_manifest_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    with open_store(path) as store:
+        store.apply("s", [item(1)], NOW)
+        store.commit()
+        path.unlink()  # as if killed between writing generation 1 and its manifest
+    with open_store(path) as store:
+        assert len(store) == 0  # nothing was committed: the files of generation 1 are cleared
+        store.apply("s", [item(2)], NOW)
+        store.commit()
+        store.apply("s", [item(3)], NOW)
+    path.unlink()  # now the manifest of generation 2 is lost: refuse rather than start anew over it
+    with pytest.raises(StoreError, match="store.json is missing, but store.json.d holds a store's files"):
+        open_store(path)

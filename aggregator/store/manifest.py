@@ -9,6 +9,7 @@ by hand, which is still read as one.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +47,17 @@ def parse_manifest(path: Path, directory: Path, data: bytes | None) -> dict[str,
             f" this one reads up to {VERSION}); upgrade it, or point `store` at another path"
         )
     return manifest
+
+
+def clear_unnamed_files(path: Path, directory: Path) -> None:
+    """No manifest at `path`: files in `directory` are a first commit (or a conversion) that never
+    finished, unless some are of a later generation: then the manifest itself was lost."""
+    ours = re.compile(r"^[a-z]+\d*-(\d+)\.(jsonl|idx)$")  # s12-3.jsonl, state-3.jsonl, s12-3.idx
+    leftovers = [p for p in directory.glob("*") if ours.match(p.name)] if directory.exists() else []
+    if any(int(ours.match(leftover.name).group(1)) > 1 for leftover in leftovers):  # type: ignore[union-attr]
+        raise StoreError(
+            f"{path} is missing, but {directory.name} holds a store's files; restore {path.name}"
+            f" from a backup, or move {directory.name} aside to start anew"
+        )
+    for leftover in leftovers:
+        leftover.unlink()

@@ -45,7 +45,7 @@ from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store, content_of, 
 from .bodies import _Bodies
 from .errors import StoreError, unusable
 from .heads import ALL, Heads, slugs_of
-from .manifest import FORMAT, VERSION, parse_manifest
+from .manifest import FORMAT, VERSION, clear_unnamed_files, parse_manifest
 from .records import SourceState
 from .shards import HashIndex, Shard, Summary, damaged_part_fix, key_hash
 from .storage import AtomicJSONLinesStorage, lock_file
@@ -131,6 +131,8 @@ class TinyDBStore(_Bodies, Store):
         except FileNotFoundError:
             data = None
         manifest = self._parse_manifest(data)
+        if manifest is None and not self.readonly:
+            clear_unnamed_files(self.path, self.dir)
         if manifest is None:
             if data:
                 from .legacy import backup_single_file, convert_single_file
