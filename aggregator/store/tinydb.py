@@ -20,8 +20,9 @@ Why this layout: the store before it was one TinyDB file rewritten whole at ever
 1,000,000 items (1,000 sources) that file was 510 MiB, start-up took 36 s and 1.7 GiB, and a
 poll bringing 1,000 new items took 6.6 s to commit. Now start-up reads the manifest, the
 summaries (hashes of keys, aliases, fingerprints, tombstones: ~16 bytes an item) and the heads;
-a commit writes the shards of the sources that changed, and the small files. `bench/README.md`
-has the figures at 20,000, 200,000 and 1,000,000 items. A store in the older single-file layout
+a commit writes the shards of the sources that changed, and the small files. At 1,000,000 items
+start-up now takes 0.60 s and 184 MiB and that commit 0.11 s (the single file, measured beside it:
+11.6 s, 1.7 GiB, 1.43 s); `bench/README.md` has the figures at 20,000, 200,000 and 1,000,000 items. A store in the older single-file layout
 is converted on first open for writing; the old file is kept as `store.json.v1-backup`.
 """
 
