@@ -11,8 +11,8 @@ public methods marked abstract.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 import hashlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,8 +32,7 @@ TABLES = ("meta", "state", "item", "tombstone", "notify")
 def _canonical(table: str, record: dict[str, Any]) -> dict[str, Any]:
     """A record as both backends dump it: compacted the same way."""
     if table == "item":
-        doc = {k: v for k, v in record.items() if k not in ("summary_html", "content_html", "content_hash")}
-        doc = _compact({**doc, "content": None})
+        doc = _compact({k: v for k, v in record.items() if k not in ("summary_html", "content_html", "content_hash")})
         return {**doc, "content_hash": record["content_hash"], "summary_html": record.get("summary_html"),
                 "content_html": record.get("content_html")}
     if table == "state":
@@ -65,6 +64,14 @@ def doc_sources(doc: Mapping[str, Any]) -> list[str]:
 
 def doc_source_categories(doc: Mapping[str, Any]) -> dict[str, list[str]]:
     return dict(doc.get("source_categories") or {doc["source"]: list(doc.get("categories") or ())})
+
+
+def recategorized(doc: Mapping[str, Any], by_source: dict[str, list[str]]) -> dict[str, Any] | None:
+    """`doc` with the categories each source gives it now (`by_source`); None if they are what it has."""
+    categories = sorted({c for cats in by_source.values() for c in cats})
+    if by_source == doc_source_categories(doc) and categories == list(doc.get("categories") or ()):
+        return None
+    return _compact({**doc, "source_categories": by_source, "categories": categories})
 
 
 def sort_key(doc: Mapping[str, Any]) -> str:
@@ -352,11 +359,11 @@ class Store(ABC):
                 result.new.append(item.key)
                 continue
             if existing_key in updated:
-                doc = updated[existing_key][1]  # two rows of this poll meet in one item
+                before, doc = updated[existing_key]  # two rows of this poll meet in one item
             else:
                 stored = self._doc(existing_key)
                 assert stored is not None
-                doc = dict(stored)
+                before, doc = stored, dict(stored)
             changes: dict[str, Any] = {}
             is_original_of_repost = existing_key != item.key and doc.get("original_key") == item.key
             # Once the original has taken over (original_key kept, original_url gone), the
@@ -386,10 +393,7 @@ class Store(ABC):
                 changes["source_categories"] = by_source
                 changes["categories"] = categories
             if changes:
-                before = updated[existing_key][0] if existing_key in updated else self._doc(existing_key)
-                assert before is not None
-                after = _compact({**doc, **changes})
-                updated[existing_key] = (before, after)
+                updated[existing_key] = (before, _compact({**doc, **changes}))
             else:
                 result.unchanged += 1
         for doc in inserts:

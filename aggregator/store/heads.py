@@ -61,11 +61,15 @@ class Heads:
             entries = self.lists.setdefault(slug, [])
             whole = len(entries) >= totals.get(slug, 0)  # the head holds the whole category
             if whole or (entries and key > entries[0]):
-                bisect.insort(entries, key)
-                self.docs[doc["key"]] = doc
-                if len(entries) > self.capacity:
-                    del entries[0]
+                self._insert(entries, key, doc)
                 self.changed = True
+
+    def _insert(self, entries: list[str], key: str, doc: dict[str, Any]) -> None:
+        """Put `doc` (sort key `key`) in a head, which then drops its oldest beyond capacity."""
+        bisect.insort(entries, key)
+        self.docs[doc["key"]] = doc
+        if len(entries) > self.capacity:
+            del entries[0]
 
     def _check(self, slug: str, totals: dict[str, int]) -> None:
         if len(self.lists.get(slug, ())) < min(self.size, totals.get(slug, 0)):
@@ -90,10 +94,7 @@ class Heads:
                     continue
                 key = key or sort_key(doc)
                 if len(entries) < self.capacity or key > entries[0]:
-                    bisect.insort(entries, key)
-                    self.docs[doc["key"]] = doc
-                    if len(entries) > self.capacity:
-                        del entries[0]
+                    self._insert(entries, key, doc)
         for slug, entries in found.items():
             self.lists[slug] = entries
         self.stale -= slugs

@@ -60,9 +60,11 @@ def migrate(source: str | Path, target: str | Path, progress: Callable[[int], No
     """
     from . import is_database_url, open_store
 
-    if is_database_url(source) == is_database_url(target) and (
-        str(source) == str(target) or (not is_database_url(source) and Path(source).resolve() == Path(target).resolve())
-    ):
+    if is_database_url(source) or is_database_url(target):
+        same = str(source) == str(target)
+    else:
+        same = Path(source).resolve() == Path(target).resolve()
+    if same:
         raise StoreError("FROM and TO are the same store; give a new, empty store as TO")
     origin = _open_source(source)
     try:

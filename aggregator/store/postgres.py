@@ -45,7 +45,7 @@ except ImportError:  # an optional extra: say how to get it, in one line
 
 from ..models import Item, StoredItem, parse_iso, utc_iso
 from . import postgres_schema as schema
-from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store, _compact, content_of, doc_fingerprint, sort_key
+from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store, _compact, content_of, doc_fingerprint, recategorized, sort_key
 from .errors import StoreLocked
 from .postgres_connection import APP_NAME, connect, reason, redact, take_lock
 from .records import SourceState, repost_fingerprint
@@ -469,24 +469,19 @@ class PostgresStore(Store):
         cursor and writes each batch's changes at once, in one transaction of its own.
         """
 
-        def recategorized(doc: Doc, body: Body | None) -> Doc | None:
-            by_source = categorize(self._stored(doc, body))
-            categories = sorted({c for cats in by_source.values() for c in cats})
-            before = doc.get("source_categories") or {doc["source"]: list(doc.get("categories") or ())}
-            if by_source == before and categories == list(doc.get("categories") or ()):
-                return None
-            return _compact({**doc, "source_categories": by_source, "categories": categories})
+        def recategorize(doc: Doc, body: Body | None) -> Doc | None:
+            return recategorized(doc, categorize(self._stored(doc, body)))
 
         changed = 0
         for key, doc in list(self._items_pending.items()):
             if doc is not None:
-                new = recategorized(doc, self._body(doc) if with_body else None)
+                new = recategorize(doc, self._body(doc) if with_body else None)
                 if new is not None:
                     self._stage_doc(key, new)
                     changed += 1
         if self.readonly:  # nothing can be written: the staging holds the changes
             for doc, body in self._pages(with_body):  # it pages past a snapshot of the staging
-                new = recategorized(doc, body)
+                new = recategorize(doc, body)
                 if new is not None:
                     self._stage_doc(new["key"], new)
                     changed += 1
@@ -502,7 +497,7 @@ class PostgresStore(Store):
                     docs: list[tuple[str, Doc]] = []
                     for doc, *body in batch:
                         if doc["key"] not in pending:
-                            new = recategorized(doc, (body[0], body[1]) if with_body else None)
+                            new = recategorize(doc, (body[0], body[1]) if with_body else None)
                             if new is not None:
                                 docs.append((new["key"], new))
                     if docs:

@@ -129,8 +129,7 @@ class Shard:
         self.tombs: dict[str, dict[str, Any]] = {}
         self.aliases: dict[str, str] = {}  # original_key -> the stored repost (first wins)
         self.fingerprints: dict[str, str] = {}  # repost fingerprint -> key (first wins)
-        self.hashes: dict[str, int] = {}  # key_hash of its strings, as the summary last had them
-        self.dirty = False
+        self.hashes: dict[str, int] = {}  # key_hash of its strings: worked out once, for index and summary
 
     # -- documents ---------------------------------------------------------
 
@@ -142,7 +141,6 @@ class Shard:
         fingerprint = fingerprint or doc_fingerprint(doc)
         if fingerprint:
             self.fingerprints.setdefault(fingerprint, doc["key"])
-        self.dirty = True
 
     def remove(self, doc: dict[str, Any]) -> tuple[str | None, str | None]:
         """Take a document out; the alias and fingerprint no longer held here (to drop from the index)."""
@@ -158,7 +156,6 @@ class Shard:
         if fingerprint and self.fingerprints.get(fingerprint) == key:
             del self.fingerprints[fingerprint]
             gone_fingerprint = fingerprint
-        self.dirty = True
         return gone_alias, gone_fingerprint
 
     # -- files -------------------------------------------------------------
@@ -193,10 +190,10 @@ class Shard:
                                     (shard.fingerprints, known.fingerprints), (shard.tombs, known.tombstones)):
                 if len(strings) == len(hashes):  # same order as they were written
                     shard.hashes.update(zip(strings, hashes))
-        shard.dirty = False
         return shard
 
-    def _hash(self, text: str) -> int:
+    def hash_of(self, text: str) -> int:
+        """key_hash(text), remembered: the index is kept with the same hashes the summary saves."""
         value = self.hashes.get(text)
         if value is None:
             value = self.hashes[text] = key_hash(text)
@@ -225,8 +222,8 @@ class Shard:
             packs=sorted(packs),
             files=sorted(files),
             categories=dict(sorted(categories.items())),
-            keys=[self._hash(key) for key in self.items],
-            aliases=[self._hash(alias) for alias in self.aliases],
-            fingerprints=[self._hash(fingerprint) for fingerprint in self.fingerprints],
-            tombstones=[self._hash(key) for key in self.tombs],
+            keys=[self.hash_of(key) for key in self.items],
+            aliases=[self.hash_of(alias) for alias in self.aliases],
+            fingerprints=[self.hash_of(fingerprint) for fingerprint in self.fingerprints],
+            tombstones=[self.hash_of(key) for key in self.tombs],
         )

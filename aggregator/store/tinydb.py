@@ -42,7 +42,7 @@ import orjson
 
 from ..infra.atomicfile import fsync_directory, replace_file
 from ..models import StoredItem, parse_iso, utc_iso
-from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store, content_of, doc_fingerprint, doc_source_categories
+from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store, content_of, doc_fingerprint, recategorized
 from .bodies import _Bodies
 from .errors import StoreError, unusable
 from .heads import ALL, Heads, slugs_of
@@ -165,7 +165,8 @@ class TinyDBStore(_Bodies, Store):
             self._chunks[source] = list(sids)
             for sid in sids:
                 self._source_of[sid] = source
-                summary = Summary.from_bytes(self._read_part(f"s{sid}", ".idx"), self._part_path(f"s{sid}", ".idx"))
+                path = self._part_path(f"s{sid}", ".idx")
+                summary = Summary.from_bytes(path.read_bytes(), path)
                 self._keys.load(summary.keys, sid)
                 self._aliases.load(summary.aliases, sid)
                 self._fingerprints.load(summary.fingerprints, sid)
@@ -180,7 +181,7 @@ class TinyDBStore(_Bodies, Store):
             self._notify = {doc.pop("doc_id"): doc for doc in self._read_table("notify")}
         if "heads" in self._files:
             try:
-                self._heads = Heads.read(self._read_part("heads", ".jsonl"))
+                self._heads = Heads.read(self._part_path("heads", ".jsonl").read_bytes())
             except (ValueError, KeyError, TypeError, IndexError):  # damaged: it is only derived data
                 log.warning("store: %s is damaged; rebuilding the newest entries from the shards",
                             self._part_path("heads", ".jsonl"))
@@ -190,9 +191,6 @@ class TinyDBStore(_Bodies, Store):
     def _part_path(self, part: str, suffix: str, generation: int | None = None) -> Path:
         generation = int(self._files[part]) if generation is None else generation
         return self.dir / f"{part}-{generation}{suffix}"
-
-    def _read_part(self, part: str, suffix: str) -> bytes:
-        return self._part_path(part, suffix).read_bytes()
 
     def _read_table(self, part: str) -> list[dict[str, Any]]:
         path = self._part_path(part, ".jsonl")
@@ -291,8 +289,6 @@ class TinyDBStore(_Bodies, Store):
         self._generation = generation
         self._pending_packs.clear()
         self._pack_of_source.clear()
-        for shard in self._dirty_shards.values():
-            shard.dirty = False
         self._dirty_shards.clear()
         self._heads.changed = False
         self._dirty.clear()
@@ -352,11 +348,9 @@ class TinyDBStore(_Bodies, Store):
             self._files = dict(manifest["files"])
 
     def _evict(self) -> None:
+        """Unload the least recently used shards; changed ones stay in `_dirty_shards` until committed."""
         while len(self._loaded) > CACHED_SHARDS:
-            sid, shard = next(iter(self._loaded.items()))
-            del self._loaded[sid]
-            if shard.dirty:
-                self._dirty_shards[sid] = shard
+            self._loaded.popitem(last=False)
 
     def _open_chunk(self, source: str) -> Shard:
         """The shard new items of `source` go to: its last, until that holds CHUNK_ITEMS.
@@ -384,12 +378,11 @@ class TinyDBStore(_Bodies, Store):
         return [self._shard(sid) for sid in self._chunks.get(source, ())]
 
     def _touch(self, shard: Shard) -> None:
-        shard.dirty = True
         self._dirty_shards[shard.sid] = shard
         self._dirty.add("items")
 
     def _all_documents(self) -> Iterator[tuple[Shard, dict[str, Any]]]:
-        """Every document, a shard at a time (shards not already loaded are not kept)."""
+        """Every document, a shard at a time (through the cache: at most CACHED_SHARDS stay loaded)."""
         for sid in sorted(self._summaries):
             if self._summaries[sid].count == 0 and sid not in self._dirty_shards:
                 continue
@@ -399,26 +392,23 @@ class TinyDBStore(_Bodies, Store):
 
     # -- primitives of the diff ----------------------------------------------
 
-    def _doc(self, key: str) -> dict[str, Any] | None:
-        for sid in self._keys.shards(key_hash(key)):
-            doc = self._shard(sid).items.get(key)
-            if doc is not None:
-                return doc
+    def _find(self, index: HashIndex, table: str, text: str) -> Any:
+        """`text` in map `table` of the first shard `index` points to that holds it (hits are checked:
+        the index keeps hashes only)."""
+        for sid in index.shards(key_hash(text)):
+            found = getattr(self._shard(sid), table).get(text)
+            if found is not None:
+                return found
         return None
+
+    def _doc(self, key: str) -> dict[str, Any] | None:
+        return self._find(self._keys, "items", key)  # type: ignore[no-any-return]
 
     def _key_by_alias(self, original_key: str) -> str | None:
-        for sid in self._aliases.shards(key_hash(original_key)):
-            key = self._shard(sid).aliases.get(original_key)
-            if key is not None:
-                return key
-        return None
+        return self._find(self._aliases, "aliases", original_key)  # type: ignore[no-any-return]
 
     def _key_by_fingerprint(self, fingerprint: str) -> str | None:
-        for sid in self._fingerprints.shards(key_hash(fingerprint)):
-            key = self._shard(sid).fingerprints.get(fingerprint)
-            if key is not None:
-                return key
-        return None
+        return self._find(self._fingerprints, "fingerprints", fingerprint)  # type: ignore[no-any-return]
 
     def _write_docs(self, inserts: list[dict[str, Any]], updates: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         places = [self._take_out(before) for before, _after in updates]
@@ -433,11 +423,11 @@ class TinyDBStore(_Bodies, Store):
         fingerprint = doc_fingerprint(doc)
         shard.add(doc, fingerprint)
         self._touch(shard)
-        self._keys.add(key_hash(doc["key"]), shard.sid)
+        self._keys.add(shard.hash_of(doc["key"]), shard.sid)  # kept by the shard for its summary
         if doc.get("original_key"):
-            self._aliases.add(key_hash(doc["original_key"]), shard.sid)
+            self._aliases.add(shard.hash_of(doc["original_key"]), shard.sid)
         if fingerprint:
-            self._fingerprints.add(key_hash(fingerprint), shard.sid)
+            self._fingerprints.add(shard.hash_of(fingerprint), shard.sid)
         self._heads.add(doc, self._totals)
         for slug in slugs_of(doc):
             self._totals[slug] = self._totals.get(slug, 0) + 1
@@ -451,11 +441,11 @@ class TinyDBStore(_Bodies, Store):
         shard = self._chunk_holding(doc)
         gone_alias, gone_fingerprint = shard.remove(doc)
         self._touch(shard)
-        self._keys.discard(key_hash(doc["key"]), shard.sid)
+        self._keys.discard(shard.hash_of(doc["key"]), shard.sid)
         if gone_alias:
-            self._aliases.discard(key_hash(gone_alias), shard.sid)
+            self._aliases.discard(shard.hash_of(gone_alias), shard.sid)
         if gone_fingerprint:
-            self._fingerprints.discard(key_hash(gone_fingerprint), shard.sid)
+            self._fingerprints.discard(shard.hash_of(gone_fingerprint), shard.sid)
         for slug in slugs_of(doc):
             self._totals[slug] -= 1
         self._heads.remove(doc, self._totals)
@@ -476,7 +466,7 @@ class TinyDBStore(_Bodies, Store):
         return counts
 
     def is_tombstoned(self, key: str) -> bool:
-        return any(key in self._shard(sid).tombs for sid in self._tombs.shards(key_hash(key)))
+        return self._find(self._tombs, "tombs", key) is not None
 
     def items(self, *, with_body: bool = False) -> Iterator[StoredItem]:
         for _shard, doc in self._all_documents():
@@ -510,14 +500,8 @@ class TinyDBStore(_Bodies, Store):
     def reclassify(self, categorize: Callable[[StoredItem], dict[str, list[str]]], *, with_body: bool = True) -> int:
         changed = 0
         for _shard, doc in self._all_documents():
-            by_source = categorize(self._to_stored(doc, with_body=with_body))
-            categories = sorted({c for cats in by_source.values() for c in cats})
-            if by_source != doc_source_categories(doc) or categories != list(doc.get("categories") or ()):
-                after = {**doc, "source_categories": by_source, "categories": categories}
-                if len(by_source) <= 1 and doc["source"] in by_source:
-                    del after["source_categories"]
-                if not categories:
-                    del after["categories"]
+            after = recategorized(doc, categorize(self._to_stored(doc, with_body=with_body)))
+            if after is not None:
                 self._write_docs([], [(doc, after)])
                 changed += 1
                 if len(self._dirty_shards) >= 4 * CACHED_SHARDS and not self.readonly:
@@ -555,13 +539,18 @@ class TinyDBStore(_Bodies, Store):
             # A taken-over original is stored under its repost's key: its own key is buried too,
             # or the original's source would bring it back.
             for key in {doc["key"], doc.get("original_key")} - {None}:
-                shard.tombs[key] = {"key": key, "source": source, "pruned": pruned}
-                self._tombs.add(key_hash(key), shard.sid)
-            summary = self._summaries[shard.sid]
-            summary.oldest_tomb = min(summary.oldest_tomb or pruned, pruned)
+                self._bury(shard, {"key": key, "source": source, "pruned": pruned})
         for shard in {shard.sid: shard for shard, _doc in doomed}.values():
             self._summaries[shard.sid].oldest_seen = min((d["first_seen"] for d in shard.items.values()), default="")
         return len(doomed)
+
+    def _bury(self, shard: Shard, tomb: dict[str, Any]) -> None:
+        """Keep a key as a tombstone in `shard`, so the item never comes back as new."""
+        shard.tombs[tomb["key"]] = tomb
+        self._tombs.add(shard.hash_of(tomb["key"]), shard.sid)
+        summary = self._summaries[shard.sid]
+        summary.oldest_tomb = min(summary.oldest_tomb or tomb["pruned"], tomb["pruned"])
+        self._touch(shard)
 
     def expire_tombstones(self, older_than: datetime) -> int:
         limit = utc_iso(older_than)
@@ -573,7 +562,7 @@ class TinyDBStore(_Bodies, Store):
             stale = [key for key, tomb in shard.tombs.items() if tomb["pruned"] < limit]
             for key in stale:
                 del shard.tombs[key]
-                self._tombs.discard(key_hash(key), sid)
+                self._tombs.discard(shard.hash_of(key), sid)
             summary.oldest_tomb = min((t["pruned"] for t in shard.tombs.values()), default="")
             if stale:
                 self._touch(shard)
@@ -592,11 +581,8 @@ class TinyDBStore(_Bodies, Store):
         for sid, summary in self._summaries.items():
             if sid in self._dirty_shards:
                 summary = self._dirty_shards[sid].summary()
-            live_packs.update(summary.packs)
+            live_packs.update(summary.packs)  # every stored item is in a shard (heads only repeat some)
             live_files.update(summary.files)
-        for doc in self._heads.docs.values():
-            digest, location = content_of(doc)
-            live_files.add(digest) if location is None else live_packs.add(location.partition(":")[0])
         removed = 0
         if not self.blob_dir.exists():
             return 0
@@ -678,13 +664,7 @@ class TinyDBStore(_Bodies, Store):
                 doc["content"] = f"{record['content_hash']} {location}"
                 self._write_docs([doc], [])
             elif table == "tombstone":
-                shard = self._open_chunk(record["source"])
-                shard.tombs[record["key"]] = dict(record)
-                self._tombs.add(key_hash(record["key"]), shard.sid)
-                summary = self._summaries[shard.sid]
-                summary.tombs += 1
-                summary.oldest_tomb = min(summary.oldest_tomb or record["pruned"], record["pruned"])
-                self._touch(shard)
+                self._bury(self._open_chunk(record["source"]), dict(record))
             elif table == "notify":
                 self.notify_put(record, record["doc_id"])
 
