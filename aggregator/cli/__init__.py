@@ -211,8 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.log_level)
     # Through the environment, so a reload of the config by the daemon keeps them.
     if args.store:
-        database = args.store.startswith(("postgresql://", "postgres://", "env:"))
-        os.environ["AGGREGATOR_STORE"] = args.store if database else str(Path(args.store).expanduser().absolute())
+        from ..config.loading import as_location
+
+        os.environ["AGGREGATOR_STORE"] = as_location(args.store)
     if args.output_dir:
         os.environ["AGGREGATOR_OUTPUT_DIR"] = str(Path(args.output_dir).expanduser().absolute())
     from ..config import ConfigError

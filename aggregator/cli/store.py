@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -13,24 +12,14 @@ EXIT_MISMATCH = 1
 
 
 def _location(value: str) -> str | Path:
-    """A path, a postgresql:// URL, or env:NAME holding either."""
-    if value.startswith("env:"):
-        name = value[4:].strip()
-        value = os.environ.get(name, "")
-        if not value:
-            from ..store import StoreError
+    """A path, a postgresql:// URL, or env:NAME holding either, checked as the `store` setting is."""
+    from ..config.models import locate_store, store_setting_problem
+    from ..store import StoreError
 
-            raise StoreError(f"environment variable {name or '(none)'} is not set; export it with the store's URL or path")
-    if value.startswith(("postgresql://", "postgres://")):
-        from ..config.models import database_url_problem
-
-        problem = database_url_problem(value)
-        if problem:
-            from ..store import StoreError
-
-            raise StoreError(problem)
-        return value
-    return Path(value).expanduser().absolute()
+    problem = store_setting_problem(value)
+    if problem:
+        raise StoreError(problem)
+    return locate_store(value, Path.cwd())
 
 
 def cmd_store(args: argparse.Namespace) -> int:

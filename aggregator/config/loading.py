@@ -25,6 +25,7 @@ from .models import (
     Settings,
     Source,
     _LocatedError,
+    is_database_url,
 )
 
 
@@ -176,16 +177,16 @@ def overridden_settings(config: Config) -> dict[str, str]:
     return {key: variable for variable, key in ENV_OVERRIDES.items() if os.environ.get(variable)}
 
 
-def _as_location(value: str) -> str:
+def as_location(value: str) -> str:
     """A path relative to where the command ran; a database URL or `env:NAME` as it is."""
-    if value.startswith(("postgresql://", "postgres://", "env:")):
+    if is_database_url(value) or value.startswith("env:"):
         return value
     return str(Path(value).expanduser().absolute())
 
 
 def _apply_environment(config: Config) -> Config:
     update = {
-        key: _as_location(os.environ[variable]) for key, variable in overridden_settings(config).items()
+        key: as_location(os.environ[variable]) for key, variable in overridden_settings(config).items()
     }
     if not update:
         return config

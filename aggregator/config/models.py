@@ -259,14 +259,7 @@ class Settings(Strict):
     @field_validator("store")
     @classmethod
     def _store_source(cls, value: str) -> str:
-        if value.startswith("env:"):
-            name = value[4:].strip()
-            if not name:
-                raise ValueError('write "env:NAME" with the name of an environment variable holding the store URL')
-            if not os.environ.get(name):
-                raise ValueError(f"environment variable {name} is not set; export it with the store's URL or path")
-        url = os.environ.get(value[4:].strip(), "") if value.startswith("env:") else value
-        problem = database_url_problem(url) if url.startswith(("postgresql://", "postgres://")) else None
+        problem = store_setting_problem(value)
         if problem:
             raise ValueError(problem)
         return value  # `env:` is read again when the store opens, so the secret stays out of the config
@@ -274,7 +267,7 @@ class Settings(Strict):
     @field_validator("store", "output_dir")
     @classmethod
     def _expandable(cls, value: str) -> str:
-        if value.startswith(("postgresql://", "postgres://", "env:")):
+        if is_database_url(value) or value.startswith("env:"):
             return value
         try:
             Path(value).expanduser()
@@ -475,12 +468,7 @@ class Config(Strict):
     @property
     def store_location(self) -> str | Path:
         """The store: a path (TinyDB), or a `postgresql://` URL, given as is or as `env:NAME`."""
-        value = self.settings.store
-        if value.startswith("env:"):
-            value = os.environ.get(value[4:].strip(), "")  # its presence was checked at load
-        if value.startswith(("postgresql://", "postgres://")):
-            return value
-        return self.resolve(value)
+        return locate_store(self.settings.store, self.base_dir())
 
     @property
     def store_path(self) -> Path:
@@ -524,6 +512,36 @@ class _LocatedError(ValueError):
 
 def _located(loc: tuple[Any, ...], message: str) -> _LocatedError:
     return _LocatedError(loc, message)
+
+
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_database_url(location: object) -> bool:
+    """A `store` that names a PostgreSQL database rather than a TinyDB path."""
+    return isinstance(location, str) and location.startswith(DATABASE_SCHEMES)
+
+
+def store_setting_problem(value: str) -> str | None:
+    """What is wrong with a `store` value (a path, a database URL, or `env:NAME` holding either)."""
+    if value.startswith("env:"):
+        name = value[4:].strip()
+        if not name:
+            return 'write "env:NAME" with the name of an environment variable holding the store URL'
+        value = os.environ.get(name, "")
+        if not value:
+            return f"environment variable {name} is not set; export it with the store's URL or path"
+    return database_url_problem(value) if is_database_url(value) else None
+
+
+def locate_store(value: str, base: Path) -> str | Path:
+    """The store a `store` value names: a database URL (`env:NAME` read now), else a path relative to `base`."""
+    if value.startswith("env:"):
+        value = os.environ.get(value[4:].strip(), "")  # its presence was checked at load
+    if is_database_url(value):
+        return value
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
 
 
 def redact_url(location: str) -> str:

@@ -20,18 +20,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..config.models import is_database_url
 from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store
 from .errors import OutputError, StoreError, StoreLocked, unusable
 from .records import DiffResult, SourceState, repost_fingerprint
 from .storage import AtomicJSONLinesStorage, read_tables
 from .tinydb import TinyDBStore
-
-URL_SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_database_url(location: str | Path) -> bool:
-    return isinstance(location, str) and location.startswith(URL_SCHEMES)
-
 
 def open_store(location: str | Path, *, readonly: bool = False) -> Store:
     """The store at `location`: a path (TinyDB) or a `postgresql://` URL (PostgreSQL).
