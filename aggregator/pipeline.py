@@ -17,8 +17,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .classify import classify, reclassify_if_needed
-from .config import Config, Source
-from .enrich import DocumentLimits, enrich, mark_documents
+from .config import Config, Settings, Source
+from .enrich import MAX_ARTICLES_PER_POLL, DocumentLimits, enrich, mark_documents
 from .fetch import Fetcher, Transport, Validators
 from .models import ErrorKind, Item, RawItem, SourceError, utc_iso
 from .normalise import normalise_all
@@ -46,6 +46,7 @@ class PollReport:
     retry_after: float | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    left_unread: int = 0  # rows whose pages wait for the next poll (over the cap or out of time)
     frame_url: str | None = None  # the list was read from this iframe of the page
     rendered: str | None = None  # the list page was read in the browser, and why
 
@@ -73,8 +74,14 @@ async def poll_source(
     store: Store,
     *,
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    time_limit: float | None = None,
 ) -> PollReport:
-    """Poll one source and diff its items into the store. Never raises for a source's own failure."""
+    """Poll one source and diff its items into the store. Never raises for a source's own failure.
+
+    `time_limit`: the seconds the caller will give this poll (see `poll_time_limit`). Article
+    pages are fetched during the first ARTICLE_SHARE of it; what was read by then is stored
+    and the rest is left for the next poll, so a slow or busy site's poll keeps its work.
+    """
     started = time.monotonic()
     report = PollReport(source.name)
     try:
@@ -86,8 +93,9 @@ async def poll_source(
     moment = now()
     state.last_attempt = utc_iso(moment)
     transport = Transport(fetcher, source, config.settings)
+    stop_at = None if time_limit is None else started + time_limit * ARTICLE_SHARE
     try:
-        await _poll(source, config, transport, store, state, report, moment)
+        await _poll(source, config, transport, store, state, report, moment, stop_at)
     except SourceError as exc:
         report.ok, report.error_kind, report.error, report.retry_after = False, exc.kind, exc.message, exc.retry_after
     except StoreError as exc:  # the store went away mid-poll: what was staged stays staged
@@ -115,7 +123,14 @@ async def poll_source(
 
 
 async def _poll(
-    source: Source, config: Config, transport: Transport, store: Store, state: SourceState, report: PollReport, moment: datetime
+    source: Source,
+    config: Config,
+    transport: Transport,
+    store: Store,
+    state: SourceState,
+    report: PollReport,
+    moment: datetime,
+    stop_at: float | None,
 ) -> None:
     # Older pages are read on the first poll, and again while rows from them wait.
     first_poll = state.last_success is None or state.backfill_pending
@@ -143,15 +158,20 @@ async def _poll(
             key = item_key(raw.url, raw.upstream_id)
             return store.list_hash(key, source.name) == raw.list_hash or store.is_tombstoned(key)
 
-        enriched = await enrich(raws, transport, source, zone=zone, now=moment, limits=limits, known=known)
+        enriched = await enrich(
+            raws, transport, source, zone=zone, now=moment, limits=limits, known=known, stop_at=stop_at
+        )
         raws = enriched.rows
         report.notes += enriched.notes
         if enriched.retry_after:
             report.retry_after = max(report.retry_after or 0.0, enriched.retry_after)
         state.backfill_pending = bool(enriched.deferred and first_poll and source.backfill_pages)
+        state.left_unread = enriched.unread
+        report.left_unread = enriched.unread
         if enriched.deferred:
             remembered = Validators(body_hash="")  # so the next poll reads the page again and takes these up
-            report.notes.append(f"{enriched.deferred} item(s) left for the next poll")
+            why = " (the poll's time ran out; it goes on with them shortly)" if enriched.out_of_time else ""
+            report.notes.append(f"{enriched.deferred} item(s) left for the next poll{why}")
     items: list[Item] = []
     for item in normalise_all(raws, source.name, zone, moment):
         verdict = classify(item, source, config)
@@ -162,6 +182,8 @@ async def _poll(
     report.new, report.changed, report.reposts = len(diff.new), len(diff.changed), len(diff.reposts)
     state.etag, state.last_modified, state.body_hash = remembered.etag, remembered.last_modified, remembered.body_hash
     state.items_last_poll = report.found
+    if not fetch_articles:
+        state.left_unread = 0
     state.max_items_seen = max(state.max_items_seen, report.found)
     if diff.new:
         state.last_new_item = utc_iso(moment)
@@ -192,14 +214,14 @@ async def poll_all(
     """Poll sources concurrently; a hung source is cut off by the per-poll time limit."""
     chosen = [s for s in (sources if sources is not None else config.sources) if s.enabled]
     limit = asyncio.Semaphore(config.settings.concurrency)
-    deadline = poll_deadline(config)
 
     async def one(source: Source) -> PollReport:
         async with limit:
+            deadline = poll_time_limit(config.settings, source)
             try:
-                report = await asyncio.wait_for(poll_source(source, config, fetcher, store), deadline)
+                report = await asyncio.wait_for(poll_source(source, config, fetcher, store, time_limit=deadline), deadline)
             except TimeoutError:
-                report = PollReport(source.name, ok=False, error_kind=ErrorKind.TIMEOUT, error=f"poll took longer than {deadline:g}s")
+                report = timed_out(source.name, deadline)
                 record_failure(store, source.name, report, datetime.now(timezone.utc))
         if on_done:
             on_done(report)
@@ -216,9 +238,27 @@ def cycle_line(reports: Sequence[PollReport], seconds: float) -> str:
     )
 
 
-def poll_deadline(config: Config) -> float:
-    # A list page, a few further pages and article pages, each within the fetch timeout.
-    return config.settings.timeout * 4 + 30
+ARTICLE_SHARE = 0.75
+"""Article pages are fetched during this share of a poll's time limit; the rest is kept
+for parsing and storing what was fetched, so the limit never throws that work away."""
+
+
+def poll_time_limit(settings: Settings, source: Source) -> float:
+    """Seconds one poll of `source` may take before it is cut off (a hung site, a stuck parse).
+
+    Room for a few slow answers (each within `timeout`) plus the spacing that politeness puts
+    between the requests a first poll makes to one host: its list page, its older pages and
+    up to MAX_ARTICLES_PER_POLL article pages, `host_delay` apart.
+    """
+    requests = 1 + source.backfill_pages + MAX_ARTICLES_PER_POLL
+    return settings.timeout * 4 + 30 + settings.host_delay * requests
+
+
+def timed_out(name: str, seconds: float) -> PollReport:
+    """The report of a poll cut off by its time limit (nothing it fetched was stored)."""
+    return PollReport(
+        name, ok=False, error_kind=ErrorKind.TIMEOUT, error=f"poll took longer than {seconds:g}s", seconds=seconds
+    )
 
 
 def _record_outcome(state: SourceState, report: PollReport, moment: datetime) -> None:

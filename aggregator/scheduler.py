@@ -35,16 +35,17 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .classify import forget_classification, reclassify_if_needed
 from .config import Config, ConfigError, Settings, Source, load_config
 from .fetch import Fetcher, fetcher_for
-from .models import ErrorKind, parse_iso
+from .models import parse_iso
 from .infra.workers import start_workers, stop_workers
 from .pipeline import (
     PollReport,
     cycle_line,
     housekeeping,
-    poll_deadline,
     poll_source,
+    poll_time_limit,
     publish_from_store,
     record_failure,
+    timed_out,
 )
 from .publish.health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health
 from .store import STATE_COMMIT_SECONDS, SourceState, Store, StoreError, open_store
@@ -79,6 +80,7 @@ class Policy:
     stop_grace: float = 3.0  # how long in-flight polls may finish on SIGTERM before they are cancelled
     commit_check_every: float = 1.0  # the timer that writes staged poll state and items (for `status`)
     state_commit_every: float = STATE_COMMIT_SECONDS  # poll state alone is written at most this often
+    continue_after: float = 60.0  # a poll that left pages unread (cap, time) goes on this soon, not an interval later
 
 
 DEFAULT_POLICY = Policy()
@@ -117,7 +119,9 @@ def next_run(
     """When to poll a source next, from its stored state; None when it is gone (HTTP 410).
 
     - never polled, or overdue (the daemon was down): now + a random offset within `spread`;
-    - after a success: last attempt + interval ± jitter;
+    - after a success: last attempt + interval ± jitter; when that poll left article pages
+      unread (its cap or its time ran out), `continue_after` instead, so a first poll of a
+      slow site converges in minutes, not in one interval per 60 pages;
     - after failures: last attempt + capped exponential back-off;
     - never before the server's Retry-After.
     """
@@ -129,6 +133,8 @@ def next_run(
     else:
         if state.consecutive_failures > 0:
             delay = backoff_delay(state.consecutive_failures, interval, rng, policy)
+        elif state.left_unread > 0:
+            delay = min(interval, policy.continue_after) * rng.uniform(1.0, 1.0 + policy.jitter)
         else:
             delay = interval * rng.uniform(1.0 - policy.jitter, 1.0 + policy.jitter)
         due = last + timedelta(seconds=delay)
@@ -318,8 +324,8 @@ class Daemon:
 
     # -- scheduling --------------------------------------------------------
 
-    def poll_deadline(self) -> float:
-        return self._poll_time_limit if self._poll_time_limit is not None else poll_deadline(self.config)
+    def poll_time_limit(self, source: Source) -> float:
+        return self._poll_time_limit if self._poll_time_limit is not None else poll_time_limit(self.config.settings, source)
 
     def _schedule(self, source: Source, now: datetime, *, spread: float) -> datetime | None:
         """(Re)create the job of one source, first run derived from its stored state."""
@@ -374,17 +380,15 @@ class Daemon:
         if task is not None:
             self._inflight.add(task)
         config = self.config  # a reload during the poll does not mix two configs into one poll
-        deadline = self.poll_deadline()
+        deadline = self.poll_time_limit(source)
         try:
             async with self._limit:
                 try:
                     report = await asyncio.wait_for(
-                        poll_source(source, config, self.fetcher, self.store, now=self.clock), deadline
+                        poll_source(source, config, self.fetcher, self.store, now=self.clock, time_limit=deadline), deadline
                     )
                 except TimeoutError:
-                    report = PollReport(
-                        name, ok=False, error_kind=ErrorKind.TIMEOUT, error=f"poll took longer than {deadline:g}s"
-                    )
+                    report = timed_out(name, deadline)
                     record_failure(self.store, name, report, self.clock())
                     log.warning("%s: %s", name, report.error)
         except asyncio.CancelledError:

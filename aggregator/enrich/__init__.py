@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,11 +27,11 @@ from ..extract.attachments import document_type
 from ..fetch import Transport
 from ..infra.workers import parse
 from ..models import Enclosure, ErrorKind, FetchResult, RawItem, SourceError
-from .documents import DocumentLimits, fill_from_documents, mark_documents, read_linked_documents
+from .documents import DocumentLimits, TimeUp, fill_from_documents, mark_documents, read_linked_documents
 from .pages import ArticleRead, read_article_and_attachments, read_articles
 
 __all__ = [
-    "MAX_ARTICLES_PER_POLL", "ArticleRead", "DocumentLimits", "Enriched", "enrich", "fill_from_article",
+    "MAX_ARTICLES_PER_POLL", "ArticleRead", "DocumentLimits", "Enriched", "TimeUp", "enrich", "fill_from_article",
     "fill_from_documents", "mark_documents", "read_linked_documents",
 ]
 
@@ -53,7 +54,9 @@ class Enriched:
     """The rows to store, and what the poll should say and remember."""
 
     rows: list[RawItem]
-    deferred: int = 0  # rows that wait for the next poll (over the cap, or their page failed for now)
+    deferred: int = 0  # rows that wait for the next poll (over the cap, out of time, or their page failed for now)
+    unread: int = 0  # of those, rows not tried at all (over the cap or out of time): the next poll can come soon
+    out_of_time: int = 0  # of those, rows whose page was not read before the poll's time ran out
     notes: list[str] = field(default_factory=list)  # article pages that failed, for the poll's line
     retry_after: float | None = None  # the longest wait a failed page's site asked for
 
@@ -67,6 +70,7 @@ async def enrich(
     now: datetime,
     limits: DocumentLimits,
     known: Callable[[RawItem], bool],
+    stop_at: float | None = None,
 ) -> Enriched:
     """Rows to store, with their article pages read.
 
@@ -74,6 +78,8 @@ async def enrich(
     pruned it: such a row is skipped, because its stored item came from the article page,
     which the bare row must never overwrite. New or changed rows get their article fetched
     (at most MAX_ARTICLES_PER_POLL); rows whose article could not be read this time wait.
+    At `stop_at` (time.monotonic()) the pages still being fetched are given up: the rows
+    read so far are returned and the rest wait, so a slow site's poll keeps its work.
     """
     out = Enriched([])
     to_fetch: list[RawItem] = []
@@ -88,8 +94,14 @@ async def enrich(
             to_fetch.append(raw)
         else:
             out.deferred += 1
-    outcomes = await _read_article_pages(transport, source, to_fetch, zone, now, limits)
+            out.unread += 1
+    outcomes = await _read_article_pages(transport, source, to_fetch, zone, now, limits, stop_at)
     for raw, outcome in zip(to_fetch, outcomes, strict=True):
+        if isinstance(outcome, TimeUp):
+            out.deferred += 1
+            out.unread += 1
+            out.out_of_time += 1
+            continue
         if isinstance(outcome, ArticleRead):
             if outcome.page is not None:
                 for warning in outcome.page.warnings:
@@ -170,9 +182,16 @@ async def read_one(
 
 
 async def _read_article_pages(
-    transport: Transport, source: Source, rows: list[RawItem], zone: ZoneInfo, now: datetime, limits: DocumentLimits
+    transport: Transport,
+    source: Source,
+    rows: list[RawItem],
+    zone: ZoneInfo,
+    now: datetime,
+    limits: DocumentLimits,
+    stop_at: float | None = None,
 ) -> list[ArticleRead | BaseException | None]:
-    """Each row's page, read: an ArticleRead, the error that stopped it, or None for another file (an image...)."""
+    """Each row's page, read: an ArticleRead, the error that stopped it, None for another file (an
+    image...), or TimeUp for a page still being fetched (or waiting for its host) at `stop_at`."""
     if not rows:
         return []  # asyncio.wait() refuses an empty set
     outcomes: list[ArticleRead | BaseException | None] = [None] * len(rows)
@@ -210,12 +229,18 @@ async def _read_article_pages(
             if batch_bytes >= PARSE_BATCH_BYTES:
                 send_batch()
 
-        fetches = [group.create_task(fetch(index, raw)) for index, raw in enumerate(rows)]
-        await asyncio.wait(fetches)
+        fetches = {group.create_task(fetch(index, raw)): index for index, raw in enumerate(rows)}
+        left = None if stop_at is None else max(0.0, stop_at - time.monotonic())
+        _done, unfinished = await asyncio.wait(fetches, timeout=left)
+        for task in unfinished:  # a cancelled child does not cancel the group (its pages parse on)
+            task.cancel()
+            outcomes[fetches[task]] = TimeUp()
         send_batch()
     for index, _body, enclosure in documents:
         outcomes[index] = ArticleRead(None, [enclosure], has_body=False)
-    await read_linked_documents(transport, source, outcomes, {index: body for index, body, _enclosure in documents}, limits)
+    await read_linked_documents(
+        transport, source, outcomes, {index: body for index, body, _enclosure in documents}, limits, stop_at
+    )
     return outcomes
 
 

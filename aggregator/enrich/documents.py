@@ -7,6 +7,7 @@ content when its page has none, and is classified on either way.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from ..config import Source
@@ -22,6 +23,10 @@ MAX_DOCUMENTS_PER_ITEM = 2  # documents downloaded for one article page
 MAX_DOCUMENTS_PER_POLL = 30
 
 
+class TimeUp(Exception):
+    """A row's page or document was not read before the poll stopped fetching: it waits, it did not fail."""
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentLimits:
     max_bytes: int = 5 * 1024 * 1024  # of one document
@@ -34,10 +39,13 @@ async def read_linked_documents(
     outcomes: list[ArticleRead | BaseException | None],
     downloaded: dict[int, bytes],
     limits: DocumentLimits,
+    stop_at: float | None = None,
 ) -> None:
     """Read the documents of rows that are one, and of article pages with no body of their own.
 
     With `read_attachments`, pages with a body get theirs read too (for classification).
+    A row whose documents are still to be fetched at `stop_at` (time.monotonic()) becomes
+    TimeUp: it waits for the next poll rather than be stored without its text.
     """
     wanted: list[tuple[int, bytes, Enclosure]] = []
     for index, outcome in enumerate(outcomes):
@@ -47,6 +55,9 @@ async def read_linked_documents(
             wanted.append((index, downloaded[index], outcome.attachments[0]))
             continue
         if outcome.has_body and not source.read_attachments:
+            continue
+        if stop_at is not None and time.monotonic() >= stop_at and any(e.type in READABLE for e in outcome.attachments):
+            outcomes[index] = TimeUp()
             continue
         for enclosure in [e for e in outcome.attachments if e.type in READABLE][:MAX_DOCUMENTS_PER_ITEM]:
             if len(wanted) >= MAX_DOCUMENTS_PER_POLL:

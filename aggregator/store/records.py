@@ -27,6 +27,7 @@ class SourceState:
     retry_after_until: str | None = None  # the server asked us to wait until then
     gone: bool = False
     backfill_pending: bool = False  # older pages still hold rows a capped poll left for later
+    left_unread: int = 0  # rows whose pages the last poll had no turn or time for: the next comes soon
     rendered: str | None = None  # why the list page last needed the browser (`render`)
     rendered_at: str | None = None
 
