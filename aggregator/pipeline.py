@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .classify import classify, reclassify_if_needed
 from .config import Config, Settings, Source
-from .enrich import MAX_ARTICLES_PER_POLL, DocumentLimits, enrich, mark_documents
+from .enrich import MAX_ARTICLES_PER_POLL, MAX_DOCUMENTS_PER_POLL, Budget, DocumentLimits, enrich, mark_documents
 from .fetch import Fetcher, Transport, Validators
 from .models import ErrorKind, Item, RawItem, SourceError, utc_iso
 from .normalise import normalise_all
@@ -79,8 +79,9 @@ async def poll_source(
     """Poll one source and diff its items into the store. Never raises for a source's own failure.
 
     `time_limit`: the seconds the caller will give this poll (see `poll_time_limit`). Article
-    pages are fetched during the first ARTICLE_SHARE of it; what was read by then is stored
-    and the rest is left for the next poll, so a slow or busy site's poll keeps its work.
+    pages and documents are fetched during the first part of it (`Budget`); what was read by
+    then is stored and the rest is left for the next poll, so a slow or busy site's poll keeps
+    its work.
     """
     started = time.monotonic()
     report = PollReport(source.name)
@@ -93,9 +94,9 @@ async def poll_source(
     moment = now()
     state.last_attempt = utc_iso(moment)
     transport = Transport(fetcher, source, config.settings)
-    stop_at = None if time_limit is None else started + time_limit * ARTICLE_SHARE
+    budget = None if time_limit is None else Budget.of(started, time_limit)
     try:
-        await _poll(source, config, transport, store, state, report, moment, stop_at)
+        await _poll(source, config, transport, store, state, report, moment, budget)
     except SourceError as exc:
         report.ok, report.error_kind, report.error, report.retry_after = False, exc.kind, exc.message, exc.retry_after
     except StoreError as exc:  # the store went away mid-poll: what was staged stays staged
@@ -130,7 +131,7 @@ async def _poll(
     state: SourceState,
     report: PollReport,
     moment: datetime,
-    stop_at: float | None,
+    budget: Budget | None,
 ) -> None:
     # Older pages are read on the first poll, and again while rows from them wait.
     first_poll = state.last_success is None or state.backfill_pending
@@ -159,7 +160,7 @@ async def _poll(
             return store.list_hash(key, source.name) == raw.list_hash or store.is_tombstoned(key)
 
         enriched = await enrich(
-            raws, transport, source, zone=zone, now=moment, limits=limits, known=known, stop_at=stop_at
+            raws, transport, source, zone=zone, now=moment, limits=limits, known=known, budget=budget
         )
         raws = enriched.rows
         report.notes += enriched.notes
@@ -238,19 +239,14 @@ def cycle_line(reports: Sequence[PollReport], seconds: float) -> str:
     )
 
 
-ARTICLE_SHARE = 0.75
-"""Article pages are fetched during this share of a poll's time limit; the rest is kept
-for parsing and storing what was fetched, so the limit never throws that work away."""
-
-
 def poll_time_limit(settings: Settings, source: Source) -> float:
     """Seconds one poll of `source` may take before it is cut off (a hung site, a stuck parse).
 
     Room for a few slow answers (each within `timeout`) plus the spacing that politeness puts
-    between the requests a first poll makes to one host: its list page, its older pages and
-    up to MAX_ARTICLES_PER_POLL article pages, `host_delay` apart.
+    between the requests a first poll makes to one host: its list page, its older pages, up
+    to MAX_ARTICLES_PER_POLL article pages and MAX_DOCUMENTS_PER_POLL documents, `host_delay` apart.
     """
-    requests = 1 + source.backfill_pages + MAX_ARTICLES_PER_POLL
+    requests = 1 + source.backfill_pages + MAX_ARTICLES_PER_POLL + MAX_DOCUMENTS_PER_POLL
     return settings.timeout * 4 + 30 + settings.host_delay * requests
 
 

@@ -18,8 +18,9 @@ import pytest
 from aggregator import pipeline
 from aggregator.cli import main
 from aggregator.config import load_config
-from aggregator.enrich import MAX_ARTICLES_PER_POLL
-from aggregator.pipeline import ARTICLE_SHARE, poll_time_limit
+from aggregator.enrich import MAX_ARTICLES_PER_POLL, MAX_DOCUMENTS_PER_POLL
+from aggregator.enrich.documents import DOCUMENTS_SHARE, PAGES_SHARE
+from aggregator.pipeline import poll_time_limit
 from aggregator.scheduler import Policy, next_run
 from aggregator.store import SourceState, open_store
 
@@ -139,15 +140,18 @@ def test_the_time_limit_follows_the_politeness_of_the_example_config() -> None:
     """The issue's case: 2 s between requests, articles answering in 0.5 s, backfill on.
 
     A full first poll (list, older pages, 60 article pages) fits in the share of the limit
-    given to fetching, so it needs no second poll; a slower site continues in the next one.
+    given to pages, and their documents in what follows, so it needs no second poll; a slower
+    site continues in the next one.
     """
     config = load_config(ROOT / "config" / "example.toml")
     settings = config.settings
     assert settings.host_delay == 2.0
     for source in config.sources:
-        requests = 1 + source.backfill_pages + MAX_ARTICLES_PER_POLL
-        work = requests * (settings.host_delay + 0.5)
-        assert poll_time_limit(settings, source) * ARTICLE_SHARE >= work, source.name
+        pages = (1 + source.backfill_pages + MAX_ARTICLES_PER_POLL) * (settings.host_delay + 0.5)
+        documents = MAX_DOCUMENTS_PER_POLL * (settings.host_delay + 0.5)
+        limit = poll_time_limit(settings, source)
+        assert limit * PAGES_SHARE >= pages, source.name
+        assert limit * DOCUMENTS_SHARE >= pages + documents, source.name
     # Without politeness the limit is what it always was: a few slow answers.
     fast = settings.model_copy(update={"host_delay": 0.0})
     assert poll_time_limit(fast, config.sources[0]) == settings.timeout * 4 + 30
@@ -179,5 +183,70 @@ def test_asyncio_cancellation_of_a_fetch_leaves_the_host_usable(tmp_path: Path, 
             for _ in range(3):
                 report = await asyncio.wait_for(daemon.poll("slow"), 30)
                 assert report is not None and report.ok
+
+    run(scenario())
+
+
+def test_the_cycle_line_after_a_timed_out_poll_says_how_long_it_ran(
+    tmp_path: Path, site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        hung = await asyncio.start_server(lambda r, w: asyncio.sleep(3600), "127.0.0.1", 0)
+        port = hung.sockets[0].getsockname()[1]
+        body = f'[[sources]]\nname = "hang"\nurl = "http://127.0.0.1:{port}/feed.xml"\nkind = "feed"\n'
+        config = load_config(write_config(tmp_path, body))
+        async with daemon_for(config, FakeClock(), poll_time_limit=1.0) as daemon:
+            report = await daemon.poll("hang")
+            assert report is not None and not report.ok and report.seconds >= 1.0
+            with caplog.at_level("INFO", logger="aggregator.daemon"):
+                daemon.log_cycle()
+        hung.close()
+
+    run(scenario())
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("polled 1 source"))
+    seconds = float(line.split(" in ")[1].split("s:")[0])
+    assert seconds >= 1.0, line
+
+
+def test_a_page_whose_document_was_not_read_in_time_waits_for_it(tmp_path: Path, site: Site) -> None:
+    """A 处罚决定 page that is only a link to its PDF is never stored without the PDF's text."""
+    from .documents import make_pdf
+
+    shells = 8
+    rows = "".join(
+        f'<li><a href="/art/{n}.html">关于第{n}家企业的行政处罚决定</a><span>2024-05-01</span></li>' for n in range(1, shells + 1)
+    )
+    site.add("/list/", f'<html><body><ul class="list">{rows}</ul></body></html>')
+    for n in range(1, shells + 1):
+        site.add(f"/art/{n}.html", f"""<html><head><meta name="ArticleTitle" content="关于第{n}家企业的行政处罚决定">
+<meta name="PubDate" content="2024-05-01 09:00"></head><body><div id="zoom">
+<p>附件：<a href="/files/{n}.pdf">处罚决定书.pdf</a></p></div></body></html>""")
+        pdf = make_pdf([f"当事人：第{n}家企业", "决定罚款人民币十万元。"])
+
+        def slow_pdf(_request: Request, pdf: bytes = pdf) -> Response:
+            time.sleep(0.3)
+            return Response(pdf, content_type="application/pdf")
+
+        site.add(f"/files/{n}.pdf", slow_pdf)
+    path = _config(tmp_path, site)
+    path.write_text(path.read_text().replace("host_delay = 0.4", "host_delay = 0.5"))
+    config = load_config(path)
+    # 18 requests 0.5 s apart and eight 0.3 s documents never fit before the documents' share
+    # of an 8 s limit ends (7.2 s), on any machine.
+
+    async def scenario() -> None:
+        async with daemon_for(config, FakeClock(), poll_time_limit=8.0) as daemon:
+            assert daemon.store is not None
+            first = await daemon.poll("slow")
+            assert first is not None and first.ok, first and first.line()
+            assert 0 < first.new < shells and "left for the next poll" in first.line()
+            for _ in range(3 * shells):
+                items = list(daemon.store.items(with_body=True))
+                assert all(item.content_html and "决定罚款人民币十万元" in item.content_html for item in items)
+                if len(items) == shells:
+                    break
+                report = await daemon.poll("slow")
+                assert report is not None and report.ok, report and report.line()
+            assert len(items) == shells
 
     run(scenario())

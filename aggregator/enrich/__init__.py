@@ -27,11 +27,11 @@ from ..extract.attachments import document_type
 from ..fetch import Transport
 from ..infra.workers import parse
 from ..models import Enclosure, ErrorKind, FetchResult, RawItem, SourceError
-from .documents import DocumentLimits, TimeUp, fill_from_documents, mark_documents, read_linked_documents
+from .documents import MAX_DOCUMENTS_PER_POLL, Budget, DocumentLimits, TimeUp, fill_from_documents, mark_documents, read_linked_documents
 from .pages import ArticleRead, read_article_and_attachments, read_articles
 
 __all__ = [
-    "MAX_ARTICLES_PER_POLL", "ArticleRead", "DocumentLimits", "Enriched", "TimeUp", "enrich", "fill_from_article",
+    "MAX_ARTICLES_PER_POLL", "MAX_DOCUMENTS_PER_POLL", "ArticleRead", "Budget", "DocumentLimits", "Enriched", "TimeUp", "enrich", "fill_from_article",
     "fill_from_documents", "mark_documents", "read_linked_documents",
 ]
 
@@ -70,7 +70,7 @@ async def enrich(
     now: datetime,
     limits: DocumentLimits,
     known: Callable[[RawItem], bool],
-    stop_at: float | None = None,
+    budget: Budget | None = None,
 ) -> Enriched:
     """Rows to store, with their article pages read.
 
@@ -78,8 +78,8 @@ async def enrich(
     pruned it: such a row is skipped, because its stored item came from the article page,
     which the bare row must never overwrite. New or changed rows get their article fetched
     (at most MAX_ARTICLES_PER_POLL); rows whose article could not be read this time wait.
-    At `stop_at` (time.monotonic()) the pages still being fetched are given up: the rows
-    read so far are returned and the rest wait, so a slow site's poll keeps its work.
+    When the `budget` runs out, the pages still being fetched are given up: the rows read
+    so far are returned and the rest wait, so a slow site's poll keeps its work.
     """
     out = Enriched([])
     to_fetch: list[RawItem] = []
@@ -95,7 +95,7 @@ async def enrich(
         else:
             out.deferred += 1
             out.unread += 1
-    outcomes = await _read_article_pages(transport, source, to_fetch, zone, now, limits, stop_at)
+    outcomes = await _read_article_pages(transport, source, to_fetch, zone, now, limits, budget)
     for raw, outcome in zip(to_fetch, outcomes, strict=True):
         if isinstance(outcome, TimeUp):
             out.deferred += 1
@@ -188,10 +188,10 @@ async def _read_article_pages(
     zone: ZoneInfo,
     now: datetime,
     limits: DocumentLimits,
-    stop_at: float | None = None,
+    budget: Budget | None = None,
 ) -> list[ArticleRead | BaseException | None]:
     """Each row's page, read: an ArticleRead, the error that stopped it, None for another file (an
-    image...), or TimeUp for a page still being fetched (or waiting for its host) at `stop_at`."""
+    image...), or TimeUp for a page still being fetched (or waiting for its host) when the budget ends."""
     if not rows:
         return []  # asyncio.wait() refuses an empty set
     outcomes: list[ArticleRead | BaseException | None] = [None] * len(rows)
@@ -230,7 +230,7 @@ async def _read_article_pages(
                 send_batch()
 
         fetches = {group.create_task(fetch(index, raw)): index for index, raw in enumerate(rows)}
-        left = None if stop_at is None else max(0.0, stop_at - time.monotonic())
+        left = None if budget is None else max(0.0, budget.pages_until - time.monotonic())
         _done, unfinished = await asyncio.wait(fetches, timeout=left)
         for task in unfinished:  # a cancelled child does not cancel the group (its pages parse on)
             task.cancel()
@@ -239,7 +239,7 @@ async def _read_article_pages(
     for index, _body, enclosure in documents:
         outcomes[index] = ArticleRead(None, [enclosure], has_body=False)
     await read_linked_documents(
-        transport, source, outcomes, {index: body for index, body, _enclosure in documents}, limits, stop_at
+        transport, source, outcomes, {index: body for index, body, _enclosure in documents}, limits, budget
     )
     return outcomes
 

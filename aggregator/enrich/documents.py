@@ -27,6 +27,23 @@ class TimeUp(Exception):
     """A row's page or document was not read before the poll stopped fetching: it waits, it did not fail."""
 
 
+PAGES_SHARE = 0.75  # of a poll's time limit: article pages are fetched until then...
+DOCUMENTS_SHARE = 0.9  # ...their documents until then; the rest is kept for parsing and storing
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """When a poll stops fetching, as time.monotonic() values: what arrived by then is stored,
+    the rows still waiting are left for the next poll, so a poll never loses its work to its limit."""
+
+    pages_until: float
+    documents_until: float
+
+    @classmethod
+    def of(cls, started: float, time_limit: float) -> Budget:
+        return cls(started + time_limit * PAGES_SHARE, started + time_limit * DOCUMENTS_SHARE)
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentLimits:
     max_bytes: int = 5 * 1024 * 1024  # of one document
@@ -39,13 +56,14 @@ async def read_linked_documents(
     outcomes: list[ArticleRead | BaseException | None],
     downloaded: dict[int, bytes],
     limits: DocumentLimits,
-    stop_at: float | None = None,
+    budget: Budget | None = None,
 ) -> None:
     """Read the documents of rows that are one, and of article pages with no body of their own.
 
     With `read_attachments`, pages with a body get theirs read too (for classification).
-    A row whose documents are still to be fetched at `stop_at` (time.monotonic()) becomes
-    TimeUp: it waits for the next poll rather than be stored without its text.
+    A row whose documents are still to be fetched when the budget's time for them is over
+    becomes TimeUp: it waits for the next poll rather than be stored without their text. The
+    first such row is read all the same, so every poll gets further than the one before.
     """
     wanted: list[tuple[int, bytes, Enclosure]] = []
     for index, outcome in enumerate(outcomes):
@@ -56,7 +74,8 @@ async def read_linked_documents(
             continue
         if outcome.has_body and not source.read_attachments:
             continue
-        if stop_at is not None and time.monotonic() >= stop_at and any(e.type in READABLE for e in outcome.attachments):
+        late = budget is not None and time.monotonic() >= budget.documents_until
+        if late and (wanted or downloaded) and any(e.type in READABLE for e in outcome.attachments):
             outcomes[index] = TimeUp()
             continue
         for enclosure in [e for e in outcome.attachments if e.type in READABLE][:MAX_DOCUMENTS_PER_ITEM]:
