@@ -250,3 +250,26 @@ def test_a_page_whose_document_was_not_read_in_time_waits_for_it(tmp_path: Path,
             assert len(items) == shells
 
     run(scenario())
+
+
+def test_a_poll_whose_pages_all_arrive_late_still_stores_one(tmp_path: Path, site: Site) -> None:
+    """However slow the site, each poll stores something, so the source converges."""
+    rows = "".join(f'<li><a href="/art/{n}.html">第{n}号执法通报关于某企业的处罚</a><span>2024-05-01</span></li>' for n in (1, 2))
+    site.add("/list/", f'<html><body><ul class="list">{rows}</ul></body></html>')
+
+    def very_slow(request: Request) -> Response:
+        time.sleep(7.0)  # starts at >= 0.8 s (after robots.txt and the list, 0.4 s apart): ends after 7.5 s
+        return _slow_article(request)
+
+    for n in (1, 2):
+        site.add(f"/art/{n}.html", very_slow)
+    config = load_config(_config(tmp_path, site))
+
+    async def scenario() -> None:
+        # Pages are fetched until 7.5 s, and one more is waited for until 9 s.
+        async with daemon_for(config, FakeClock(), poll_time_limit=10.0) as daemon:
+            first = await daemon.poll("slow")
+            assert first is not None and first.ok, first and first.line()
+            assert first.new == 1 and "1 item(s) left for the next poll" in first.line()
+
+    run(scenario())

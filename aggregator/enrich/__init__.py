@@ -231,7 +231,11 @@ async def _read_article_pages(
 
         fetches = {group.create_task(fetch(index, raw)): index for index, raw in enumerate(rows)}
         left = None if budget is None else max(0.0, budget.pages_until - time.monotonic())
-        _done, unfinished = await asyncio.wait(fetches, timeout=left)
+        done, unfinished = await asyncio.wait(fetches, timeout=left)
+        if budget is not None and unfinished and not done:
+            # Not one page yet (a host busy with other sources): wait for one, so every poll gets further.
+            later = max(0.0, budget.documents_until - time.monotonic())
+            done, unfinished = await asyncio.wait(unfinished, timeout=later, return_when=asyncio.FIRST_COMPLETED)
         for task in unfinished:  # a cancelled child does not cancel the group (its pages parse on)
             task.cancel()
             outcomes[fetches[task]] = TimeUp()
