@@ -120,8 +120,8 @@ def next_run(
 
     - never polled, or overdue (the daemon was down): now + a random offset within `spread`;
     - after a success: last attempt + interval ± jitter; when that poll left article pages
-      unread (its cap or its time ran out), `continue_after` instead, so a first poll of a
-      slow site converges in minutes, not in one interval per 60 pages;
+      unread (its cap or its time ran out), `continue_after` after now instead, so a first
+      poll of a slow site converges in minutes, not in one interval per 60 pages;
     - after failures: last attempt + capped exponential back-off;
     - never before the server's Retry-After.
     """
@@ -134,6 +134,9 @@ def next_run(
         if state.consecutive_failures > 0:
             delay = backoff_delay(state.consecutive_failures, interval, rng, policy)
         elif state.left_unread > 0:
+            # Counted from now (the poll's end, or a restart), not its start: a long poll is
+            # followed by a pause, not by the next one at once.
+            last = max(last, now)
             delay = min(interval, policy.continue_after) * rng.uniform(1.0, 1.0 + policy.jitter)
         else:
             delay = interval * rng.uniform(1.0 - policy.jitter, 1.0 + policy.jitter)

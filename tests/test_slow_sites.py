@@ -166,6 +166,10 @@ def test_a_poll_that_left_pages_unread_is_followed_soon_and_a_failure_still_back
     unread = SourceState(last_attempt=now.isoformat(), last_success=now.isoformat(), left_unread=30)
     due = next_run(unread, 1800, now, rng, policy=policy)
     assert timedelta(seconds=60) <= due - now <= timedelta(seconds=66)
+    # The pause counts from the poll's end: a poll that ran for 3 minutes is not followed at once.
+    started = now - timedelta(minutes=3)
+    long_poll = SourceState(last_attempt=started.isoformat(), last_success=started.isoformat(), left_unread=30)
+    assert timedelta(seconds=60) <= next_run(long_poll, 1800, now, rng, policy=policy) - now <= timedelta(seconds=66)
     # An interval shorter than that pause wins.
     assert next_run(unread, 20, now, rng, policy=policy) - now <= timedelta(seconds=22)
     # A failed poll backs off as before, whatever the poll before it left unread.
