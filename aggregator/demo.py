@@ -4,24 +4,34 @@ It has an RSS feed (`/news.xml`) and an HTML list page (`/list.html`) with
 article pages (`/art/N.html`), so a newcomer sees both kinds of source fill
 their feeds without any network. Pages are package data in `demo_site/`; the
 links inside them name DEMO_BASE and are rewritten to the port actually used.
+
+The sample site moves with `--demo-port PORT` (or AGGREGATOR_DEMO_PORT, which the option
+sets so that a reload keeps it): every config loaded then has its sources that point at
+DEMO_BASE pointing at PORT instead, and the site is served where they point.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from importlib.resources.abc import Traversable
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from .config import Config
 
 log = logging.getLogger("aggregator.demo")
 
 DEMO_HOST = "127.0.0.1"
 DEMO_PORT = 8765  # config/demo.toml points here
 DEMO_BASE = f"http://{DEMO_HOST}:{DEMO_PORT}"
+DEMO_PORT_VARIABLE = "AGGREGATOR_DEMO_PORT"  # set by --demo-port
 _TYPES = {
     ".xml": "application/rss+xml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
@@ -88,7 +98,13 @@ def start_demo_site(host: str = DEMO_HOST, port: int = DEMO_PORT) -> DemoSite:
     try:
         server = ThreadingHTTPServer((host, port), Handler)
     except OSError as exc:
-        raise OSError(f"demo: cannot serve the sample site on {host}:{port}: {exc.strerror}") from None
+        from .serve import PortUnavailable  # exit 4, as for the [serve] port
+
+        raise PortUnavailable(
+            f"demo: cannot serve the sample site on {host}:{port} ({exc.strerror or exc}); stop what uses it"
+            " (a running `aggregator run --demo`?), or move the sample site with --demo-port PORT"
+            f" (or {DEMO_PORT_VARIABLE}=PORT)"
+        ) from None
     server.daemon_threads = True
     actual_host, actual_port = server.server_address[:2]
     pages.update(load_pages(f"http://{actual_host}:{actual_port}"))
@@ -104,3 +120,27 @@ def demo_port(urls: Iterable[str]) -> int:
         if parts.hostname == DEMO_HOST and parts.port:
             return parts.port
     return DEMO_PORT
+
+
+def moved_demo_port() -> int | None:
+    """The sample site's port from AGGREGATOR_DEMO_PORT; None when unset. ValueError when not a port."""
+    value = os.environ.get(DEMO_PORT_VARIABLE, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ValueError(f"{DEMO_PORT_VARIABLE}={value!r} is not a port: use a number from 1 to 65535")
+    return int(value)
+
+
+def with_demo_port(config: Config) -> Config:
+    """The config with its sources on the sample site's usual address moved to AGGREGATOR_DEMO_PORT."""
+    port = moved_demo_port()
+    if port is None:
+        return config
+    sources = []
+    for source in config.sources:
+        parts = urlsplit(source.url)
+        if parts.hostname == DEMO_HOST and parts.port == DEMO_PORT:
+            source = source.model_copy(update={"url": urlunsplit(parts._replace(netloc=f"{DEMO_HOST}:{port}"))})
+        sources.append(source)
+    return config.model_copy(update={"sources": sources})

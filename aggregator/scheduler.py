@@ -676,14 +676,10 @@ class Daemon:
 
 async def _amain(config: Config, demo: bool, early_signals: list[int] | None = None) -> int:
     site = None
-    if demo:
+    if demo:  # a busy port raises PortUnavailable: exit 4 with the hint, as `poll --once --demo`
         from .demo import demo_port, start_demo_site
 
-        try:
-            site = start_demo_site(port=demo_port(s.url for s in config.sources))
-        except OSError as exc:
-            log.error("%s", exc)
-            return 1
+        site = start_demo_site(port=demo_port(s.url for s in config.sources))
         log.info("demo: sample site on %s", site.base_url)
     try:
         daemon = Daemon(config)
@@ -692,7 +688,7 @@ async def _amain(config: Config, demo: bool, early_signals: list[int] | None = N
         try:
             await daemon.start()
         except PortUnavailable as exc:
-            log.error("cannot start: %s", exc)
+            log.error("cannot start: %s (in %s)", exc, config.path)
             return EXIT_PORT
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, daemon.request_stop, "SIGTERM")

@@ -102,24 +102,25 @@ def test_serve_reload_and_clean_stop(daemon_process: tuple[Daemon, Path], site: 
         path.write_text(path.read_text() + feed_source("b", site.url("/b.xml")))
         daemon.proc.send_signal(signal.SIGHUP)
         wait_for("the added source to be polled", lambda: site.hits("/b.xml"), 15, log)
-        wait_for("the reload to be logged", lambda: daemon.logged(r"config applied \(1 added, 0 removed"), 5, log)
+        wait_for("the reload to be logged", lambda: daemon.logged(r"config applied \(1 added, 0 removed"), 30, log)
 
         # SIGHUP itself (the file watcher might have won the race above): an unchanged config is a no-op
         daemon.proc.send_signal(signal.SIGHUP)
-        wait_for("SIGHUP to be handled", lambda: daemon.logged(r"SIGHUP: config applied \(0 added, 0 removed, 0 changed"), 5, log)
+        wait_for("SIGHUP to be handled", lambda: daemon.logged(r"SIGHUP: config applied \(0 added, 0 removed, 0 changed"), 30, log)
 
         # a broken config is refused and the daemon keeps serving
         good = path.read_text()
         path.write_text(good + '\n[[sources]]\nname = "broken"\nurl = "nope"\n')
         daemon.proc.send_signal(signal.SIGHUP)
-        wait_for("the refusal to be logged", lambda: daemon.logged(r"config refused, keeping the running one"), 5, log)
+        wait_for("the refusal to be logged", lambda: daemon.logged(r"config refused, keeping the running one"), 30, log)
         assert client.get("/all.atom").status_code == 200
 
     daemon.proc.send_signal(signal.SIGTERM)
     started = time.monotonic()
-    code = daemon.proc.wait(timeout=10)
+    code = daemon.proc.wait(timeout=60)
     assert code == 0, "".join(log)
-    assert time.monotonic() - started < 5
+    # Prompt, however loaded the machine: it did not wait for the source's next poll (60 s away).
+    assert time.monotonic() - started < 30
     daemon._reader.join(timeout=2)
     assert any("SIGTERM: stopping" in line for line in log)
     assert not any("Traceback" in line for line in log), "".join(log)
@@ -209,18 +210,20 @@ def test_sigterm_cancels_a_poll_that_outlives_the_grace(site: Site, tmp_path: Pa
 
     def hung(_request: object) -> Response:
         asked.set()
-        release.wait(30)
+        release.wait(120)
         return Response(b"", status=500)
 
     site.add("/hung.xml", hung)
     path = write_config(tmp_path, feed_source("hung", site.url("/hung.xml")))
+    # The fetch would wait 120 s for the hung answer: stopping well before that is the cancellation.
+    path.write_text(path.read_text(encoding="utf-8").replace("timeout = 10", "timeout = 120"), encoding="utf-8")
     proc, log, reader = _start(path)
     try:
         assert asked.wait(30), "".join(log)
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=15) == 0, "".join(log)
-        assert time.monotonic() - started < 3.0 + 1.0 + 3.0  # grace, cancellation, process exit
+        assert proc.wait(timeout=90) == 0, "".join(log)
+        assert time.monotonic() - started < 60  # 3 s of grace, then cancelled: not the hung fetch's 120 s
     finally:
         release.set()
         if proc.poll() is None:

@@ -117,17 +117,18 @@ def test_a_hanging_source_does_not_delay_the_others(site: Site, tmp_path: Path) 
         config = load_config(write_config(tmp_path, body))
         # Real clock and the real scheduler: both sources are due at once.
         policy = Policy(publish_every=0, spread_per_source=0.05, stop_grace=1.0)  # both due within 0.1 s
-        daemon = Daemon(config, rng=random.Random(2), policy=policy, poll_time_limit=1.5, serve=False)
+        # The hang's time limit is the ok source's whole allowance: roomy, so a loaded machine still
+        # finishes it first; the order (ok done while hang is in flight) is what shows no delay.
+        daemon = Daemon(config, rng=random.Random(2), policy=policy, poll_time_limit=5.0, serve=False)
         loop = asyncio.get_running_loop()
         started = loop.time()
         await daemon.start()
         try:
-            while "ok" not in daemon.reports and loop.time() - started < 5:
+            while "ok" not in daemon.reports and loop.time() - started < 60:
                 await asyncio.sleep(0.02)
-            ok_done = loop.time() - started
             assert daemon.reports["ok"].ok
             assert "hang" not in daemon.reports and len(daemon._inflight) == 1  # still hanging meanwhile
-            while "hang" not in daemon.reports and loop.time() - started < 6:
+            while "hang" not in daemon.reports and loop.time() - started < 60:
                 await asyncio.sleep(0.02)
             hang = daemon.reports["hang"]
             assert not hang.ok and hang.error_kind is ErrorKind.TIMEOUT
@@ -136,7 +137,6 @@ def test_a_hanging_source_does_not_delay_the_others(site: Site, tmp_path: Path) 
         finally:
             await daemon.shutdown()
             hung.close()
-        assert ok_done < 1.0  # not after the hang's 1.5 s time limit
 
     run(scenario())
 

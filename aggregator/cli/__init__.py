@@ -63,6 +63,18 @@ def _positive(value: str) -> int:
     return number
 
 
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port: use a number from 1 to 65535")
+    return int(value)
+
+
+_DEMO_PORT_HELP = (
+    "with --demo: serve the sample site on this port instead of 8765 (also: AGGREGATOR_DEMO_PORT); the config's"
+    " sources on 127.0.0.1:8765 follow it"
+)
+
+
 def _level_name(value: str) -> str:
     name = value.upper()
     if name not in LOG_LEVELS:
@@ -109,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--demo", action="store_true", help="also serve the bundled sample site on 127.0.0.1 (works offline)"
     )
+    run.add_argument("--demo-port", type=_port, metavar="PORT", help=_DEMO_PORT_HELP)
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check", help="validate a config and print the sources and categories it defines")
@@ -120,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--once", action="store_true", required=True, help="poll every source once and exit")
     poll.add_argument("--source", action="append", help="poll only this source (repeatable)")
     poll.add_argument("--demo", action="store_true", help="serve the bundled sample site while polling (offline)")
+    poll.add_argument("--demo-port", type=_port, metavar="PORT", help=_DEMO_PORT_HELP)
     poll.set_defaults(func=cmd_poll)
 
     build = sub.add_parser("build", help="rebuild the feeds from the store without fetching")
@@ -206,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "demo_port", None) and not args.demo:
+        parser.error("--demo-port moves the sample site of --demo: give --demo too")
     if args.command == "run":
         _catch_early_signals()
     _setup_logging(args.log_level)
@@ -216,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["AGGREGATOR_STORE"] = as_location(args.store)
     if args.output_dir:
         os.environ["AGGREGATOR_OUTPUT_DIR"] = str(Path(args.output_dir).expanduser().absolute())
+    if getattr(args, "demo_port", None):
+        os.environ["AGGREGATOR_DEMO_PORT"] = str(args.demo_port)
     from ..config import ConfigError
     from ..serve import PortUnavailable
     from ..store import OutputError, StoreError

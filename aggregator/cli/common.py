@@ -37,6 +37,21 @@ class _NotRepeated(logging.Filter):
         return not getattr(record, "poll_failure", False)
 
 
+class _SkippedRun(logging.Filter):
+    """APScheduler's WARNING 'Execution of job "name (trigger: …)" skipped: maximum number of running
+    instances reached (1)', said in our words: a poll outlasting its interval is worth a line, not an alarm."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "maximum number of running instances" not in str(record.msg):
+            return True
+        job = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        name = getattr(job, "name", None) or "a source"
+        logging.getLogger("aggregator.daemon").info(
+            "%s: the previous poll is still running at the next scheduled one; that one is skipped", name
+        )
+        return False
+
+
 _console = None  # the rich Console on stderr, when stderr is a terminal
 
 
@@ -57,6 +72,9 @@ def _setup_logging(level: str) -> None:
         handler.addFilter(_OursBelowWarning())
         for name in _CHATTY:
             logging.getLogger(name).setLevel(logging.WARNING)
+    apscheduler = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, _SkippedRun) for f in apscheduler.filters):
+        apscheduler.addFilter(_SkippedRun())
     handler.set_name("aggregator-cli")
     root = logging.getLogger()
     for old in list(root.handlers):

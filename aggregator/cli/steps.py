@@ -99,12 +99,7 @@ def _demo_site(args: argparse.Namespace, config: Config) -> Iterator[None]:
         return
     from ..demo import demo_port, start_demo_site
 
-    try:
-        site = start_demo_site(port=demo_port(s.url for s in config.sources))
-    except OSError as exc:  # the port is taken
-        from ..serve import PortUnavailable
-
-        raise PortUnavailable(f"{exc}; stop what uses it (a running `aggregator run --demo`?)") from None
+    site = start_demo_site(port=demo_port(s.url for s in config.sources))  # a busy port: PortUnavailable, exit 4
     log.info("demo: sample site on %s", site.base_url)
     try:
         yield

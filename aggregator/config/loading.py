@@ -203,4 +203,10 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(f"{path}: config must be UTF-8 ({exc})") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-    return _apply_environment(parse_config(text, path))
+    config = _apply_environment(parse_config(text, path))
+    from ..demo import with_demo_port  # the sample site's sources follow --demo-port
+
+    try:
+        return with_demo_port(config)
+    except ValueError as exc:  # AGGREGATOR_DEMO_PORT is not a port
+        raise ConfigError(str(exc)) from None

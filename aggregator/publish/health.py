@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..config import Config
 from ..models import ErrorKind, StoredItem, parse_iso
@@ -191,16 +192,32 @@ _ADVICE = {
 }
 
 
-def _entry(incident: Incident) -> StoredItem:
-    start = incident.started.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def zone_label(name: str) -> str:
+    """How a page names the config's zone (the readable pages say the same)."""
+    return "北京时间" if name in ("Asia/Shanghai", "Asia/Chongqing", "PRC") else name
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", "。", "！", "？")) else text + "."
+
+
+def _entry(incident: Incident, zone_name: str) -> StoredItem:
+    # The page beside the entry prints its time in the config's zone: the headline must agree,
+    # or a failure at 20:00 UTC reads as a day earlier than the 04:00 北京时间 next to it.
+    local = incident.started.astimezone(ZoneInfo(zone_name)).strftime("%Y-%m-%d %H:%M")
+    start = f"{local} {zone_label(zone_name)}"
     title = _HEADLINES[incident.kind].format(name=incident.source, start=start)
     # Only fields that change with the incident's kind go in, so the entry does not churn every poll.
-    body = (
-        f"<p>{_ADVICE[incident.kind]}</p>"  # our own constant markup
-        + f"<p>Source: <a href=\"{html.escape(incident.url)}\">{html.escape(incident.source)}</a>;"
-        f" first failure {html.escape(start)}.</p>"
-        + f"<p>Error ({html.escape(incident.error_kind)}): {html.escape(incident.error)}</p>"
-        + (f"<p>The source needs the browser: {html.escape(incident.rendered)}.</p>" if incident.rendered else "")
+    # One paragraph a line: readers that show the text without tags keep the sentences apart.
+    body = "\n".join(
+        [
+            f"<p>{_ADVICE[incident.kind]}</p>",  # our own constant markup
+            f"<p>Source: <a href=\"{html.escape(incident.url)}\">{html.escape(incident.source)}</a>;"
+            f" first failure {html.escape(start)}.</p>",
+            f"<p>Error ({html.escape(incident.error_kind)}): {html.escape(_sentence(incident.error))}</p>",
+        ]
+        + ([f"<p>The source needs the browser: {html.escape(_sentence(incident.rendered))}</p>"] if incident.rendered else [])
     )
     digest = hashlib.sha256(f"{incident.atom_id}|{incident.kind}|{body}".encode()).hexdigest()
     return StoredItem(
@@ -222,7 +239,7 @@ def _entry(incident: Incident) -> StoredItem:
 def health_spec(
     config: Config, states: Mapping[str, SourceState], now: datetime, *, empty_updated: datetime | None = None
 ) -> FeedSpec:
-    entries = [_entry(incident) for incident in incidents(config, states, now)]
+    entries = [_entry(incident, config.settings.timezone) for incident in incidents(config, states, now)]
     return FeedSpec(
         HEALTH_SLUG, HEALTH_TITLE, "Sources that stopped working and need a look", entries, empty_updated=empty_updated
     )

@@ -29,6 +29,18 @@ from .feed import FEED_ACCEPT
 
 log = logging.getLogger(__name__)
 
+# What each source's detection last said at INFO: a daemon polls for months, and the same
+# five-line selector block every poll buries everything else. Said again when it changes.
+_told: dict[tuple[str, str, str], str] = {}
+
+
+def _level(source: Source, topic: str, what: str) -> int:
+    """INFO the first time and whenever `what` changed since; DEBUG while it stays the same."""
+    key = (source.name, source.url, topic)
+    same = _told.get(key) == what
+    _told[key] = what
+    return logging.DEBUG if same else logging.INFO
+
 
 def read_list(
     result: FetchResult, source: Source, zone: ZoneInfo, now: datetime, selectors: ListSelectors | None
@@ -57,10 +69,14 @@ class HtmlListReader:
         source = context.source
         listed, frame = await self._list_or_frame(page, context)
         if not context.trial:  # a poll logs what `try` prints
-            for warning in listed.warnings:
-                log.info("%s: %s", source.name, warning)
+            lines = list(listed.warnings)
             if listed.chosen and source.list_selectors is None:
-                log.info("%s: no selectors configured; auto-detected list:\n%s", source.name, listed.chosen)
+                lines.append(f"no selectors configured; auto-detected list:\n{listed.chosen}")
+            # The choice line's counts change with every new item; the selectors are what was detected.
+            detected = [line for text in lines for line in text.splitlines() if not line.startswith("# chose")]
+            level = _level(source, "detected", "\n".join(detected))
+            for line in lines:
+                log.log(level, "%s: %s", source.name, line)
         shown = {"frame_url": frame, "chosen": listed.chosen, "feed_url": listed.feed_url}
         # A framed list changes while the page around it stays the same: never skip the page as unchanged.
         validators = frame is None
@@ -91,7 +107,7 @@ class HtmlListReader:
         frame = await parse(read_frame, page, source)
         if frame is None:
             return listed, None
-        log.info("%s: the page's list is empty; reading its iframe %s", source.name, frame)
+        log.log(_level(source, "frame", frame), "%s: the page's list is empty; reading its iframe %s", source.name, frame)
         framed = await context.more(Request(frame))
         inner = await parse(read_list, framed, source, zone, now, source.list_selectors)
         inner.feed_url = inner.feed_url or listed.feed_url
@@ -106,5 +122,5 @@ class HtmlListReader:
             log.info("%s: the page's feed %s failed (%s); reading the list instead", name, url, exc)
             return []
         if entries:
-            log.info("%s: using the feed the page links to: %s", name, url)
+            log.log(_level(context.source, "feed", url), "%s: using the feed the page links to: %s", name, url)
         return entries
