@@ -46,8 +46,9 @@ from .pipeline import (
     publish_from_store,
     record_failure,
 )
+from .publish.claim import OutputClaim
 from .publish.health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health
-from .store import STATE_COMMIT_SECONDS, SourceState, Store, StoreError, open_store
+from .store import STATE_COMMIT_SECONDS, OutputError, SourceState, Store, StoreError, open_store
 
 log = logging.getLogger("aggregator.daemon")
 
@@ -214,6 +215,7 @@ class Daemon:
         self._cycle_started = 0.0
         self.websub: Any = None  # websub.HubPinger when [settings] websub_hub is set
         self.notifier: Any = None  # notify.Notifier when the config has [[notify]] targets
+        self._output_claim: OutputClaim | None = None  # the feeds folder is ours while we run
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -223,6 +225,7 @@ class Daemon:
         self._stopping = asyncio.Event()
         self.store = open_store(self.config.store_location)  # raises StoreLocked if another daemon owns it
         try:
+            self._output_claim = OutputClaim(self.config.output_dir, self.config.store_display, "run")
             reclassify_if_needed(self.config, self.store)  # the config may have changed while we were stopped
             self.fetcher = fetcher_for(self.config)
             start_workers(self.config.worker_count())
@@ -315,6 +318,9 @@ class Daemon:
         if self.store is not None:
             self.store.close()  # commits anything staged, releases the lock
             self.store = None
+        if self._output_claim is not None:
+            self._output_claim.release()
+            self._output_claim = None
 
     # -- scheduling --------------------------------------------------------
 
@@ -585,6 +591,14 @@ class Daemon:
             return False
         for warning in new.warnings():
             log.warning("%s: %s", why, warning)
+        if self._output_claim is not None and new.output_dir != self._output_claim.folder:
+            try:  # the new feeds folder must be ours too, or we keep publishing to the old one
+                claim = OutputClaim(new.output_dir, self.config.store_display, "run")
+            except OutputError as exc:
+                log.error("%s: config refused, keeping the running one: %s", why, exc)
+                return False
+            self._output_claim.release()
+            self._output_claim = claim
         self.apply_config(new, why)
         return True
 
