@@ -120,6 +120,35 @@ def poll_soon(config: Path) -> None:
     config.write_text(text.replace('categories = ["news"]', f'categories = ["news"]\nheaders = {{X-Edit = "{text.count("X-Edit")}"}}', 1), encoding="utf-8")
 
 
+@pytest.mark.parametrize("on_disk", [("store", "output_dir"), ("store",), ("output_dir",)], ids=["both", "store", "feeds"])
+def test_items_found_while_the_disk_is_full_reach_the_feeds_once_space_is_freed(
+    running: tuple[Daemon, Path, httpx.Client], site: Site, small_disk: Path, on_disk: tuple[str, ...]
+) -> None:
+    """23.2: no poll, `build` or restart needed after space is freed; one ERROR line, no traceback, an INFO line."""
+    daemon, config, client = running
+    filler = fill(small_disk)
+    site.add("/a.xml", rss(*OLD, NEW, base=BASE.replace("disk", "disk2")), content_type=FEED_TYPE)
+    poll_soon(config)
+    wait_for("the poll that finds the new item", lambda: daemon.logged(r"a: 3 found, 3 new"), 30, daemon.log)
+    wait_for("the full disk to be reported", lambda: daemon.logged(r"ERROR .*No space left on device"), 30, daemon.log)
+    assert NEW not in entries(client)
+    polls = len(site.hits("/a.xml"))
+
+    filler.unlink()
+    wait_for("the new item in the served feed", lambda: NEW in entries(client), 60, daemon.log)
+    assert NEW in entries(client, "/news.atom")
+    wait_for("the recovery to be reported", lambda: daemon.logged(r"INFO .*(written again|published again)"), 30, daemon.log)
+    assert len(site.hits("/a.xml")) == polls  # no further poll brought it in
+
+    log = "".join(daemon.log)
+    assert "Traceback" not in log, log
+    full = [line for line in daemon.log if "No space left on device" in line]
+    assert all(" ERROR " in line for line in full), log
+    for setting in on_disk:  # said once each (the test is over long before a minute has passed)
+        assert len([line for line in full if f"settings.{setting}:" in line]) <= 1, log
+    assert any(f"settings.{setting}:" in line for line in full for setting in on_disk), log
+
+
 def test_a_second_process_with_another_store_cannot_publish_to_the_live_feeds_folder(
     running: tuple[Daemon, Path, httpx.Client], tmp_path: Path, small_disk: Path
 ) -> None:
