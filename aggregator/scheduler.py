@@ -48,7 +48,7 @@ from .pipeline import (
     record_failure,
 )
 from .publish.claim import OutputClaim
-from .publish.health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health
+from .publish.health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health, write_problems
 from .store import STATE_COMMIT_SECONDS, OutputError, SourceState, Store, StoreError, open_store
 
 log = logging.getLogger("aggregator.daemon")
@@ -581,6 +581,12 @@ class Daemon:
         }
         if self._store_error is not None:
             document["store_error"] = self._store_error
+        # What failed last, else whether a write would fail now (a full disk before anything was due).
+        store_problem, output_problem = write_problems(self.config)
+        for key, problem in (("store_write_error", self._store_trouble.error or store_problem),
+                             ("output_error", self._output_trouble.error or output_problem)):
+            if problem:
+                document[key] = problem
         return document
 
     # -- config reload -----------------------------------------------------

@@ -175,6 +175,37 @@ def test_a_second_process_with_another_store_cannot_publish_to_the_live_feeds_fo
     assert done.returncode == 0, done.stderr
 
 
+def test_status_says_the_store_and_feeds_cannot_be_written(
+    running: tuple[Daemon, Path, httpx.Client], small_disk: Path
+) -> None:
+    """23.4: `aggregator status` (its own process), /status and /status.json say why, not "ok"."""
+    daemon, config, client = running
+    done = aggregator("status", str(config))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "cannot" not in done.stdout
+
+    filler = fill(small_disk)
+    done = aggregator("status", str(config))
+    assert done.returncode == 3, done.stdout + done.stderr  # the store or the feeds folder cannot be written
+    assert "Traceback" not in done.stderr
+    said = done.stdout + done.stderr
+    for setting, path in (("store", small_disk / "store.json"), ("output_dir", small_disk / "feeds")):
+        line = next((line for line in said.splitlines() if f"settings.{setting}" in line), None)
+        assert line is not None and str(path) in line and "No space left on device" in line, said
+
+    document = client.get("/status.json").json()
+    assert "No space left on device" in document["store_write_error"], document
+    assert str(small_disk / "store.json") in document["store_write_error"]
+    assert "No space left on device" in document["output_error"], document
+    page = client.get("/status").text
+    assert "The store cannot be written" in page and "The feeds folder cannot be written" in page, page
+
+    filler.unlink()
+    document = client.get("/status.json").json()
+    assert document.get("store_write_error") is None and document.get("output_error") is None, document
+    assert aggregator("status", str(config)).returncode == 0
+
+
 def test_a_reload_onto_a_feeds_folder_another_process_publishes_to_is_refused(
     site: Site, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
