@@ -21,6 +21,7 @@ import pytest
 from aggregator.config import load_config
 
 from .conftest import Site, write_config
+from .pagehelpers import rss as page_rss
 from .test_daemon_process import Daemon, wait_for
 from .test_scheduler import daemon_for, feed_source, rss
 
@@ -237,3 +238,40 @@ def test_a_reload_onto_a_feeds_folder_another_process_publishes_to_is_refused(
     assert len(refused) == 1 and str(theirs) in refused[0] and f"pid {holder.pid}" in refused[0], refused
     assert len(feedparser.parse((tmp_path / "feeds" / "all.atom").read_bytes()).entries) == 2
     assert not (theirs / "all.atom").exists()
+
+
+def test_notifications_go_on_after_a_full_disk(
+    site: Site, tmp_path: Path, small_disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A message sent while the store cannot record it must not stop the notifier for good (nor log a traceback)."""
+    from .test_notify import FAST as NOTIFY_POLICY
+    from .test_notify import Clock, Hook, enforcement
+    from .test_notify import setup as notify_setup
+
+    hook = Hook(site)
+    config = notify_setup(tmp_path, site, enforcement(1, "旧"))
+    config = config.model_copy(update={"settings": config.settings.model_copy(update={"store": str(small_disk / "store.json")})})
+    clock = Clock()
+
+    async def scenario() -> None:
+        from aggregator.scheduler import Daemon as InProcess
+
+        daemon = InProcess(config, clock=clock, policy=NOTIFY_POLICY, serve=False)
+        await daemon.start(paused=True)
+        try:
+            await daemon.poll("enf")
+            await asyncio.wait_for(daemon.notifier.drain(), 30)
+            filler = fill(small_disk)
+            for round, prefix in enumerate(("满", "空")):  # found while the disk is full, then after it is freed
+                site.add("/enf.xml", page_rss(enforcement(1, prefix)), content_type="application/rss+xml")
+                clock.advance(600)
+                await daemon.poll("enf")
+                await asyncio.wait_for(daemon.notifier.drain(), 30)
+                assert len(hook.messages) == 2 + round and prefix in hook.messages[-1]["message"]
+                if round == 0:
+                    filler.unlink()
+        finally:
+            await daemon.shutdown()
+
+    asyncio.run(scenario())
+    assert "Traceback" not in caplog.text and "never retrieved" not in caplog.text, caplog.text
