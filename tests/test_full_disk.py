@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,9 +96,9 @@ def running(site: Site, tmp_path: Path, small_disk: Path, on_disk: tuple[str, ..
     config = disk_config(tmp_path, small_disk, site, on_disk)
     daemon = Daemon(config)
     try:
-        port = int(wait_for("the HTTP server", lambda: daemon.logged(r"serving feeds on http://127\.0\.0\.1:(\d+)/"), 30, daemon.log).group(1))
+        port = int(wait_for("the HTTP server", lambda: daemon.logged(r"serving feeds on http://127\.0\.0\.1:(\d+)/"), 60, daemon.log).group(1))
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            wait_for("the first poll to be served", lambda: len(entries(client)) == 2, 30, daemon.log)
+            wait_for("the first poll to be served", lambda: len(entries(client)) == 2, 60, daemon.log)
             yield daemon, config, client
     finally:
         if daemon.proc.poll() is None:
@@ -127,26 +128,28 @@ def test_items_found_while_the_disk_is_full_reach_the_feeds_once_space_is_freed(
 ) -> None:
     """23.2: no poll, `build` or restart needed after space is freed; one ERROR line, no traceback, an INFO line."""
     daemon, config, client = running
+    started = time.monotonic()
     filler = fill(small_disk)
     site.add("/a.xml", rss(*OLD, NEW, base=BASE.replace("disk", "disk2")), content_type=FEED_TYPE)
     poll_soon(config)
-    wait_for("the poll that finds the new item", lambda: daemon.logged(r"a: 3 found, 3 new"), 30, daemon.log)
-    wait_for("the full disk to be reported", lambda: daemon.logged(r"ERROR .*No space left on device"), 30, daemon.log)
+    wait_for("the poll that finds the new item", lambda: daemon.logged(r"a: 3 found, 3 new"), 60, daemon.log)
+    wait_for("the full disk to be reported", lambda: daemon.logged(r"ERROR .*No space left on device"), 60, daemon.log)
     assert NEW not in entries(client)
     polls = len(site.hits("/a.xml"))
 
     filler.unlink()
     wait_for("the new item in the served feed", lambda: NEW in entries(client), 60, daemon.log)
     assert NEW in entries(client, "/news.atom")
-    wait_for("the recovery to be reported", lambda: daemon.logged(r"INFO .*(written again|published again)"), 30, daemon.log)
+    wait_for("the recovery to be reported", lambda: daemon.logged(r"INFO .*written again"), 30, daemon.log)
+    minutes = (time.monotonic() - started) // 60  # a slow machine may take longer than a minute: one more line each
     assert len(site.hits("/a.xml")) == polls  # no further poll brought it in
 
     log = "".join(daemon.log)
     assert "Traceback" not in log, log
     full = [line for line in daemon.log if "No space left on device" in line]
     assert all(" ERROR " in line for line in full), log
-    for setting in on_disk:  # said once each (the test is over long before a minute has passed)
-        assert len([line for line in full if f"settings.{setting}:" in line]) <= 1, log
+    for setting in on_disk:  # said once each, and again at most once a minute
+        assert len([line for line in full if f"settings.{setting}:" in line]) <= 1 + minutes, log
     assert any(f"settings.{setting}:" in line for line in full for setting in on_disk), log
 
 
@@ -201,9 +204,13 @@ def test_status_says_the_store_and_feeds_cannot_be_written(
     page = client.get("/status").text
     assert "The store cannot be written" in page and "The feeds folder cannot be written" in page, page
 
-    filler.unlink()
-    document = client.get("/status.json").json()
-    assert document.get("store_write_error") is None and document.get("output_error") is None, document
+    filler.unlink()  # what failed meanwhile (a commit that was due) is written on the committer's next tick
+
+    def clear() -> bool:
+        document = client.get("/status.json").json()
+        return document.get("store_write_error") is None and document.get("output_error") is None
+
+    wait_for("/status.json to say all is written again", clear, 60, daemon.log)
     assert aggregator("status", str(config)).returncode == 0
 
 
@@ -260,13 +267,13 @@ def test_notifications_go_on_after_a_full_disk(
         await daemon.start(paused=True)
         try:
             await daemon.poll("enf")
-            await asyncio.wait_for(daemon.notifier.drain(), 30)
+            await asyncio.wait_for(daemon.notifier.drain(), 60)
             filler = fill(small_disk)
             for round, prefix in enumerate(("满", "空")):  # found while the disk is full, then after it is freed
                 site.add("/enf.xml", page_rss(enforcement(1, prefix)), content_type="application/rss+xml")
                 clock.advance(600)
                 await daemon.poll("enf")
-                await asyncio.wait_for(daemon.notifier.drain(), 30)
+                await asyncio.wait_for(daemon.notifier.drain(), 60)
                 assert len(hook.messages) == 2 + round and prefix in hook.messages[-1]["message"]
                 if round == 0:
                     filler.unlink()
