@@ -37,7 +37,7 @@ from typing import Any
 from .config import Config, NotifyTarget
 from .models import StoredItem, parse_iso, utc_iso
 from .publish.health import incidents
-from .store import Store
+from .store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -358,7 +358,10 @@ class Notifier:
             log.info("notify %s: sent %r", target.name, title)
         finally:
             self._sending = False
-            self.store.commit()  # sent or not, say so on disk now: a restart must not repeat it
+            try:
+                self.store.commit()  # sent or not, say so on disk now: a restart must not repeat it
+            except StoreError:  # a full disk: staged, and written by the daemon's committer, which says so
+                pass
             self._progress.set()
 
     def _record(self, name: str, *, error: str | None) -> None:

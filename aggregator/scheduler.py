@@ -37,6 +37,7 @@ from .config import Config, ConfigError, Settings, Source, load_config
 from .fetch import Fetcher, fetcher_for
 from .models import parse_iso
 from .infra.workers import start_workers, stop_workers
+from .infra.writable import Trouble
 from .pipeline import (
     PollReport,
     cycle_line,
@@ -47,8 +48,9 @@ from .pipeline import (
     record_failure,
     timed_out,
 )
-from .publish.health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health
-from .store import STATE_COMMIT_SECONDS, SourceState, Store, StoreError, open_store
+from .publish.claim import OutputClaim
+from .publish.health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health, write_problems
+from .store import STATE_COMMIT_SECONDS, OutputError, SourceState, Store, StoreError, open_store
 
 log = logging.getLogger("aggregator.daemon")
 
@@ -81,6 +83,7 @@ class Policy:
     commit_check_every: float = 1.0  # the timer that writes staged poll state and items (for `status`)
     state_commit_every: float = STATE_COMMIT_SECONDS  # poll state alone is written at most this often
     continue_after: float = 60.0  # a poll that left pages unread (cap, time) goes on this soon, not an interval later
+    write_retry_every: float = 5.0  # while the store or feeds cannot be written (a full disk), publish is retried this often
 
 
 DEFAULT_POLICY = Policy()
@@ -223,6 +226,9 @@ class Daemon:
         self._cycle_started = 0.0
         self.websub: Any = None  # websub.HubPinger when [settings] websub_hub is set
         self.notifier: Any = None  # notify.Notifier when the config has [[notify]] targets
+        self._output_claim: OutputClaim | None = None  # the feeds folder is ours while we run
+        self._store_trouble = Trouble(log, "the store is written again")
+        self._output_trouble = Trouble(log, "the feeds folder is written again")
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -232,6 +238,7 @@ class Daemon:
         self._stopping = asyncio.Event()
         self.store = open_store(self.config.store_location)  # raises StoreLocked if another daemon owns it
         try:
+            self._output_claim = OutputClaim(self.config.output_dir, self.config.store_display, "run")
             reclassify_if_needed(self.config, self.store)  # the config may have changed while we were stopped
             self.fetcher = fetcher_for(self.config)
             start_workers(self.config.worker_count())
@@ -299,6 +306,8 @@ class Daemon:
         if self.store is not None:
             try:
                 self.publish_now()
+            except StoreError as exc:  # a full disk: one line, not a traceback
+                log.error("final publish failed; the feeds keep their previous content: %s", exc)
             except Exception:  # a failed final publish must not keep the store from closing cleanly
                 log.exception("final publish failed; the feeds keep their previous content")
         await self._close_resources()
@@ -324,6 +333,9 @@ class Daemon:
         if self.store is not None:
             self.store.close()  # commits anything staged, releases the lock
             self.store = None
+        if self._output_claim is not None:
+            self._output_claim.release()
+            self._output_claim = None
 
     # -- scheduling --------------------------------------------------------
 
@@ -456,7 +468,8 @@ class Daemon:
         if self._content_dirty:
             self._content_dirty = False
             try:
-                self.store.commit()  # a feed never shows an item the store could still lose
+                if self.store.commit():  # a feed never shows an item the store could still lose
+                    self._store_trouble.cleared()
                 changed = publish_from_store(self.config, self.store, self.clock())
             except BaseException:
                 self._content_dirty = True  # try again next time
@@ -494,14 +507,25 @@ class Daemon:
     async def _publisher(self) -> None:
         assert self._publish_wanted is not None
         while True:
-            await self._publish_wanted.wait()
+            # Nothing wakes us when space is freed: while writes fail, retry on a timer as well. (Not
+            # wait_for: on Python 3.11 it can swallow the cancellation that stops the daemon.)
+            failing = self._store_trouble.error or self._output_trouble.error
+            wanted = asyncio.ensure_future(self._publish_wanted.wait())
+            try:
+                await asyncio.wait({wanted}, timeout=self.policy.write_retry_every if failing else None)
+            finally:
+                wanted.cancel()
             self._publish_wanted.clear()
             try:
                 self.publish_now()
-            except StoreError as exc:  # a named condition (disk full, directory gone): one line
-                log.error("publishing failed, will retry: %s", exc)
+            except OutputError as exc:  # a named condition (disk full, folder read-only): one line a minute
+                self._output_trouble.failed(str(exc))
+            except StoreError as exc:  # its commit: staged items are kept and published once it is written
+                self._store_trouble.failed(str(exc))
             except Exception:  # a feedgen bug...: logged, retried on the next change
                 log.exception("publishing failed; will retry")
+            else:
+                self._output_trouble.cleared()
             self.log_cycle()
             # Debounce: polls finishing during this pause are covered by the next publish.
             await asyncio.sleep(self.policy.publish_every)
@@ -516,28 +540,26 @@ class Daemon:
         """Write staged poll state and items on a timer: `status` reads the file, and a source
         that failed once and backs off for hours would otherwise stay unwritten until its next poll."""
         assert self.store is not None
-        failing: str | None = None
-        said = 0.0
         while True:
             await asyncio.sleep(self.policy.commit_check_every)
+            wrote = False
             try:
-                self.store.commit(lazy=True, state_every=self.policy.state_commit_every)
+                wrote = self.store.commit(lazy=True, state_every=self.policy.state_commit_every)
             except StoreError as exc:  # disk full, database down: staged changes are kept and retried
-                # Said when it starts or changes, then once a minute: not a line per tick for hours.
-                if str(exc) != failing or time.monotonic() - said >= 60:
-                    log.error("committing the store failed, will retry: %s", exc)
-                    failing, said = str(exc), time.monotonic()
-            else:
-                if failing is not None:
-                    log.info("the store is written again")
-                    failing = None
+                self._store_trouble.failed(str(exc))  # said when it starts, then once a minute
+            if wrote and self._store_trouble.error is not None:
+                self._store_trouble.cleared()
+                assert self._publish_wanted is not None
+                self._publish_wanted.set()  # what waited for the store goes to the feeds now
 
     async def _housekeeper(self) -> None:
         assert self.store is not None
         while True:
             try:
                 housekeeping(self.config, self.store, self.clock())
-            except Exception:  # a full disk must not stop polling; retried tomorrow
+            except StoreError as exc:  # a full disk must not stop polling; retried tomorrow
+                self._store_trouble.failed(str(exc))
+            except Exception:  # a bug must not stop polling; retried tomorrow
                 log.exception("housekeeping failed")
             await asyncio.sleep(HOUSEKEEPING_EVERY)
 
@@ -566,6 +588,12 @@ class Daemon:
         }
         if self._store_error is not None:
             document["store_error"] = self._store_error
+        # What failed last, else whether a write would fail now (a full disk before anything was due).
+        store_problem, output_problem = write_problems(self.config)
+        for key, problem in (("store_write_error", self._store_trouble.error or store_problem),
+                             ("output_error", self._output_trouble.error or output_problem)):
+            if problem:
+                document[key] = problem
         return document
 
     # -- config reload -----------------------------------------------------
@@ -592,6 +620,14 @@ class Daemon:
             return False
         for warning in new.warnings():
             log.warning("%s: %s", why, warning)
+        if self._output_claim is not None and new.output_dir != self._output_claim.folder:
+            try:  # the new feeds folder must be ours too, or we keep publishing to the old one
+                claim = OutputClaim(new.output_dir, self.config.store_display, "run")
+            except OutputError as exc:
+                log.error("%s: config refused, keeping the running one: %s", why, exc)
+                return False
+            self._output_claim.release()
+            self._output_claim = claim
         self.apply_config(new, why)
         return True
 

@@ -81,7 +81,7 @@ def test_poll_once_writes_valid_atom_per_category(tmp_path: Path, feeds_site: Si
     config = feed_config(tmp_path, feeds_site)
     assert main(["poll", "--once", str(config)]) == 0
     out = tmp_path / "feeds"
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert sorted(p.name for p in out.glob("[!.]*")) == [  # the hidden .lock names who publishes here
         "all.atom",
         "ecology.atom",
         "enforcement.atom",
@@ -171,12 +171,12 @@ def test_second_poll_is_byte_identical_and_edits_update_in_place(tmp_path: Path,
     config = feed_config(tmp_path, feeds_site)
     out = tmp_path / "feeds"
     assert main(["poll", "--once", str(config)]) == 0
-    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    first = {p.name: p.read_bytes() for p in out.glob("[!.]*")}
 
     assert main(["poll", "--once", str(config)]) == 0
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == first
+    assert {p.name: p.read_bytes() for p in out.glob("[!.]*")} == first
     assert main(["build", str(config)]) == 0
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == first
+    assert {p.name: p.read_bytes() for p in out.glob("[!.]*")} == first
 
     edited = (FIXTURES / "feeds/rss2-guid.xml").read_text("utf-8").replace(
         "督办案件涉及自动监测数据弄虚作假等问题，依法查处。", "督办案件涉及自动监测数据弄虚作假、偷排偷放等问题。"

@@ -9,7 +9,7 @@ import sys
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from .common import EXIT_CONFIG, EXIT_OK, EXIT_SOURCES_FAILED, _load
+from .common import EXIT_CONFIG, EXIT_OK, EXIT_SOURCES_FAILED, EXIT_STORE, _load
 
 # The rest of the package is imported inside the commands (see __init__.py).
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def _ago(value: str | None, now: datetime) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from ..publish.health import source_health
+    from ..publish.health import source_health, write_problems
     from ..store import open_store
 
     config = _load(args.config)
@@ -54,6 +54,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         _print_notify_status(config, notify_docs, now)
     if args.explain:
         _explain_newest(config, args.explain)
+    # A full or read-only disk: the sources may all be "ok" while nothing they bring is kept or published.
+    problems = [line for line in write_problems(config, writer=False) if line]
+    if problems:
+        print("\n" + "\n".join(problems))
+        return EXIT_STORE
     return EXIT_SOURCES_FAILED if any(row.status not in ("ok", "disabled", "never-polled") for row in rows) else EXIT_OK
 
 

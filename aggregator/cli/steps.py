@@ -54,6 +54,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     from ..fetch import fetcher_for
     from ..classify import reclassify_if_needed
     from ..pipeline import cycle_line, housekeeping, poll_all, publish_from_store
+    from ..publish.claim import OutputClaim
     from ..store import open_store
     from ..infra.workers import start_workers, stop_workers
 
@@ -75,7 +76,9 @@ def cmd_poll(args: argparse.Namespace) -> int:
     quiet = _NotRepeated()
     for handler in logging.getLogger().handlers:
         handler.addFilter(quiet)
-    with open_store(config.store_location) as store, _demo_site(args, config):
+    # The feeds folder first: refused (another store's daemon publishes there) before anything is fetched.
+    with OutputClaim(config.output_dir, config.store_display, "poll --once"), open_store(config.store_location) as store, \
+            _demo_site(args, config):
         reclassify_if_needed(config, store)  # items stored before a config change, before new ones join
         start_workers(config.worker_count())
         try:
@@ -109,10 +112,11 @@ def _demo_site(args: argparse.Namespace, config: Config) -> Iterator[None]:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from ..pipeline import publish_from_store
+    from ..publish.claim import OutputClaim
     from ..store import open_store
 
     config = _load(args.config)
-    with open_store(config.store_location) as store:
+    with OutputClaim(config.output_dir, config.store_display, "build"), open_store(config.store_location) as store:
         changed = publish_from_store(config, store)
     print(f"published {len(changed)} changed file(s) to {config.output_dir}")
     return EXIT_OK

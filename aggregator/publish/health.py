@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from ..config import Config
 from ..models import ErrorKind, StoredItem, parse_iso
+from ..infra.writable import write_problem
 from ..store import OutputError, SourceState, unusable
 from .atom import FeedSpec, render_atom, write_atomic
 
@@ -262,3 +263,20 @@ def write_health(
         return write_atomic(out / HEALTH_FILE, render_health(config, states, now, empty_updated=empty_updated))
     except OSError as exc:
         raise OutputError(unusable("output_dir", out, exc, "write feeds to")) from None
+
+
+def write_problems(config: Config, *, writer: bool = True) -> tuple[str | None, str | None]:
+    """Why the store and the feeds folder could not be written now (a full or read-only disk), one
+    line each with the fix, None for one that can; a PostgreSQL store reports its own errors.
+    `writer=False`: asked by `status` for the daemon, which may be another user (infra.writable)."""
+    location, store = config.store_location, None
+    if isinstance(location, Path):
+        problem = write_problem(location.parent, writer=writer)
+        store = unusable("store", location, _unnamed(problem), "write the store") if problem else None
+    problem = write_problem(config.output_dir, writer=writer)
+    return store, unusable("output_dir", config.output_dir, _unnamed(problem), "write feeds to") if problem else None
+
+
+def _unnamed(exc: OSError) -> OSError:
+    """Without the probe file's random name: the message names the setting's own path."""
+    return OSError(exc.errno, exc.strerror)
