@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from aggregator.config import Config, load_config
 from aggregator.models import ErrorKind
 from aggregator.publish.health import HEALTH_FILE, incidents
-from aggregator.scheduler import Daemon, Policy, backoff_delay, next_run, spread_window
+from aggregator.schedule_policy import backoff_delay, next_run, spread_window
+from aggregator.scheduler import Daemon, Policy
 from aggregator.store import SourceState, open_store
 
 from .conftest import Response, Site, write_config

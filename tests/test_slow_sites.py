@@ -21,7 +21,7 @@ from aggregator.config import load_config
 from aggregator.enrich import MAX_ARTICLES_PER_POLL, MAX_DOCUMENTS_PER_POLL
 from aggregator.enrich.documents import DOCUMENTS_SHARE, PAGES_SHARE
 from aggregator.pipeline import poll_time_limit
-from aggregator.scheduler import Policy, next_run
+from aggregator.schedule_policy import Policy, next_run
 from aggregator.store import SourceState, open_store
 
 from .conftest import Request, Response, Site, write_config
