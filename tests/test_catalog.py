@@ -245,3 +245,20 @@ def test_show_prints_toml_a_config_can_hold(tmp_path: Path, capsys: pytest.Captu
     (source,) = config.sources
     assert source.catalog is None and source.warmup == "https://sthjt.hubei.gov.cn/"
     assert source == Source.model_validate(catalog.entry("hb/sthjt/hbyw").template())
+
+
+def test_add_creates_a_config_that_does_not_exist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "feeds.toml"
+    assert main(["catalog", "add", "zj/sthjt/news", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"{path} did not exist: created it" in out and "added zj/sthjt/news" in out
+    assert main(["check", str(path)]) == 0
+    assert "zj-sthjt-news" in capsys.readouterr().out
+    config = load_config(path)
+    assert config.source("zj-sthjt-news").categories == ["ecology"]
+    assert config.store_path == tmp_path / "store.json"
+
+    # A directory that is not there is named, and nothing is created.
+    missing = tmp_path / "nowhere" / "feeds.toml"
+    assert main(["catalog", "add", "zj/sthjt/news", "--config", str(missing)]) == 2
+    assert "no directory" in capsys.readouterr().err and not missing.parent.exists()
