@@ -77,7 +77,8 @@ def show(item: Entry) -> str:
     doc.add(tomlkit.comment(f"{item.authority} · {item.column}  ({item.province})"))
     doc.add(tomlkit.comment(f"catalog = \"{item.id}\"" + (f", preset {item.preset}" if item.preset else "")))
     doc.add(tomlkit.comment(f"evidence: {item.evidence_source}"))
-    doc.add(tomlkit.comment(f"verified: {item.verified}" + (f" against {item.checked_against}" if item.checked_against else "")))
+    lead = " (a first lead from public sources: not yet checked against the site)" if item.verified == "unverified" else ""
+    doc.add(tomlkit.comment(f"verified: {item.verified}" + (f" against {item.checked_against}" if item.checked_against else "") + lead))
     if item.needs_browser:
         doc.add(tomlkit.comment(f"needs a browser: {item.why}"))
     if item.note:
