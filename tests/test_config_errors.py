@@ -55,6 +55,10 @@ CASES: list[tuple[str, str | bytes, tuple[str, ...], int | None]] = [
     ("category-missing-title", '[categories.a]\ndescription = "x"\n', ("categories.a.title", "missing"), 1),
     ("category-bad-slug", '[categories.Big]\ntitle = "x"\n', ("categories", "'Big'"), None),
     ("category-reserved-slug", '[categories.all]\ntitle = "x"\n', ("categories", "'all'"), None),
+    # The server answers /status.json and /status.html itself: a category "status" would lose its pages.
+    ("category-status", '[categories.status]\ntitle = "x"\n',
+     ("categories", "'status' is taken", "/status.json", "rename the category (e.g. [categories.status-news])"), None),
+    ("category-index", '[categories.index]\ntitle = "x"\n', ("'index' is taken", "/index.html"), None),
     ("categories-as-array", '[[categories]]\ntitle = "x"\n', ("categories", "dictionary"), None),
     ("bad-regex", '[categories.a]\ntitle = "x"\nrules = { include = ["re:(unclosed"] }\n', ("categories.a.rules.include", "regular expression"), 3),
     ("bad-rule-field", '[categories.a]\ntitle = "x"\nrules = { fields = ["author"] }\n', ("categories.a.rules.fields",), 3),
