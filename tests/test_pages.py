@@ -151,6 +151,7 @@ def test_status_page_matches_status_json(polled: Config) -> None:
         assert f"status-{row['status']}" in cells.group(1)
         assert f'<td class="items">{row["items_stored"]}</td>' in cells.group(1)
     assert "http-status" in html  # the broken source's error kind
+    assert "<th>Last poll</th><th>Last success</th><th>Items stored</th><th>Next poll</th>" in html
 
 
 def test_links_follow_the_base_url_path(tmp_path: Path, site: Site) -> None:
