@@ -122,11 +122,12 @@ def test_index_lists_counts_and_last_update(polled: Config) -> None:
     assert '<a class="page" href="/enforcement.html">生态环境执法</a>' in html
     assert "处罚 &amp; 执法" in html
     assert "2025-04-23 10:00" in html  # the enforcement feed's newest entry
-    assert "<th>Newest entry (北京时间)</th><th>Feed last changed</th>" in html and "Last update" not in html
+    assert "<th>Newest entry (北京时间)</th><th>Subscribe</th>" in html and "Last update" not in html
+    assert re.search(r'data-slug="health">.*?<td class="updated">—<br>', html, re.S)  # no entry, no date
     written = datetime.fromtimestamp((polled.output_dir / "all.atom").stat().st_mtime, timezone.utc)
     shown = written.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
     assert f"Feeds last written {shown} (北京时间)" in html
-    assert re.search(rf'data-slug="all">.*?<td class="changed">{shown}</td>', html, re.S)
+    assert re.search(rf'data-slug="all">.*?<small class="changed">feed changed {shown}</small>', html, re.S)
 
 
 def test_index_says_when_the_sources_were_polled_apart_from_the_newest_entry(polled: Config) -> None:

@@ -254,7 +254,9 @@ class FeedServer:
                     "title": title,
                     "description": description,
                     "entries": len(feed.entries),
-                    "updated": feed.updated,  # the newest entry's time: old on a quiet feed, which is no stall
+                    # The newest entry's time: old on a quiet feed, which is no stall. (An empty feed's
+                    # `updated` is the store's creation, no entry's.)
+                    "updated": feed.updated if feed.entries else None,
                     "changed": changed,  # when the publisher last wrote the file (it is left alone when unchanged)
                     "url": f"{base}/{slug}.atom",
                 }
