@@ -7,15 +7,19 @@ the user typed matched, and why every item lands in its categories.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
+
+from selectolax.lexbor import LexborHTMLParser
 
 from .classify import classify
 from .config import Config, Source
 from .enrich import DocumentLimits, mark_documents, read_one
 from .extract.article import ArticlePage
 from .extract.decode import decode_page
+from .extract.list_rows import node_text
 from .extract.probe import SelectorMatch, probe_selectors
 from .fetch import Fetcher, Transport
 from .models import FetchResult, Item
@@ -40,6 +44,7 @@ class Preview:
     article: dict[str, str | None] | None = None
     selectors: list[SelectorMatch] = field(default_factory=list)  # what each given selector matched
     rendered: str | None = None  # the page was read in the browser, and why
+    hints: list[str] = field(default_factory=list)  # why a list page gave no items, as far as the page tells
 
 
 async def preview(
@@ -79,6 +84,8 @@ async def preview(
         url=page.url, kind=LIST_KIND_NAMES.get(reader.kind, reader.kind), rendered=transport.rendered, selectors=matches,
         chosen=rows.chosen, feed_url=rows.feed_url, frame_url=rows.frame_url,
     )
+    if not rows.items and isinstance(reader, HtmlListReader):
+        out.hints = empty_list_hints(page, source, rendered=transport.rendered is not None, framed=rows.frame_url is not None)
     mark_documents(rows.items)
     for item in normalise_all(rows.items, source.name, zone, moment):
         verdict = classify(item, source, config)
@@ -116,3 +123,56 @@ async def _article(
             "content_text": content_text,
         },
     )
+
+
+# Markers of a page whose content a script writes in after loading (Vue, React, Angular, jQuery templates).
+_SCRIPT_BUILT = re.compile(
+    r"""id=["'](?:app|root)["']|v-for=|v-if=|ng-app|ng-repeat|__NUXT__|__NEXT_DATA__|data-reactroot|\{\{\s*\w|\$\.ajax|axios\.|fetch\(""",
+    re.IGNORECASE,
+)
+_ARTICLE_TEXT = 1500  # characters of text on a page with no list: one article, not a column
+
+
+def empty_list_hints(page: FetchResult, source: Source, *, rendered: bool, framed: bool) -> list[str]:
+    """What may be wrong when a list page gives no items: a selector that matches nothing,
+    a list a script builds, or a page that is an article rather than a list."""
+    html = decode_page(page.body, page.charset, source.encoding, page.url)
+    if not html.strip():
+        return ["the page is empty: check the URL in a browser"]
+    hints: list[str] = []
+    selectors = source.list_selectors
+    if selectors is not None and not framed:
+        given = {key for key in ("title", "link", "date") if getattr(selectors, key)}
+        for match in probe_selectors(html, selectors, None, given=given):
+            if match.option == "item" and match.matched == 0:
+                hints.append(f"the item selector {match.selector!r} matches nothing on this page: check it against the page's HTML")
+            elif match.fallback and match.of:
+                hints.append(f"the {match.option} selector {match.selector!r} matches in none of the {match.of} items")
+        if selectors.link and not any(h.startswith("the link") for h in hints) and not any(h.startswith("the item") for h in hints):
+            hints.append(f"every item lacked a usable link (selector {selectors.link!r}) or title: check `link` and `title`")
+    tree = LexborHTMLParser(html)
+    scripts = len(tree.css("script"))
+    for node in tree.css("script, style, noscript, template"):
+        node.decompose()
+    body = tree.body
+    text = node_text(body) if body is not None else ""
+    links = len(body.css("a[href]")) if body is not None else 0
+    built = _SCRIPT_BUILT.search(html) is not None
+    if not rendered and (built or (scripts and (len(text) < 300 or links < 5))):
+        hints.append(
+            f"the page has {links} link(s), {len(text)} characters of text and {scripts} script(s)"
+            + (" with a script framework's markers" if built else "")
+            + ": a list that a script builds after the page loads is not in the HTML. If a browser shows a list here,"
+            " try `--render` (source key `render = true`)"
+        )
+    elif len(text) >= _ARTICLE_TEXT and selectors is None:
+        hints.append(
+            f"the page reads as one text ({len(text):,} characters, {links} link(s)), not a list of articles:"
+            " give the URL of the column page that lists them (`--article` reads a single article)"
+        )
+    if selectors is None and not hints:
+        hints.append(
+            f"no group of repeated rows holding article links was found among the page's {links} link(s):"
+            " is this the column page? Name the rows yourself with --item (and --title, --link, --date)"
+        )
+    return hints

@@ -239,9 +239,42 @@ def test_list_filters_and_shows_browser_and_verification(capsys: pytest.CaptureF
 def test_show_prints_toml_a_config_can_hold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["catalog", "show", "hb/sthjt/hbyw"]) == 0
     shown = capsys.readouterr().out
-    assert "# needs a browser: 瑞数 dynamic cookie" in shown and "# evidence: EVIDENCE.md §4.2" in shown
+    assert "# needs a browser: 瑞数 dynamic cookie" in shown
+    assert "# evidence: public crawler code (a nationwide environment-news scraper)" in shown
+    assert "# verified: unverified (a first lead from public sources: not yet checked against the site)" in shown
     assert 'render = "auto"' in shown  # a cookie challenge: the browser only when a plain fetch is blocked
     config = load_config(write_config(tmp_path, "[categories.ecology]\ntitle = \"e\"\n" + shown))
     (source,) = config.sources
     assert source.catalog is None and source.warmup == "https://sthjt.hubei.gov.cn/"
     assert source == Source.model_validate(catalog.entry("hb/sthjt/hbyw").template())
+
+
+def test_add_creates_a_config_that_does_not_exist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "feeds.toml"
+    assert main(["catalog", "add", "zj/sthjt/news", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"{path} did not exist: created it" in out and "added zj/sthjt/news" in out
+    assert main(["check", str(path)]) == 0
+    assert "zj-sthjt-news" in capsys.readouterr().out
+    config = load_config(path)
+    assert config.source("zj-sthjt-news").categories == ["ecology"]
+    assert config.store_path == tmp_path / "store.json"
+
+    # A directory that is not there is named, and nothing is created.
+    missing = tmp_path / "nowhere" / "feeds.toml"
+    assert main(["catalog", "add", "zj/sthjt/news", "--config", str(missing)]) == 2
+    assert "no directory" in capsys.readouterr().err and not missing.parent.exists()
+
+
+def test_no_entry_cites_a_file_a_user_does_not_have(capsys: pytest.CaptureFixture[str]) -> None:
+    # Entries once cited an evidence file kept outside the repository; what they cite must be public or shipped.
+    for entry in catalog.entries():
+        for text in (entry.evidence_source, entry.why, entry.note):
+            assert "EVIDENCE" not in text and "§" not in text and "/work/" not in text, (entry.id, text)
+        if entry.checked_against:
+            first, *rest = [p.strip() for p in entry.checked_against.split(",")]
+            folder = (REPO / first).parent
+            assert (REPO / first).is_file(), (entry.id, first)
+            assert all((folder / name).is_file() for name in rest), (entry.id, rest)
+    assert main(["catalog", "list", "--json"]) == 0
+    assert "EVIDENCE" not in capsys.readouterr().out

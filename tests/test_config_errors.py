@@ -55,6 +55,10 @@ CASES: list[tuple[str, str | bytes, tuple[str, ...], int | None]] = [
     ("category-missing-title", '[categories.a]\ndescription = "x"\n', ("categories.a.title", "missing"), 1),
     ("category-bad-slug", '[categories.Big]\ntitle = "x"\n', ("categories", "'Big'"), None),
     ("category-reserved-slug", '[categories.all]\ntitle = "x"\n', ("categories", "'all'"), None),
+    # The server answers /status.json and /status.html itself: a category "status" would lose its pages.
+    ("category-status", '[categories.status]\ntitle = "x"\n',
+     ("categories", "'status' is taken", "/status.json", "rename the category (e.g. [categories.status-news])"), None),
+    ("category-index", '[categories.index]\ntitle = "x"\n', ("'index' is taken", "/index.html"), None),
     ("categories-as-array", '[[categories]]\ntitle = "x"\n', ("categories", "dictionary"), None),
     ("bad-regex", '[categories.a]\ntitle = "x"\nrules = { include = ["re:(unclosed"] }\n', ("categories.a.rules.include", "regular expression"), 3),
     ("bad-rule-field", '[categories.a]\ntitle = "x"\nrules = { fields = ["author"] }\n', ("categories.a.rules.fields",), 3),
@@ -230,3 +234,33 @@ def test_a_database_password_with_unencoded_signs_is_refused_without_showing_it(
 ) -> None:
     code, out, _path = _check(tmp_path, '[settings]\nstore = "postgresql://feeds:se@cr/et@db.internal/feeds"\n', capsys)
     assert code == EXIT_CONFIG and "percent-encode" in out and "%40" in out and "cr/et" not in out
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "shown"),
+    [
+        # A Chinese input method's comma inside an array: tomllib says only "Unclosed array".
+        ('[categories.e]\ntitle = "执法，处罚"\nrules = { include = ["执法"，"处罚"] }\n', 3,
+         "line 3, column 26 (key 'rules' in [categories.e]): '，' is a full-width comma; TOML needs the ASCII ','"),
+        # ... in an array over several lines, reported where the array ends.
+        ('[[sources]]\nname = "a"\nurl = "http://example.org/"\ncategories = [\n  "a"，\n  "b"\n]\n', 5,
+         "line 5, column 6 (key 'categories' in [[sources]]): '，' is a full-width comma"),
+        ('[[sources]]\nname： "a"\n', 2, "(key 'name' in [[sources]]): '：' is a full-width colon; TOML needs the ASCII '='"),
+        ('[categories.e]\ntitle = “执法”\n', 2, "(key 'title' in [categories.e]): '“' is a full-width quote; TOML needs the ASCII '\"'"),
+        ("[settings]\ntimeout ＝ 3\n", 2, "'＝' is a full-width equals sign"),
+    ],
+)
+def test_full_width_punctuation_is_pointed_at(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, line: int, shown: str
+) -> None:
+    code, err, path = _check(tmp_path, text, capsys)
+    assert code == EXIT_CONFIG
+    assert f"{path}:{line}: not valid TOML" in err
+    assert shown in err, err
+    assert "full-width punctuation belongs only inside quotes" in err
+
+
+def test_full_width_punctuation_inside_strings_is_not_blamed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The error is the missing bracket; the comma in the title is right where it is.
+    code, err, _path = _check(tmp_path, '[categories.e]\ntitle = "执法，处罚"\n[settings\n', capsys)
+    assert code == EXIT_CONFIG and "not valid TOML" in err and "full-width" not in err

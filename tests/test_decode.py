@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from aggregator.cli import main
 from aggregator.extract.decode import decode_html
 from aggregator.models import ErrorKind, SourceError
+
+from .conftest import Site
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 SITES = Path(__file__).parent / "fixtures" / "sites"
@@ -99,3 +103,19 @@ def test_absurdly_deep_pages_are_refused_before_parsing_and_wide_ones_are_not() 
     check_nesting("<ul>" + "<li><a href='/x'>新闻</a><br></li>" * 30000 + "</ul>")  # wide: fine
     with pytest.raises(SourceError, match="levels deep"):
         check_nesting("<div>" * 100000 + "</div>" * 100000)
+    # Rows whose end tags HTML lets a page leave out are siblings, not 30,000 levels.
+    check_nesting("<ul>" + "<li><a href='/x'>新闻</a><span>2024-01-02</span>" * 30000 + "</ul>")
+    check_nesting("<ul>" + "<li><font color=red><a href='/x'>新闻</a>" * 30000 + "</ul>")  # and what is open inside them
+    check_nesting("<table>" + "<tr><td><a href='/x'>新闻</a><td>2024-01-02" * 30000 + "</table>")
+    check_nesting("<dl>" + "<dt><a href='/x'>新闻</a><dd>2024-01-02" * 30000 + "</dl>")
+    check_nesting("<div>" + "<p>新闻<b>要闻</b><div>2024-01-02</div>" * 30000 + "</div>")
+    with pytest.raises(SourceError, match="levels deep"):  # unclosed <div>s do nest
+        check_nesting("<div class=row><a href='/x'>新闻</a>" * 30000)
+
+
+def test_a_list_of_rows_without_end_tags_is_read(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    # Old CMSs write <li> rows without </li>: valid HTML, and 8,000 of them were refused as nesting too deep.
+    rows = "".join(f"<li><a href='/ywdt/t20240102_{i}.shtml'>生态环境部召开新闻发布会第{i}号</a><span>2024-01-02</span>\n" for i in range(8000))
+    site.add("/list.html", f"<html><head><meta charset='utf-8'></head><body><ul>{rows}</ul></body></html>")
+    assert main(["try", site.url("/list.html"), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["items"]) == 8000

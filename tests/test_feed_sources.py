@@ -297,3 +297,30 @@ def test_entries_without_a_link_are_kept_keyed_and_valid(site: Site, tmp_path: P
         items = list(store.items())
     assert len(items) == 8, [i.key for i in items]  # b adds its own "42", title-only and content-only entries
     assert [i.sources for i in items if i.title == "带永久编号的条目"] == [("a", "b")]
+
+
+def test_status_columns_say_what_they_count(tmp_path: Path, feeds_site: Site, capsys) -> None:
+    feeds_site.add("/gb.xml", b"<html><body>Server error</body></html>", status=500)
+    config = feed_config(tmp_path, feeds_site)
+    main(["poll", "--once", str(config)])
+    capsys.readouterr()
+    assert main(["status", str(config)]) == 1
+    header, _rule, *rows = capsys.readouterr().out.splitlines()
+    names = ["source", "status", "items stored", "last poll", "last success", "failures in a row", "items in last poll",
+             "next poll", "last error"]
+    starts = [header.index(name) for name in names]
+    assert starts == sorted(starts)
+
+    def cell(line: str, name: str) -> str:
+        at = names.index(name)
+        end = starts[at + 1] if at + 1 < len(names) else len(line)
+        return line[starts[at]:end].strip()
+
+    by_name = {cell(line, "source"): line for line in rows}
+    mee = by_name["mee"]
+    assert cell(mee, "items stored") == "3" and cell(mee, "items in last poll").isdigit()
+    assert cell(mee, "last success").endswith("s ago") and cell(mee, "failures in a row") == "0"
+    assert cell(mee, "next poll").startswith("in ")  # by the interval, from the last poll
+    failing = next(line for name, line in by_name.items() if "http-status" in line)
+    assert cell(failing, "last success") == "never" and cell(failing, "failures in a row") == "1"
+    assert cell(failing, "last error").startswith("http-status: ")

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import feedparser
 import httpx
@@ -103,7 +104,8 @@ def test_feed_page_shows_the_atom_entries_escaped_in_china_time(polled: Config) 
     assert "<script>" not in html and "onerror" not in html
     assert "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;" in html
     assert "<b>原文</b>" in html  # sanitised summary markup is kept
-    assert '<span class="tag">enforcement</span>' in html
+    # Categories by their titles, linking to their pages: the slug is for URLs and the config.
+    assert '<a class="tag" href="/enforcement.html">生态环境执法</a>' in html and ">enforcement<" not in html
     assert page.headers["etag"] and page.headers["last-modified"]
     # Unpublished slugs and names outside the feeds have no page.
     with served(polled) as base:
@@ -120,6 +122,22 @@ def test_index_lists_counts_and_last_update(polled: Config) -> None:
     assert '<a class="page" href="/enforcement.html">生态环境执法</a>' in html
     assert "处罚 &amp; 执法" in html
     assert "2025-04-23 10:00" in html  # the enforcement feed's newest entry
+    assert "<th>Newest entry (北京时间)</th><th>Subscribe</th>" in html and "Last update" not in html
+    assert re.search(r'data-slug="health">.*?<td class="updated">—<br>', html, re.S)  # no entry, no date
+    written = datetime.fromtimestamp((polled.output_dir / "all.atom").stat().st_mtime, timezone.utc)
+    shown = written.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert f"Feeds last written {shown} (北京时间)" in html
+    assert re.search(rf'data-slug="all">.*?<small class="changed">feed changed {shown}</small>', html, re.S)
+
+
+def test_index_says_when_the_sources_were_polled_apart_from_the_newest_entry(polled: Config) -> None:
+    # Items from April, polled today: the page must not read as if nothing had happened since April.
+    status = _status(polled)
+    with served(polled, lambda: status) as base:
+        html = httpx.get(f"{base}/").text
+    polled_at = max(datetime.fromisoformat(row["last_attempt"]) for row in status["sources"])
+    shown = polled_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert f"Sources last polled {shown}" in html and "a quiet source leaves its newest entry old" in html
 
 
 def test_status_page_matches_status_json(polled: Config) -> None:
@@ -134,6 +152,7 @@ def test_status_page_matches_status_json(polled: Config) -> None:
         assert f"status-{row['status']}" in cells.group(1)
         assert f'<td class="items">{row["items_stored"]}</td>' in cells.group(1)
     assert "http-status" in html  # the broken source's error kind
+    assert "<th>Last poll</th><th>Last success</th><th>Items stored</th><th>Next poll</th>" in html
 
 
 def test_links_follow_the_base_url_path(tmp_path: Path, site: Site) -> None:

@@ -48,3 +48,43 @@ def test_explain_without_config_is_an_error(site: Site, capsys: pytest.CaptureFi
     assert main(["try", site.url("/list.html"), "--explain"]) == 2
     assert "--config" in capsys.readouterr().err
     assert len(site.requests) == 0  # refused before fetching anything
+
+
+SCRIPT_BUILT = """<html><head><meta charset="utf-8"><title>行政处罚</title><script src="/vue.js"></script></head>
+<body><div id="app"><ul><li v-for="item in items"><a :href="item.url">{{ item.title }}</a></li></ul></div>
+<script>new Vue({el: '#app', mounted() { axios.get('/api/list') }})</script></body></html>"""
+
+ONE_ARTICLE = (
+    '<html><head><meta charset="utf-8"><title>关于开展执法检查的通知</title></head><body><a href="/">首页</a>'
+    "<h1>关于开展执法检查的通知</h1><div class='content'>"
+    + "".join(f"<p>各市生态环境局：为贯彻落实生态环境保护要求，现就开展执法检查有关事项通知如下。第{i}段。</p>" for i in range(60))
+    + "</div></body></html>"
+)
+
+
+def test_a_page_with_no_list_says_what_may_be_wrong(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    site.add("/app.html", SCRIPT_BUILT)
+    assert main(["try", site.url("/app.html")]) == 1
+    out = capsys.readouterr().out
+    assert ": 0 items\nwhat may be wrong:\n" in out
+    assert "a list that a script builds after the page loads is not in the HTML" in out and "try `--render`" in out
+
+    site.add("/article.html", ONE_ARTICLE)
+    assert main(["try", site.url("/article.html")]) == 1
+    out = capsys.readouterr().out
+    assert "the page reads as one text" in out and "give the URL of the column page that lists them" in out
+    assert "--render" not in out
+
+    assert main(["try", site.url("/article.html"), "--json"]) == 0
+    assert "not a list of articles" in json.loads(capsys.readouterr().out)["hints"][0]
+
+
+def test_selectors_that_match_nothing_are_named_when_there_are_no_items(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    site.add("/list.html", LIST)
+    assert main(["try", site.url("/list.html"), "--item", "ul.nwes li"]) == 1
+    out = capsys.readouterr().out
+    assert "--item 'ul.nwes li': 0 node(s)  <- matched nothing\n" in out
+    assert "the item selector 'ul.nwes li' matches nothing on this page" in out
+
+    assert main(["try", site.url("/list.html"), "--item", "ul.news li", "--link", "b@href"]) == 1
+    assert "the link selector 'b@href' matches in none of the 2 items" in capsys.readouterr().out

@@ -77,7 +77,8 @@ def show(item: Entry) -> str:
     doc.add(tomlkit.comment(f"{item.authority} · {item.column}  ({item.province})"))
     doc.add(tomlkit.comment(f"catalog = \"{item.id}\"" + (f", preset {item.preset}" if item.preset else "")))
     doc.add(tomlkit.comment(f"evidence: {item.evidence_source}"))
-    doc.add(tomlkit.comment(f"verified: {item.verified}" + (f" against {item.checked_against}" if item.checked_against else "")))
+    lead = " (a first lead from public sources: not yet checked against the site)" if item.verified == "unverified" else ""
+    doc.add(tomlkit.comment(f"verified: {item.verified}" + (f" against {item.checked_against}" if item.checked_against else "") + lead))
     if item.needs_browser:
         doc.add(tomlkit.comment(f"needs a browser: {item.why}"))
     if item.note:
@@ -112,14 +113,29 @@ class Added:
     added: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)  # in the config before
     categories: list[str] = field(default_factory=list)  # [categories.X] tables added for suggested categories
+    created: bool = False  # the file did not exist: it was written from NEW_CONFIG
+
+
+# What `catalog add` starts a config that does not exist yet from.
+NEW_CONFIG = """\
+# Created by `aggregator catalog add`. Every setting is described in README.md
+# ("Configuration") and config/example.toml; paths are relative to this file.
+[settings]
+store = "store.json"     # the items and poll state
+output_dir = "feeds"     # where the Atom feeds are written
+"""
 
 
 def add_to_config(path: Path, ids: list[str]) -> Added:
     """Append `[[sources]] catalog = ID` tables (and missing suggested categories) to the config at `path`."""
+    created = False
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        if not path.parent.is_dir():
+            raise ConfigError(f"{path}: no such config file, and no directory {path.parent} to create it in") from None
+        # A first config: the entries need nothing else (every setting has a default).
+        text, created = NEW_CONFIG, True
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
     parse_config(text, path)  # refuse to add to a config that is already broken: the error would be ours
@@ -127,7 +143,7 @@ def add_to_config(path: Path, ids: list[str]) -> Added:
     sources = current.get("sources", [])
     present = {str(t.get("catalog")) for t in sources if "catalog" in t} | {str(t.get("name")) for t in sources if "name" in t}
     defined = set(current.get("categories", {}))
-    result = Added()
+    result = Added(created=created)
     aot = tomlkit.aot()
     new_categories = tomlkit.table(is_super_table=True)
     try:
@@ -152,6 +168,7 @@ def add_to_config(path: Path, ids: list[str]) -> Added:
         aot.append(table_)
         result.added.append(item.id)
     if not result.added:
+        result.created = False  # nothing to write: no file either
         return result
     fragment = tomlkit.document()
     fragment.add(tomlkit.nl())
@@ -164,5 +181,5 @@ def add_to_config(path: Path, ids: list[str]) -> Added:
         parse_config(joined, path)
     except ConfigError as exc:
         raise ConfigError(f"{path}: not changed; with the entries added it would not load:\n{exc}") from None
-    replace_file(path, joined.encode("utf-8"), mode=path.stat().st_mode & 0o777)
+    replace_file(path, joined.encode("utf-8"), mode=0o644 if created else path.stat().st_mode & 0o777)
     return result

@@ -5,7 +5,7 @@ whole source for a column of that platform; catalog entries are built on them,
 and any key given beside `preset` (or in a catalog entry) wins over the preset's,
 sub-tables (`list`, `article`, `json`) key by key.
 
-The shapes come from the survey in the catalog's evidence (CMS families, §3.2):
+The shapes come from public crawler code and RSSHub routes for these platforms:
 list and paging markers of each platform, its article body container and, for
 the platforms whose columns are filled by JavaScript, the JSON API behind them.
 Paging of Hanweb (`<datastore>` + dataproxy.jsp) and TRS (`createPageHTML`,

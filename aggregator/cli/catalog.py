@@ -75,6 +75,8 @@ def _catalog(args: argparse.Namespace) -> int:
         from pathlib import Path
 
         result = edit.add_to_config(Path(args.config), args.ids)
+        if result.created:
+            print(f"{args.config} did not exist: created it (store.json and feeds/ beside it)")
         for entry_id in result.added:
             print(f"added {entry_id}")
         for entry_id in result.already:

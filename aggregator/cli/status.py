@@ -14,6 +14,7 @@ from .common import EXIT_CONFIG, EXIT_OK, EXIT_SOURCES_FAILED, EXIT_STORE, _load
 # The rest of the package is imported inside the commands (see __init__.py).
 if TYPE_CHECKING:
     from ..config import Config
+    from ..store.records import SourceState
 
 
 def _ago(value: str | None, now: datetime) -> str:
@@ -26,7 +27,24 @@ def _ago(value: str | None, now: datetime) -> str:
     return f"{seconds:.0f}s ago"
 
 
+def _next_poll(config: Config, name: str, state: SourceState | None, now: datetime) -> str:
+    """When the daemon polls a source next, by the scheduler's own rule (give or take its jitter)."""
+    import random
+
+    from ..schedule_policy import in_words, next_run
+
+    if not config.source(name).enabled:
+        return "-"
+    if state is None or state.last_attempt is None:
+        return "at start"
+    due = next_run(state, config.interval_of(config.source(name)), now, random.Random(name))
+    if due is None:
+        return "never (gone)"
+    return "due now" if (due - now).total_seconds() <= 1 else in_words(due, now)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
+    from ..catalog.edit import table
     from ..publish.health import source_health, write_problems
     from ..store import open_store
 
@@ -38,18 +56,23 @@ def cmd_status(args: argparse.Namespace) -> int:
         notify_docs = store.notify_docs() if config.notify else []
     now = datetime.now(timezone.utc)
     rows = source_health(config, states, now, counts=counts)
-    header = f"{'source':<24} {'status':<12} {'items':>6} {'last poll':>10} {'last ok':>10} {'fails':>5} {'last':>5}  error"
-    print(header)
-    print("-" * len(header))
-    for row in rows:
+    header = ["source", "status", "items stored", "last poll", "last success", "failures in a row", "items in last poll",
+              "next poll", "last error"]
+    cells, notes = [], {}
+    for number, row in enumerate(rows):
         error = f"{row.last_error_kind}: {row.last_error}" if row.last_error else ""
-        last = "-" if row.items_last_poll is None else str(row.items_last_poll)
-        print(
-            f"{row.name:<24} {row.status:<12} {row.items_stored:>6} {_ago(row.last_attempt, now):>10}"
-            f" {_ago(row.last_success, now):>10} {row.consecutive_failures:>5} {last:>5}  {error[:120]}"
-        )
+        cells.append([
+            row.name, row.status, str(row.items_stored), _ago(row.last_attempt, now), _ago(row.last_success, now),
+            str(row.consecutive_failures), "-" if row.items_last_poll is None else str(row.items_last_poll),
+            _next_poll(config, row.name, states.get(row.name), now), error[:120],
+        ])
         if row.rendered:
-            print(f"{'':<24} needed the browser {_ago(row.rendered_at, now)}: {row.rendered}")
+            notes[number] = f"{'':<24} needed the browser {_ago(row.rendered_at, now)}: {row.rendered}"
+    lines = table(header, cells).splitlines()
+    for number, line in enumerate(lines):
+        print(line)
+        if number >= 2 and number - 2 in notes:
+            print(notes[number - 2])
     if config.notify:
         _print_notify_status(config, notify_docs, now)
     if args.explain:
@@ -65,16 +88,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _print_notify_status(config: Config, docs: list[dict], now: datetime) -> None:
     from ..notify import notify_status
 
+    from ..catalog.edit import table
+
     print()
-    header = f"{'notify':<24} {'status':<12} {'queued':>6} {'last sent':>10} {'fails':>5}  error"
-    print(header)
-    print("-" * len(header))
-    for row in notify_status(config, docs):
-        error = row["last_error"] or ""
-        print(
-            f"{row['name']:<24} {row['status']:<12} {row['pending']:>6} {_ago(row['last_sent'], now):>10}"
-            f" {row['failures']:>5}  {error[:120]}"
-        )
+    cells = [
+        [row["name"], row["status"], str(row["pending"]), _ago(row["last_sent"], now), str(row["failures"]), (row["last_error"] or "")[:120]]
+        for row in notify_status(config, docs)
+    ]
+    print(table(["notify target", "status", "messages queued", "last sent", "failures in a row", "last error"], cells))
 
 
 def cmd_notify(args: argparse.Namespace) -> int:

@@ -117,6 +117,7 @@ def cmd_try(args: argparse.Namespace) -> int:
                 "frame_url": result.frame_url,
                 "rendered": result.rendered,
                 "chosen_selectors": result.chosen,
+                "hints": result.hints,
                 "selectors": selectors,
                 "items": [
                     {
@@ -146,6 +147,10 @@ def cmd_try(args: argparse.Namespace) -> int:
             print(f"{'browser':>13}: {result.rendered}")
         return EXIT_OK
     print(f"{result.kind} {result.url}: {len(result.items)} items")
+    if result.hints:
+        print("what may be wrong:")
+        for hint in result.hints:
+            print(f"  - {hint}")
     if result.rendered:
         print(f"read in the browser: {result.rendered}")
     if result.frame_url:

@@ -105,12 +105,96 @@ def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
     return start + 1
 
 
+# Punctuation a Chinese input method types in place of TOML's own; tomllib then reports what
+# it expected ("Unclosed array") and never the character that misled it.
+_FULL_WIDTH = {
+    "，": ("full-width comma", ","),
+    "：": ("full-width colon", "="),
+    "＝": ("full-width equals sign", "="),
+    "“": ("full-width quote", '"'),
+    "”": ("full-width quote", '"'),
+    "‘": ("full-width quote", "'"),
+    "’": ("full-width quote", "'"),
+    "［": ("full-width bracket", "["),
+    "］": ("full-width bracket", "]"),
+    "｛": ("full-width brace", "{"),
+    "｝": ("full-width brace", "}"),
+    "\u3000": ("full-width space", " "),
+}
+_TOML_ERROR_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+_KEY_AT_START = re.compile(r"""\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*[=＝：]""")
+_TABLE_HEADER = re.compile(r"\s*(\[\[?[^\]]+\]\]?)")
+
+
+def _error_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    match = _TOML_ERROR_LINE.search(str(exc))
+    return int(match.group(1)) if match else None
+
+
+def _outside_strings(line: str) -> list[tuple[int, str]]:
+    """(column, character) of the full-width punctuation of a line that is not inside a string or comment."""
+    found: list[tuple[int, str]] = []
+    quote: str | None = None
+    escaped = False
+    for column, char in enumerate(line, 1):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in ('"', "'"):
+            quote = char
+        elif char == "#":
+            break
+        elif char in _FULL_WIDTH:
+            found.append((column, char))
+    return found
+
+
+def _full_width_hint(text: str, error_line: int) -> str | None:
+    """Where full-width punctuation on or just above the line of a TOML error is, and what to write.
+
+    A multi-line array is reported where it ends, so the three lines above count too.
+    (A string that spans lines is not tracked: such a line is read as if it began outside a string.)
+    """
+    lines = text.splitlines()
+    for number in range(min(error_line, len(lines)), max(0, error_line - 4), -1):
+        hits = _outside_strings(lines[number - 1])
+        if not hits:
+            continue
+        column, char = hits[0]
+        name, ascii_ = _FULL_WIDTH[char]
+        key = None
+        for back in range(number, 0, -1):  # the key of the value this line is part of
+            match = _KEY_AT_START.match(lines[back - 1])
+            if match:
+                key = match.group(1)
+                break
+            if _TABLE_HEADER.match(lines[back - 1]):
+                break
+        table = next(
+            (m.group(1) for m in (_TABLE_HEADER.match(lines[i]) for i in range(number - 1, -1, -1)) if m), None
+        )
+        where = f"key {key!r}" if key else "this line"
+        if table:
+            where += f" in {table}"
+        return (
+            f"line {number}, column {column} ({where}): {char!r} is a {name}; TOML needs the ASCII {ascii_!r} there "
+            f"(full-width punctuation belongs only inside quotes)"
+        )
+    return None
+
+
 def parse_config(text: str, path: Path | str = "<config>") -> Config:
     path = Path(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        line = _error_line(exc)
+        hint = _full_width_hint(text, line) if line else None
+        raise ConfigError(f"{path}{f':{line}' if line else ''}: not valid TOML: {exc}" + (f"\n  {hint}" if hint else "")) from None
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:

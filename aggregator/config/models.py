@@ -28,6 +28,14 @@ from .fields import Duration, HttpUrl, JMESPath, OptionalUrl, ProxyUrl, Selector
 MIN_INTERVAL = 60
 MAX_INTERVAL = 7 * 24 * 3600
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# Feed names the program or its server uses itself: a category of that name would lose its
+# feed, or its /<name>.html and /<name>.json pages, to them.
+RESERVED_SLUGS = {
+    "all": "the feed of every item is all.atom",
+    "health": "the feed of source incidents is health.atom",
+    "status": "the server answers /status.html and /status.json with source health",
+    "index": "the server answers /index.html with the list of feeds",
+}
 
 
 class Strict(BaseModel):
@@ -375,11 +383,13 @@ class Config(Strict):
     @classmethod
     def _slugs(cls, categories: dict[str, Category]) -> dict[str, Category]:
         for slug in categories:
-            if not SLUG.match(slug) or slug in ("all", "health"):
+            if slug in RESERVED_SLUGS:
                 raise ValueError(
-                    f"category name {slug!r} must be lower-case letters, digits, - or _"
-                    " (and not 'all' or 'health', which are built in)"
+                    f"category name {slug!r} is taken: {RESERVED_SLUGS[slug]}; rename the category"
+                    f" (e.g. [categories.{slug}-news]) and the sources' categories that name it"
                 )
+            if not SLUG.match(slug):
+                raise ValueError(f"category name {slug!r} must be lower-case letters, digits, - or _")
         return categories
 
     @model_validator(mode="before")

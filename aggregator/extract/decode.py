@@ -171,18 +171,70 @@ _VOID = frozenset(
 )
 
 
+# HTML lets these go unclosed: the next row's start tag closes the last row (`<li>a<li>b`),
+# and a block start closes an open <p>. A count of start tags minus end tags would take a
+# list of 3,000 such rows for 3,000 levels of nesting and refuse it; the parser does not nest them.
+_CLOSED_BY = {
+    "li": ("li",), "dt": ("dt", "dd"), "dd": ("dt", "dd"), "tr": ("tr",), "td": ("td", "th"), "th": ("td", "th"),
+    "option": ("option",), "optgroup": ("optgroup",), "thead": ("thead", "tbody"), "tbody": ("thead", "tbody"),
+    "tfoot": ("thead", "tbody"),
+}
+# Where the search for the element a start tag closes stops (HTML's "special" elements, roughly).
+_BOUNDARY = {
+    "li": frozenset({"ul", "ol", "menu", "table", "body", "html"}),
+    "dt": frozenset({"dl", "table", "body", "html"}),
+    "tr": frozenset({"table"}),
+    "td": frozenset({"tr", "table"}),
+    "option": frozenset({"select", "datalist", "optgroup"}),
+    "optgroup": frozenset({"select"}),
+    "thead": frozenset({"table"}),
+    "p": frozenset({"table", "td", "th", "button", "html", "body", "li", "dd", "dt"}),
+}
+_BOUNDARY.update(dd=_BOUNDARY["dt"], th=_BOUNDARY["td"], tbody=_BOUNDARY["thead"], tfoot=_BOUNDARY["thead"])
+_CLOSES_P = frozenset(
+    "address article aside blockquote details dialog div dl fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6"
+    " header hgroup hr main menu nav ol p pre section table ul li dd dt".split()
+)
+_SEARCH = 64  # levels looked down for the element to close: rows sit a few levels below their list
+
+
+def _close(
+    stack: list[str], counts: dict[str, int], names: tuple[str, ...], boundary: frozenset[str], search: int = _SEARCH
+) -> None:
+    """Pop the nearest open element named in `names` (and what is open inside it), unless a boundary comes first."""
+    for index in range(len(stack) - 1, max(-1, len(stack) - 1 - search), -1):
+        name = stack[index]
+        if name in names:
+            for popped in stack[index:]:
+                counts[popped] -= 1
+            del stack[index:]
+            return
+        if name in boundary:
+            return
+
+
 def check_nesting(text: str) -> None:
     """Raise SourceError(PARSE) for a page nested deeper than any real page is."""
     if text.count("<") < _SCAN_ABOVE_TAGS:
         return
-    depth = 0
+    stack: list[str] = []
+    counts: dict[str, int] = {}
     for closing, name, self_closing in _TAG.findall(text):
+        name = name.lower()
         if closing:
-            depth = max(0, depth - 1)
-        elif not self_closing and name.lower() not in _VOID:
-            depth += 1
-            if depth > MAX_NESTING:
-                raise SourceError(ErrorKind.PARSE, f"page nests tags more than {MAX_NESTING} levels deep; refused")
+            if counts.get(name):  # open somewhere: what it pops was pushed once, so the search costs O(1) a tag overall
+                _close(stack, counts, (name,), frozenset(), search=len(stack))
+            continue
+        if self_closing or name in _VOID:
+            continue
+        if name in _CLOSES_P and counts.get("p"):
+            _close(stack, counts, ("p",), _BOUNDARY["p"])
+        if name in _CLOSED_BY:
+            _close(stack, counts, _CLOSED_BY[name], _BOUNDARY[name])
+        stack.append(name)
+        counts[name] = counts.get(name, 0) + 1
+        if len(stack) > MAX_NESTING:
+            raise SourceError(ErrorKind.PARSE, f"page nests tags more than {MAX_NESTING} levels deep; refused")
 
 
 MAX_BAD_CHARS = 20  # replacement characters a page may decode with before it is refused

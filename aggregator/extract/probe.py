@@ -34,7 +34,9 @@ class SelectorMatch:
 
     def line(self) -> str:
         where = f"in {self.matched} of {self.of} items" if self.of is not None else f"{self.matched} node(s)"
-        note = "  <- matched nothing: the value shown comes from the fallback" if self.fallback else ""
+        # Rows and links have no fallback: without them there is no item at all.
+        nothing = "  <- matched nothing" + ("" if self.option in ("item", "link") else ": the value shown comes from the fallback")
+        note = nothing if self.fallback else ""
         return f"--{self.option} {self.selector!r}: {where}{note}"
 
 

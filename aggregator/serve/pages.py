@@ -149,12 +149,16 @@ class Renderer:
         )
         return page.encode("utf-8")
 
-    def index(self, feeds: list[dict[str, Any]]) -> bytes:
-        """`feeds`: slug, title, description, entries (count) and updated (datetime or None) of each published feed."""
-        return self._render("index.html", feeds=feeds)
+    def index(self, feeds: list[dict[str, Any]], *, polled: tuple[str | None, str | None] = (None, None)) -> bytes:
+        """`feeds`: slug, title, description, entries (count), updated (the newest entry's time) and
+        changed (when the file was last written) of each published feed; `polled`: the last and
+        next poll (ISO), when the daemon is running."""
+        written = max((f["changed"] for f in feeds if f.get("changed")), default=None)
+        return self._render("index.html", feeds=feeds, last_poll=polled[0], next_poll=polled[1], written=written)
 
-    def feed(self, slug: str, feed: Feed) -> bytes:
-        return self._render("feed.html", slug=slug, feed=feed)
+    def feed(self, slug: str, feed: Feed, titles: dict[str, str] | None = None) -> bytes:
+        """`titles`: category slug -> title, so that entries show "生态环境执法", not "enforcement"."""
+        return self._render("feed.html", slug=slug, feed=feed, titles=titles or {})
 
     def status(self, document: dict[str, Any]) -> bytes:
         rows = []

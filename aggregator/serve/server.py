@@ -32,6 +32,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -241,19 +242,38 @@ class FeedServer:
         for slug, title, description in feed_list(config):
             file = _inside(config.output_dir, f"{slug}.atom")
             feed = self._feed(file) if file is not None else None
-            if feed is None:
+            if feed is None or file is None:
                 continue  # not published (yet): no dead link
+            try:
+                changed: datetime | None = datetime.fromtimestamp(file.stat().st_mtime, timezone.utc)
+            except OSError:
+                changed = None
             feeds.append(
                 {
                     "slug": slug,
                     "title": title,
                     "description": description,
                     "entries": len(feed.entries),
-                    "updated": feed.updated,
+                    # The newest entry's time: old on a quiet feed, which is no stall. (An empty feed's
+                    # `updated` is the store's creation, no entry's.)
+                    "updated": feed.updated if feed.entries else None,
+                    "changed": changed,  # when the publisher last wrote the file (it is left alone when unchanged)
                     "url": f"{base}/{slug}.atom",
                 }
             )
-        return self._renderer(config).index(feeds)
+        return self._renderer(config).index(feeds, polled=self._poll_times())
+
+    def _poll_times(self) -> tuple[str | None, str | None]:
+        """When the sources were last polled and the next poll is due (ISO, UTC), from the status document."""
+        if self.status is None:
+            return None, None
+        rows = self.status().get("sources", [])
+        attempts = [row["last_attempt"] for row in rows if row.get("last_attempt")]
+        upcoming = [row["next_run"] for row in rows if row.get("next_run")]
+        return (
+            max(attempts, key=datetime.fromisoformat) if attempts else None,
+            min(upcoming, key=datetime.fromisoformat) if upcoming else None,
+        )
 
     def _feed(self, path: Path) -> Feed | None:
         """The parsed Atom file, re-read only when the publisher replaced it."""
@@ -278,14 +298,15 @@ class FeedServer:
         except FileNotFoundError:
             return _text(404, "not found\n")
         cache_key = (atom, kind)
-        key = (st.st_mtime_ns, st.st_size, st.st_ino, config.settings.base_url, config.settings.timezone)
+        titles = tuple(category_titles(config).items()) if kind == "html" else ()
+        key = (st.st_mtime_ns, st.st_size, st.st_ino, config.settings.base_url, config.settings.timezone, titles)
         cached = self._cache.get(cache_key)
         if cached is None or cached.key != key:
             feed = self._feed(atom)
             if feed is None:
                 return _text(404, "not found\n")
             if kind == "html":
-                body = self._renderer(config).feed(slug, feed)
+                body = self._renderer(config).feed(slug, feed, category_titles(config))
             else:
                 body = render_json_feed(feed, slug, config.settings.base_url)
             cached = _Cached(key, body, _etag(body), None)
@@ -367,6 +388,11 @@ def feed_list(config: Config) -> list[tuple[str, str, str]]:
     feeds += [(slug, c.title, c.description or c.title) for slug, c in config.categories.items()]
     feeds.append((HEALTH_SLUG, HEALTH_TITLE, "Sources that stopped working and need a look"))
     return feeds
+
+
+def category_titles(config: Config) -> dict[str, str]:
+    """What a page shows for an entry's category (the Atom term is the slug)."""
+    return {slug: c.title for slug, c in config.categories.items()}
 
 
 def render_index(config: Config) -> bytes:
