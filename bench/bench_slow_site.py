@@ -40,6 +40,8 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.sites import RunningServer
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = "slow-trs"
 COLUMN = 1200
@@ -123,7 +125,7 @@ def serve_main(argv: list[str]) -> None:
     asyncio.run(run())
 
 
-class SlowSite:
+class SlowSite(RunningServer):
     """The slow column in a child process; `with SlowSite(rows, delay) as site:`."""
 
     def __init__(self, rows: int, article_delay: float) -> None:
@@ -131,31 +133,9 @@ class SlowSite:
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
 
-    def __enter__(self) -> SlowSite:
-        from bench.sites import free_port
-
-        for _attempt in range(5):
-            port = free_port()
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bench.bench_slow_site", "_serve", "--port", str(port),
-                 "--rows", str(self.rows), "--article-delay", str(self.article_delay)],
-                cwd=ROOT, stdout=subprocess.PIPE, text=True,
-            )
-            assert self.proc.stdout is not None
-            if self.proc.stdout.readline().startswith("READY"):
-                self.port = port
-                return self
-            self.proc.wait()
-        raise RuntimeError("slow site did not start")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    def command(self, port: int) -> list[str]:
+        return [sys.executable, "-m", "bench.bench_slow_site", "_serve", "--port", str(port),
+                "--rows", str(self.rows), "--article-delay", str(self.article_delay)]
 
     def control(self, name: str) -> object:
         import httpx

@@ -535,12 +535,16 @@ class RunningServer:
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
 
+    def command(self, port: int) -> list[str]:
+        """The child's command line; it prints READY once it listens on `port`."""
+        return [sys.executable, "-m", "bench.sites", "serve", "--port", str(port), *self.args]
+
     def __enter__(self) -> RunningServer:
         root = Path(__file__).resolve().parents[1]
         for _attempt in range(5):
             port = free_port()
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bench.sites", "serve", "--port", str(port), *self.args],
+                self.command(port),
                 cwd=root,
                 stdout=subprocess.PIPE,
                 text=True,
