@@ -160,9 +160,11 @@ async def _poll(
             return store.list_hash(key, source.name) == raw.list_hash or store.is_tombstoned(key)
 
         enriched = await enrich(
-            raws, transport, source, zone=zone, now=moment, limits=limits, known=known, budget=budget
+            raws, transport, source, zone=zone, now=moment, limits=limits, known=known, budget=budget,
+            failed_before=state.page_failures,
         )
         raws = enriched.rows
+        state.page_failures = enriched.failed
         report.notes += enriched.notes
         if enriched.retry_after:
             report.retry_after = max(report.retry_after or 0.0, enriched.retry_after)
@@ -171,7 +173,7 @@ async def _poll(
         report.left_unread = enriched.unread
         if enriched.deferred:
             remembered = Validators(body_hash="")  # so the next poll reads the page again and takes these up
-            why = " (the poll's time ran out; it goes on with them shortly)" if enriched.out_of_time else ""
+            why = " (the poll's time ran out)" if enriched.out_of_time else ""
             report.notes.append(f"{enriched.deferred} item(s) left for the next poll{why}")
     items: list[Item] = []
     for item in normalise_all(raws, source.name, zone, moment):

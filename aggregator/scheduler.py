@@ -49,7 +49,7 @@ from .pipeline import (
 from .publish.claim import OutputClaim
 from .publish.health import HEALTH_SLUG, HEALTH_TITLE, source_health, write_health, write_problems
 from .schedule_policy import DEFAULT_POLICY, Policy, in_words, next_run, spread_window
-from .store import OutputError, SourceState, Store, StoreError, open_store
+from .store import OutputError, SourceState, Store, StoreError, open_store, unwritten_at_exit
 
 log = logging.getLogger("aggregator.daemon")
 
@@ -236,12 +236,16 @@ class Daemon:
             await self.notifier.close()  # before the store closes: what is unsent stays in it
             self.notifier = None
         stop_workers()
-        if self.store is not None:
-            self.store.close()  # commits anything staged, releases the lock
-            self.store = None
-        if self._output_claim is not None:
-            self._output_claim.release()
-            self._output_claim = None
+        try:
+            if self.store is not None:
+                store, self.store = self.store, None
+                store.close()  # commits anything staged, releases the lock
+        except StoreError as exc:
+            raise unwritten_at_exit(exc) from None
+        finally:
+            if self._output_claim is not None:
+                self._output_claim.release()
+                self._output_claim = None
 
     # -- scheduling --------------------------------------------------------
 

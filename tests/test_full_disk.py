@@ -171,6 +171,10 @@ def test_a_second_process_with_another_store_cannot_publish_to_the_live_feeds_fo
         parsed = feedparser.parse((small_disk / "feeds" / "all.atom").read_bytes())
         assert len(parsed.entries) == 2
     assert not other.exists()  # refused before anything was written, even an empty store
+    # The same store: the daemon owns both; the way out is to stop it, not another feeds folder.
+    done = aggregator("build", str(config))
+    assert done.returncode == 3 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "one process owns a store at a time. Stop it first" in done.stderr and "point `output_dir`" not in done.stderr
 
     daemon.proc.send_signal(signal.SIGTERM)
     assert daemon.proc.wait(timeout=15) == 0, "".join(daemon.log)
@@ -282,3 +286,41 @@ def test_notifications_go_on_after_a_full_disk(
 
     asyncio.run(scenario())
     assert "Traceback" not in caplog.text and "never retrieved" not in caplog.text, caplog.text
+
+
+@pytest.mark.parametrize("on_disk", [("store",)], ids=["store"])
+def test_stopping_while_the_store_cannot_be_written_says_what_is_not_kept(
+    running: tuple[Daemon, Path, httpx.Client], site: Site, small_disk: Path
+) -> None:
+    """A SIGTERM on a full disk: the staged poll goes with the process, and the last line says so."""
+    daemon, config, _client = running
+    fill(small_disk)
+    site.add("/a.xml", rss(*OLD, NEW, base=BASE.replace("disk", "disk3")), content_type=FEED_TYPE)
+    poll_soon(config)
+    wait_for("the full disk to be reported", lambda: daemon.logged(r"ERROR .*No space left on device"), 60, daemon.log)
+    daemon.proc.send_signal(signal.SIGTERM)
+    assert daemon.proc.wait(timeout=30) == 3
+    wait_for("the last line", lambda: daemon.logged(r"Stopped with the last polls' changes unwritten"), 10, daemon.log)
+    last = [line for line in daemon.log if "Stopped with" in line][-1]
+    assert "nothing staged is lost" not in last and "No space left on device" in last, last
+    assert "Traceback" not in "".join(daemon.log)
+
+
+def test_a_read_only_feeds_folder_does_not_stop_polling(site: Site, tmp_path: Path, small_disk: Path) -> None:
+    """The feeds folder went read-only with its lock file in it: the poll still stores what it found,
+    and the lock (taken on the file opened for reading) still keeps a second publisher out."""
+    from aggregator.publish.claim import OutputClaim
+    from aggregator.store import OutputError, open_store
+
+    site.add("/a.xml", rss(*OLD, base=BASE), content_type=FEED_TYPE)
+    config = disk_config(tmp_path, small_disk, site, on_disk=("output_dir",))
+    assert aggregator("build", str(config)).returncode == 0  # the folder and its .lock exist
+    assert subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True).returncode == 0
+    done = aggregator("poll", "--once", str(config))
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "Read-only file system" in done.stderr, done.stderr
+    with open_store(tmp_path / "store.json") as store:
+        assert len(store) == 2  # polled and stored; the feeds follow once the folder can be written
+    with OutputClaim(small_disk / "feeds", "store.json", "test"):
+        with pytest.raises(OutputError, match="is in use by"):
+            OutputClaim(small_disk / "feeds", "other.json", "test")

@@ -15,9 +15,10 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -26,7 +27,7 @@ from ..extract.article import ArticlePage
 from ..extract.attachments import document_type
 from ..fetch import Transport
 from ..infra.workers import parse
-from ..models import Enclosure, ErrorKind, FetchResult, RawItem, SourceError
+from ..models import Enclosure, ErrorKind, FetchResult, RawItem, SourceError, parse_iso
 from .documents import MAX_DOCUMENTS_PER_POLL, Budget, DocumentLimits, TimeUp, fill_from_documents, mark_documents, read_linked_documents
 from .pages import ArticleRead, read_article_and_attachments, read_articles
 
@@ -38,6 +39,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_ARTICLES_PER_POLL = 60
+# A row's page that fails for now (5xx, a timeout) waits; after this many polls in a row and
+# this long since its first failure it is kept with the list's data, so the source converges.
+PAGE_TRIES = 3
+PAGE_GIVE_UP_AFTER = timedelta(hours=6)
 
 PARSE_BATCH_BYTES = 2 * 1024 * 1024
 """Article pages go to a worker in batches of about this many bytes.
@@ -59,6 +64,7 @@ class Enriched:
     out_of_time: int = 0  # of those, rows whose page was not read before the poll's time ran out
     notes: list[str] = field(default_factory=list)  # article pages that failed, for the poll's line
     retry_after: float | None = None  # the longest wait a failed page's site asked for
+    failed: dict[str, list[Any]] = field(default_factory=dict)  # rows waiting after their page failed: URL -> [polls in a row, first failure]
 
 
 async def enrich(
@@ -71,6 +77,7 @@ async def enrich(
     limits: DocumentLimits,
     known: Callable[[RawItem], bool],
     budget: Budget | None = None,
+    failed_before: Mapping[str, list[Any]] | None = None,
 ) -> Enriched:
     """Rows to store, with their article pages read.
 
@@ -79,7 +86,9 @@ async def enrich(
     which the bare row must never overwrite. New or changed rows get their article fetched
     (at most MAX_ARTICLES_PER_POLL); rows whose article could not be read this time wait.
     When the `budget` runs out, the pages still being fetched are given up: the rows read
-    so far are returned and the rest wait, so a slow site's poll keeps its work.
+    so far are returned and the rest wait, so a slow site's poll keeps its work. A page that
+    failed for now at PAGE_TRIES polls in a row over PAGE_GIVE_UP_AFTER (`failed_before`: the
+    earlier failures) is given up: its row is kept with the list's data, so the source converges.
     """
     out = Enriched([])
     to_fetch: list[RawItem] = []
@@ -113,14 +122,27 @@ async def enrich(
             continue
         if not isinstance(outcome, (SourceError, ValueError)):
             log.error("%s: article %s: %r", source.name, raw.url, outcome)
-        out.notes.append(f"article {raw.url}: {outcome}")
+        tries, since = _failures(failed_before, raw.url, now)
         if _keep_list_only(outcome, raw.url, source.url):
+            out.notes.append(f"article {raw.url}: {outcome}")
+            out.rows.append(raw)
+        elif tries >= PAGE_TRIES and now - since >= PAGE_GIVE_UP_AFTER:
+            out.notes.append(f"article {raw.url}: {outcome} (failing at {tries} polls since {since:%Y-%m-%d %H:%M} UTC: kept with the list's data)")
             out.rows.append(raw)
         else:
+            out.notes.append(f"article {raw.url}: {outcome}")
+            out.failed[raw.url] = [tries, since.isoformat()]
             out.deferred += 1
             if isinstance(outcome, SourceError) and outcome.retry_after:
                 out.retry_after = max(out.retry_after or 0.0, outcome.retry_after)
     return out
+
+
+def _failures(before: Mapping[str, list[Any]] | None, url: str, now: datetime) -> tuple[int, datetime]:
+    """This failure's count in a row and when the first of them was (now, for a first one)."""
+    tries, first = (before or {}).get(url) or (0, None)
+    since = parse_iso(first) if isinstance(first, str) else None
+    return int(tries) + 1, since or now
 
 
 def list_hash(raw: RawItem) -> str:

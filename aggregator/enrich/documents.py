@@ -28,7 +28,8 @@ class TimeUp(Exception):
 
 
 PAGES_SHARE = 0.75  # of a poll's time limit: article pages are fetched until then...
-DOCUMENTS_SHARE = 0.9  # ...their documents until then; the rest is kept for parsing and storing
+DOCUMENTS_SHARE = 0.9  # ...their documents until then; the rest is kept for parsing and storing,
+FINISH_RESERVE = 2.0  # and never less than this many seconds (or half) of a short limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,9 @@ class Budget:
 
     @classmethod
     def of(cls, started: float, time_limit: float) -> Budget:
-        return cls(started + time_limit * PAGES_SHARE, started + time_limit * DOCUMENTS_SHARE)
+        reserve = max(time_limit * (1 - DOCUMENTS_SHARE), min(FINISH_RESERVE, time_limit / 2))
+        documents_until = started + time_limit - reserve
+        return cls(min(started + time_limit * PAGES_SHARE, documents_until), documents_until)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..config.models import is_database_url
 from .base import ITEM_COMMIT_SECONDS, STATE_COMMIT_SECONDS, Store
-from .errors import OutputError, StoreError, StoreLocked, unusable
+from .errors import OutputError, StoreError, StoreLocked, unusable, unwritten_at_exit
 from .records import DiffResult, SourceState, repost_fingerprint
 from .storage import AtomicJSONLinesStorage, read_tables
 from .tinydb import TinyDBStore
@@ -55,4 +55,5 @@ __all__ = [
     "read_tables",
     "repost_fingerprint",
     "unusable",
+    "unwritten_at_exit",
 ]

@@ -14,6 +14,18 @@ class StoreLocked(StoreError):
     pass
 
 
+STAGED_KEPT = "nothing staged is lost"  # true while the process runs and retries; not once it stops
+
+
+def unwritten_at_exit(exc: StoreError) -> StoreError:
+    """The same failure when stopping: what was staged goes with the process, so say that instead."""
+    cause = str(exc).split(STAGED_KEPT)[0].rstrip(" :;,")
+    return StoreError(
+        f"{cause}. Stopped with the last polls' changes unwritten: they are not kept, and the next polls"
+        " fetch again what the sites still list"
+    )
+
+
 class OutputError(StoreError):
     """The feeds directory cannot be written; same exit code as the store, named apart."""
 
@@ -25,7 +37,7 @@ def unusable(setting: str, path: Path, exc: OSError, what: str) -> str:
     if exc.errno == errno.ENOSPC:
         return (
             f"settings.{setting}: cannot {what} {path} ({where}: {reason}); free space on that disk:"
-            " nothing staged is lost, and it is written once there is room"
+            f" {STAGED_KEPT}, and it is written once there is room"
         )
     if exc.errno == errno.EROFS:
         return f"settings.{setting}: cannot {what} {path} ({where}: {reason}); remount it read-write, or point `{setting}` elsewhere"

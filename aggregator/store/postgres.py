@@ -33,7 +33,7 @@ from dataclasses import asdict, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
-from .errors import StoreError
+from .errors import STAGED_KEPT, StoreError
 
 try:
     import psycopg
@@ -173,7 +173,7 @@ class PostgresStore(Store):
         except StoreLocked:
             raise
         except StoreError as exc:
-            raise StoreError(f"{exc}; nothing staged is lost: the next commit writes it") from None
+            raise StoreError(f"{exc}; {STAGED_KEPT}: the next commit writes it") from None
         self._items_pending.clear()
         self._bodies_pending.clear()
         self._alias_pending.clear()

@@ -28,6 +28,7 @@ class SourceState:
     gone: bool = False
     backfill_pending: bool = False  # older pages still hold rows a capped poll left for later
     left_unread: int = 0  # rows whose pages the last poll had no turn or time for: the next comes soon
+    page_failures: dict[str, list[Any]] = field(default_factory=dict)  # article URL -> [polls in a row it failed, first ISO]
     rendered: str | None = None  # why the list page last needed the browser (`render`)
     rendered_at: str | None = None
 
