@@ -10,6 +10,7 @@ second one is refused with one line saying so (exit 3, as for a store in use).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
@@ -19,13 +20,14 @@ from ..store import OutputError, unusable
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = ".lock"  # hidden: the server only serves feeds, the OPML and its pages
+LOCK_NAME = ".lock"
+PASSING = {errno.EROFS, errno.ENOSPC, errno.EDQUOT}  # a disk that is full or read-only for now: polling goes on  # hidden: the server only serves feeds, the OPML and its pages
 
 
 class OutputClaim:
     """Held while this process may publish to `folder`; `release()` (or leaving `with`) frees it.
 
-    A folder that cannot be written now (a read-only or full disk) is not refused: polling
+    A folder that cannot be written for now (a read-only or full disk) is not refused: polling
     goes on and the publisher retries, as for any write that fails. The lock is then taken
     on the existing `.lock` opened for reading (flock needs no write access), or, when there
     is none and none can be made, not at all until the process starts again.
@@ -39,6 +41,8 @@ class OutputClaim:
             folder.mkdir(parents=True, exist_ok=True)
             fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
+            if exc.errno not in PASSING:  # a wrong path or permissions: the config's to fix, now
+                raise OutputError(unusable("output_dir", folder, exc, "write feeds to")) from None
             try:
                 fd = os.open(folder / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
             except OSError:
