@@ -287,7 +287,7 @@ def _origin(base: str) -> str | None:
 @lru_cache(maxsize=8192)  # list finding resolves each row's link once per candidate list
 def _absolute_url(base: str, href: str, encoding: str) -> str | None:
     # Browsers drop tabs and newlines anywhere in a URL, and outer whitespace.
-    text = (re.sub(r"[\t\r\n]", "", href) if _TAB_OR_NEWLINE.search(href) else href).strip()
+    text = _TAB_OR_NEWLINE.sub("", href).strip()
     if not text or text.startswith("#"):
         return None
     if text.lower().startswith(_IGNORED_SCHEMES):
