@@ -35,6 +35,9 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "real"
 MANIFEST = FIXTURES / "manifest.json"
+# Labelled pages collected later (issue 20 on), one folder per group, each with a manifest.json of the
+# same format. They are scored beside the first set ("real") and reported per set.
+COLLECTED = ROOT / "tests" / "fixtures" / "collected"
 
 ZONE = ZoneInfo("Asia/Shanghai")  # the default `timezone` of the config
 # A fixed "now", later than every page, so that relative and year-less dates are reproducible.
@@ -66,7 +69,24 @@ def short(value: object, limit: int = 40) -> str:
 
 
 def load_manifest(path: Path = MANIFEST) -> list[dict]:
-    return json.loads(path.read_text(encoding="utf-8"))["pages"]
+    """The pages of one manifest, each tagged with its folder (`_folder`) and set name (`_set`)."""
+    pages = json.loads(path.read_text(encoding="utf-8"))["pages"]
+    name = "real" if path == MANIFEST else f"collected/{path.parent.name}"
+    return [{**page, "_folder": path.parent, "_set": name} for page in pages]
+
+
+def load_all() -> list[dict]:
+    """Every labelled page: the first set, then each collected group in name order. File names are
+    unique across sets (tests and the bench name pages by file)."""
+    pages = load_manifest()
+    for manifest in sorted(COLLECTED.glob("*/manifest.json")):
+        pages += load_manifest(manifest)
+    seen: set[str] = set()
+    for page in pages:
+        if page["file"] in seen:
+            raise ValueError(f"{page['file']} is in two manifests; file names must be unique across sets")
+        seen.add(page["file"])
+    return pages
 
 
 def page_url(page: dict) -> str:
@@ -74,8 +94,8 @@ def page_url(page: dict) -> str:
     return page["expected"].get("url") or f"http://fixture.invalid/{page['file']}"
 
 
-def page_bytes(page: dict, folder: Path = FIXTURES) -> bytes:
-    return (folder / page["file"]).read_bytes()
+def page_bytes(page: dict) -> bytes:
+    return (page.get("_folder", FIXTURES) / page["file"]).read_bytes()
 
 
 # ---------------------------------------------------------------- what an extractor produced

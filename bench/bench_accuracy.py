@@ -1,7 +1,11 @@
-"""Extraction accuracy on the real pages of tests/fixtures/real/manifest.json (issue 10).
+"""Extraction accuracy on the labelled real pages of tests/fixtures (issue 10, issue 20).
 
     .venv/bin/python -m bench.bench_accuracy [--only ours[,trafilatura,...]] [--page FILE]
-                                             [--repeat 5] [--json] [--verbose]
+                                             [--set real|collected|NAME] [--repeat 5] [--json] [--verbose]
+
+Two kinds of sets: `real` (tests/fixtures/real/manifest.json, the dev set of issue 10) and the
+groups under tests/fixtures/collected/ (pages collected from public stored copies for later issues,
+same manifest format). The table is printed for all pages and for each set.
 
 Runs our extractors on every manifest page through the same pure functions as `aggregator try`
 (decode_page + read_article, or read_list + normalise_all; no HTTP), scores each field with
@@ -41,7 +45,7 @@ from bench.accuracy_scoring import (  # noqa: E402
     Check,
     ListResult,
     decode,
-    load_manifest,
+    load_all,
     page_bytes,
     run_ours,
     score,
@@ -270,12 +274,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", help="comma-separated extractor names (ours, trafilatura, ...); default: all available")
     ap.add_argument("--page", action="append", help="only this manifest file (repeatable)")
+    ap.add_argument("--set", dest="sets", action="append",
+                    help="only this set: real, collected (every collected group) or collected/NAME (repeatable)")
     ap.add_argument("--repeat", type=int, default=5, help="timed runs per page and extractor (default 5; 0: no timing)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON instead")
     ap.add_argument("--verbose", action="store_true", help="print our full value for each wrong field")
     args = ap.parse_args(argv)
 
-    pages = load_manifest()
+    pages = load_all()
+    if args.sets:
+        pages = [p for p in pages if any(p["_set"] == s or p["_set"].startswith(s.rstrip("/") + "/") for s in args.sets)]
+        if not pages:
+            ap.error(f"no pages in set(s) {', '.join(args.sets)}")
     if args.page:
         wanted = {Path(p).name for p in args.page}
         unknown = wanted - {p["file"] for p in pages}
@@ -324,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     info = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
-        "manifest": "tests/fixtures/real/manifest.json",
+        "manifest": "tests/fixtures/real/manifest.json + tests/fixtures/collected/*/manifest.json",
+        "sets": sorted({p["_set"] for p in pages}),
         "pages": {"article": n_art, "list": n_list},
         "now": NOW.isoformat(),
         "repeat": args.repeat,
@@ -347,6 +358,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nright/total per field ({n_art} article pages, {n_list} list pages; '-' = the extractor does not produce"
           " that field; author* is informational; ms = median per page):\n")
     print_table(outcomes, pages)
+    sets = sorted({p["_set"] for p in pages}, key=lambda name: (name != "real", name))
+    if len(sets) > 1:
+        for name in sets:
+            in_set = [p for p in pages if p["_set"] == name]
+            n_a = sum(p["kind"] == "article" for p in in_set)
+            print(f"\nset {name} ({n_a} article pages, {len(in_set) - n_a} list pages):\n")
+            print_table(outcomes, in_set)
     for out in outcomes:
         if out.unavailable:
             print(f"  {out.name}: {out.unavailable}")

@@ -1,4 +1,5 @@
-"""Golden test of issue 10: our extractors on every real page of tests/fixtures/real/manifest.json.
+"""Golden test of issue 10: our extractors on every labelled real page (tests/fixtures/real/manifest.json
+and each tests/fixtures/collected/*/manifest.json).
 
 One test per page and field, scored by bench/accuracy_scoring.py (the rules the accuracy bench
 uses; see the manifest's `conventions`). Pages run through the same functions as `aggregator try`
@@ -22,7 +23,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.accuracy_scoring import FIXTURES, GOLDEN_FIELDS, decode, load_manifest, page_bytes, run_ours, score  # noqa: E402
+from bench.accuracy_scoring import GOLDEN_FIELDS, decode, load_all, page_bytes, run_ours, score  # noqa: E402
 
 # (file, field) -> why we get it wrong today. Delete an entry when it starts passing.
 KNOWN_MISSES: dict[tuple[str, str], str] = {
@@ -31,7 +32,7 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
     ("l08_aibot.html", "count"): "523 of 535: 12 rows link a page an earlier row links, and rows that repeat a link are one item (as in selector mode)",
 }
 
-PAGES = load_manifest()
+PAGES = load_all()
 BY_FILE = {page["file"]: page for page in PAGES}
 
 
@@ -59,7 +60,7 @@ def test_known_misses_name_real_cases() -> None:
 @pytest.mark.parametrize("file", [p["file"] for p in PAGES])
 def test_fixture_bytes_match_manifest(file: str) -> None:
     page = BY_FILE[file]
-    assert (FIXTURES / file).is_file()
+    assert (page["_folder"] / file).is_file()
     assert hashlib.sha256(page_bytes(page)).hexdigest() == page["sha256"]
 
 
