@@ -33,7 +33,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from ..normalise.text import without_whitespace
 
-__all__ = ["Block", "BodyChoice", "choice_of", "find_body", "is_hidden", "trim_edges"]
+__all__ = ["Block", "BodyChoice", "choice_of", "drop_forms", "find_body", "is_hidden", "trim_edges"]
 
 # Tags whose text belongs to the enclosing block.
 _INLINE = frozenset(
@@ -80,9 +80,17 @@ _BREADCRUMB = re.compile(r"(?:您(?:现在)?的位置|当前位置|所在位置|
 _TIME = re.compile(r"\d{1,2}:\d{2}")
 _HAS_DATE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
 _TITLE_LINK_CHARS = 8
+_PROSE_CHARS = 300  # text outside links that no teaser box holds
+_PROSE_PER_LINK = 150  # ... per headline link in it: a list of teasers with summaries has fewer
 _DISCLAIMER = re.compile(r"^[【\[]?(?:郑重)?声明\s*[:：]|风险自担|转载请注明|不代表.{0,12}(?:立场|观点)|版权|未经授权|免责声明|授权.{0,20}发布|禁止.{0,6}转载")
 _CHROME_WORDS = re.compile(r"^(?:正在加载|加载中|视频推荐|精彩推荐|精彩视频推荐|图集|更多|返回|top)", re.I)
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# What a site's footer says (operator, licences, hotlines); two of them in one block is the footer.
+_FOOTER_MARK = re.compile(
+    r"版权所有|all rights reserved|copyright|©|icp[备证]|公网安备|网站标识码|举报电话|举报邮箱|主办单位|承办单位|技术支持|联系电话|网站地图|客服电话",
+    re.I,
+)
+_FOOTER_CHARS = 600
 _EDGE_CHARS = 80  # edge blocks longer than this are text, whatever they say
 
 
@@ -134,6 +142,21 @@ def is_hidden(node: LexborNode) -> bool:
         return True
     style = attributes.get("style")
     return bool(style and _HIDDEN_STYLE.search(style))
+
+
+def drop_forms(root: LexborNode) -> None:
+    """Remove forms (search, login, comment boxes), except one that holds most of the page's text.
+
+    ASP.NET pages and some gov/university CMSs (VSB's `_newscontent_fromname`) wrap the whole
+    page or the article in a <form>; dropping it would drop the article and leave the chrome.
+    """
+    forms = root.css("form")
+    if not forms:
+        return
+    total = len(without_whitespace(root.text(deep=True, separator="", strip=False)))
+    for form in forms:
+        if len(without_whitespace(form.text(deep=True, separator="", strip=False))) * 2 < total:
+            form.decompose()
 
 
 def _measure(root: LexborNode) -> list[Block]:
@@ -200,20 +223,36 @@ def _mark_teasers(blocks: list[Block]) -> None:
     for members in groups.values():
         if len(members) >= 3:
             for member in members:
-                member.teaser = True
+                member.teaser = not _holds_prose(member)
     for block in blocks:  # pre-order: parents are settled before their children
         if block.parent is not None and block.parent.teaser:
             block.teaser = True
 
 
+def _holds_prose(block: Block) -> bool:
+    """More running text than any teaser carries: the article's own box in a table layout, whose
+    siblings (menu, sidebar, footer tables) each hold a headline link as it does (its headline,
+    a breadcrumb). A teaser's summary is a sentence or two under one headline link."""
+    prose = block.chars - block.link_chars
+    return prose >= _PROSE_CHARS and block.punctuation >= 10 and prose >= _PROSE_PER_LINK * block.title_links
+
+
 def _is_chrome(block: Block, title: str | None) -> bool:
     """The headline, a byline or a disclaimer: text that is not the article's, whatever its punctuation."""
     if block.own_chars > 2 * _EDGE_CHARS:
-        return False
+        return block.own_chars <= _FOOTER_CHARS and _is_footer(block.own_text)
     text = block.own_text
     if title and without_whitespace(text) == title:
         return True
-    return bool(_LABEL_LINE.match(text) or _DISCLAIMER.search(text) or (_HAS_DATE.search(text) and _TIME.search(text) and len(text) <= 60))
+    return bool(
+        _LABEL_LINE.match(text) or _DISCLAIMER.search(text) or _is_footer(text)
+        or (_HAS_DATE.search(text) and _TIME.search(text) and len(text) <= 60)
+    )
+
+
+def _is_footer(text: str) -> bool:
+    marks = {match.group(0).lower() for match in _FOOTER_MARK.finditer(text)}
+    return len(marks) >= 2
 
 
 def _score(blocks: list[Block], title: str | None) -> None:
