@@ -35,12 +35,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
     ("b20_bynr_gov_subtitle.html", "title"): "meta ArticleTitle carries a literal '<div>' that is kept",
     ("b20_jschina_reporter_credit.html", "title"): "the column name '书记市长这一周 | ' shown in the headline is dropped",
     ("b20_hexun_stock_gov_news.html", "source"): "the unlabelled outlet beside the date is missed; a teaser link is taken",
-    ("b20_jl_gov_xxgk_notice.html", "body_start"): "TODO",
-    ("b20_people_js_reporter_credit.html", "body_end"): "TODO",
-    ("b20_sohu_video_label.html", "body_start"): "TODO",
-    ("b20_sohu_video_label.html", "body_end"): "TODO",
-    ("b20_yunnan_daily_kicker.html", "body_start"): "TODO",
-    ("b20_jschina_reporter_credit.html", "body_end"): "TODO",
 }
 
 PAGES = load_all()

@@ -263,7 +263,7 @@ def extract_article(
     body_start = next((start for node in body_nodes if (start := _compact_text(node))), None)
 
     # 3. The byline between the headline and the body: date, 来源, 作者.
-    byline, body_at = byline_lines(lines, page.title, body_start)
+    byline, body_at = byline_lines(lines, page.title, (choice.cut_start if choice is not None else None) or body_start)
     byline_text = "\n".join(byline)
     after_title = "\n".join(lines[max(0, body_at - len(byline)) :])
     meta_date = next(

@@ -70,12 +70,41 @@ _LABEL_ANYWHERE = re.compile(_LABEL + r"\s*[:：]")
 _ORIGINAL_TITLE = re.compile(r"^[\s(（【\[]*原标题\s*[:：]")
 _PRINT_EDITION = re.compile(r"^[(（]?《[^》]{2,16}》\s*[(（][^()（）]{0,30}版\s*[)）][)）]?$")
 _CREDIT = re.compile(r"^[(（【\[][^()（）【】\[\]]{1,30}(?:编辑|责编|记者|摄|来源|整理|编译|供图|校对|实习生|通讯员|贡献)[^()（）【】\[\]]{0,30}[)）】\]]$")
+# Words of chrome that ends a page. Licence, promotion and image-credit words end the text in any
+# block; the others (纠错, 评论, 上一篇, 客户端 …) also occur inside real sentences ("及时纠错。"),
+# so they count only in a block that is not a sentence.
 _TRAILING_JUNK = re.compile(
-    r"©|版权|copyright|未经授权|不得转载|禁止转载|转载请注明|违者必究|免责声明|跟贴|网友评论|发表评论|我要评论|扫一扫|二维码|"
-    r"客户端|上手机|公众号|关注我们|纠错|返回顶部|打印本页|关闭窗口|上一篇|下一篇|上一页|下一页|相关新闻|相关阅读|相关链接|延伸阅读|推荐阅读|"
-    r"分享到|转播到|转发到",
+    r"©|版权|copyright|未经授权|不得转载|禁止转载|转载请注明|违者必究|免责声明|侵权|扫一扫|二维码|公众号|关注我们|"
+    r"图片.{0,4}(?:来自|来源|源自|取自)|图源\s*[:：]",
     re.I,
 )
+_WEAK_JUNK = re.compile(
+    r"跟贴|网友评论|发表评论|我要评论|客户端|上手机|纠错|返回顶部|打印本页|关闭窗口|上一篇|下一篇|上一页|下一页|"
+    r"相关新闻|相关阅读|相关链接|相关文章|相关推荐|延伸阅读|推荐阅读|更多阅读|猜你喜欢|往期回顾|往期推荐|"
+    r"分享到|转播到|转发到|查看更多|阅读更多|更多内容|更多精彩|[>》]{2,}\s*更多|更多\s*[>》]{2,}",
+    re.I,
+)
+_SENTENCE_END = re.compile(r"[。！？!?…][”’」』）)\]】\s]*$")
+# A heading that opens a list of other articles: it and whatever follows it end the text.
+_RELATED_HEADING = re.compile(
+    r"^[【\[]?\s*(?:相关新闻|相关阅读|相关文章|相关链接|相关推荐|相关报道|延伸阅读|推荐阅读|更多阅读|猜你喜欢|往期回顾|往期推荐|"
+    r"热门推荐|精彩推荐|related\s+(?:posts|articles|stories|news))\s*[】\]]?\s*[:：>》]*$",
+    re.I,
+)
+# A credit line closing a report: "□ 本报记者 葛灵丹", "新京报记者 彭冲 山东冠县报道", "整合 新华日报·交汇点记者 徐睿翔".
+_ROLE = re.compile(r"记者|通讯员|评论员|实习生|特约撰稿|撰稿|摄影|摄像|编译|采写|整合|整理|出品|监制|策划|统筹|制作|设计|校对|审核|编辑|责编")
+_CREDIT_PUNCTUATION = re.compile(r"[。！？；，,;!?]")
+_CREDIT_LINE_CHARS = 40
+# "出品︱…", "原标题丨…", "素材来源 江苏…": a label with a bar or a space for a colon.
+_BAR_LABEL = re.compile(r"^[\s□■◇◆●○(（【\[]*(?:" + _LABEL[3:-1] + r"|素材来源|素材|出品|监制|策划|统筹|制作|设计|海报|视觉|视频|音频)\s*(?:[︱丨|｜]|\s)\s*\S")
+# 政府信息公开 pages: a table of the record's metadata sits before the text.
+_RECORD_LABEL = re.compile(
+    r"索\s*引\s*号|发文机关|发布机构|成文日期|发文日期|发文字号|文\s*号|主题分类|主\s*题\s*词|公开方式|公开范围|公开时限|生效日期|有\s*效\s*性|"
+    r"信息分类|组配分类|体裁分类|服务对象|信息名称|内容概述"
+)
+_RECORD_LABELS = 3  # distinct labels that make a block the record table
+_RECORD_CHARS = 800
+_VIDEO = re.compile(r"video|player|vjs|shipin|bofang", re.I)
 _BREADCRUMB = re.compile(r"(?:您(?:现在)?的位置|当前位置|所在位置|首页\s*[>›»]|[>›»]\s*正文|-->)")
 _TIME = re.compile(r"\d{1,2}:\d{2}")
 _HAS_DATE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
@@ -133,6 +162,9 @@ class Block:
 class BodyChoice:
     nodes: list[LexborNode] = field(default_factory=list)  # the body, in document order
     blocks: list[Block] = field(default_factory=list)  # text blocks inside, in document order
+    # Where what trim_edges cut whole from the top of the body (a record table, the headline
+    # block) began, as compact text: the byline is looked for above it, not between it and the text.
+    cut_start: str | None = None
 
 
 def is_hidden(node: LexborNode) -> bool:
@@ -366,6 +398,30 @@ def choice_of(node: LexborNode, title: str | None = None) -> BodyChoice:
     return BodyChoice(nodes=[node], blocks=[b for b in blocks if b.is_block and b.own_chars])
 
 
+def _is_sentence(text: str) -> bool:
+    return bool(_SENTENCE_END.search(text)) and len(_CREDIT_PUNCTUATION.findall(text)) + 1 >= 2
+
+
+def _is_credit_line(text: str) -> bool:
+    """A short line naming who wrote, shot or edited the piece, not a sentence about them."""
+    if len(text) > _CREDIT_LINE_CHARS or _CREDIT_PUNCTUATION.search(text):
+        return False
+    return bool(_ROLE.search(text) or _BAR_LABEL.match(text))
+
+
+def _near_video(node: LexborNode) -> bool:
+    """The node, its parent or the element before it is a video player (its label sits beside it)."""
+    before = node.prev
+    while before is not None and not before.is_element_node:
+        before = before.prev
+    for candidate in (node, node.parent, before):
+        if candidate is not None and candidate.is_element_node:
+            attributes = candidate.attributes
+            if _VIDEO.search(f"{attributes.get('class') or ''} {attributes.get('id') or ''}") or candidate.tag == "video":
+                return True
+    return False
+
+
 def _lead_junk(block: Block, text: str, title: str | None) -> bool:
     compact = without_whitespace(text)
     if title and (compact == title or (len(compact) <= len(title) + 12 and title in compact)):
@@ -382,7 +438,9 @@ def _lead_junk(block: Block, text: str, title: str | None) -> bool:
         return True  # "澎湃新闻记者 段彦超 廖艳": a byline, read as the author
     if _HAS_DATE.search(text) and len(text) <= 60 and (_LABEL_ANYWHERE.search(text) or _TIME.search(text)):
         return True  # a byline; a dateline alone ("2012年6月24日") opens the text
-    return bool(_TRAILING_JUNK.search(text)) and block.own_punctuation <= 2
+    if not _is_sentence(text) and (compact.startswith(("——", "──", "--")) or _near_video(block.node)):
+        return True  # the headline's subtitle line, a video player's label
+    return bool(_TRAILING_JUNK.search(text) or _WEAK_JUNK.search(text)) and block.own_punctuation <= 2
 
 
 def _trail_junk(block: Block, text: str) -> bool:
@@ -390,13 +448,69 @@ def _trail_junk(block: Block, text: str) -> bool:
         return False
     if block.own_link_chars * 2 >= block.own_chars:
         return True
-    if _LABEL_LINE.match(text) or _PRINT_EDITION.match(text) or _CREDIT.match(text):
+    if _LABEL_LINE.match(text) or _PRINT_EDITION.match(text) or _CREDIT.match(text) or _is_credit_line(text):
         return True
     if _LABEL_ANYWHERE.search(text) and len(text) <= 60:
         return True
     if _CHROME_WORDS.match(text) or (len(text) <= 15 and len(_CJK.findall(text)) < 2 and block.node.tag not in ("td", "th")):
         return True  # "+1", "<>", a bare timestamp, "正在加载…"
-    return bool(_TRAILING_JUNK.search(text))
+    return bool(_TRAILING_JUNK.search(text) or (_WEAK_JUNK.search(text) and not _is_sentence(text)))
+
+
+def _leading(choice: BodyChoice, removed: set[int], limit: int = 8) -> list[Block]:
+    """The first text blocks of the body, up to the first that reads as a paragraph."""
+    found: list[Block] = []
+    for block in choice.blocks:
+        if len(found) == limit:
+            break
+        if _within(block, removed) or not block.own_text:
+            continue
+        found.append(block)
+        if block.own_chars > _EDGE_CHARS:
+            break
+    return found
+
+
+def _record_tables(choice: BodyChoice, tops: set[int], removed: set[int]) -> list[Block]:
+    """政府信息公开 metadata tables (索引号, 发文机关, 成文日期 …) before the text: whole boxes, as
+    their cells hold values (a date, a number) that no rule about labels recognises one by one."""
+    found: list[Block] = []
+    for block in choice.blocks:
+        if block.own_chars > _EDGE_CHARS and block.own_punctuation >= 3 and not _RECORD_LABEL.search(block.own_text):
+            break  # the text has begun
+        if _within(block, removed) or any(_within(block, {box.node.mem_id}) for box in found) or not _RECORD_LABEL.search(block.own_text):
+            continue
+        box: Block | None = None
+        node: Block | None = block
+        while node is not None and node.node.mem_id not in tops and node.chars <= _RECORD_CHARS:
+            if len({m.group(0) for m in _RECORD_LABEL.finditer(node.node.text(deep=True, separator="", strip=False))}) >= _RECORD_LABELS:
+                box = node
+            node = node.parent
+        if box is not None:
+            found.append(box)
+    return found
+
+
+def _headline_block(choice: BodyChoice, title: str | None, removed: set[int]) -> list[Block]:
+    """The headline repeated at the top of the body (on one line or broken over several), with
+    what stands before it (a kicker: "15家企业") and one subtitle line after it: the page's headline block."""
+    if not title:
+        return []
+    lead = _leading(choice, removed)
+    compacts = [without_whitespace(block.own_text) for block in lead]
+    for start in range(len(lead)):
+        joined = ""
+        for end in range(start, len(lead)):
+            joined += compacts[end]
+            if joined == title or (title in joined and len(joined) <= len(title) + 12):
+                after = lead[end + 1] if end + 1 < len(lead) else None
+                taken = lead[: end + 1]
+                if after is not None and len(after.own_text) <= _CREDIT_LINE_CHARS and not _CREDIT_PUNCTUATION.search(after.own_text):
+                    taken.append(after)  # a subtitle or the document number under the headline
+                return taken
+            if not title.startswith(joined):
+                break
+    return []
 
 
 def trim_edges(choice: BodyChoice, title: str | None) -> None:
@@ -404,6 +518,11 @@ def trim_edges(choice: BodyChoice, title: str | None) -> None:
     compact_title = without_whitespace(title) if title else None
     tops = {node.mem_id for node in choice.nodes}
     removed: set[int] = set()
+
+    def drop(block: Block) -> None:
+        if block.node.mem_id not in tops and not _within(block, removed):
+            removed.add(block.node.mem_id)
+            block.node.decompose()
 
     def cut(blocks: list[Block], junk) -> None:  # noqa: ANN001 - one of the two rules above
         for block in blocks:
@@ -416,12 +535,21 @@ def trim_edges(choice: BodyChoice, title: str | None) -> None:
                 return
             if block.node.mem_id in tops:
                 return  # the body itself: never cut whole
-            removed.add(block.node.mem_id)
-            block.node.decompose()
+            drop(block)
 
+    boxes = _record_tables(choice, tops, removed)
+    if boxes:
+        choice.cut_start = without_whitespace(boxes[0].node.text(deep=True, separator="", strip=False))[:40]
+    for box in boxes:
+        drop(box)
+    headline = _headline_block(choice, compact_title, removed)
+    if headline and not boxes:
+        choice.cut_start = without_whitespace(headline[0].own_text)[:40]
+    for block in headline:
+        drop(block)
     cut(choice.blocks, lambda block, text: _lead_junk(block, text, compact_title))
-    # A disclaimer, licence note or editor credit among the last short blocks ends the text,
-    # even when an author blurb or a teaser follows it.
+    # A disclaimer, licence note, editor or reporter credit or a "related" heading among the last
+    # short blocks ends the text, even when an author blurb or a teaser follows it.
     tail: list[Block] = []
     chars = 0
     for block in reversed(choice.blocks):
@@ -431,13 +559,14 @@ def trim_edges(choice: BodyChoice, title: str | None) -> None:
         if chars > _TAIL_CHARS or len(tail) == _TAIL_BLOCKS:
             break
         tail.append(block)
-    for at, block in enumerate(reversed(tail)):
+    tail.reverse()
+    for at, block in enumerate(tail):
         text = block.own_text
-        if len(text) <= 60 and (_DISCLAIMER.search(text) or _END_CREDIT.search(text)) and block.node.mem_id not in tops:
-            for cut_block in list(reversed(tail))[at:]:
-                if not _within(cut_block, removed) and cut_block.node.mem_id not in tops:
-                    removed.add(cut_block.node.mem_id)
-                    cut_block.node.decompose()
+        if block.node.mem_id in tops:
+            continue
+        if (len(text) <= 60 and (_DISCLAIMER.search(text) or _END_CREDIT.search(text))) or _is_credit_line(text) or _RELATED_HEADING.match(text):
+            for cut_block in tail[at:]:
+                drop(cut_block)
             break
     cut([block for block in reversed(choice.blocks) if not _within(block, removed)], _trail_junk)
     for top in choice.nodes:
