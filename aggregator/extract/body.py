@@ -46,6 +46,7 @@ _INLINE = frozenset(
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "meta", "link", "nav", "footer", "aside", "header", "select", "option", "button", "textarea", "iframe", "svg"})
 _PUNCTUATION = "，。、；：？！“”‘’「」《》（）,;!?"
 _DELETE_PUNCTUATION = str.maketrans("", "", _PUNCTUATION)
+_SMALL_FORM = 300  # characters: a search or login box, never the page
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 # Known content containers of gov CMSs and big news sites, in order of trust.
@@ -182,13 +183,18 @@ def drop_forms(root: LexborNode) -> None:
     ASP.NET pages and some gov/university CMSs (VSB's `_newscontent_fromname`) wrap the whole
     page or the article in a <form>; dropping it would drop the article and leave the chrome.
     """
-    forms = root.css("form")
-    if not forms:
-        return
-    total = len(without_whitespace(root.text(deep=True, separator="", strip=False)))
-    for form in forms:
-        if len(without_whitespace(form.text(deep=True, separator="", strip=False))) * 2 < total:
+    large: list[tuple[LexborNode, int]] = []
+    for form in root.css("form"):
+        chars = len(without_whitespace(form.text(deep=True, separator="", strip=False)))
+        if chars < _SMALL_FORM:
             form.decompose()
+        else:
+            large.append((form, chars))
+    if large:  # the page's text is measured only when a form could be the page
+        total = len(without_whitespace(root.text(deep=True, separator="", strip=False)))
+        for form, chars in large:
+            if chars * 2 < total:
+                form.decompose()
 
 
 def _measure(root: LexborNode) -> list[Block]:
@@ -543,8 +549,9 @@ def trim_edges(choice: BodyChoice, title: str | None) -> None:
     for box in boxes:
         drop(box)
     headline = _headline_block(choice, compact_title, removed)
-    if headline and not boxes:
-        choice.cut_start = without_whitespace(headline[0].own_text)[:40]
+    kicker = without_whitespace(headline[0].own_text) if headline else ""
+    if kicker and not boxes and not (compact_title or "").startswith(kicker):
+        choice.cut_start = kicker[:40]  # a kicker above the repeated headline; the byline is above both
     for block in headline:
         drop(block)
     cut(choice.blocks, lambda block, text: _lead_junk(block, text, compact_title))
