@@ -46,7 +46,7 @@ _INLINE = frozenset(
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "meta", "link", "nav", "footer", "aside", "header", "select", "option", "button", "textarea", "iframe", "svg"})
 _PUNCTUATION = "，。、；：？！“”‘’「」《》（）,;!?"
 _DELETE_PUNCTUATION = str.maketrans("", "", _PUNCTUATION)
-_SMALL_FORM = 300  # characters: a search or login box, never the page
+_SMALL_FORM = 300  # characters without two sentence marks: a search or login box, never the page
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 # Known content containers of gov CMSs and big news sites, in order of trust.
@@ -185,8 +185,9 @@ def drop_forms(root: LexborNode) -> None:
     """
     large: list[tuple[LexborNode, int]] = []
     for form in root.css("form"):
-        chars = len(without_whitespace(form.text(deep=True, separator="", strip=False)))
-        if chars < _SMALL_FORM:
+        text = form.text(deep=True, separator="", strip=False)
+        chars = len(without_whitespace(text))
+        if chars < _SMALL_FORM and text.count("。") + text.count("，") < 2:
             form.decompose()
         else:
             large.append((form, chars))
