@@ -120,3 +120,19 @@ def test_a_record_metadata_table_before_the_text_is_cut_and_the_date_is_the_publ
     page = extract(table + paragraphs(P1, P2, P3))
     assert page.content_text == TEXT
     assert page.published is not None and page.published.date().isoformat() == "2026-11-20"
+
+
+def test_a_short_heading_near_the_end_is_not_a_credit() -> None:
+    """A section head with a role word in it ("规划设计", "版面编辑") is not a credit line: the
+    paragraph under it is the end of the text."""
+    page = extract(paragraphs(P1, P2) + "<h3>五、规划设计</h3>" + paragraphs(P3))
+    assert page.content_text == "\n".join((P1, P2, "五、规划设计", P3))
+
+
+def test_subtitle_lines_under_a_repeated_headline_are_cut_but_the_salutation_is_text() -> None:
+    content = (
+        f"<p><strong>{TITLE}</strong></p><p>——在全市安全生产工作会议上的讲话</p><p>（2026年11月20日）</p>"
+        "<p>各区县人民政府：</p>" + paragraphs(P1, P2, P3)
+    )
+    page = extract(content)
+    assert page.content_text == "\n".join(("各区县人民政府：", P1, P2, P3))

@@ -92,12 +92,20 @@ _RELATED_HEADING = re.compile(
     r"热门推荐|精彩推荐|related\s+(?:posts|articles|stories|news))\s*[】\]]?\s*[:：>》]*$",
     re.I,
 )
-# A credit line closing a report: "□ 本报记者 葛灵丹", "新京报记者 彭冲 山东冠县报道", "整合 新华日报·交汇点记者 徐睿翔".
-_ROLE = re.compile(r"记者|通讯员|评论员|实习生|特约撰稿|撰稿|摄影|摄像|编译|采写|整合|整理|出品|监制|策划|统筹|制作|设计|校对|审核|编辑|责编")
+# A credit line closing a report: a reporter's role and name(s) and nothing else ("□ 本报记者 葛灵丹",
+# "新京报记者 彭冲 山东冠县报道", "整合 新华日报·交汇点记者 徐睿翔"); editors' roles are labels (编辑：).
+_NAME = r"[\u4e00-\u9fff·]{2,5}"
+_REPORTER_CREDIT = re.compile(
+    r"(?:记者|通讯员|评论员|实习生|特约撰稿人?|撰稿人?|摄影|摄像|编译|采写|整合|整理)\s*[:：/]?\s*"
+    + _NAME + r"(?:[\s、/]+" + _NAME + r")*\s*(?:报道|摄|整理|采写)?$"
+)
 _CREDIT_PUNCTUATION = re.compile(r"[。！？；，,;!?]")
 _CREDIT_LINE_CHARS = 40
-# "出品︱…", "原标题丨…", "素材来源 江苏…": a label with a bar or a space for a colon.
-_BAR_LABEL = re.compile(r"^[\s□■◇◆●○(（【\[]*(?:" + _LABEL[3:-1] + r"|素材来源|素材|出品|监制|策划|统筹|制作|设计|海报|视觉|视频|音频)\s*(?:[︱丨|｜]|\s)\s*\S")
+# "出品︱…", "原标题丨…", "作者｜…": a label with a bar for a colon; "素材来源 江苏…" with a space.
+_BAR_LABEL = re.compile(
+    r"^[\s□■◇◆●○(（【\[]*(?:(?:" + _LABEL[3:-1] + r"|出品|监制|策划|统筹|制作|设计|海报|视觉)\s*[︱丨|｜]"
+    r"|(?:素材|资料|图片|信息|稿件)?来源\s)\s*\S"
+)
 # 政府信息公开 pages: a table of the record's metadata sits before the text.
 _RECORD_LABEL = re.compile(
     r"索\s*引\s*号|发文机关|发布机构|成文日期|发文日期|发文字号|文\s*号|主题分类|主\s*题\s*词|公开方式|公开范围|公开时限|生效日期|有\s*效\s*性|"
@@ -106,6 +114,8 @@ _RECORD_LABEL = re.compile(
 _RECORD_LABELS = 3  # distinct labels that make a block the record table
 _RECORD_CHARS = 800
 _VIDEO = re.compile(r"video|player|vjs|shipin|bofang", re.I)
+_VIDEO_LEVELS = 4  # a player's text sits a few levels inside it
+_SUBTITLE_LINES = 3  # short lines under a headline repeated in the text (subtitle, document number)
 _BREADCRUMB = re.compile(r"(?:您(?:现在)?的位置|当前位置|所在位置|首页\s*[>›»]|[>›»]\s*正文|-->)")
 _TIME = re.compile(r"\d{1,2}:\d{2}")
 _HAS_DATE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
@@ -410,18 +420,26 @@ def _is_sentence(text: str) -> bool:
 
 
 def _is_credit_line(text: str) -> bool:
-    """A short line naming who wrote, shot or edited the piece, not a sentence about them."""
+    """A short line naming who wrote, shot or produced the piece, not a sentence about them."""
     if len(text) > _CREDIT_LINE_CHARS or _CREDIT_PUNCTUATION.search(text):
         return False
-    return bool(_ROLE.search(text) or _BAR_LABEL.match(text))
+    return bool(_REPORTER_CREDIT.search(text) or _BAR_LABEL.match(text))
 
 
 def _near_video(node: LexborNode) -> bool:
-    """The node, its parent or the element before it is a video player (its label sits beside it)."""
+    """The node, a near ancestor or the element before it is a video player (its label and
+    controls' text sit inside it or beside it)."""
     before = node.prev
     while before is not None and not before.is_element_node:
         before = before.prev
-    for candidate in (node, node.parent, before):
+    candidates = [node, before]
+    ancestor = node.parent
+    for _ in range(_VIDEO_LEVELS):
+        if ancestor is None:
+            break
+        candidates.append(ancestor)
+        ancestor = ancestor.parent
+    for candidate in candidates:
         if candidate is not None and candidate.is_element_node:
             attributes = candidate.attributes
             if _VIDEO.search(f"{attributes.get('class') or ''} {attributes.get('id') or ''}") or candidate.tag == "video":
@@ -510,10 +528,12 @@ def _headline_block(choice: BodyChoice, title: str | None, removed: set[int]) ->
         for end in range(start, len(lead)):
             joined += compacts[end]
             if joined == title or (title in joined and len(joined) <= len(title) + 12):
-                after = lead[end + 1] if end + 1 < len(lead) else None
                 taken = lead[: end + 1]
-                if after is not None and len(after.own_text) <= _CREDIT_LINE_CHARS and not _CREDIT_PUNCTUATION.search(after.own_text):
-                    taken.append(after)  # a subtitle or the document number under the headline
+                for after in lead[end + 1 : end + 1 + _SUBTITLE_LINES]:
+                    text = after.own_text  # subtitles, the document number; a salutation ("各区县：") opens the text
+                    if len(text) > _CREDIT_LINE_CHARS or _CREDIT_PUNCTUATION.search(text) or text.rstrip().endswith(("：", ":")):
+                        break
+                    taken.append(after)
                 return taken
             if not title.startswith(joined):
                 break
