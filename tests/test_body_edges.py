@@ -136,3 +136,10 @@ def test_subtitle_lines_under_a_repeated_headline_are_cut_but_the_salutation_is_
     )
     page = extract(content)
     assert page.content_text == "\n".join(("各区县人民政府：", P1, P2, P3))
+
+
+def test_a_related_heading_over_teasers_with_long_summaries_ends_the_text() -> None:
+    summary = "某区今天召开冬季安全生产工作部署会，要求各单位开展全面排查，对发现的隐患立即整改，确保不留死角，会议还通报了近期检查情况。"
+    teasers = "".join(f'<div class="item"><a href="/n/{i}.html">某区部署冬季安全生产工作第{i}条</a><p>{summary}</p></div>' for i in range(6))
+    page = extract(paragraphs(P1, P2, P3) + "<div><h3>推荐阅读</h3></div>" + teasers)
+    assert page.content_text == TEXT

@@ -66,6 +66,7 @@ _END_CREDIT = re.compile(r"^[\s(（【\[]*(?:责任编辑|编辑|责编|校对|�
 _END_CREDIT_LINE = re.compile(r"^[\s(（【\[]*(?:责任编辑|编辑|责编|校对|审核|审校|终审)\s*[:：|｜/]")
 _TAIL_CHARS = 400  # how far before the end an end credit may sit
 _TAIL_BLOCKS = 8
+_RELATED_CHARS = 1500  # how far before the end a "related" heading may sit
 _REPORTER_LINE = re.compile(r"^[\u4e00-\u9fff·]{0,12}(?:记者|通讯员|评论员)\s*[\u4e00-\u9fff· ]{2,16}$")
 _LABEL_ANYWHERE = re.compile(_LABEL + r"\s*[:：]")
 _ORIGINAL_TITLE = re.compile(r"^[\s(（【\[]*原标题\s*[:：]")
@@ -578,6 +579,7 @@ def trim_edges(choice: BodyChoice, title: str | None) -> None:
     cut(choice.blocks, lambda block, text: _lead_junk(block, text, compact_title))
     # A disclaimer, licence note, editor or reporter credit or a "related" heading among the last
     # short blocks ends the text, even when an author blurb or a teaser follows it.
+    _cut_related(choice, tops, drop, removed)
     tail: list[Block] = []
     chars = 0
     for block in reversed(choice.blocks):
@@ -592,13 +594,30 @@ def trim_edges(choice: BodyChoice, title: str | None) -> None:
         text = block.own_text
         if block.node.mem_id in tops:
             continue
-        if (len(text) <= 60 and (_DISCLAIMER.search(text) or _END_CREDIT.search(text))) or _is_credit_line(text) or _RELATED_HEADING.match(text):
+        if (len(text) <= 60 and (_DISCLAIMER.search(text) or _END_CREDIT.search(text))) or _is_credit_line(text):
             for cut_block in tail[at:]:
                 drop(cut_block)
             break
     cut([block for block in reversed(choice.blocks) if not _within(block, removed)], _trail_junk)
     for top in choice.nodes:
         _cut_after_credit_line(top)
+
+
+def _cut_related(choice: BodyChoice, tops: set[int], drop, removed: set[int]) -> None:  # noqa: ANN001 - trim_edges' drop
+    """A "相关阅读"-style heading in the last part of the body ends the text: the teasers under it
+    may carry summaries long enough to read as text, so the heading is looked for further back."""
+    chars = 0
+    for at in range(len(choice.blocks) - 1, -1, -1):
+        block = choice.blocks[at]
+        if _within(block, removed) or not block.own_text:
+            continue
+        chars += len(block.own_text)
+        if chars > _RELATED_CHARS:
+            return
+        if block.node.mem_id not in tops and _RELATED_HEADING.match(block.own_text):
+            for following in choice.blocks[at:]:
+                drop(following)
+            return
 
 
 def _cut_after_credit_line(top: LexborNode) -> None:
