@@ -143,3 +143,9 @@ def test_a_related_heading_over_teasers_with_long_summaries_ends_the_text() -> N
     teasers = "".join(f'<div class="item"><a href="/n/{i}.html">某区部署冬季安全生产工作第{i}条</a><p>{summary}</p></div>' for i in range(6))
     page = extract(paragraphs(P1, P2, P3) + "<div><h3>推荐阅读</h3></div>" + teasers)
     assert page.content_text == TEXT
+
+
+def test_a_short_last_sentence_about_an_infringement_case_is_kept() -> None:
+    last = "法院审理认为，被告构成商标侵权。"
+    page = extract(paragraphs(P1, P2, last))
+    assert page.content_text == "\n".join((P1, P2, last))

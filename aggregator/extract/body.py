@@ -76,7 +76,7 @@ _CREDIT = re.compile(r"^[(（【\[][^()（）【】\[\]]{1,30}(?:编辑|责编|�
 # block; the others (纠错, 评论, 上一篇, 客户端 …) also occur inside real sentences ("及时纠错。"),
 # so they count only in a block that is not a sentence.
 _TRAILING_JUNK = re.compile(
-    r"©|版权|copyright|未经授权|不得转载|禁止转载|转载请注明|违者必究|免责声明|侵权|扫一扫|二维码|公众号|关注我们|"
+    r"©|版权|copyright|未经授权|不得转载|禁止转载|转载请注明|违者必究|免责声明|如有侵权|侵权.{0,6}删除|扫一扫|二维码|公众号|关注我们|"
     r"图片.{0,4}(?:来自|来源|源自|取自)|图源\s*[:：]",
     re.I,
 )
@@ -519,7 +519,8 @@ def _record_tables(choice: BodyChoice, tops: set[int], removed: set[int]) -> lis
 
 def _headline_block(choice: BodyChoice, title: str | None, removed: set[int]) -> list[Block]:
     """The headline repeated at the top of the body (on one line or broken over several), with
-    what stands before it (a kicker: "15家企业") and one subtitle line after it: the page's headline block."""
+    what stands before it (a kicker: "15家企业") and the short lines under it (subtitles, the
+    document number): the page's headline block."""
     if not title:
         return []
     lead = _leading(choice, removed)
