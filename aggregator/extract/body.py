@@ -14,10 +14,17 @@ one the best of them share, tuned for Chinese text and kept to one pass over the
    is that sum times (1 − its own link density), so link farms around the text lose.
 3. The best element wins; siblings beside it that read as text too are merged in (content split
    over several `div`s), stopping at the first sibling that does not.
-4. The edges are cut: leading blocks that repeat the title, hold the byline (date, 来源, 作者),
-   a breadcrumb, a share bar or 原标题; trailing blocks that are editor or source credits,
-   print-edition lines, copyright, comment and app promotions, pagers or link lists. Captions and
-   sub-heads inside the text are kept.
+4. The edges are cut: leading blocks that repeat the title (with the headline block around the
+   repeat: kicker, subtitles, document number), a 政府信息公开 record table (索引号, 发文机关 …),
+   the byline (date, 来源, 作者), a breadcrumb, a share bar, 原标题 or a video player's label;
+   trailing blocks that are editor, reporter or production credits, image credits, print-edition
+   lines, copyright, comment and app promotions, pagers, "more" links, link lists and a 相关阅读
+   heading with what follows it. Chrome words inside a real sentence (及时纠错。) do not cut it.
+   Captions and sub-heads inside the text are kept.
+
+A page is never judged by its chrome alone: a box holding far more prose than a teaser is not a
+teaser even when its siblings look like it (table layouts), a footer block never scores, and a
+<form> holding most of the page (ASP.NET, VSB) is kept.
 
 Known content containers of gov CMSs (`#zoom`, `.TRS_Editor` …) are hints, not the only path:
 one wins only when it holds most of the scored text. A body a source's selector chose is measured
