@@ -119,3 +119,28 @@ def test_a_list_of_rows_without_end_tags_is_read(site: Site, capsys: pytest.Capt
     site.add("/list.html", f"<html><head><meta charset='utf-8'></head><body><ul>{rows}</ul></body></html>")
     assert main(["try", site.url("/list.html"), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["items"]) == 8000
+
+
+def test_a_clean_utf8_page_holding_replacement_characters_is_read(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    # The page's own text carries U+FFFD (mojibake copied in by its CMS, here 30 of them): the bytes
+    # are valid UTF-8, so the page decoded cleanly and must be read, not refused as undecodable.
+    garbled = "\ufffd" * 30
+    html = (
+        "<html><head><meta charset='utf-8'><title>某市召开安全生产工作会议</title></head><body>"
+        "<h1>某市召开安全生产工作会议</h1><div class=info>2024-01-02 09:30 来源：某市应急管理局</div>"
+        f"<div class=text><p>某市今天召开全市安全生产工作会议，总结去年工作，部署今年任务。附件名称显示为{garbled}。</p>"
+        "<p>会议要求，要加强隐患排查治理，对发现的问题建立台账、限时整改，做到五落实。</p></div></body></html>"
+    )
+    page = decode_html(html.encode("utf-8"))
+    assert page.encoding == "utf-8" and page.bad_chars == 0 and page.text == html
+    site.add("/art.html", html.encode("utf-8"), headers={"Content-Type": "text/html; charset=utf-8"})
+    assert main(["try", site.url("/art.html"), "--article", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "会议要求，要加强隐患排查治理" in out and garbled in json.loads(out)["content_text"]
+
+
+def test_broken_bytes_are_still_counted_beside_the_page_s_own_replacement_characters() -> None:
+    body = ("<p>生态环境部要闻\ufffd\ufffd</p>" * 20).encode("utf-8") + b"\xff\xfe\xff"
+    page = decode_html(body)
+    assert page.encoding == "utf-8"
+    assert page.bad_chars == 3  # the three unreadable bytes; the 40 written U+FFFD are the page's

@@ -24,7 +24,7 @@ from ..models import ErrorKind, SourceError
 from ..normalise.dates import find_date_span, parse_date
 from ..normalise.text import sanitize_html, without_whitespace
 from ..normalise.urls import absolute_url
-from .body import choice_of, find_body, is_hidden, trim_edges
+from .body import choice_of, drop_forms, find_body, is_hidden, trim_edges
 from .byline import author_from_credit, byline_lines, date_from_url, outlet_beside_date, pick_title, source_from_dateline, source_from_markup
 from .html_list import _css, node_text, select_value, split_selector
 
@@ -69,7 +69,7 @@ _BOILERPLATE_CLASS = re.compile(
     r"disclaimer|mzsm|qrcode|ewm|main-word.*|article-tools?|tools?",
     re.I,
 )
-_DROP_TAGS = ["script", "style", "noscript", "iframe", "form", "input", "button", "select", "textarea", "object", "embed"]
+_DROP_TAGS = ["script", "style", "noscript", "iframe", "input", "button", "select", "textarea", "object", "embed"]
 _MIN_BODY_CHARS = 40
 _YEAR = re.compile(r"(?:19|20)\d{2}")
 
@@ -239,6 +239,7 @@ def extract_article(
     root = tree.body or tree.root
     if root is None:
         raise SourceError(ErrorKind.PARSE, "the page has no document body")
+    drop_forms(root)  # search and login boxes; a form wrapping the whole page stays
 
     # 1. The headline, and the page's text as a reader sees it (before any cutting).
     page.title = pick_title(tree, metas)
@@ -262,7 +263,7 @@ def extract_article(
     body_start = next((start for node in body_nodes if (start := _compact_text(node))), None)
 
     # 3. The byline between the headline and the body: date, 来源, 作者.
-    byline, body_at = byline_lines(lines, page.title, body_start)
+    byline, body_at = byline_lines(lines, page.title, (choice.cut_start if choice is not None else None) or body_start)
     byline_text = "\n".join(byline)
     after_title = "\n".join(lines[max(0, body_at - len(byline)) :])
     meta_date = next(

@@ -4,7 +4,9 @@ Order: a per-source override, a byte-order mark, the HTTP charset, strict
 UTF-8, GB18030 (a superset of GB2312/GBK) when the bytes are not UTF-8, and
 only then the `<meta>` charset, because government pages often declare GB2312
 and are UTF-8, or the reverse. Replacement characters are counted so the
-caller can report a page that did not decode cleanly instead of storing mojibake.
+caller can report a page that did not decode cleanly instead of storing mojibake. Only the
+characters the decoder had to replace count: a page whose own text holds U+FFFD (copied from
+some other mojibake, often by the CMS itself) decoded cleanly.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ _BOMS = (
 class DecodedPage:
     text: str
     encoding: str  # the codec actually used, e.g. "utf-8", "gb18030"
-    bad_chars: int  # U+FFFD in the result: > 0 means some bytes could not be read
+    bad_chars: int  # U+FFFD the decoder put in for bytes it could not read (not those the page holds)
 
 
 def normalise_charset(name: str | None) -> str | None:
@@ -63,7 +65,19 @@ def _strict(body: bytes, encoding: str) -> str | None:
 
 def _lenient(body: bytes, encoding: str) -> DecodedPage:
     text = body.decode(encoding, errors="replace")
-    return DecodedPage(text, encoding, text.count("\ufffd"))
+    return DecodedPage(text, encoding, _replaced(body, text, encoding))
+
+
+def _replaced(body: bytes, text: str, encoding: str) -> int:
+    """How many U+FFFD in `text` stand for unreadable bytes, not for a U+FFFD the bytes encode."""
+    found = text.count("\ufffd")
+    if not found:
+        return 0
+    try:
+        written = body.count("\ufffd".encode(encoding))
+    except (UnicodeError, LookupError):  # the codec has no U+FFFD: every one was put in
+        written = 0
+    return max(0, found - written)
 
 
 def _meta_charsets(body: bytes) -> list[str]:
@@ -91,10 +105,10 @@ def decode_html(body: bytes, header_charset: str | None = None, override: str | 
     header = normalise_charset(header_charset)
     weak_header = bool(header_charset) and header_charset.strip().lower() in _WEAK_HEADER
     if header and not weak_header and (text := _strict(body, header)) is not None:
-        return DecodedPage(text, header, text.count("\ufffd"))
+        return DecodedPage(text, header, 0)  # strict: nothing was replaced
 
     if (text := _strict(body, "utf-8")) is not None:
-        return DecodedPage(text, "utf-8", text.count("\ufffd"))
+        return DecodedPage(text, "utf-8", 0)
 
     declared = _meta_charsets(body)
     # A page declaring Big5, Shift_JIS, EUC-KR... would decode "cleanly" as GB18030
@@ -106,7 +120,7 @@ def decode_html(body: bytes, header_charset: str | None = None, override: str | 
         candidates.append(header)
     for codec in candidates:
         if (text := _strict(body, codec)) is not None:
-            return DecodedPage(text, codec, text.count("\ufffd"))
+            return DecodedPage(text, codec, 0)
 
     # Gov CMSs splice GBK fragments (server-side includes) into UTF-8 templates:
     # each line then decodes cleanly in one of the two.
