@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -25,7 +26,7 @@ from ..normalise.dates import find_date_span, parse_date
 from ..normalise.text import sanitize_html, without_whitespace
 from ..normalise.urls import absolute_url
 from .body import choice_of, find_body, is_hidden, trim_edges
-from .byline import author_from_credit, byline_lines, date_from_url, outlet_beside_date, pick_title, source_from_dateline, source_from_markup
+from .byline import author_from_credit, byline_lines, is_related_heading, date_from_url, outlet_beside_date, pick_title, source_from_dateline, source_from_markup
 from .html_list import _css, node_text, select_value, split_selector
 
 __all__ = ["ArticlePage", "extract_article"]
@@ -72,6 +73,7 @@ _BOILERPLATE_CLASS = re.compile(
 _DROP_TAGS = ["script", "style", "noscript", "iframe", "form", "input", "button", "select", "textarea", "object", "embed"]
 _MIN_BODY_CHARS = 40
 _YEAR = re.compile(r"(?:19|20)\d{2}")
+_MARKUP = re.compile(r"</?[A-Za-z][^<>]*>")
 
 
 @dataclass(slots=True)
@@ -106,7 +108,12 @@ def _metas(tree: LexborHTMLParser) -> dict[str, str]:
     found: dict[str, str] = {}
     for meta in tree.css("meta[content]"):
         key = (meta.attributes.get("name") or meta.attributes.get("property") or meta.attributes.get("itemprop") or "").strip().lower()
-        value = _clean(meta.attributes.get("content"))
+        value = meta.attributes.get("content")
+        if value and "<" in value:
+            # CMSs paste the headline's HTML into ArticleTitle ("标题<div>——副标题</div>"): the
+            # reader sees the text, never the tags.
+            value = _MARKUP.sub("", value)
+        value = _clean(value)
         if key and value and key not in found:
             found[key] = value
     return found
@@ -262,9 +269,9 @@ def extract_article(
     body_start = next((start for node in body_nodes if (start := _compact_text(node))), None)
 
     # 3. The byline between the headline and the body: date, 来源, 作者.
-    byline, body_at = byline_lines(lines, page.title, body_start)
+    byline, body_at = byline_lines(lines, page.title, body_start, lambda text: find_date_span(text, tz, now) is not None)
     byline_text = "\n".join(byline)
-    after_title = "\n".join(lines[max(0, body_at - len(byline)) :])
+    after_title = "\n".join(_until_related_block(lines, max(0, body_at - len(byline)), body_at))
     meta_date = next(
         ((moment, metas[key]) for key in _META_DATE if metas.get(key) and (moment := parse_date(metas[key], tz, now))), None
     )
@@ -291,7 +298,7 @@ def extract_article(
         _origin_value(_labelled(_ORIGIN_LABEL, byline_text))
         or _origin_value(_labelled(_ORIGIN_LABEL, after_title))
         or _origin_value(source_from_markup(root, tz, now))
-        or outlet_beside_date(byline, tz, now)
+        or outlet_beside_date(byline, tz, now, _offsite_link_texts(root, base))
         or next((v for k in _META_ORIGIN if (v := _origin_value(metas.get(k)))), None)
     )
     page.author = (
@@ -356,8 +363,35 @@ def extract_article(
     return page
 
 
+def _offsite_link_texts(root: LexborNode, base: str) -> set[str]:
+    """Short texts of links to other sites: an outlet's name beside the byline date is often
+    linked to the outlet's home page."""
+    host = urlsplit(base).hostname or ""
+    site = ".".join(host.split(".")[-2:])
+    texts: set[str] = set()
+    for link in root.css("a[href]"):
+        href = link.attributes.get("href") or ""
+        if not href.startswith(("http://", "https://", "//")):
+            continue
+        other = urlsplit(href if not href.startswith("//") else "http:" + href).hostname or ""
+        if other and not other.endswith(site):
+            text = node_text(link)
+            if 2 <= len(text) <= 16:
+                texts.add(text)
+    return texts
+
+
+def _until_related_block(lines: list[str], start: int, body_at: int) -> list[str]:
+    """lines[start:] up to the first heading of a related-articles block after the body's start:
+    the dates and 来源 under it belong to other articles."""
+    for at in range(max(start, body_at + 1), len(lines)):
+        if is_related_heading(lines[at]):
+            return lines[start:at]
+    return lines[start:]
+
+
 def _compact_text(node: LexborNode) -> str:
-    return without_whitespace(node.text(deep=True, separator="", strip=False))[:40]
+    return without_whitespace(node.text(deep=True, separator="", strip=False))[:60]
 
 
 def _date_only(found: tuple[datetime, str]) -> bool:
