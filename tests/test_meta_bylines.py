@@ -98,3 +98,15 @@ def test_a_photo_credit_or_an_author_box_is_not_the_source() -> None:
     )
     assert article.origin is None
     assert article.author == "安东尼"
+
+
+def test_a_link_to_the_sites_own_home_under_another_host_is_not_an_outlet() -> None:
+    # A saved copy without its URL: the site is the host most links go to, and the <title> names it.
+    nav = "".join(f'<a href="http://www.njxfhn.com/c/{i}.html">栏目{i}</a>' for i in range(5))
+    article = extract(
+        f'<div class="nav">{nav}</div><h1>{TITLE}</h1><div><a class="post-date">2019年09月11日</a> '
+        '<a href="http://www.njxfhn.com/">富达传媒</a></div>'
+        f'<div class="text"><p>{PARAGRAPH}</p><p>{PARAGRAPH}</p></div>',
+        url="http://fixture.invalid/page.html",
+    )
+    assert article.origin is None

@@ -73,6 +73,7 @@ _BOILERPLATE_CLASS = re.compile(
 _DROP_TAGS = ["script", "style", "noscript", "iframe", "form", "input", "button", "select", "textarea", "object", "embed"]
 _MIN_BODY_CHARS = 40
 _YEAR = re.compile(r"(?:19|20)\d{2}")
+_OWN_SITE_LINKS = 3  # this many absolute links to one site, and more than to any other: the page's own
 _MARKUP = re.compile(r"</?[A-Za-z][^<>]*>")
 
 
@@ -269,13 +270,15 @@ def extract_article(
     body_start = next((start for node in body_nodes if (start := _compact_text(node))), None)
 
     # 3. The byline between the headline and the body: date, 来源, 作者.
-    byline, body_at = byline_lines(lines, page.title, body_start, lambda text: find_date_span(text, tz, now) is not None)
+    byline, body_at, elsewhere = byline_lines(lines, page.title, body_start, lambda text: find_date_span(text, tz, now) is not None)
     byline_text = "\n".join(byline)
     after_title = "\n".join(_until_related_block(lines, max(0, body_at - len(byline)), body_at))
     meta_date = next(
         ((moment, metas[key]) for key in _META_DATE if metas.get(key) and (moment := parse_date(metas[key], tz, now))), None
     )
     dated = _labelled_date(byline_text, tz, now) or find_date_span(byline_text, tz, now)
+    if elsewhere and meta_date is not None:
+        dated = None  # a date near another copy of the headline is a guess; the page's metadata is not
     if dated is not None and meta_date is not None and _date_only(dated) and not _date_only(meta_date) and dated[0].date() == meta_date[0].astimezone(tz).date():
         dated = meta_date  # same day, and the meta tag knows the time
     if dated is not None and not _YEAR.search(dated[1]):
@@ -298,7 +301,7 @@ def extract_article(
         _origin_value(_labelled(_ORIGIN_LABEL, byline_text))
         or _origin_value(_labelled(_ORIGIN_LABEL, after_title))
         or _origin_value(source_from_markup(root, tz, now))
-        or outlet_beside_date(byline, tz, now, _offsite_link_texts(root, base))
+        or outlet_beside_date(byline, tz, now, _offsite_link_texts(root, base, metas, _site_names(tree, page.title)))
         or next((v for k in _META_ORIGIN if (v := _origin_value(metas.get(k)))), None)
     )
     page.author = (
@@ -363,22 +366,38 @@ def extract_article(
     return page
 
 
-def _offsite_link_texts(root: LexborNode, base: str) -> set[str]:
+def _site_names(tree: LexborHTMLParser, title: str | None) -> str:
+    node = tree.css_first("title")
+    head = node_text(node) if node is not None else ""
+    return head.replace(title, " ") if title else head
+
+
+def _site_key(host: str) -> str:
+    """The registered part of a host: news.sina.com.cn -> sina.com.cn, www.yicai.com -> yicai.com."""
+    labels = host.lower().split(".")
+    keep = 3 if len(labels) >= 3 and labels[-2] in ("com", "net", "org", "gov", "edu", "ac", "co") else 2
+    return ".".join(labels[-keep:])
+
+
+def _offsite_link_texts(root: LexborNode, base: str, metas: dict[str, str], site_names: str) -> set[str]:
     """Short texts of links to other sites: an outlet's name beside the byline date is often
-    linked to the outlet's home page."""
-    host = urlsplit(base).hostname or ""
-    site = ".".join(host.split(".")[-2:])
-    texts: set[str] = set()
+    linked to the outlet's home page. The page's own site is its URL's, its canonical URL's and
+    the one most of its links go to (a saved copy may have no real URL); a name `site_names` holds
+    (the <title> without the headline: "标题-富达传媒") is the site's own."""
+    links: list[tuple[str, str]] = []
+    counts: dict[str, int] = {}
     for link in root.css("a[href]"):
         href = link.attributes.get("href") or ""
-        if not href.startswith(("http://", "https://", "//")):
-            continue
-        other = urlsplit(href if not href.startswith("//") else "http:" + href).hostname or ""
-        if other and not other.endswith(site):
-            text = node_text(link)
-            if 2 <= len(text) <= 16:
-                texts.add(text)
-    return texts
+        if href.startswith("//"):
+            href = "http:" + href
+        if href.startswith(("http://", "https://")) and (host := urlsplit(href).hostname):
+            key = _site_key(host)
+            counts[key] = counts.get(key, 0) + 1
+            links.append((key, node_text(link)))
+    own = {_site_key(urlsplit(url).hostname or "") for url in (base, metas.get("og:url", "")) if url}
+    if counts and counts[busiest := max(counts, key=counts.__getitem__)] >= _OWN_SITE_LINKS:
+        own.add(busiest)
+    return {text for key, text in links if key not in own and 2 <= len(text) <= 16 and text not in site_names}
 
 
 def _until_related_block(lines: list[str], start: int, body_at: int) -> list[str]:

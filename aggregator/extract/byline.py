@@ -196,8 +196,9 @@ def _until_related(lines: list[str]) -> list[str]:
 
 def byline_lines(
     lines: list[str], title: str | None, body_start: str | None, has_date: Callable[[str], bool] | None = None
-) -> tuple[list[str], int]:
-    """The lines between the headline and the body (the byline), and where the body starts.
+) -> tuple[list[str], int, bool]:
+    """The lines between the headline and the body (the byline), where the body starts, and
+    whether the byline was found elsewhere than under the last headline (then less sure).
 
     Without a headline in the text, the few lines above the body; without a body, the lines
     after the headline. With `has_date`, a byline without a date is looked for elsewhere: after
@@ -247,10 +248,10 @@ def byline_lines(
         for (first, last), (next_first, _next_last) in zip(reversed(starts[:-1]), reversed(starts[1:])):
             earlier = _until_related(lines[last + 1 : min(next_first, last + 1 + 12)])
             if earlier and has_date("\n".join(earlier[:_EARLIER_BYLINE_LINES])):
-                return earlier, body_at
+                return earlier, body_at, True
         first = starts[-1][0]
         if first > 0 and len(lines[first - 1]) <= 80 and has_date(lines[first - 1]):
-            return [lines[first - 1], *byline], body_at
+            return [lines[first - 1], *byline], body_at, True
     if has_date is not None and title and body_at < len(lines) and (title_at < 0 or not has_date("\n".join(byline))):
         # The body found opens with its own headline block: "date / headline / text" or
         # "headline / date / text" within its first lines. Without a headline above the body,
@@ -262,8 +263,8 @@ def byline_lines(
             first, last = line_at(found), line_at(found + len(key) - 1)
             around = [line for line in (*lines[body_at:first], *lines[last + 1 : last + 1 + _EARLIER_BYLINE_LINES]) if len(line) <= 80]
             if around and has_date("\n".join(around)):
-                return around, body_at
-    return byline, body_at
+                return around, body_at, True
+    return byline, body_at, False
 
 
 _URL_DATES = (
