@@ -131,6 +131,9 @@ def test_cst_in_a_chinese_source_means_china_standard_time() -> None:
         ("Nov. 6, 2009", at(2009, 11, 6)),
         ("6 November 2009", at(2009, 11, 6)),
         ("2nd of May 2019", at(2019, 5, 2)),
+        ("三月 3rd, 2015 at 下午 2:49", at(2015, 3, 3, 14, 49)),
+        ("9月 3rd, 2015", at(2015, 9, 3)),
+        ("9月 3, 2015", at(2015, 9, 3)),
         # Official documents sign with Chinese numerals.
         ("二〇二二年一月二十七日", at(2022, 1, 27)),
         ("二〇二三年十二月三十一日", at(2023, 12, 31)),
@@ -153,3 +156,20 @@ def test_named_month_dates_keep_an_offset_and_reject_impossible_days() -> None:
 def test_numeric_dates_still_win_over_named_ones_in_a_longer_text() -> None:
     assert find_date("更新 2023-04-23 首发 April 1st, 2023", SH, NOW) == at(2023, 4, 23)
     assert find_date("一月 5 日，十二月的计划", SH, NOW) is None  # no year: not a named-month date
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2023-04-23 下午3:05", at(2023, 4, 23, 15, 5)),
+        ("2015 年 3 月 3 日 at 下午 11:35", at(2015, 3, 3, 23, 35)),
+        ("2023-04-23 2:05 PM", at(2023, 4, 23, 14, 5)),
+        ("2023-04-23 12:05 am", at(2023, 4, 23, 0, 5)),
+        ("2023年4月23日 中午12:30", at(2023, 4, 23, 12, 30)),
+        ("2023年4月23日 中午1:30", at(2023, 4, 23, 13, 30)),
+        ("2023年4月23日 上午9:30", at(2023, 4, 23, 9, 30)),
+        ("2023-04-23 21:05", at(2023, 4, 23, 21, 5)),
+    ],
+)
+def test_twelve_hour_clocks(text: str, expected: datetime) -> None:
+    assert parse_date(text, SH, NOW) == expected

@@ -23,10 +23,12 @@ MIN_YEAR = 1990
 
 # Optional time after a date: "09:42", "09:42:56", "9时42分", ISO "T09:42:56.123Z",
 # and the odd "2007-08-20-23:59:59". The separator may be missing ("2019年06月15日08:18").
+# A 12-hour clock says so: "下午 2:49", "2:49 pm", "at 下午 11:35" (WordPress in Chinese).
 _TIME = (
-    r"(?:[\sT\-]|&nbsp;|\u3000)*"
+    r"(?:[\sT\-]|&nbsp;|\u3000)*(?:at\s*)?(?:(?P<CN>上午|下午|晚上|中午|凌晨|早上|傍晚)\s*)?"
     r"(?P<H>[01]?\d|2[0-3])\s*[:：时]\s*(?P<M>[0-5]\d)(?!\d)"
     r"(?:\s*[:：分]\s*(?P<S>[0-5]\d)(?!\d)(?:[.,](?P<F>\d{1,9}))?\s*秒?|\s*分)?"
+    r"(?:\s*(?P<AP>[ap])\.?m\b\.?)?"
     r"(?:\s*(?P<TZ>Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d|(?:UTC|GMT)(?:[+-]\d{1,2}(?::?\d{2})?)?)(?![\w]))?"
 )
 _FULL_DATE = re.compile(
@@ -60,15 +62,11 @@ _MONTHS = {
     "一月": 1, "二月": 2, "三月": 3, "四月": 4, "五月": 5, "六月": 6, "七月": 7, "八月": 8, "九月": 9, "十月": 10, "十一月": 11, "十二月": 12,
 }
 _MONTH_NAME = (
-    r"(?:(?<![〇零一二三四五六七八九十])(?P<{0}>十[一二]?月|[一二三四五六七八九]月)"
+    r"(?:(?<![〇零一二三四五六七八九十\d])(?P<{0}>十[一二]?月|[一二三四五六七八九]月|(?:1[0-2]|0?[1-9])月(?=\s*\d+(?:st|nd|rd|th|\s*,\s*(?:19|20)\d\d)))"
     r"|(?<![A-Za-z])(?P<{0}e>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![a-z])\.?)"
 )
 _ORDINAL_DAY = r"(?P<{0}>[0-3]?\d)(?:st|nd|rd|th)?(?![\d:])"
-_CLOCK = (
-    r"(?:\s*(?:,|at|@|-)?\s*(?P<H>[01]?\d|2[0-3])\s*:\s*(?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?(?!\d)"
-    r"(?:\s*(?P<AP>[ap])\.?m\b\.?)?"
-    r"(?:\s*(?P<TZ>Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d|(?:UTC|GMT)(?:[+-]\d{1,2}(?::?\d{2})?)?)(?![\w]))?)?"
-)
+_CLOCK = r"(?:\s*[,@]?" + _TIME + r")?"
 _WEEKDAY = r"(?:(?:星期|周|礼拜)[一二三四五六日天]|(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tue|wed|thu|fri|sat|sun)\.?\s*,?\s*"
 _NAMED_MONTH_DATE = re.compile(
     r"(?:" + _WEEKDAY + r")?(?:" + _MONTH_NAME.format("mon") + r"\s*" + _ORDINAL_DAY.format("d") + r"\s*,?\s*(?P<y>(?:19|20)\d{2})"
@@ -141,6 +139,12 @@ def _build(match: re.Match[str], year: int, month: int, day: int, tz: tzinfo) ->
     """The datetime a date(+time) match describes, or None when a field is out of range."""
     groups = match.groupdict()
     hour = int(groups["H"]) if groups.get("H") else 0
+    half = (groups.get("AP") or "").lower() or groups.get("CN")
+    if half and hour <= 12:  # 12 am is midnight, 12 pm noon; 中午 1:00 is 13:00
+        if half in ("p", "下午", "晚上", "傍晚") or (half == "中午" and hour < 11):
+            hour = hour % 12 + 12
+        elif half in ("a", "上午", "凌晨", "早上"):
+            hour %= 12
     minute = int(groups["M"]) if groups.get("M") else 0
     second = int(groups["S"]) if groups.get("S") else 0
     micro = int((groups.get("F") or "0")[:6].ljust(6, "0"))
@@ -176,6 +180,8 @@ def _from_month_day(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime
 
 def _month_number(name: str) -> int:
     name = name.lower()
+    if name[0].isdigit():  # "9月" before an ordinal day
+        return int(name[:-1])
     return _MONTHS.get(name) or _MONTHS[name[:3]]
 
 
@@ -184,11 +190,7 @@ def _from_named_month(match: re.Match[str], tz: tzinfo, now: datetime) -> dateti
     day = int(match.group("d") or match.group("d2"))
     year = int(match.group("y") or match.group("y2"))
     moment = _build(match, year, _month_number(month), day, tz)
-    if moment is None:
-        return None
-    if match.group("AP") and moment.hour <= 12:  # 12 am is midnight, 12 pm noon
-        moment = moment.replace(hour=moment.hour % 12 + (12 if match.group("AP").lower() == "p" else 0))
-    return plausible(moment, now)
+    return plausible(moment, now) if moment else None
 
 
 def _cn_number(text: str) -> int:
