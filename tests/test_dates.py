@@ -169,6 +169,8 @@ def test_numeric_dates_still_win_over_named_ones_in_a_longer_text() -> None:
         ("2023年4月23日 中午1:30", at(2023, 4, 23, 13, 30)),
         ("2023年4月23日 上午9:30", at(2023, 4, 23, 9, 30)),
         ("2023-04-23 21:05", at(2023, 4, 23, 21, 5)),
+        ("2024年5月22日週三 上午8:21", at(2024, 5, 22, 8, 21)),
+        ("2024年5月20日(星期一) 下午2:05", at(2024, 5, 20, 14, 5)),
     ],
 )
 def test_twelve_hour_clocks(text: str, expected: datetime) -> None:

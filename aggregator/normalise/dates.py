@@ -23,9 +23,11 @@ MIN_YEAR = 1990
 
 # Optional time after a date: "09:42", "09:42:56", "9时42分", ISO "T09:42:56.123Z",
 # and the odd "2007-08-20-23:59:59". The separator may be missing ("2019年06月15日08:18").
-# A 12-hour clock says so: "下午 2:49", "2:49 pm", "at 下午 11:35" (WordPress in Chinese).
+# A 12-hour clock says so: "下午 2:49", "2:49 pm", "at 下午 11:35" (WordPress in Chinese); a
+# weekday may sit between the date and the time ("2024年5月22日週三 上午8:21", "(星期三) 08:21").
 _TIME = (
-    r"(?:[\sT\-]|&nbsp;|\u3000)*(?:at\s*)?(?:(?P<CN>上午|下午|晚上|中午|凌晨|早上|傍晚)\s*)?"
+    r"(?:[\sT\-]|&nbsp;|\u3000)*(?:[(（]?(?:星期|周|週|礼拜|禮拜)[一二三四五六日天][)）]?\s*)?(?:at\s*)?"
+    r"(?:(?P<CN>上午|下午|晚上|中午|凌晨|早上|傍晚)\s*)?"
     r"(?P<H>[01]?\d|2[0-3])\s*[:：时]\s*(?P<M>[0-5]\d)(?!\d)"
     r"(?:\s*[:：分]\s*(?P<S>[0-5]\d)(?!\d)(?:[.,](?P<F>\d{1,9}))?\s*秒?|\s*分)?"
     r"(?:\s*(?P<AP>[ap])\.?m\b\.?)?"
