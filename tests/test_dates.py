@@ -117,3 +117,61 @@ def test_cst_in_a_chinese_source_means_china_standard_time() -> None:
     # Elsewhere it keeps its US meaning.
     chicago = parse_date("Wed, 01 May 2024 09:42:56 CST", ZoneInfo("America/Chicago"), now)
     assert chicago is not None and chicago.utcoffset() == timedelta(hours=-6)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # WordPress in a Chinese locale: the month in Chinese, the day with its English ordinal.
+        ("十一月 6th, 2009", at(2009, 11, 6)),
+        ("星期三, 一月 12th, 2011", at(2011, 1, 12)),
+        ("十二月 31st, 2023 12:05 am", at(2023, 12, 31, 0, 5)),
+        ("Saturday, September 10th, 2005   10:56 am", at(2005, 9, 10, 10, 56)),
+        ("September 10th, 2005 10:56 pm", at(2005, 9, 10, 22, 56)),
+        ("Nov. 6, 2009", at(2009, 11, 6)),
+        ("6 November 2009", at(2009, 11, 6)),
+        ("2nd of May 2019", at(2019, 5, 2)),
+        ("三月 3rd, 2015 at 下午 2:49", at(2015, 3, 3, 14, 49)),
+        ("9月 3rd, 2015", at(2015, 9, 3)),
+        ("9月 3, 2015", at(2015, 9, 3)),
+        # Official documents sign with Chinese numerals.
+        ("二〇二二年一月二十七日", at(2022, 1, 27)),
+        ("二〇二三年十二月三十一日", at(2023, 12, 31)),
+        ("二○一九年十月十日", at(2019, 10, 10)),
+    ],
+)
+def test_month_names_ordinal_days_and_chinese_numerals(text: str, expected: datetime) -> None:
+    assert parse_date(text, SH, NOW) == expected
+    found = find_date_span(f"发表于 {text} 阅读(12)", SH, NOW)
+    assert found is not None and found[0] == expected
+
+
+def test_named_month_dates_keep_an_offset_and_reject_impossible_days() -> None:
+    assert find_date("Sat, 10 Sep 2005 10:56:00 +0000", SH, NOW) == datetime(2005, 9, 10, 10, 56, tzinfo=timezone.utc)
+    assert parse_date("二月 30th, 2023", SH, NOW) is None
+    assert parse_date("十三月 3rd, 2023", SH, NOW) is None
+    assert parse_date("June 5th, 2030", SH, NOW) is None  # in the future
+
+
+def test_numeric_dates_still_win_over_named_ones_in_a_longer_text() -> None:
+    assert find_date("更新 2023-04-23 首发 April 1st, 2023", SH, NOW) == at(2023, 4, 23)
+    assert find_date("一月 5 日，十二月的计划", SH, NOW) is None  # no year: not a named-month date
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2023-04-23 下午3:05", at(2023, 4, 23, 15, 5)),
+        ("2015 年 3 月 3 日 at 下午 11:35", at(2015, 3, 3, 23, 35)),
+        ("2023-04-23 2:05 PM", at(2023, 4, 23, 14, 5)),
+        ("2023-04-23 12:05 am", at(2023, 4, 23, 0, 5)),
+        ("2023年4月23日 中午12:30", at(2023, 4, 23, 12, 30)),
+        ("2023年4月23日 中午1:30", at(2023, 4, 23, 13, 30)),
+        ("2023年4月23日 上午9:30", at(2023, 4, 23, 9, 30)),
+        ("2023-04-23 21:05", at(2023, 4, 23, 21, 5)),
+        ("2024年5月22日週三 上午8:21", at(2024, 5, 22, 8, 21)),
+        ("2024年5月20日(星期一) 下午2:05", at(2024, 5, 20, 14, 5)),
+    ],
+)
+def test_twelve_hour_clocks(text: str, expected: datetime) -> None:
+    assert parse_date(text, SH, NOW) == expected

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -24,8 +25,8 @@ from ..models import ErrorKind, SourceError
 from ..normalise.dates import find_date_span, parse_date
 from ..normalise.text import sanitize_html, without_whitespace
 from ..normalise.urls import absolute_url
-from .body import choice_of, drop_forms, find_body, is_hidden, trim_edges
-from .byline import author_from_credit, byline_lines, date_from_url, outlet_beside_date, pick_title, source_from_dateline, source_from_markup
+from .body import BodyChoice, choice_of, drop_forms, find_body, is_hidden, trim_edges
+from .byline import author_from_credit, byline_lines, is_related_heading, date_from_url, outlet_beside_date, pick_title, source_from_dateline, source_from_markup
 from .html_list import _css, node_text, select_value, split_selector
 
 __all__ = ["ArticlePage", "extract_article"]
@@ -72,6 +73,8 @@ _BOILERPLATE_CLASS = re.compile(
 _DROP_TAGS = ["script", "style", "noscript", "iframe", "input", "button", "select", "textarea", "object", "embed"]
 _MIN_BODY_CHARS = 40
 _YEAR = re.compile(r"(?:19|20)\d{2}")
+_OWN_SITE_LINKS = 3  # this many absolute links to one site, and more than to any other: the page's own
+_MARKUP = re.compile(r"</?[A-Za-z][^<>]*>")
 
 
 @dataclass(slots=True)
@@ -106,7 +109,12 @@ def _metas(tree: LexborHTMLParser) -> dict[str, str]:
     found: dict[str, str] = {}
     for meta in tree.css("meta[content]"):
         key = (meta.attributes.get("name") or meta.attributes.get("property") or meta.attributes.get("itemprop") or "").strip().lower()
-        value = _clean(meta.attributes.get("content"))
+        value = meta.attributes.get("content")
+        if value and "<" in value:
+            # CMSs paste the headline's HTML into ArticleTitle ("标题<div>——副标题</div>"): the
+            # reader sees the text, never the tags.
+            value = _MARKUP.sub("", value)
+        value = _clean(value)
         if key and value and key not in found:
             found[key] = value
     return found
@@ -263,13 +271,17 @@ def extract_article(
     body_start = next((start for node in body_nodes if (start := _compact_text(node))), None)
 
     # 3. The byline between the headline and the body: date, 来源, 作者.
-    byline, body_at = byline_lines(lines, page.title, (choice.cut_start if choice is not None else None) or body_start)
+    byline, body_at, elsewhere = byline_lines(
+        lines, page.title, _body_first(text, choice, body_start), lambda line: find_date_span(line, tz, now) is not None
+    )
     byline_text = "\n".join(byline)
-    after_title = "\n".join(lines[max(0, body_at - len(byline)) :])
+    after_title = "\n".join(_until_related_block(lines, max(0, body_at - len(byline)), body_at))
     meta_date = next(
         ((moment, metas[key]) for key in _META_DATE if metas.get(key) and (moment := parse_date(metas[key], tz, now))), None
     )
     dated = _labelled_date(byline_text, tz, now) or find_date_span(byline_text, tz, now)
+    if elsewhere and meta_date is not None:
+        dated = None  # a date near another copy of the headline is a guess; the page's metadata is not
     if dated is not None and meta_date is not None and _date_only(dated) and not _date_only(meta_date) and dated[0].date() == meta_date[0].astimezone(tz).date():
         dated = meta_date  # same day, and the meta tag knows the time
     if dated is not None and not _YEAR.search(dated[1]):
@@ -292,7 +304,7 @@ def extract_article(
         _origin_value(_labelled(_ORIGIN_LABEL, byline_text))
         or _origin_value(_labelled(_ORIGIN_LABEL, after_title))
         or _origin_value(source_from_markup(root, tz, now))
-        or outlet_beside_date(byline, tz, now)
+        or outlet_beside_date(byline, tz, now, _offsite_link_texts(root, base, metas, _site_names(tree, page.title)))
         or next((v for k in _META_ORIGIN if (v := _origin_value(metas.get(k)))), None)
     )
     page.author = (
@@ -357,8 +369,63 @@ def extract_article(
     return page
 
 
+def _site_names(tree: LexborHTMLParser, title: str | None) -> str:
+    node = tree.css_first("title")
+    head = node_text(node) if node is not None else ""
+    return head.replace(title, " ") if title else head
+
+
+def _site_key(host: str) -> str:
+    """The registered part of a host: news.sina.com.cn -> sina.com.cn, www.yicai.com -> yicai.com."""
+    labels = host.lower().split(".")
+    keep = 3 if len(labels) >= 3 and labels[-2] in ("com", "net", "org", "gov", "edu", "ac", "co") else 2
+    return ".".join(labels[-keep:])
+
+
+def _offsite_link_texts(root: LexborNode, base: str, metas: dict[str, str], site_names: str) -> set[str]:
+    """Short texts of links to other sites: an outlet's name beside the byline date is often
+    linked to the outlet's home page. The page's own site is its URL's, its canonical URL's and
+    the one most of its links go to (a saved copy may have no real URL); a name `site_names` holds
+    (the <title> without the headline: "标题-富达传媒") is the site's own."""
+    links: list[tuple[str, str]] = []
+    counts: dict[str, int] = {}
+    for link in root.css("a[href]"):
+        href = link.attributes.get("href") or ""
+        if href.startswith("//"):
+            href = "http:" + href
+        if href.startswith(("http://", "https://")) and (host := urlsplit(href).hostname):
+            key = _site_key(host)
+            counts[key] = counts.get(key, 0) + 1
+            links.append((key, node_text(link)))
+    own = {_site_key(urlsplit(url).hostname or "") for url in (base, metas.get("og:url", "")) if url}
+    if counts and counts[busiest := max(counts, key=counts.__getitem__)] >= _OWN_SITE_LINKS:
+        own.add(busiest)
+    return {text for key, text in links if key not in own and 2 <= len(text) <= 16 and text not in site_names}
+
+
+def _until_related_block(lines: list[str], start: int, body_at: int) -> list[str]:
+    """lines[start:] up to the first heading of a related-articles block after the body's start:
+    the dates and 来源 under it belong to other articles."""
+    for at in range(max(start, body_at + 1), len(lines)):
+        if is_related_heading(lines[at]):
+            return lines[start:at]
+    return lines[start:]
+
+
+def _body_first(text: str, choice: BodyChoice | None, body_start: str | None) -> str | None:
+    """Where the body begins in the page's text: the start of the headline block or record table
+    the body's edges cut (the byline stands above them), unless the text shows that block after
+    the body's first words (a block placed by layout, not by order)."""
+    cut_start = choice.cut_start if choice is not None else None
+    if not cut_start or not body_start:
+        return cut_start or body_start
+    compact = without_whitespace(text)
+    at_cut, at_body = compact.find(cut_start), compact.find(body_start)
+    return cut_start if at_cut >= 0 and (at_body < 0 or at_cut < at_body) else body_start
+
+
 def _compact_text(node: LexborNode) -> str:
-    return without_whitespace(node.text(deep=True, separator="", strip=False))[:40]
+    return without_whitespace(node.text(deep=True, separator="", strip=False))[:60]
 
 
 def _date_only(found: tuple[datetime, str]) -> bool:

@@ -129,6 +129,7 @@ _TIME = re.compile(r"\d{1,2}:\d{2}")
 _HAS_DATE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
 _TITLE_LINK_CHARS = 8
 _PROSE_CHARS = 300  # text outside links that no teaser box holds
+_STANDS_OUT = 3  # ... and this many times the prose of any sibling
 _PROSE_PER_LINK = 150  # ... per headline link in it: a list of teasers with summaries has fewer
 _DISCLAIMER = re.compile(r"^[【\[]?(?:郑重)?声明\s*[:：]|风险自担|转载请注明|不代表.{0,12}(?:立场|观点)|版权|未经授权|免责声明|授权.{0,20}发布|禁止.{0,6}转载")
 _CHROME_WORDS = re.compile(r"^(?:正在加载|加载中|视频推荐|精彩推荐|精彩视频推荐|图集|更多|返回|top)", re.I)
@@ -279,8 +280,13 @@ def _mark_teasers(blocks: list[Block]) -> None:
             groups.setdefault(key, []).append(block)
     for members in groups.values():
         if len(members) >= 3:
+            # The one box that holds prose, far more than any sibling, is the article (a table
+            # layout); in a stream of teasers with summaries several hold about as much.
+            prose = sorted((member.chars - member.link_chars for member in members), reverse=True)
             for member in members:
-                member.teaser = not _holds_prose(member)
+                member.teaser = not (
+                    _holds_prose(member) and member.chars - member.link_chars == prose[0] and prose[0] >= _STANDS_OUT * prose[1]
+                )
     for block in blocks:  # pre-order: parents are settled before their children
         if block.parent is not None and block.parent.teaser:
             block.teaser = True

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Callable, Collection
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -29,10 +30,14 @@ from ..normalise.dates import find_date_span
 from ..normalise.text import without_whitespace
 from .html_list import node_text
 
-__all__ = ["author_from_credit", "byline_lines", "clean_title", "date_from_url", "outlet_beside_date", "pick_title", "source_from_dateline", "source_from_markup"]
+__all__ = ["RELATED_HEADING", "author_from_credit", "byline_lines", "is_related_heading", "clean_title", "date_from_url", "outlet_beside_date", "pick_title", "source_from_dateline", "source_from_markup"]
 
 META_TITLE = ("articletitle", "og:title", "twitter:title")  # meta tags that hold the headline
-_SEPARATORS = re.compile(r"\s*(?:__?|\|{1,2}|｜|——|--|—|\s-\s|\s–\s)\s*")
+# Between a headline and site or column names. "——" is not among them: Chinese headlines join a
+# main title and its subtitle with it ("主标题——副标题"), so it is split apart only around site names.
+_SEPARATORS = re.compile(r"\s*(?:__?|\|{1,2}|｜|--|(?<!—)—(?!—)|\s-\s|\s–\s|»)\s*")
+_DOUBLE_DASH = re.compile(r"\s*——\s*")
+_SUBTITLE_CHARS = 6  # a part after "——" this long or longer is a subtitle unless it names a site
 _SITE_WORDS = re.compile(r"(?:网|网站|频道|门户|政府|人民政府|新闻|新闻网|在线|日报|晚报|早报|客户端|资讯|首页|官网|\.com|\.cn|\.net)$", re.I)
 _TIGHT_DASH = re.compile(r"^(.{6,}?)\s*[-－]\s*([^-－]{2,15})$")
 _TITLE_HEADINGS = "h1, h2, h3, h4, h5, h6, [class*=title], [id*=title], [class*=Title], [class*=tit], [class*=bt]"
@@ -52,6 +57,12 @@ def clean_title(title: str, site_name: str | None = None) -> str:
         longest = max([part for part in parts if not _site_like(part)] or parts, key=len)
         if len(longest) >= 4:
             title = longest
+    halves = [part for part in _DOUBLE_DASH.split(title) if part]
+    if len(halves) > 1:
+        # "保定市人民政府网——标题", "标题——快科技": a site or short column name goes; a subtitle stays.
+        kept = [part for part in halves if not (_site_like(part) or part == site_name or len(part) < _SUBTITLE_CHARS)]
+        if kept:
+            title = "——".join(kept)
     match = _TIGHT_DASH.match(title)  # "标题-新华网": a hyphen without spaces, then a site name
     if match and (_site_like(match.group(2)) or (site_name and match.group(2) == site_name)):
         title = match.group(1)
@@ -70,6 +81,53 @@ def _similar(a: str, b: str) -> float:
         return 0.0
     pool = set(b)
     return sum(1 for char in a if char in pool) / len(a)
+
+
+_DATE_LIKE = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
+_TEXT_AFTER_CHARS = 160
+
+
+def _text_after(node: LexborNode, limit: int = _TEXT_AFTER_CHARS) -> str:
+    """About `limit` characters of the text that follows `node` in document order."""
+    parts: list[str] = []
+    total = 0
+    current: LexborNode | None = node
+    while current is not None and total < limit:
+        sibling = current.next
+        while sibling is not None and total < limit:
+            text = sibling.text(deep=True, separator=" ", strip=True)[:limit] if sibling.tag not in ("-comment", "script", "style") else ""
+            if text:
+                parts.append(text)
+                total += len(text)
+            sibling = sibling.next
+        current = current.parent
+    return " ".join(parts)[:limit]
+
+
+def _headline_above_byline(tree: LexborHTMLParser, head: str, site_name: str | None) -> str | None:
+    """The page's only `h1`, when a date follows it closely (the byline) and it names no site."""
+    h1s = tree.css("h1")
+    if len(h1s) != 1:
+        return None
+    node = h1s[0]
+    text = node_text(node)
+    if not _COLUMN_NAME_CHARS + 2 <= len(text) <= 120 or _BREADCRUMB_TEXT.search(text) or _site_like(text) or text == site_name:
+        return None
+    if any(parent.tag in ("header", "nav", "a") for parent in _ancestors(node)) or node.css_first("img") is not None:
+        return None  # a logo
+    compact = without_whitespace(text)
+    # A part of <title> that is not its headline names the site: "标题 - 山西省人民政府网站".
+    head_parts = [without_whitespace(part) for part in _SEPARATORS.split(head) if part]
+    if len(head_parts) > 1 and any(_similar(compact, part) >= 0.8 and _similar(part, compact) >= 0.8 for part in head_parts[1:]):
+        return None
+    return text if _DATE_LIKE.search(_text_after(node)) else None
+
+
+def _ancestors(node: LexborNode):  # noqa: ANN202 - a generator of nodes
+    parent = node.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
 
 
 def pick_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
@@ -91,6 +149,9 @@ def pick_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
     if best and len(without_whitespace(best)) > _COLUMN_NAME_CHARS:
         return best
     cleaned = clean_title(meta_title or head, site_name) if (meta_title or head) else ""
+    if (above := _headline_above_byline(tree, head, site_name)) is not None:
+        # The visible headline: <title> and the meta title may carry an SEO or social text instead.
+        return above
     if len(without_whitespace(cleaned)) <= _COLUMN_NAME_CHARS:
         # <title> names only the site or column ("新闻动态--中国地理学会官网"): the first
         # longer heading that is not a breadcrumb is the headline.
@@ -113,11 +174,36 @@ def pick_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
     return (node_text(h1) or None) if h1 is not None else None
 
 
-def byline_lines(lines: list[str], title: str | None, body_start: str | None) -> tuple[list[str], int]:
-    """The lines between the headline and the body (the byline), and where the body starts.
+# Headings of blocks that list other articles: what follows them (dates, 来源) is theirs.
+RELATED_HEADING = re.compile(
+    r"^(?:相关(?:新闻|阅读|文章|链接|报道|推荐|资讯|稿件|内容)|推荐阅读|延伸阅读|热点推荐|热门(?:文章|推荐|新闻)|最新(?:文章|资讯|信息)"
+    r"|更多(?:新闻|阅读|文章)|其他同一栏目内容|同栏目(?:文章|新闻)?|猜你喜欢|往期回顾|上一篇|下一篇)\s*[:：]?"
+)
+_RELATED_HEADING_CHARS = 10
+_EARLIER_BYLINE_LINES = 3  # a byline sits right under its headline
+
+
+def is_related_heading(line: str) -> bool:
+    return len(line) <= _RELATED_HEADING_CHARS and bool(RELATED_HEADING.match(line))
+
+
+def _until_related(lines: list[str]) -> list[str]:
+    for at, line in enumerate(lines):
+        if is_related_heading(line):
+            return lines[:at]
+    return lines
+
+
+def byline_lines(
+    lines: list[str], title: str | None, body_start: str | None, has_date: Callable[[str], bool] | None = None
+) -> tuple[list[str], int, bool]:
+    """The lines between the headline and the body (the byline), where the body starts, and
+    whether the byline was found elsewhere than under the last headline (then less sure).
 
     Without a headline in the text, the few lines above the body; without a body, the lines
-    after the headline.
+    after the headline. With `has_date`, a byline without a date is looked for elsewhere: after
+    an earlier copy of the headline when the article repeats it at the top of its body (e-papers,
+    gov CMSs), else on the line right above the headline (blogs print the date there).
     """
     # Matched on the text without whitespace, so a key may span lines.
     compact = [without_whitespace(line) for line in lines]
@@ -132,14 +218,23 @@ def byline_lines(lines: list[str], title: str | None, body_start: str | None) ->
         return max(0, bisect_right(offsets, offset) - 1)
 
     body_at = len(lines)
-    if body_start and (found := joined.find(body_start[:12])) >= 0:
-        body_at = line_at(found)
+    if body_start:
+        # The longest prefix that occurs: a gov notice repeats its title at the top of its body,
+        # and the same title heads the metadata table above; the body's next words tell them apart.
+        for size in (len(body_start), 12):
+            if (found := joined.find(body_start[:size])) >= 0:
+                body_at = line_at(found)
+                break
     title_at = -1
+    starts: list[tuple[int, int]] = []  # (first line, last line) of each copy of the headline
     if title and (key := without_whitespace(title)[:12]):
         limit = offsets[body_at] if body_at < len(lines) else len(joined)
-        found = joined.rfind(key, 0, limit)
-        if found >= 0:
-            title_at = line_at(found + len(key) - 1)
+        found = joined.find(key, 0, limit)
+        while found >= 0:
+            starts.append((line_at(found), line_at(found + len(key) - 1)))
+            found = joined.find(key, found + len(key), limit)
+        if starts:
+            title_at = starts[-1][1]
     if title_at >= 0:
         start = title_at + 1
         end = min(body_at, start + 12)
@@ -148,7 +243,28 @@ def byline_lines(lines: list[str], title: str | None, body_start: str | None) ->
     else:
         end = body_at
         start = max(0, body_at - 6)
-    return lines[start:end], body_at
+    byline = _until_related(lines[start:end])
+    if has_date is not None and title_at >= 0 and not has_date("\n".join(byline)):
+        for (first, last), (next_first, _next_last) in zip(reversed(starts[:-1]), reversed(starts[1:])):
+            earlier = _until_related(lines[last + 1 : min(next_first, last + 1 + 12)])
+            if earlier and has_date("\n".join(earlier[:_EARLIER_BYLINE_LINES])):
+                return earlier, body_at, True
+        first = starts[-1][0]
+        if first > 0 and len(lines[first - 1]) <= 80 and has_date(lines[first - 1]):
+            return [lines[first - 1], *byline], body_at, True
+    if has_date is not None and title and body_at < len(lines) and (title_at < 0 or not has_date("\n".join(byline))):
+        # The body found opens with its own headline block: "date / headline / text" or
+        # "headline / date / text" within its first lines. Without a headline above the body,
+        # this beats the lines above the body (a header's clock sits there).
+        key = without_whitespace(title)[:12]
+        top = min(len(lines), body_at + _EARLIER_BYLINE_LINES + 1)
+        found = joined.find(key, offsets[body_at], offsets[top] if top < len(lines) else len(joined))
+        if found >= 0:
+            first, last = line_at(found), line_at(found + len(key) - 1)
+            around = [line for line in (*lines[body_at:first], *lines[last + 1 : last + 1 + _EARLIER_BYLINE_LINES]) if len(line) <= 80]
+            if around and has_date("\n".join(around)):
+                return around, body_at, True
+    return byline, body_at, False
 
 
 _URL_DATES = (
@@ -179,8 +295,17 @@ _OUTLET = re.compile(
 _NOT_OUTLET = re.compile(r"^(?:举报|分享|打印|关闭|收藏|评论|字号|首页)")
 
 
-def outlet_beside_date(lines: list[str], tz: ZoneInfo, now: datetime) -> str | None:
-    """An outlet named next to the byline date without a label: `2022-02-13 09:57 光明网`."""
+# "游民星空[整理]", "某某（转载）": the mark says the name before it is where the text came from.
+_EDITORIAL_MARK = re.compile(r"^(.{2,14}?)\s*[\[【(（](?:整理|原创|转载|转自|编译|综合|摘编|供稿|独家)[\]】)）]$")
+
+
+def outlet_beside_date(lines: list[str], tz: ZoneInfo, now: datetime, linked: Collection[str] = ()) -> str | None:
+    """An outlet named next to the byline date without a label: `2022-02-13 09:57 光明网`.
+
+    Also a name without an outlet's suffix when the page marks it as one: a link to another
+    site (`<a href="https://www.yicai.com/">第一财经</a>`, given in `linked`), or an editorial
+    mark after it (`游民星空[整理]`).
+    """
     for at, line in enumerate(lines):
         if len(line) > 80:
             continue
@@ -195,12 +320,20 @@ def outlet_beside_date(lines: list[str], tz: ZoneInfo, now: datetime) -> str | N
             after = lines[at + 1]
         tokens = [*before.split()[-1:], *after.split()[:1]]
         for token in tokens:
-            token = token.strip("()（）[]【】")
-            if _OUTLET.match(token) and not _NOT_OUTLET.match(token) and not token.isascii():
+            if marked := _EDITORIAL_MARK.match(token):
+                token = marked.group(1)
+            elif token not in linked:
+                token = token.strip("()（）[]【】")
+            if _NOT_OUTLET.match(token) or token.isascii() or not 2 <= len(token) <= 16:
+                continue
+            if marked or token in linked or _OUTLET.match(token):
                 return token
     return None
 
 
+# A credit under a picture ("© FMM") or another label's value ("作者：安东尼" in `.m-from-author`).
+_NOT_SOURCE_TEXT = re.compile(r"©|copyright|^(?:作者|编辑|责任编辑|责编|记者|摄影|摄|通讯员|图)\s*[:：/]", re.I)
+_PERSON_MARK = re.compile(r"author|writer|editor|reporter|zuozhe|bianji|jizhe", re.I)
 _SOURCE_MARK = re.compile(r"(?:^|[-_])(?:source|media_?name|media|laiyuan|ly|where|from|copyfrom|origin)(?:$|[-_])", re.I)
 
 
@@ -209,10 +342,16 @@ def source_from_markup(root: LexborNode, tz: ZoneInfo, now: datetime) -> str | N
     for node in root.css("[id], [class]"):
         attributes = node.attributes
         marks = [attributes.get("id") or "", *(attributes.get("class") or "").split()]
-        if not any(mark and _SOURCE_MARK.search(mark) for mark in marks):
-            continue
+        if not any(mark and _SOURCE_MARK.search(mark) for mark in marks) or any(_PERSON_MARK.search(mark) for mark in marks):
+            continue  # `.m-from-author__name` marks who wrote it, not where it came from
         text = node_text(node)
-        if 2 <= len(text) <= 20 and not text.startswith(("http://", "https://", "www.")) and not find_date_span(text, tz, now):
+        if (
+            2 <= len(text) <= 20
+            and not text.startswith(("http://", "https://", "www."))
+            and not text.isascii()  # "Podcast" under `.a-media-legend`: a caption, not an outlet
+            and not _NOT_SOURCE_TEXT.search(text)
+            and not find_date_span(text, tz, now)
+        ):
             return text
     return None
 

@@ -23,10 +23,14 @@ MIN_YEAR = 1990
 
 # Optional time after a date: "09:42", "09:42:56", "9时42分", ISO "T09:42:56.123Z",
 # and the odd "2007-08-20-23:59:59". The separator may be missing ("2019年06月15日08:18").
+# A 12-hour clock says so: "下午 2:49", "2:49 pm", "at 下午 11:35" (WordPress in Chinese); a
+# weekday may sit between the date and the time ("2024年5月22日週三 上午8:21", "(星期三) 08:21").
 _TIME = (
-    r"(?:[\sT\-]|&nbsp;|\u3000)*"
+    r"(?:[\sT\-]|&nbsp;|\u3000)*(?:[(（]?(?:星期|周|週|礼拜|禮拜)[一二三四五六日天][)）]?\s*)?(?:at\s*)?"
+    r"(?:(?P<CN>上午|下午|晚上|中午|凌晨|早上|傍晚)\s*)?"
     r"(?P<H>[01]?\d|2[0-3])\s*[:：时]\s*(?P<M>[0-5]\d)(?!\d)"
     r"(?:\s*[:：分]\s*(?P<S>[0-5]\d)(?!\d)(?:[.,](?P<F>\d{1,9}))?\s*秒?|\s*分)?"
+    r"(?:\s*(?P<AP>[ap])\.?m\b\.?)?"
     r"(?:\s*(?P<TZ>Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d|(?:UTC|GMT)(?:[+-]\d{1,2}(?::?\d{2})?)?)(?![\w]))?"
 )
 _FULL_DATE = re.compile(
@@ -52,6 +56,32 @@ _DAY_WORD = re.compile(
     re.IGNORECASE,
 )
 _JUST_NOW = re.compile(r"刚刚|刚才|just now", re.IGNORECASE)
+# A month by name with an ordinal or plain day: `十一月 6th, 2009`, `星期三, 一月 12th, 2011`
+# (WordPress in a Chinese locale names the month in Chinese and keeps the English day),
+# `Saturday, September 10th, 2005 10:56 am`, `6 November 2009`, `Nov. 6, 2009`.
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+    "一月": 1, "二月": 2, "三月": 3, "四月": 4, "五月": 5, "六月": 6, "七月": 7, "八月": 8, "九月": 9, "十月": 10, "十一月": 11, "十二月": 12,
+}
+_MONTH_NAME = (
+    r"(?:(?<![〇零一二三四五六七八九十\d])(?P<{0}>十[一二]?月|[一二三四五六七八九]月|(?:1[0-2]|0?[1-9])月(?=\s*\d+(?:st|nd|rd|th|\s*,\s*(?:19|20)\d\d)))"
+    r"|(?<![A-Za-z])(?P<{0}e>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![a-z])\.?)"
+)
+_ORDINAL_DAY = r"(?P<{0}>[0-3]?\d)(?:st|nd|rd|th)?(?![\d:])"
+_CLOCK = r"(?:\s*[,@]?" + _TIME + r")?"
+_WEEKDAY = r"(?:(?:星期|周|礼拜)[一二三四五六日天]|(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tue|wed|thu|fri|sat|sun)\.?\s*,?\s*"
+_NAMED_MONTH_DATE = re.compile(
+    r"(?:" + _WEEKDAY + r")?(?:" + _MONTH_NAME.format("mon") + r"\s*" + _ORDINAL_DAY.format("d") + r"\s*,?\s*(?P<y>(?:19|20)\d{2})"
+    r"|(?<!\d)" + _ORDINAL_DAY.format("d2") + r"\s+(?:of\s+)?" + _MONTH_NAME.format("mon2") + r"\s*,?\s*(?P<y2>(?:19|20)\d{2})"
+    r")(?!\d)" + _CLOCK,
+    re.IGNORECASE,
+)
+# Dates in Chinese numerals, as official documents sign them: `二〇二二年一月二十七日`.
+_CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DATE = re.compile(
+    r"(?P<y>[〇零○Ｏ一二三四五六七八九]{4})\s*年\s*(?P<m>十[一二]?|[一二三四五六七八九])\s*月"
+    r"\s*(?P<d>三十一?|二十[一二三四五六七八九]?|十[一二三四五六七八九]?|[一二三四五六七八九])\s*[日号]"
+)
 # Labels and brackets around a date that is otherwise the whole string.
 _WRAPPER = re.compile(
     r"^[\s\[\]【】()（）<>《》:：|]*(?:(?:发布|更新|发稿|成文)?(?:时间|日期)\s*[:：]\s*)?"
@@ -111,6 +141,12 @@ def _build(match: re.Match[str], year: int, month: int, day: int, tz: tzinfo) ->
     """The datetime a date(+time) match describes, or None when a field is out of range."""
     groups = match.groupdict()
     hour = int(groups["H"]) if groups.get("H") else 0
+    half = (groups.get("AP") or "").lower() or groups.get("CN")
+    if half and hour <= 12:  # 12 am is midnight, 12 pm noon; 中午 1:00 is 13:00
+        if half in ("p", "下午", "晚上", "傍晚") or (half == "中午" and hour < 11):
+            hour = hour % 12 + 12
+        elif half in ("a", "上午", "凌晨", "早上"):
+            hour %= 12
     minute = int(groups["M"]) if groups.get("M") else 0
     second = int(groups["S"]) if groups.get("S") else 0
     micro = int((groups.get("F") or "0")[:6].ljust(6, "0"))
@@ -142,6 +178,38 @@ def _from_month_day(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime
         if moment <= now + FUTURE_TOLERANCE:
             return plausible(moment, now)
     return None
+
+
+def _month_number(name: str) -> int:
+    name = name.lower()
+    if name[0].isdigit():  # "9月" before an ordinal day
+        return int(name[:-1])
+    return _MONTHS.get(name) or _MONTHS[name[:3]]
+
+
+def _from_named_month(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
+    month = match.group("mon") or match.group("mone") or match.group("mon2") or match.group("mon2e")
+    day = int(match.group("d") or match.group("d2"))
+    year = int(match.group("y") or match.group("y2"))
+    moment = _build(match, year, _month_number(month), day, tz)
+    return plausible(moment, now) if moment else None
+
+
+def _cn_number(text: str) -> int:
+    """`二十七` → 27, `十` → 10, `三` → 3 (days and months only)."""
+    if "十" not in text:
+        return _CN_DIGITS[text]
+    tens, _, ones = text.partition("十")
+    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
+
+
+def _from_cn_date(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
+    year = int("".join(str(_CN_DIGITS[char]) for char in match.group("y")))
+    try:
+        moment = datetime(year, _cn_number(match.group("m")), _cn_number(match.group("d")), tzinfo=tz)
+    except ValueError:
+        return None
+    return plausible(moment, now)
 
 
 def _from_relative(match: re.Match[str], now: datetime) -> datetime | None:
@@ -196,6 +264,10 @@ def parse_date(text: str, tz: ZoneInfo, now: datetime) -> datetime | None:
         return _from_full(match, tz, now)
     if match := _MONTH_DAY.fullmatch(core):
         return _from_month_day(match, tz, now)
+    if match := _NAMED_MONTH_DATE.fullmatch(core):
+        return _from_named_month(match, tz, now)
+    if match := _CN_DATE.fullmatch(core):
+        return _from_cn_date(match, tz, now)
     if match := _RELATIVE.fullmatch(core):
         return _from_relative(match, now)
     if match := _DAY_WORD.fullmatch(core):
@@ -227,6 +299,13 @@ def find_date_span(text: str, tz: ZoneInfo, now: datetime) -> tuple[datetime, st
         moment = _from_full(match, tz, now)
         if moment is not None:
             return moment, match.group(0).strip()
+    # Cheap guards first: this runs on many short texts that hold no date at all.
+    named = "月" in text or _RFC822_HINT.search(text) is not None
+    for pattern, build, wanted in ((_NAMED_MONTH_DATE, _from_named_month, named), (_CN_DATE, _from_cn_date, "年" in text)):
+        for match in pattern.finditer(text) if wanted else ():
+            moment = build(match, tz, now)
+            if moment is not None:
+                return moment, match.group(0).strip()
     if match := _JUST_NOW.search(text):
         return now, match.group(0)
     if match := _RELATIVE.search(text):
