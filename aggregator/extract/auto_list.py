@@ -31,9 +31,12 @@ from .list_rows import (
     _row_dates,
     _Rules,
     _split_link,
+    hidden_parts,
+    is_hidden,
     node_text,
     select_value,
 )
+from ..normalise.dates import parse_date
 
 # Hand-written because no maintained library finds the news list of a page
 # (trafilatura and friends extract article bodies). The signals are the ones
@@ -44,9 +47,9 @@ from .list_rows import (
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Row elements. `table` and `ul` too: old CMSs write one small table (or one <ul> of
-# title / date cells) per row.
+# title / date cells) per row; forums (Discuz) one <tbody> per thread.
 _ITEM_TAGS = frozenset(
-    {"li", "tr", "dd", "dt", "dl", "div", "p", "article", "section", "h2", "h3", "h4", "td", "table", "ul"}
+    {"li", "tr", "dd", "dt", "dl", "div", "p", "article", "section", "h2", "h3", "h4", "td", "table", "ul", "tbody"}
 )
 _NAV_WORDS = re.compile(r"nav|menu|header|footer|foot\b|breadcrumb|crumb|topbar|banner|copyright|friend|links?\b|sitemap", re.I)
 # A tab menu's own container; only the rows' parent or grandparent counts, since a
@@ -63,6 +66,7 @@ _COLUMN_PAGE = re.compile(r"(?:^|/)(?:index|default|list|more)(?:_\d+)?\.\w+$")
 _ATTACHMENT = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|ofd|zip|rar|txt)$")
 _PAGE_EXT = re.compile(r"\.(?:s?html?|php|aspx?|jsp)$")
 _DIGITS = re.compile(r"\d{4,}")
+_DATE_START = re.compile(r"\s*(?:\d|今|昨|前天|刚)")
 _ID_SEGMENT = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[a-zA-Z])[\w-]{8,}")
 
 
@@ -108,14 +112,17 @@ def _id_selector(node: LexborNode) -> str | None:
     return f'{node.tag}[id="{ident}"]' if '"' not in ident else None
 
 
-def _article_like(link: LexborNode, href: str, text: str) -> bool:
+def _article_like(link: LexborNode, href: str, text: str, page: _Page) -> bool:
     href = href.strip().lower()
     if not href or href.startswith(("javascript:", "#", "mailto:", "tel:")):
         return False
     text = text or (link.attributes.get("title") or "")
     if text.lower() in _NOT_ARTICLE:
         return False
-    return len(text) >= 6 or len(_CJK.findall(text)) >= 4
+    if not (len(text) >= 6 or len(_CJK.findall(text)) >= 4):
+        return False
+    # A link whose text is a date (a forum's "last post" time) is a row's date, not its story.
+    return not (len(text) <= 24 and _DATE_START.match(text) and parse_date(text, page.tz, page.now))
 
 
 def _penalty(node: LexborNode | None) -> float:
@@ -271,13 +278,38 @@ def _place(
     return group, (None if parent.tag == "body" else parent)
 
 
+def _hidden(node: LexborNode, cache: dict[int, bool]) -> bool:
+    """Whether a reader sees nothing of `node`: it or an ancestor is hidden (memoised)."""
+    chain: list[int] = []
+    found = False
+    current: LexborNode | None = node
+    while current is not None and current.tag not in ("body", "html", "-undef"):
+        known = cache.get(current.mem_id)
+        if known is not None:
+            found = known
+            break
+        chain.append(current.mem_id)
+        if is_hidden(current):
+            found = True
+            break
+        current = current.parent
+    for mem_id in chain:
+        cache[mem_id] = found
+    return found
+
+
 def _groups(root: LexborNode, page: _Page) -> list[_Group]:
     groups: dict[tuple[int, str, str, str], _Group] = {}
     tops: dict[int, LexborNode] = {}
     # Ancestors are shared by many links: each element is placed once.
     placed: dict[int, tuple[_Group | None, LexborNode | None]] = {}
+    hidden: dict[int, bool] = {}
     for link in root.css("a[href]"):
-        if not _article_like(link, page.href(link), page.text(link)):
+        if not _article_like(link, page.href(link), page.text(link), page):
+            continue
+        # Hidden links (a row's sub-list of 解读 links shown on hover, an inactive tab) are
+        # not what a reader sees as the list, nor rival stories of a row.
+        if _hidden(link, hidden):
             continue
         node: LexborNode | None = link
         card = _is_card(link)
@@ -333,7 +365,35 @@ def _exclusions(row: LexborNode, link: LexborNode, page: _Page) -> list[LexborNo
     exclude = [element] if element is not None else []
     if link.mem_id != row.mem_id and element is None:
         exclude.append(link)
-    return exclude
+    return exclude + hidden_parts(row)
+
+
+def _labels(rows: list[LexborNode], group: _Group, page: _Page) -> set[str]:
+    """Link texts that recur in several rows: a category, an author, a department, a status.
+
+    They are a column of the rows (forum and letters tables link them), never a row's story.
+    """
+    counts: Counter[str] = Counter()
+    for row in rows:
+        counts.update({page.title(a)[0] for a in group.links[row.mem_id]})
+    return {text for text, k in counts.items() if k >= 2}
+
+
+def _column(link: LexborNode, row: LexborNode, page: _Page) -> str:
+    """The kind of table cell a link sits in within its row ("" outside a table row).
+
+    In a table row each cell is a column (title, author, last reply): links in other
+    kinds of cells are the row's details, not rival stories.
+    """
+    node = link
+    for _ in range(8):
+        parent = node.parent
+        if parent is None or node.mem_id == row.mem_id:
+            return ""
+        if parent.tag == "tr" and node.tag in ("td", "th"):
+            return page.describe(node)
+        node = parent
+    return ""
 
 
 def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
@@ -352,17 +412,22 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
     picks: list[LexborNode] = []
     links: list[LexborNode] = []
     crowded = 0
+    labels = _labels(rows, group, page)
     for row in rows:
         candidates = group.links[row.mem_id]
         if len(candidates) > 24:
             crowded += 1  # no news row holds two dozen article links
             continue
-        best = max(candidates, key=page.weight)
+        stories = [a for a in candidates if page.title(a)[0] not in labels] or candidates
+        best = max(stories, key=page.weight)
         top = page.weight(best)
         rival = 0.0
-        if len(candidates) > 1:
+        if len(stories) > 1:
             href = page.href(best)
-            rival = max((page.weight(a) for a in candidates if page.href(a) != href), default=0.0)
+            column = _column(best, row, page)
+            rival = max(
+                (page.weight(a) for a in stories if page.href(a) != href and _column(a, row, page) == column), default=0.0
+            )
         if rival * 2 > top:
             crowded += 1  # several stories in one block: a box of lists, not a row
             continue
@@ -527,6 +592,32 @@ def _inside(node: LexborNode | None, ids: set[int]) -> bool:
     return False
 
 
+def _drop_cells(candidates: list[_Candidate]) -> list[_Candidate]:
+    """Without the candidates whose rows are cells of table rows that are a candidate themselves.
+
+    A forum or letters table row holds a title cell, an author cell, a last-reply cell: read
+    by cells, a row would become three items. When the table rows read as one story each,
+    they are the list; cells stay rows only where a table row holds several stories.
+    """
+    row_sets = [{n.mem_id for n in c.rows} for c in candidates]
+    kept = []
+    for candidate in candidates:
+        if candidate.rows[0].tag not in ("td", "th"):
+            kept.append(candidate)
+            continue
+        lines: list[tuple[int, int]] = []  # each cell's table row, and the <tbody> around it
+        for cell in candidate.rows:
+            line = cell.parent
+            outer = line.parent if line is not None else None
+            lines.append((line.mem_id if line is not None else 0, outer.mem_id if outer is not None else 0))
+        covered = any(
+            sum(1 for line, outer in lines if line in other or outer in other) >= 0.8 * len(lines) for other in row_sets
+        )
+        if not covered:
+            kept.append(candidate)
+    return kept
+
+
 @dataclass(slots=True)
 class _Choice:
     nodes: list[LexborNode]
@@ -552,6 +643,7 @@ def _auto(root: LexborNode, tz: ZoneInfo, now: datetime, min_items: int) -> _Cho
             top = max(top, candidate.score)
     if not candidates:
         return None
+    candidates = _drop_cells(candidates)
     candidates.sort(key=lambda c: c.score, reverse=True)
     best = candidates[0]
     rows, links = best.rows, best.links

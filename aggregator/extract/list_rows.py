@@ -22,6 +22,8 @@ from ..normalise.urls import absolute_url
 # "置顶" (pinned) markers: the row stays, the marker leaves the title.
 _PINNED = re.compile(r"^\s*[\[【(（<]?\s*置顶\s*[\]】)）>]?\s*|\s*[\[【(（<]?\s*置顶\s*[\]】)）>]?\s*$")
 _CUT = re.compile(r"(?:…|\.\.\.|。。。)\s*$")
+_BRACKETS = "[]【】()（）<>〈〉《》 "
+_DIGIT = re.compile(r"\d")
 # A link holding blocks is a "card": the whole row is the link, title and date are parts of it.
 _CARD_TAGS = frozenset({"div", "p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dl", "dd", "dt", "section"})
 
@@ -95,17 +97,72 @@ def _full_title(link_text: str, title_attr: str | None) -> str:
     return title
 
 
+def _is_badge(value: str) -> bool:
+    """A label such as 专题, 视频, [图文], NEW: a few letters, no digits, maybe in brackets."""
+    core = value.strip(_BRACKETS)
+    return 0 < len(core) <= 4 and not _DIGIT.search(core)
+
+
 def _split_link(link: LexborNode, tz: ZoneInfo, now: datetime) -> tuple[str, str | None]:
-    """A link's text and a date printed in an element of its own inside it, apart.
+    """A link's title, apart from a date or badges printed in elements of their own inside it.
 
     `<a><span>2024-05-01</span>关于…的通知</a>`: the title is the notice, the date is the span.
+    `<a><em>视频</em>关于…</a>`, `<a>关于…<i>专题</i></a>`: a label styled as a badge at the
+    start or the end of the link is not part of the title (a reader sees a tag beside it).
     """
     text = node_text(link)
+    date: str | None = None
+    badges: list[str] = []
     for child in link.iter():
         value = node_text(child)
-        if value and len(value) <= 24 and value != text and parse_date(value, tz, now):
-            return " ".join(text.replace(value, " ", 1).split()), value
-    return text, None
+        if not value or value == text:
+            continue
+        if date is None and len(value) <= 24 and parse_date(value, tz, now):
+            date = value
+        elif _is_badge(value):
+            badges.append(value)
+    if date is not None:
+        text = " ".join(text.replace(date, " ", 1).split())
+    for badge in badges:
+        # Only at either end, and only when a real title remains.
+        if text.startswith(badge) and len(text) - len(badge) >= 6:
+            text = text[len(badge):].lstrip()
+        elif text.endswith(badge) and len(text) - len(badge) >= 6:
+            text = text[: -len(badge)].rstrip()
+    return text, date
+
+
+_HIDING_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_HIDING_CLASSES = frozenset({"hide", "hidden", "d-none"})
+
+
+def is_hidden(node: LexborNode) -> bool:
+    """The element itself is hidden (inline style, `hidden`, or a hide class); ancestors not checked."""
+    attrs = node.attributes
+    if "hidden" in attrs:
+        return True
+    style = attrs.get("style")
+    if style and _HIDING_STYLE.search(style):
+        return True
+    classes = attrs.get("class")
+    return bool(classes) and not _HIDING_CLASSES.isdisjoint(classes.split())
+
+
+def hidden_parts(row: LexborNode) -> list[LexborNode]:
+    """The outermost hidden elements inside a row (a sub-list of 解读 links shown on hover)."""
+    found: list[LexborNode] = []
+    ids: set[int] = set()
+    for node in row.css("[style], [hidden], .hide, .hidden, .d-none"):
+        if not is_hidden(node):
+            continue
+        parent = node.parent
+        while parent is not None and parent.mem_id != row.mem_id and parent.mem_id not in ids:
+            parent = parent.parent
+        if parent is not None and parent.mem_id in ids:
+            continue  # inside one already found
+        ids.add(node.mem_id)
+        found.append(node)
+    return found
 
 
 def _small(node: LexborNode) -> bool:
@@ -257,6 +314,7 @@ def _items_from_nodes(
             exclude = [n for n in (title_node,) if n is not None]
             if link.mem_id != node.mem_id and not _is_card(link):
                 exclude.append(link)
+            exclude += hidden_parts(node)  # a hidden sub-list's dates are its own items'
             published_text = (
                 inner_date or (pairs.get(node.mem_id) if pairs else None) or _row_date(node, exclude, tz, now, headers)
             )
