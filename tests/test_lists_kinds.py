@@ -8,8 +8,10 @@ sidebar.
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +20,7 @@ from aggregator.cli import main
 from aggregator.config import ListSelectors
 from aggregator.extract.html_list import ListPage, extract_list
 
-from .conftest import Site
+from .conftest import Site, write_config
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 4, 23, 12, 0, tzinfo=SH)
@@ -190,3 +192,18 @@ def test_try_says_a_script_built_list_needs_render(site: Site, capsys: pytest.Ca
     out = capsys.readouterr().out
     assert ": 0 items\nwhat may be wrong:\n" in out and "try `--render`" in out
     assert "优化营商环境专题专栏" not in out
+
+
+def test_a_poll_of_a_script_built_list_reports_that_it_needs_render(
+    site: Site, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    site.add("/col/news/index.html", TEMPLATE_BUILT)
+    body = f'[[sources]]\nname = "news"\nurl = "{site.url("/col/news/index.html")}"\n'
+    config = write_config(tmp_path, body)
+    with caplog.at_level(logging.INFO):
+        assert main(["poll", "--once", str(config)]) != 0
+    said = caplog.text
+    assert "built by a script" in said and "render = true" in said
+    assert not list(tmp_path.glob("feeds/*.atom")) or "优化营商环境专题专栏" not in "".join(
+        p.read_text(encoding="utf-8") for p in tmp_path.glob("feeds/*.atom")
+    )

@@ -626,6 +626,7 @@ class _Choice:
     over: list[str]  # the lists not chosen, described for the user
     dated: bool
     item: str
+    weak: bool  # navigation-, sidebar-like or undated: a stand-in when the page's own list is missing
 
 
 def _auto(root: LexborNode, tz: ZoneInfo, now: datetime, min_items: int) -> _Choice | None:
@@ -681,4 +682,5 @@ def _auto(root: LexborNode, tz: ZoneInfo, now: datetime, min_items: int) -> _Cho
             continue
         label = "dated" if other.dated else "no dates"
         over.append(f"`{_label(other.group.parent, page)} > {other.item}` ({len(other.rows)} items, {label})")
-    return _Choice(nodes, rules, lines, over, best.dated, item_css)
+    weak = not best.dated or _penalty(best.group.parent) < 1
+    return _Choice(nodes, rules, lines, over, best.dated, item_css, weak)

@@ -38,6 +38,7 @@ class ListPage:
     paging: Paging | None = None  # Hanweb dataproxy or TRS index_N pages, when detected
     chosen: str | None = None  # auto mode: the selectors chosen, as TOML for [sources.list]
     warnings: list[str] = field(default_factory=list)
+    script_built: str | None = None  # auto mode: why the list seems to be written by a script (render = true)
 
 
 def _page_base(tree: LexborHTMLParser, base_url: str) -> str:
@@ -61,6 +62,40 @@ def _feed_url(tree: LexborHTMLParser, base: str) -> str | None:
 
 
 # ---------------------------------------------------------------- entry point
+
+
+# Script templates of rows, and containers a script fills: the list is not in the HTML.
+_TEMPLATE_TYPES = frozenset({"text/html", "text/template", "text/x-template", "text/x-handlebars-template", "text/x-jquery-tmpl"})
+_PLACEHOLDER = re.compile(r"\{\{|<%|\$\{")
+_LISTISH = re.compile(r"list|news|data|content|article|info|item|result|notice|gg|xw", re.I)
+
+
+def script_built(tree: LexborHTMLParser) -> str | None:
+    """What shows that a script writes the page's list in after loading, if anything.
+
+    Either a row template (`<script type="text/html">` or `<template>` holding a link and
+    `{{…}}`-style placeholders), or an empty list container (`<ul id="newsList"></ul>`)
+    that an inline script names.
+    """
+    for node in tree.css("script[type], template"):
+        kind = (node.attributes.get("type") or "").lower().strip()
+        if node.tag == "script" and kind not in _TEMPLATE_TYPES:
+            continue
+        content = node.html if node.tag == "template" else node.text(deep=True)
+        if content and "<a" in content and _PLACEHOLDER.search(content):
+            return f"a row template <{node.tag}{f' type={kind!r}' if kind else ''}>"
+    code = " ".join(n.text(deep=True) for n in tree.css("script:not([src])"))
+    if not code:
+        return None
+    for node in tree.css("[id], ul[class], ol[class], tbody[class]"):
+        marks = [node.attributes.get("id") or ""] + (node.attributes.get("class") or "").split()
+        names = [m for m in marks if m and _LISTISH.search(m)]
+        if not names or node.child is not None and (node.text(deep=True).strip() or node.css_first("*") is not None):
+            continue
+        named = next((m for m in names if re.search(rf"[#.'\"]{re.escape(m)}(?![\w-])", code)), None)
+        if named:
+            return f"the empty <{node.tag}> {named!r} that a script fills"
+    return None
 
 
 def _records_document(records: list[str]) -> LexborHTMLParser:
@@ -117,6 +152,18 @@ def extract_list(
         found = _auto(root, tz, now, min_items)
         if found is None:
             continue
+        if found.weak and root is whole:
+            built = script_built(tree)
+            if built:
+                # The rows found are a sidebar or a menu standing in for a list the page's
+                # scripts write in later: publishing them would be wrong items, not a few.
+                page.script_built = built
+                page.warnings.append(
+                    f"the page's list seems to be built by a script ({built}); the only lists in its HTML"
+                    f" look like navigation or a sidebar (`{found.item}`): set `render = true` on the source"
+                    " (or give [sources.list] selectors)"
+                )
+                return page
         page.items = _items_from_nodes(found.nodes, found.rules, base, tz, now, page.warnings)
         counted = f"{len(page.items)} items"
         if len(found.nodes) > len(page.items):
