@@ -121,17 +121,19 @@ def test_a_letters_table_with_several_links_per_row_is_read_by_rows() -> None:
     assert [i.published_text for i in page.items] == [f"2024-05-0{n + 1}" for n in range(5)]
 
 
-THREADS = ["请问灵活就业人员如何办理医保", "关于小区物业费上涨的投诉", "公积金提取需要哪些材料", "孩子入学积分怎么计算", "老年人乘车优惠卡办理流程"]
+THREADS = ["请问灵活就业人员如何办理医保", "关于小区物业费上涨的投诉", "求助社保转移", "孩子入学积分怎么计算", "老年人乘车优惠卡办理流程"]
 AUTHORS = ["热心市民张先生先生", "城东老王和他的朋友们", "一个普普通通的上班族", "快乐的小市民二号", "路过的热心网友小李"]
 
 
 def test_a_forum_thread_table_is_read_by_rows_not_by_its_author_cells() -> None:
+    """Discuz: one <tbody> per thread; the title column holds the stories even where an author's
+    name is longer than a title; the last-post link's text is a time, not a story."""
     rows = "".join(
         f'<tbody id="normalthread_{100 + n}"><tr>'
         f'<td class="icn"><a href="thread-{100 + n}-1-1.html" title="新窗口打开"><img src="/folder_new.gif"></a></td>'
         f'<th class="common"><em>[<a href="forum.php?mod=forumdisplay&amp;fid=2&amp;typeid=3">政策咨询</a>]</em> '
         f'<a href="thread-{100 + n}-1-1.html" class="s xst">{title}</a></th>'
-        f'<td class="by"><cite><a href="space-uid-{50 + n}.html">{author}</a></cite><em><span>2024-5-{n + 1}</span></em></td>'
+        f'<td class="by"><cite><a href="space-uid-{50 + n}.html">{author}</a></cite><em><span title="2024-5-{n + 1}">{n + 3}&nbsp;天前</span></em></td>'
         f'<td class="num"><a href="thread-{100 + n}-1-1.html" class="xi2">{n}</a><em>{100 + n}</em></td>'
         f'<td class="by"><cite><a href="space-username-x{n}.html">回帖的网友甲乙丙</a></cite>'
         f'<em><a href="forum.php?mod=redirect&amp;tid={100 + n}&amp;goto=lastpost">2024-5-{n + 2} 10:20</a></em></td>'
@@ -142,7 +144,8 @@ def test_a_forum_thread_table_is_read_by_rows_not_by_its_author_cells() -> None:
     page = auto(page_with(table))
     assert [i.title for i in page.items] == THREADS
     assert page.items[0].url == "https://www.example.gov.cn/col/news/thread-100-1-1.html"
-    assert page.items[0].published_text == "2024-5-1"
+    # Shown as "3 天前", with the full date in the span's title: the full date stays right later.
+    assert [i.published_text for i in page.items] == [f"2024-5-{n + 1}" for n in range(5)]
 
 
 SIDEBAR = '<div class="right"><div class="hot"><h3>热点专题</h3><ul>' + "".join(

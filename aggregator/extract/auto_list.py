@@ -396,6 +396,29 @@ def _column(link: LexborNode, row: LexborNode, page: _Page) -> str:
     return ""
 
 
+def _title_column(
+    rows: list[LexborNode], links: list[LexborNode], group: _Group, labels: set[str], page: _Page
+) -> list[LexborNode]:
+    """In table rows, each row's story from the column most rows' stories are in.
+
+    A table's titles are one column; a row whose author or last poster has a name longer
+    than its short title still has its title in the title column.
+    """
+    columns = Counter(_column(link, row, page) for row, link in zip(rows, links))
+    column, count = columns.most_common(1)[0]
+    if not column or count == len(rows):
+        return links
+    out = []
+    for row, link in zip(rows, links):
+        if _column(link, row, page) != column:
+            inside = [
+                a for a in group.links[row.mem_id] if _column(a, row, page) == column and page.title(a)[0] not in labels
+            ]
+            link = max(inside, key=page.weight) if inside else link
+        out.append(link)
+    return out
+
+
 def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
     rows = list(group.rows.values())
     if len(rows) < min_items:
@@ -435,6 +458,7 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
         links.append(best)
     if len(picks) < min_items or not picks:
         return None
+    links = _title_column(picks, links, group, labels, page)
     sample = list(zip(picks[:24], links[:24]))
     pairs = _pair_dates(picks[:24], page.tz, page.now) or {}
     dated = length = urls = 0.0

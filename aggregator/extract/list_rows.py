@@ -262,6 +262,25 @@ def _header_date(node: LexborNode, tz: ZoneInfo, now: datetime, cache: dict[int,
     return found
 
 
+_RELATIVE = re.compile(r"前|昨|今天|刚刚|ago|yesterday|today", re.I)
+
+
+def _full_date(row: LexborNode, shown: str, tz: ZoneInfo, now: datetime) -> str | None:
+    """The full date a relative one ("3 天前", "昨天 10:20") stands for, when the page gives it.
+
+    Forums and CMSs print the relative form and keep the date in the element's `title`
+    (or a <time datetime>): that one stays right when the page is read later.
+    """
+    for node in row.css("[title], time[datetime]"):
+        value = node.attributes.get("datetime") or node.attributes.get("title")
+        text = node_text(node)
+        if not value or not text or (text not in shown and shown not in text):
+            continue
+        if _YEAR.search(value) and parse_date(value, tz, now):
+            return " ".join(value.split())
+    return None
+
+
 @dataclass(slots=True)
 class _Rules:
     """Selectors relative to one item."""
@@ -318,6 +337,8 @@ def _items_from_nodes(
             published_text = (
                 inner_date or (pairs.get(node.mem_id) if pairs else None) or _row_date(node, exclude, tz, now, headers)
             )
+        if published_text and _RELATIVE.search(published_text):
+            published_text = _full_date(node, published_text, tz, now) or published_text
         summary_html = None
         if rules.summary:
             summary_node, summary_value = select_value(node, rules.summary)
