@@ -210,3 +210,12 @@ def test_a_poll_of_a_script_built_list_reports_that_it_needs_render(
     assert not list(tmp_path.glob("feeds/*.atom")) or "优化营商环境专题专栏" not in "".join(
         p.read_text(encoding="utf-8") for p in tmp_path.glob("feeds/*.atom")
     )
+
+
+def test_an_undated_list_beside_empty_sidebar_and_ad_boxes_a_script_fills_is_still_read() -> None:
+    """Empty boxes that scripts fill in a sidebar or an ad slot say nothing about the main list."""
+    rows = "".join(f'<li><a href="/art/2024/5/{n}/art_1229_{900 + n}.html">{t}</a></li>' for n, t in enumerate(TITLES))
+    side = '<div class="right"><h3>热点排行</h3><ul id="hotList"></ul></div><ins class="sinaads" id="ad-newslist"></ins>'
+    script = "<script>$('#hotList').load('/api/hot'); $('#ad-newslist').html(ad());</script>"
+    page = auto(page_with(f'<ul class="list">{rows}</ul>{script}', side))
+    assert [i.title for i in page.items] == TITLES

@@ -22,7 +22,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from ..config import ListSelectors
 from ..models import ErrorKind, RawItem, SourceError
 from ..normalise.urls import absolute_url
-from .auto_list import _auto
+from .auto_list import _auto, _penalty
 from .hanweb import Paging, detect_paging, find_records
 from .list_rows import _css, _items_from_nodes, _Rules, node_text, select_value, split_selector
 
@@ -66,8 +66,11 @@ def _feed_url(tree: LexborHTMLParser, base: str) -> str | None:
 
 # Script templates of rows, and containers a script fills: the list is not in the HTML.
 _TEMPLATE_TYPES = frozenset({"text/html", "text/template", "text/x-template", "text/x-handlebars-template", "text/x-jquery-tmpl"})
+_CONTAINERS = frozenset({"div", "ul", "ol", "tbody", "table", "section", "dl", "main", "article"})
 _PLACEHOLDER = re.compile(r"\{\{|<%|\$\{")
-_LISTISH = re.compile(r"list|news|data|content|article|info|item|result|notice|gg|xw", re.I)
+_LISTISH = re.compile(r"list|news|data|content|article|info|item|result|notice|xw", re.I)
+# Ad slots are empty containers scripts fill too, and say nothing about the list.
+_AD_SLOT = re.compile(r"(?:^|[-_])ads?(?:[-_]|$)|ads[-_]|advert|banner|guanggao", re.I)
 
 
 def script_built(tree: LexborHTMLParser) -> str | None:
@@ -88,10 +91,14 @@ def script_built(tree: LexborHTMLParser) -> str | None:
     if not code:
         return None
     for node in tree.css("[id], ul[class], ol[class], tbody[class]"):
+        if node.tag not in _CONTAINERS:
+            continue
         marks = [node.attributes.get("id") or ""] + (node.attributes.get("class") or "").split()
-        names = [m for m in marks if m and _LISTISH.search(m)]
+        names = [m for m in marks if m and _LISTISH.search(m) and not _AD_SLOT.search(m)]
         if not names or node.child is not None and (node.text(deep=True).strip() or node.css_first("*") is not None):
             continue
+        if _penalty(node) < 1:
+            continue  # an empty box in a sidebar or a menu is not where the page's list goes
         named = next((m for m in names if re.search(rf"[#.'\"]{re.escape(m)}(?![\w-])", code)), None)
         if named:
             return f"the empty <{node.tag}> {named!r} that a script fills"
