@@ -31,8 +31,7 @@ from .list_rows import (
     _row_dates,
     _Rules,
     _split_link,
-    hidden_parts,
-    is_hidden,
+    Hidden,
     node_text,
     select_value,
 )
@@ -66,7 +65,7 @@ _COLUMN_PAGE = re.compile(r"(?:^|/)(?:index|default|list|more)(?:_\d+)?\.\w+$")
 _ATTACHMENT = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|ofd|zip|rar|txt)$")
 _PAGE_EXT = re.compile(r"\.(?:s?html?|php|aspx?|jsp)$")
 _DIGITS = re.compile(r"\d{4,}")
-_DATE_START = re.compile(r"\s*(?:\d|今|昨|前天|刚)")
+_DATE_ONLY = re.compile(r"[\d\s:./年月日时分秒T+\-]+|(?:\d+\s*(?:秒|分钟|小时|天)前|昨天|前天|今天|刚刚)[\d\s:]*")
 _ID_SEGMENT = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[a-zA-Z])[\w-]{8,}")
 
 
@@ -122,7 +121,7 @@ def _article_like(link: LexborNode, href: str, text: str, page: _Page) -> bool:
     if not (len(text) >= 6 or len(_CJK.findall(text)) >= 4):
         return False
     # A link whose text is a date (a forum's "last post" time) is a row's date, not its story.
-    return not (len(text) <= 24 and _DATE_START.match(text) and parse_date(text, page.tz, page.now))
+    return not (len(text) <= 24 and _DATE_ONLY.fullmatch(text) and parse_date(text, page.tz, page.now))
 
 
 def _penalty(node: LexborNode | None) -> float:
@@ -148,8 +147,9 @@ def _penalty(node: LexborNode | None) -> float:
 class _Page:
     """Per-page caches: the same nodes are described and read many times."""
 
-    def __init__(self, tz: ZoneInfo, now: datetime) -> None:
+    def __init__(self, tz: ZoneInfo, now: datetime, root: LexborNode) -> None:
         self.tz, self.now = tz, now
+        self.hidden = Hidden(root)
         self._text: dict[int, str] = {}
         self._described: dict[int, str] = {}
         self._titles: dict[int, tuple[str, LexborNode | None]] = {}
@@ -278,38 +278,18 @@ def _place(
     return group, (None if parent.tag == "body" else parent)
 
 
-def _hidden(node: LexborNode, cache: dict[int, bool]) -> bool:
-    """Whether a reader sees nothing of `node`: it or an ancestor is hidden (memoised)."""
-    chain: list[int] = []
-    found = False
-    current: LexborNode | None = node
-    while current is not None and current.tag not in ("body", "html", "-undef"):
-        known = cache.get(current.mem_id)
-        if known is not None:
-            found = known
-            break
-        chain.append(current.mem_id)
-        if is_hidden(current):
-            found = True
-            break
-        current = current.parent
-    for mem_id in chain:
-        cache[mem_id] = found
-    return found
-
-
 def _groups(root: LexborNode, page: _Page) -> list[_Group]:
     groups: dict[tuple[int, str, str, str], _Group] = {}
     tops: dict[int, LexborNode] = {}
     # Ancestors are shared by many links: each element is placed once.
     placed: dict[int, tuple[_Group | None, LexborNode | None]] = {}
-    hidden: dict[int, bool] = {}
+    hidden = page.hidden.links() if page.hidden.ids else set()
     for link in root.css("a[href]"):
         if not _article_like(link, page.href(link), page.text(link), page):
             continue
         # Hidden links (a row's sub-list of 解读 links shown on hover, an inactive tab) are
         # not what a reader sees as the list, nor rival stories of a row.
-        if _hidden(link, hidden):
+        if link.mem_id in hidden:
             continue
         node: LexborNode | None = link
         card = _is_card(link)
@@ -365,7 +345,7 @@ def _exclusions(row: LexborNode, link: LexborNode, page: _Page) -> list[LexborNo
     exclude = [element] if element is not None else []
     if link.mem_id != row.mem_id and element is None:
         exclude.append(link)
-    return exclude + hidden_parts(row)
+    return exclude + page.hidden.parts(row)
 
 
 def _labels(rows: list[LexborNode], group: _Group, page: _Page) -> set[str]:
@@ -375,7 +355,9 @@ def _labels(rows: list[LexborNode], group: _Group, page: _Page) -> set[str]:
     """
     counts: Counter[str] = Counter()
     for row in rows:
-        counts.update({page.title(a)[0] for a in group.links[row.mem_id]})
+        links = group.links[row.mem_id]
+        if len(links) > 1:  # a row's only link is its story whatever it says
+            counts.update({page.title(a)[0] for a in links})
     return {text for text, k in counts.items() if k >= 2}
 
 
@@ -394,6 +376,9 @@ def _column(link: LexborNode, row: LexborNode, page: _Page) -> str:
             return page.describe(node)
         node = parent
     return ""
+
+
+_TABLE_ROWS = frozenset({"tr", "tbody", "table"})
 
 
 def _title_column(
@@ -435,13 +420,15 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
     picks: list[LexborNode] = []
     links: list[LexborNode] = []
     crowded = 0
-    labels = _labels(rows, group, page)
+    labels = _labels(rows, group, page) if any(len(group.links[r.mem_id]) > 1 for r in rows) else set()
     for row in rows:
         candidates = group.links[row.mem_id]
         if len(candidates) > 24:
             crowded += 1  # no news row holds two dozen article links
             continue
-        stories = [a for a in candidates if page.title(a)[0] not in labels] or candidates
+        stories = candidates
+        if labels and len(candidates) > 1:
+            stories = [a for a in candidates if page.title(a)[0] not in labels] or candidates
         best = max(stories, key=page.weight)
         top = page.weight(best)
         rival = 0.0
@@ -458,7 +445,8 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
         links.append(best)
     if len(picks) < min_items or not picks:
         return None
-    links = _title_column(picks, links, group, labels, page)
+    if picks[0].tag in _TABLE_ROWS:
+        links = _title_column(picks, links, group, labels, page)
     sample = list(zip(picks[:24], links[:24]))
     pairs = _pair_dates(picks[:24], page.tz, page.now) or {}
     dated = length = urls = 0.0
@@ -651,10 +639,11 @@ class _Choice:
     dated: bool
     item: str
     weak: bool  # navigation-, sidebar-like or undated: a stand-in when the page's own list is missing
+    hidden: Hidden  # the page's hidden parts, for reading the rows
 
 
 def _auto(root: LexborNode, tz: ZoneInfo, now: datetime, min_items: int) -> _Choice | None:
-    page = _Page(tz, now)
+    page = _Page(tz, now, root)
     candidates: list[_Candidate] = []
     top = 0.0
     # Largest groups first; a group whose every factor were perfect (1.25 per row)
@@ -707,4 +696,4 @@ def _auto(root: LexborNode, tz: ZoneInfo, now: datetime, min_items: int) -> _Cho
         label = "dated" if other.dated else "no dates"
         over.append(f"`{_label(other.group.parent, page)} > {other.item}` ({len(other.rows)} items, {label})")
     weak = not best.dated or _penalty(best.group.parent) < 1
-    return _Choice(nodes, rules, lines, over, best.dated, item_css, weak)
+    return _Choice(nodes, rules, lines, over, best.dated, item_css, weak, page.hidden)

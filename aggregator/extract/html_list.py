@@ -171,7 +171,7 @@ def extract_list(
                     " (or give [sources.list] selectors)"
                 )
                 return page
-        page.items = _items_from_nodes(found.nodes, found.rules, base, tz, now, page.warnings)
+        page.items = _items_from_nodes(found.nodes, found.rules, base, tz, now, page.warnings, found.hidden)
         counted = f"{len(page.items)} items"
         if len(found.nodes) > len(page.items):
             counted += f" from {len(found.nodes)} rows"

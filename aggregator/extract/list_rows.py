@@ -148,21 +148,41 @@ def is_hidden(node: LexborNode) -> bool:
     return bool(classes) and not _HIDING_CLASSES.isdisjoint(classes.split())
 
 
-def hidden_parts(row: LexborNode) -> list[LexborNode]:
-    """The outermost hidden elements inside a row (a sub-list of 解读 links shown on hover)."""
-    found: list[LexborNode] = []
-    ids: set[int] = set()
-    for node in row.css("[style], [hidden], .hide, .hidden, .d-none"):
-        if not is_hidden(node):
-            continue
-        parent = node.parent
-        while parent is not None and parent.mem_id != row.mem_id and parent.mem_id not in ids:
-            parent = parent.parent
-        if parent is not None and parent.mem_id in ids:
-            continue  # inside one already found
-        ids.add(node.mem_id)
-        found.append(node)
-    return found
+class Hidden:
+    """A document's hidden parts, found with one query (a row's sub-list of 解读 links shown on
+    hover, an inactive tab): which elements are hidden, and the outermost ones inside each element."""
+
+    def __init__(self, root: LexborNode) -> None:
+        self.ids: set[int] = set()
+        self._inside: dict[int, list[LexborNode]] = {}
+        for node in root.css("[style], [hidden], .hide, .hidden, .d-none"):
+            if not is_hidden(node):
+                continue
+            chain: list[int] = []
+            parent = node.parent
+            while parent is not None:
+                if parent.mem_id in self.ids:
+                    break  # inside a hidden element already known
+                chain.append(parent.mem_id)
+                parent = parent.parent
+            else:
+                self.ids.add(node.mem_id)
+                for mem_id in chain:
+                    self._inside.setdefault(mem_id, []).append(node)
+
+    def links(self) -> set[int]:
+        """The links inside hidden elements (by mem_id)."""
+        found: set[int] = set()
+        for parts in self._inside.values():
+            for part in parts:
+                if part.mem_id not in found:
+                    found.add(part.mem_id)
+                    found.update(a.mem_id for a in part.css("a[href]"))
+        return found
+
+    def parts(self, row: LexborNode) -> list[LexborNode]:
+        """The outermost hidden elements inside `row`."""
+        return self._inside.get(row.mem_id, [])
 
 
 def _small(node: LexborNode) -> bool:
@@ -292,7 +312,13 @@ class _Rules:
 
 
 def _items_from_nodes(
-    nodes: Iterable[LexborNode], rules: _Rules, base: str, tz: ZoneInfo, now: datetime, warnings: list[str]
+    nodes: Iterable[LexborNode],
+    rules: _Rules,
+    base: str,
+    tz: ZoneInfo,
+    now: datetime,
+    warnings: list[str],
+    hidden: Hidden | None = None,
 ) -> list[RawItem]:
     items: list[RawItem] = []
     seen: set[str] = set()
@@ -302,6 +328,9 @@ def _items_from_nodes(
     link_css, link_attr = split_selector(rules.link)
     nodes = list(nodes)
     pairs = None if rules.date else _pair_dates(nodes, tz, now)
+    if hidden is None and nodes:
+        hidden = Hidden(_top(nodes[0]))
+    full_dates = 0  # rows with a relative date and no full one (-1: some row had one)
     for node in nodes:
         link = _first(node, link_css)
         href = link.attributes.get(link_attr or "href") if link is not None else None
@@ -333,12 +362,16 @@ def _items_from_nodes(
             exclude = [n for n in (title_node,) if n is not None]
             if link.mem_id != node.mem_id and not _is_card(link):
                 exclude.append(link)
-            exclude += hidden_parts(node)  # a hidden sub-list's dates are its own items'
+            if hidden is not None:
+                exclude += hidden.parts(node)  # a hidden sub-list's dates are its own items'
             published_text = (
                 inner_date or (pairs.get(node.mem_id) if pairs else None) or _row_date(node, exclude, tz, now, headers)
             )
-        if published_text and _RELATIVE.search(published_text):
-            published_text = _full_date(node, published_text, tz, now) or published_text
+        if published_text and full_dates < 3 and _RELATIVE.search(published_text):
+            full = _full_date(node, published_text, tz, now)
+            # Rows share their markup: when the first few give no full date, none will.
+            full_dates = full_dates + 1 if full is None and full_dates >= 0 else -1
+            published_text = full or published_text
         summary_html = None
         if rules.summary:
             summary_node, summary_value = select_value(node, rules.summary)
@@ -351,6 +384,12 @@ def _items_from_nodes(
     if repeated:
         warnings.append(f"{repeated} list entries repeat a link listed above and were merged into it")
     return items
+
+
+def _top(node: LexborNode) -> LexborNode:
+    while node.parent is not None:
+        node = node.parent
+    return node
 
 
 def _is_card(link: LexborNode) -> bool:
