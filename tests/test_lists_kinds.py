@@ -219,3 +219,13 @@ def test_an_undated_list_beside_empty_sidebar_and_ad_boxes_a_script_fills_is_sti
     script = "<script>$('#hotList').load('/api/hot'); $('#ad-newslist').html(ad());</script>"
     page = auto(page_with(f'<ul class="list">{rows}</ul>{script}', side))
     assert [i.title for i in page.items] == TITLES
+
+
+def test_a_search_hit_or_a_bare_emphasis_at_the_start_of_a_title_stays_in_it() -> None:
+    words = ["疫情", "防汛"]
+    rows = "".join(
+        f'<li><a href="/art/2024/5/{n}/art_1229_{900 + n}.html">{mark}防控工作部署会议召开第{n}次</a><span>2024-05-0{n + 1}</span></li>'
+        for n, mark in enumerate([f'<em class="keyword">{words[0]}</em>', f"<em>{words[1]}</em>", "<font color=red>新</font>"])
+    )
+    page = auto(page_with(f'<ul class="list">{rows}</ul>'))
+    assert [i.title for i in page.items] == ["疫情 防控工作部署会议召开第0次", "防汛 防控工作部署会议召开第1次", "新 防控工作部署会议召开第2次"]

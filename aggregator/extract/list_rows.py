@@ -24,6 +24,7 @@ _PINNED = re.compile(r"^\s*[\[【(（<]?\s*置顶\s*[\]】)）>]?\s*|\s*[\[【(�
 _CUT = re.compile(r"(?:…|\.\.\.|。。。)\s*$")
 _BRACKETS = "[]【】()（）<>〈〉《》 "
 _DIGIT = re.compile(r"\d")
+_SEARCH_HIT = re.compile(r"key|highlight|search|match|hit", re.I)
 # A link holding blocks is a "card": the whole row is the link, title and date are parts of it.
 _CARD_TAGS = frozenset({"div", "p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dl", "dd", "dt", "section"})
 
@@ -97,10 +98,19 @@ def _full_title(link_text: str, title_attr: str | None) -> str:
     return title
 
 
-def _is_badge(value: str) -> bool:
-    """A label such as 专题, 视频, [图文], NEW: a few letters, no digits, maybe in brackets."""
+def _is_badge(node: LexborNode, value: str) -> bool:
+    """A label such as 专题, 视频, [图文], NEW: a few letters, no digits, styled apart from the title.
+
+    Styled apart: in brackets, or in an element with a class of its own. A bare <em> or <font>
+    (a search hit, a red word) is part of the title; so is a class that marks a search hit.
+    """
     core = value.strip(_BRACKETS)
-    return 0 < len(core) <= 4 and not _DIGIT.search(core)
+    if not 0 < len(core) <= 4 or _DIGIT.search(core):
+        return False
+    if core != value:
+        return True
+    classes = node.attributes.get("class")
+    return bool(classes) and not _SEARCH_HIT.search(classes)
 
 
 def _split_link(link: LexborNode, tz: ZoneInfo, now: datetime) -> tuple[str, str | None]:
@@ -119,7 +129,7 @@ def _split_link(link: LexborNode, tz: ZoneInfo, now: datetime) -> tuple[str, str
             continue
         if date is None and len(value) <= 24 and parse_date(value, tz, now):
             date = value
-        elif _is_badge(value):
+        elif _is_badge(child, value):
             badges.append(value)
     if date is not None:
         text = " ".join(text.replace(date, " ", 1).split())
