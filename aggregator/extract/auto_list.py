@@ -36,6 +36,9 @@ from .list_rows import (
     select_value,
 )
 from ..normalise.dates import parse_date
+from .table_rows import column as cell_column
+from .table_rows import TABLE_ROWS, drop_cells, title_column
+from .table_rows import labels as table_labels
 
 # Hand-written because no maintained library finds the news list of a page
 # (trafilatura and friends extract article bodies). The signals are the ones
@@ -348,62 +351,6 @@ def _exclusions(row: LexborNode, link: LexborNode, page: _Page) -> list[LexborNo
     return exclude + page.hidden.parts(row)
 
 
-def _labels(rows: list[LexborNode], group: _Group, page: _Page) -> set[str]:
-    """Link texts that recur in several rows: a category, an author, a department, a status.
-
-    They are a column of the rows (forum and letters tables link them), never a row's story.
-    """
-    counts: Counter[str] = Counter()
-    for row in rows:
-        links = group.links[row.mem_id]
-        if len(links) > 1:  # a row's only link is its story whatever it says
-            counts.update({page.title(a)[0] for a in links})
-    return {text for text, k in counts.items() if k >= 2}
-
-
-def _column(link: LexborNode, row: LexborNode, page: _Page) -> str:
-    """The kind of table cell a link sits in within its row ("" outside a table row).
-
-    In a table row each cell is a column (title, author, last reply): links in other
-    kinds of cells are the row's details, not rival stories.
-    """
-    node = link
-    for _ in range(8):
-        parent = node.parent
-        if parent is None or node.mem_id == row.mem_id:
-            return ""
-        if parent.tag == "tr" and node.tag in ("td", "th"):
-            return page.describe(node)
-        node = parent
-    return ""
-
-
-_TABLE_ROWS = frozenset({"tr", "tbody", "table"})
-
-
-def _title_column(
-    rows: list[LexborNode], links: list[LexborNode], group: _Group, labels: set[str], page: _Page
-) -> list[LexborNode]:
-    """In table rows, each row's story from the column most rows' stories are in.
-
-    A table's titles are one column; a row whose author or last poster has a name longer
-    than its short title still has its title in the title column.
-    """
-    columns = Counter(_column(link, row, page) for row, link in zip(rows, links))
-    column, count = columns.most_common(1)[0]
-    if not column or count == len(rows):
-        return links
-    out = []
-    for row, link in zip(rows, links):
-        if _column(link, row, page) != column:
-            inside = [
-                a for a in group.links[row.mem_id] if _column(a, row, page) == column and page.title(a)[0] not in labels
-            ]
-            link = max(inside, key=page.weight) if inside else link
-        out.append(link)
-    return out
-
-
 def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
     rows = list(group.rows.values())
     if len(rows) < min_items:
@@ -420,7 +367,7 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
     picks: list[LexborNode] = []
     links: list[LexborNode] = []
     crowded = 0
-    labels = _labels(rows, group, page) if any(len(group.links[r.mem_id]) > 1 for r in rows) else set()
+    labels = table_labels(rows, group, page) if any(len(group.links[r.mem_id]) > 1 for r in rows) else set()
     for row in rows:
         candidates = group.links[row.mem_id]
         if len(candidates) > 24:
@@ -434,9 +381,9 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
         rival = 0.0
         if len(stories) > 1:
             href = page.href(best)
-            column = _column(best, row, page)
+            column = cell_column(best, row, page)
             rival = max(
-                (page.weight(a) for a in stories if page.href(a) != href and _column(a, row, page) == column), default=0.0
+                (page.weight(a) for a in stories if page.href(a) != href and cell_column(a, row, page) == column), default=0.0
             )
         if rival * 2 > top:
             crowded += 1  # several stories in one block: a box of lists, not a row
@@ -445,8 +392,8 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
         links.append(best)
     if len(picks) < min_items or not picks:
         return None
-    if picks[0].tag in _TABLE_ROWS:
-        links = _title_column(picks, links, group, labels, page)
+    if picks[0].tag in TABLE_ROWS:
+        links = title_column(picks, links, group, labels, page)
     sample = list(zip(picks[:24], links[:24]))
     pairs = _pair_dates(picks[:24], page.tz, page.now) or {}
     dated = length = urls = 0.0
@@ -604,32 +551,6 @@ def _inside(node: LexborNode | None, ids: set[int]) -> bool:
     return False
 
 
-def _drop_cells(candidates: list[_Candidate]) -> list[_Candidate]:
-    """Without the candidates whose rows are cells of table rows that are a candidate themselves.
-
-    A forum or letters table row holds a title cell, an author cell, a last-reply cell: read
-    by cells, a row would become three items. When the table rows read as one story each,
-    they are the list; cells stay rows only where a table row holds several stories.
-    """
-    row_sets = [{n.mem_id for n in c.rows} for c in candidates]
-    kept = []
-    for candidate in candidates:
-        if candidate.rows[0].tag not in ("td", "th"):
-            kept.append(candidate)
-            continue
-        lines: list[tuple[int, int]] = []  # each cell's table row, and the <tbody> around it
-        for cell in candidate.rows:
-            line = cell.parent
-            outer = line.parent if line is not None else None
-            lines.append((line.mem_id if line is not None else 0, outer.mem_id if outer is not None else 0))
-        covered = any(
-            sum(1 for line, outer in lines if line in other or outer in other) >= 0.8 * len(lines) for other in row_sets
-        )
-        if not covered:
-            kept.append(candidate)
-    return kept
-
-
 @dataclass(slots=True)
 class _Choice:
     nodes: list[LexborNode]
@@ -657,7 +578,7 @@ def _auto(root: LexborNode, tz: ZoneInfo, now: datetime, min_items: int) -> _Cho
             top = max(top, candidate.score)
     if not candidates:
         return None
-    candidates = _drop_cells(candidates)
+    candidates = drop_cells(candidates)
     candidates.sort(key=lambda c: c.score, reverse=True)
     best = candidates[0]
     rows, links = best.rows, best.links
