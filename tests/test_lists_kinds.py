@@ -229,3 +229,9 @@ def test_a_search_hit_or_a_bare_emphasis_at_the_start_of_a_title_stays_in_it() -
     )
     page = auto(page_with(f'<ul class="list">{rows}</ul>'))
     assert [i.title for i in page.items] == ["疫情 防控工作部署会议召开第0次", "防汛 防控工作部署会议召开第1次", "新 防控工作部署会议召开第2次"]
+
+
+def test_a_rendered_page_is_not_judged_script_built() -> None:
+    """With render = true the HTML is what the browser built: nothing more to wait for."""
+    page = extract_list(TEMPLATE_BUILT, BASE, None, tz=SH, now=NOW, rendered=True)
+    assert page.script_built is None and not any("render = true" in w for w in page.warnings)

@@ -116,9 +116,12 @@ def _records_document(records: list[str]) -> LexborHTMLParser:
 
 
 def extract_list(
-    html: str, base_url: str, selectors: ListSelectors | None, *, tz: ZoneInfo, now: datetime
+    html: str, base_url: str, selectors: ListSelectors | None, *, tz: ZoneInfo, now: datetime, rendered: bool = False
 ) -> ListPage:
-    """Items of a list page (or a Hanweb dataproxy response); never raises but SourceError."""
+    """Items of a list page (or a Hanweb dataproxy response); never raises but SourceError.
+
+    `rendered`: the HTML is what a browser built (render = true), so a list written by a
+    script is in it already and the page is not judged as script-built."""
     page = ListPage()
     if not html or not html.strip():
         page.warnings.append("the page is empty")
@@ -159,7 +162,7 @@ def extract_list(
         found = _auto(root, tz, now, min_items)
         if found is None:
             continue
-        if found.weak and root is whole:
+        if found.weak and root is whole and not rendered:
             built = script_built(tree)
             if built:
                 # The rows found are a sidebar or a menu standing in for a list the page's

@@ -47,7 +47,7 @@ def read_list(
 ) -> ListPage:
     """One list page's rows (runs in the workers). A dataproxy answer is a bare <datastore>; this reads it too."""
     html = decode_page(result.body, result.charset, source.encoding, result.url)
-    return extract_list(html, result.url, selectors, tz=zone, now=now)
+    return extract_list(html, result.url, selectors, tz=zone, now=now, rendered=source.render is True)
 
 
 def read_frame(result: FetchResult, source: Source) -> str | None:
