@@ -165,7 +165,7 @@ class Hidden:
     def __init__(self, root: LexborNode) -> None:
         self.ids: set[int] = set()
         self._inside: dict[int, list[LexborNode]] = {}
-        for node in root.css("[style], [hidden], .hide, .hidden, .d-none"):
+        for node in root.css('[style*="none" i], [style*="hidden" i], [hidden], .hide, .hidden, .d-none'):
             if not is_hidden(node):
                 continue
             chain: list[int] = []
