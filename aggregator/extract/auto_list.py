@@ -31,9 +31,14 @@ from .list_rows import (
     _row_dates,
     _Rules,
     _split_link,
+    Hidden,
     node_text,
     select_value,
 )
+from ..normalise.dates import parse_date
+from .table_rows import column as cell_column
+from .table_rows import TABLE_ROWS, drop_cells, title_column
+from .table_rows import labels as table_labels
 
 # Hand-written because no maintained library finds the news list of a page
 # (trafilatura and friends extract article bodies). The signals are the ones
@@ -44,9 +49,9 @@ from .list_rows import (
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Row elements. `table` and `ul` too: old CMSs write one small table (or one <ul> of
-# title / date cells) per row.
+# title / date cells) per row; forums (Discuz) one <tbody> per thread.
 _ITEM_TAGS = frozenset(
-    {"li", "tr", "dd", "dt", "dl", "div", "p", "article", "section", "h2", "h3", "h4", "td", "table", "ul"}
+    {"li", "tr", "dd", "dt", "dl", "div", "p", "article", "section", "h2", "h3", "h4", "td", "table", "ul", "tbody"}
 )
 _NAV_WORDS = re.compile(r"nav|menu|header|footer|foot\b|breadcrumb|crumb|topbar|banner|copyright|friend|links?\b|sitemap", re.I)
 # A tab menu's own container; only the rows' parent or grandparent counts, since a
@@ -63,6 +68,7 @@ _COLUMN_PAGE = re.compile(r"(?:^|/)(?:index|default|list|more)(?:_\d+)?\.\w+$")
 _ATTACHMENT = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|ofd|zip|rar|txt)$")
 _PAGE_EXT = re.compile(r"\.(?:s?html?|php|aspx?|jsp)$")
 _DIGITS = re.compile(r"\d{4,}")
+_DATE_ONLY = re.compile(r"[\d\s:./年月日时分秒T+\-]+|(?:\d+\s*(?:秒|分钟|小时|天)前|昨天|前天|今天|刚刚)[\d\s:]*")
 _ID_SEGMENT = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[a-zA-Z])[\w-]{8,}")
 
 
@@ -108,14 +114,17 @@ def _id_selector(node: LexborNode) -> str | None:
     return f'{node.tag}[id="{ident}"]' if '"' not in ident else None
 
 
-def _article_like(link: LexborNode, href: str, text: str) -> bool:
+def _article_like(link: LexborNode, href: str, text: str, page: _Page) -> bool:
     href = href.strip().lower()
     if not href or href.startswith(("javascript:", "#", "mailto:", "tel:")):
         return False
     text = text or (link.attributes.get("title") or "")
     if text.lower() in _NOT_ARTICLE:
         return False
-    return len(text) >= 6 or len(_CJK.findall(text)) >= 4
+    if not (len(text) >= 6 or len(_CJK.findall(text)) >= 4):
+        return False
+    # A link whose text is a date (a forum's "last post" time) is a row's date, not its story.
+    return not (len(text) <= 24 and _DATE_ONLY.fullmatch(text) and parse_date(text, page.tz, page.now))
 
 
 def _penalty(node: LexborNode | None) -> float:
@@ -141,8 +150,9 @@ def _penalty(node: LexborNode | None) -> float:
 class _Page:
     """Per-page caches: the same nodes are described and read many times."""
 
-    def __init__(self, tz: ZoneInfo, now: datetime) -> None:
+    def __init__(self, tz: ZoneInfo, now: datetime, root: LexborNode) -> None:
         self.tz, self.now = tz, now
+        self.hidden = Hidden(root)
         self._text: dict[int, str] = {}
         self._described: dict[int, str] = {}
         self._titles: dict[int, tuple[str, LexborNode | None]] = {}
@@ -276,8 +286,13 @@ def _groups(root: LexborNode, page: _Page) -> list[_Group]:
     tops: dict[int, LexborNode] = {}
     # Ancestors are shared by many links: each element is placed once.
     placed: dict[int, tuple[_Group | None, LexborNode | None]] = {}
+    hidden = page.hidden.links() if page.hidden.ids else set()
     for link in root.css("a[href]"):
-        if not _article_like(link, page.href(link), page.text(link)):
+        if not _article_like(link, page.href(link), page.text(link), page):
+            continue
+        # Hidden links (a row's sub-list of 解读 links shown on hover, an inactive tab) are
+        # not what a reader sees as the list, nor rival stories of a row.
+        if link.mem_id in hidden:
             continue
         node: LexborNode | None = link
         card = _is_card(link)
@@ -333,7 +348,7 @@ def _exclusions(row: LexborNode, link: LexborNode, page: _Page) -> list[LexborNo
     exclude = [element] if element is not None else []
     if link.mem_id != row.mem_id and element is None:
         exclude.append(link)
-    return exclude
+    return exclude + page.hidden.parts(row)
 
 
 def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
@@ -352,17 +367,24 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
     picks: list[LexborNode] = []
     links: list[LexborNode] = []
     crowded = 0
+    labels = table_labels(rows, group, page) if any(len(group.links[r.mem_id]) > 1 for r in rows) else set()
     for row in rows:
         candidates = group.links[row.mem_id]
         if len(candidates) > 24:
             crowded += 1  # no news row holds two dozen article links
             continue
-        best = max(candidates, key=page.weight)
+        stories = candidates
+        if labels and len(candidates) > 1:
+            stories = [a for a in candidates if page.title(a)[0] not in labels] or candidates
+        best = max(stories, key=page.weight)
         top = page.weight(best)
         rival = 0.0
-        if len(candidates) > 1:
+        if len(stories) > 1:
             href = page.href(best)
-            rival = max((page.weight(a) for a in candidates if page.href(a) != href), default=0.0)
+            column = cell_column(best, row, page)
+            rival = max(
+                (page.weight(a) for a in stories if page.href(a) != href and cell_column(a, row, page) == column), default=0.0
+            )
         if rival * 2 > top:
             crowded += 1  # several stories in one block: a box of lists, not a row
             continue
@@ -370,6 +392,8 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
         links.append(best)
     if len(picks) < min_items or not picks:
         return None
+    if picks[0].tag in TABLE_ROWS:
+        links = title_column(picks, links, group, labels, page)
     sample = list(zip(picks[:24], links[:24]))
     pairs = _pair_dates(picks[:24], page.tz, page.now) or {}
     dated = length = urls = 0.0
@@ -535,10 +559,12 @@ class _Choice:
     over: list[str]  # the lists not chosen, described for the user
     dated: bool
     item: str
+    weak: bool  # navigation-, sidebar-like or undated: a stand-in when the page's own list is missing
+    hidden: Hidden  # the page's hidden parts, for reading the rows
 
 
 def _auto(root: LexborNode, tz: ZoneInfo, now: datetime, min_items: int) -> _Choice | None:
-    page = _Page(tz, now)
+    page = _Page(tz, now, root)
     candidates: list[_Candidate] = []
     top = 0.0
     # Largest groups first; a group whose every factor were perfect (1.25 per row)
@@ -552,6 +578,7 @@ def _auto(root: LexborNode, tz: ZoneInfo, now: datetime, min_items: int) -> _Cho
             top = max(top, candidate.score)
     if not candidates:
         return None
+    candidates = drop_cells(candidates)
     candidates.sort(key=lambda c: c.score, reverse=True)
     best = candidates[0]
     rows, links = best.rows, best.links
@@ -589,4 +616,5 @@ def _auto(root: LexborNode, tz: ZoneInfo, now: datetime, min_items: int) -> _Cho
             continue
         label = "dated" if other.dated else "no dates"
         over.append(f"`{_label(other.group.parent, page)} > {other.item}` ({len(other.rows)} items, {label})")
-    return _Choice(nodes, rules, lines, over, best.dated, item_css)
+    weak = not best.dated or _penalty(best.group.parent) < 1
+    return _Choice(nodes, rules, lines, over, best.dated, item_css, weak, page.hidden)

@@ -22,6 +22,9 @@ from ..normalise.urls import absolute_url
 # "置顶" (pinned) markers: the row stays, the marker leaves the title.
 _PINNED = re.compile(r"^\s*[\[【(（<]?\s*置顶\s*[\]】)）>]?\s*|\s*[\[【(（<]?\s*置顶\s*[\]】)）>]?\s*$")
 _CUT = re.compile(r"(?:…|\.\.\.|。。。)\s*$")
+_BRACKETS = "[]【】()（）<>〈〉《》 "
+_DIGIT = re.compile(r"\d")
+_SEARCH_HIT = re.compile(r"key|highlight|search|match|hit", re.I)
 # A link holding blocks is a "card": the whole row is the link, title and date are parts of it.
 _CARD_TAGS = frozenset({"div", "p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dl", "dd", "dt", "section"})
 
@@ -95,17 +98,101 @@ def _full_title(link_text: str, title_attr: str | None) -> str:
     return title
 
 
+def _is_badge(node: LexborNode, value: str) -> bool:
+    """A label such as 专题, 视频, [图文], NEW: a few letters, no digits, styled apart from the title.
+
+    Styled apart: in brackets, or in an element with a class of its own. A bare <em> or <font>
+    (a search hit, a red word) is part of the title; so is a class that marks a search hit.
+    """
+    core = value.strip(_BRACKETS)
+    if not 0 < len(core) <= 4 or _DIGIT.search(core):
+        return False
+    if core != value:
+        return True
+    classes = node.attributes.get("class")
+    return bool(classes) and not _SEARCH_HIT.search(classes)
+
+
 def _split_link(link: LexborNode, tz: ZoneInfo, now: datetime) -> tuple[str, str | None]:
-    """A link's text and a date printed in an element of its own inside it, apart.
+    """A link's title, apart from a date or badges printed in elements of their own inside it.
 
     `<a><span>2024-05-01</span>关于…的通知</a>`: the title is the notice, the date is the span.
+    `<a><em>视频</em>关于…</a>`, `<a>关于…<i>专题</i></a>`: a label styled as a badge at the
+    start or the end of the link is not part of the title (a reader sees a tag beside it).
     """
     text = node_text(link)
+    date: str | None = None
+    badges: list[str] = []
     for child in link.iter():
         value = node_text(child)
-        if value and len(value) <= 24 and value != text and parse_date(value, tz, now):
-            return " ".join(text.replace(value, " ", 1).split()), value
-    return text, None
+        if not value or value == text:
+            continue
+        if date is None and len(value) <= 24 and parse_date(value, tz, now):
+            date = value
+        elif _is_badge(child, value):
+            badges.append(value)
+    if date is not None:
+        text = " ".join(text.replace(date, " ", 1).split())
+    for badge in badges:
+        # Only at either end, and only when a real title remains.
+        if text.startswith(badge) and len(text) - len(badge) >= 6:
+            text = text[len(badge):].lstrip()
+        elif text.endswith(badge) and len(text) - len(badge) >= 6:
+            text = text[: -len(badge)].rstrip()
+    return text, date
+
+
+_HIDING_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_HIDING_CLASSES = frozenset({"hide", "hidden", "d-none"})
+
+
+def is_hidden(node: LexborNode) -> bool:
+    """The element itself is hidden (inline style, `hidden`, or a hide class); ancestors not checked."""
+    attrs = node.attributes
+    if "hidden" in attrs:
+        return True
+    style = attrs.get("style")
+    if style and _HIDING_STYLE.search(style):
+        return True
+    classes = attrs.get("class")
+    return bool(classes) and not _HIDING_CLASSES.isdisjoint(classes.split())
+
+
+class Hidden:
+    """A document's hidden parts, found with one query (a row's sub-list of 解读 links shown on
+    hover, an inactive tab): which elements are hidden, and the outermost ones inside each element."""
+
+    def __init__(self, root: LexborNode) -> None:
+        self.ids: set[int] = set()
+        self._inside: dict[int, list[LexborNode]] = {}
+        for node in root.css('[style*="none" i], [style*="hidden" i], [hidden], .hide, .hidden, .d-none'):
+            if not is_hidden(node):
+                continue
+            chain: list[int] = []
+            parent = node.parent
+            while parent is not None:
+                if parent.mem_id in self.ids:
+                    break  # inside a hidden element already known
+                chain.append(parent.mem_id)
+                parent = parent.parent
+            else:
+                self.ids.add(node.mem_id)
+                for mem_id in chain:
+                    self._inside.setdefault(mem_id, []).append(node)
+
+    def links(self) -> set[int]:
+        """The links inside hidden elements (by mem_id)."""
+        found: set[int] = set()
+        for parts in self._inside.values():
+            for part in parts:
+                if part.mem_id not in found:
+                    found.add(part.mem_id)
+                    found.update(a.mem_id for a in part.css("a[href]"))
+        return found
+
+    def parts(self, row: LexborNode) -> list[LexborNode]:
+        """The outermost hidden elements inside `row`."""
+        return self._inside.get(row.mem_id, [])
 
 
 def _small(node: LexborNode) -> bool:
@@ -205,6 +292,25 @@ def _header_date(node: LexborNode, tz: ZoneInfo, now: datetime, cache: dict[int,
     return found
 
 
+_RELATIVE = re.compile(r"前|昨|今天|刚刚|ago|yesterday|today", re.I)
+
+
+def _full_date(row: LexborNode, shown: str, tz: ZoneInfo, now: datetime) -> str | None:
+    """The full date a relative one ("3 天前", "昨天 10:20") stands for, when the page gives it.
+
+    Forums and CMSs print the relative form and keep the date in the element's `title`
+    (or a <time datetime>): that one stays right when the page is read later.
+    """
+    for node in row.css("[title], time[datetime]"):
+        value = node.attributes.get("datetime") or node.attributes.get("title")
+        text = node_text(node)
+        if not value or not text or (text not in shown and shown not in text):
+            continue
+        if _YEAR.search(value) and parse_date(value, tz, now):
+            return " ".join(value.split())
+    return None
+
+
 @dataclass(slots=True)
 class _Rules:
     """Selectors relative to one item."""
@@ -216,7 +322,13 @@ class _Rules:
 
 
 def _items_from_nodes(
-    nodes: Iterable[LexborNode], rules: _Rules, base: str, tz: ZoneInfo, now: datetime, warnings: list[str]
+    nodes: Iterable[LexborNode],
+    rules: _Rules,
+    base: str,
+    tz: ZoneInfo,
+    now: datetime,
+    warnings: list[str],
+    hidden: Hidden | None = None,
 ) -> list[RawItem]:
     items: list[RawItem] = []
     seen: set[str] = set()
@@ -226,6 +338,9 @@ def _items_from_nodes(
     link_css, link_attr = split_selector(rules.link)
     nodes = list(nodes)
     pairs = None if rules.date else _pair_dates(nodes, tz, now)
+    if hidden is None and nodes:
+        hidden = Hidden(_top(nodes[0]))
+    full_dates = 0  # rows with a relative date and no full one (-1: some row had one)
     for node in nodes:
         link = _first(node, link_css)
         href = link.attributes.get(link_attr or "href") if link is not None else None
@@ -257,9 +372,16 @@ def _items_from_nodes(
             exclude = [n for n in (title_node,) if n is not None]
             if link.mem_id != node.mem_id and not _is_card(link):
                 exclude.append(link)
+            if hidden is not None:
+                exclude += hidden.parts(node)  # a hidden sub-list's dates are its own items'
             published_text = (
                 inner_date or (pairs.get(node.mem_id) if pairs else None) or _row_date(node, exclude, tz, now, headers)
             )
+        if published_text and full_dates < 3 and _RELATIVE.search(published_text):
+            full = _full_date(node, published_text, tz, now)
+            # Rows share their markup: when the first few give no full date, none will.
+            full_dates = full_dates + 1 if full is None and full_dates >= 0 else -1
+            published_text = full or published_text
         summary_html = None
         if rules.summary:
             summary_node, summary_value = select_value(node, rules.summary)
@@ -272,6 +394,12 @@ def _items_from_nodes(
     if repeated:
         warnings.append(f"{repeated} list entries repeat a link listed above and were merged into it")
     return items
+
+
+def _top(node: LexborNode) -> LexborNode:
+    while node.parent is not None:
+        node = node.parent
+    return node
 
 
 def _is_card(link: LexborNode) -> bool:

@@ -47,7 +47,7 @@ def read_list(
 ) -> ListPage:
     """One list page's rows (runs in the workers). A dataproxy answer is a bare <datastore>; this reads it too."""
     html = decode_page(result.body, result.charset, source.encoding, result.url)
-    return extract_list(html, result.url, selectors, tz=zone, now=now)
+    return extract_list(html, result.url, selectors, tz=zone, now=now, rendered=source.render is True)
 
 
 def read_frame(result: FetchResult, source: Source) -> str | None:
@@ -96,7 +96,15 @@ class HtmlListReader:
                 for r in listed.paging.requests[: context.older_pages]
             ]
             items += await read_older_pages(source, requests, read_older)
-        return Rows(items, wants_articles=not all_summarised(items), page_validators=validators, **shown)
+        built = None
+        if not items and listed.script_built:
+            built = (
+                f"{source.url}: the page's list seems to be built by a script ({listed.script_built}):"
+                " set `render = true` on the source to read it in the browser"
+            )
+        return Rows(
+            items, wants_articles=not all_summarised(items), page_validators=validators, empty_error=built, **shown
+        )
 
     async def _list_or_frame(self, page: FetchResult, context: ReadContext) -> tuple[ListPage, str | None]:
         """The page's list; when it has none, the list of the same-site iframe it embeds, and its URL."""
