@@ -1,9 +1,13 @@
 """Extract items from an upstream RSS/Atom feed with feedparser.
 
-Entries without a link (only an id, a title or content: most of feedparser's own
-test corpus) are kept: they link to the feed's site, and their key comes from the
-upstream id (scoped to this feed unless it is a permanent id), else from a hash
-of their title, date and content.
+Entries without a link (only an id, a title, content, a `<content src>` or an
+enclosure: most of feedparser's own test corpus) are kept: they link to their
+content's `src` or their first enclosure, else to the feed's site, and their key
+comes from the upstream id (scoped to this feed unless it is a permanent id), else
+from a hash of their title, date and content.
+
+Entries of one feed that share a link but have distinct ids are distinct items
+(a live blog, a page of notices under one URL): all but one are keyed by their id.
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ import hashlib
 import re
 import time
 from datetime import datetime, timezone
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from ..models import ErrorKind, FetchResult, RawItem, SourceError
+from ..models import Enclosure, ErrorKind, FetchResult, RawItem, SourceError
 from ..normalise.dates import has_zone
+from ..normalise.text import html_to_text
 from ..normalise.urls import _permanent_upstream_key as permanent_key
+from ..normalise.urls import item_key
 
 _FEED_SNIFF = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.I)
 
@@ -54,6 +60,55 @@ def _linkless_id(feed_url: str, upstream_id: str | None, title: str, printed: st
     return f"urn:x-feed-entry:{digest}"
 
 
+def _web(base: str, href: str | None) -> str:
+    """`href` made absolute, if it is a web link (feedparser copies an Atom id such as tag: into `link`)."""
+    href = (href or "").strip()
+    if not href:
+        return ""
+    absolute = urljoin(base, href)
+    return absolute if urlsplit(absolute).scheme in ("http", "https") else ""
+
+
+def _title(entry: feedparser.FeedParserDict) -> str:
+    """Plain text: our titles are type text, so an html or xhtml title loses its markup and entities."""
+    title = (entry.get("title") or "").strip()
+    kind = (entry.get("title_detail") or {}).get("type") or ""
+    return html_to_text(title) if "html" in kind else title
+
+
+def _enclosures(base: str, entry: feedparser.FeedParserDict) -> tuple[Enclosure, ...]:
+    found = []
+    for enclosure in entry.get("enclosures") or ():
+        href = _web(base, enclosure.get("href"))
+        length = str(enclosure.get("length") or "").strip()
+        if href:
+            kind = (enclosure.get("type") or "").strip() or "application/octet-stream"
+            found.append(Enclosure(href, kind, int(length) if length.isdigit() else None))
+    return tuple(found)
+
+
+def _separate_shared_links(feed_url: str, items: list[RawItem]) -> None:
+    """Entries that share a link but not an id stay apart: all but one get a key from their id.
+
+    The one that keeps the link's key is the earliest published (undated: the last listed,
+    feeds list newest first), so a newer entry joining the link never re-keys a stored one.
+    """
+    groups: dict[str, list[int]] = {}
+    for at, item in enumerate(items):
+        if not item.linkless and item.upstream_id:
+            groups.setdefault(item_key(item.url, item.upstream_id), []).append(at)
+    far = datetime.max.replace(tzinfo=timezone.utc)
+    for members in groups.values():
+        if len({items[at].upstream_id for at in members}) < 2:
+            continue  # one entry, or the same entry pushed twice: one item
+        keeper = min(members, key=lambda at: (items[at].published or far, -at))
+        keeper_id = items[keeper].upstream_id
+        for at in members:
+            if items[at].upstream_id != keeper_id:
+                item = items[at]
+                item.upstream_id = _linkless_id(feed_url, item.upstream_id, item.title, "", "")
+
+
 def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
     """The feed's title and its entries, links made absolute against the feed URL."""
     headers = {"content-location": result.url}
@@ -72,25 +127,30 @@ def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
     if not site.startswith(("http://", "https://")):
         site = result.url
     for entry in parsed.entries:
-        link = (entry.get("link") or "").strip()
+        link = _web(result.url, entry.get("link"))
         upstream_id = (entry.get("id") or "").strip() or None
-        if not link and upstream_id and upstream_id.startswith(("http://", "https://")):
-            link = upstream_id
         contents = entry.get("content") or []
         content_html = "".join(part.get("value", "") for part in contents if part.get("value")) or None
         summary = entry.get("summary") or None
         if content_html and summary and summary.strip() == content_html.strip():
             summary = None
         printed = (dict.get(entry, "published") or dict.get(entry, "created") or "").strip()
-        title = (entry.get("title") or "").strip()
+        title = _title(entry)
+        enclosures = _enclosures(result.url, entry)
         linkless = not link
+        url = link
         if linkless:
-            if not (upstream_id or title or content_html or summary):
+            # Out-of-line content (`<content src>`) or a podcast's file is what the entry is.
+            sources = [_web(result.url, part.get("src")) for part in contents] + [e.url for e in enclosures]
+            url = next((href for href in sources if href), site)
+            said = bool(upstream_id or title or content_html or summary)
+            if not said and url == site:
                 continue  # nothing to show and nothing to know it by
-            upstream_id = _linkless_id(result.url, upstream_id, title, printed, content_html or summary or "")
+            # The file's URL names an entry that says nothing else (keys of the others stay as they were).
+            upstream_id = _linkless_id(result.url, upstream_id, title if said else url, printed, content_html or summary or "")
         items.append(
             RawItem(
-                url=site if linkless else urljoin(result.url, link),
+                url=url,
                 linkless=linkless,
                 title=title,
                 upstream_id=upstream_id,
@@ -103,6 +163,8 @@ def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
                 summary_html=summary,
                 content_html=content_html,
                 tags=tuple(tag.get("term", "").strip() for tag in entry.get("tags") or () if tag.get("term")),
+                enclosures=enclosures,
             )
         )
+    _separate_shared_links(result.url, items)
     return (parsed.feed.get("title") or "").strip(), items

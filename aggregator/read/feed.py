@@ -7,7 +7,7 @@ from typing import ClassVar
 from ..config import Source
 from ..extract.feed import extract_feed, looks_like_feed
 from ..infra.workers import parse
-from ..models import FetchResult, Request
+from ..models import ErrorKind, FetchResult, Request, SourceError
 from .base import ReadContext, Rows
 
 FEED_ACCEPT = "application/atom+xml,application/rss+xml,application/xml;q=0.9,text/xml;q=0.8,*/*;q=0.5"
@@ -25,5 +25,12 @@ class FeedReader:
 
     async def read(self, page: FetchResult, context: ReadContext) -> Rows:
         _title, items = await parse(extract_feed, page)
+        if not items and not context.trial:  # `try` shows the empty feed as it is
+            # Read fine, but empty: there are no selectors to check, only the feed to wait for.
+            raise SourceError(
+                ErrorKind.FEED_EMPTY,
+                f"{page.url}: the feed lists no entries; nothing to publish until it does"
+                " (open the URL to check that it is the feed you mean)",
+            )
         # A feed's entries are what its publisher chose to say: article pages only when asked.
         return Rows(items, wants_articles=False)
