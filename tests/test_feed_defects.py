@@ -12,6 +12,7 @@ import feedparser
 from lxml import etree
 
 from aggregator.cli import main
+from aggregator.extract.feed import _linkless_id
 from aggregator.normalise.urls import atom_id, item_key
 
 from .conftest import Site, write_config
@@ -96,7 +97,8 @@ def test_html_and_xhtml_titles_are_shown_as_text(site: Site, tmp_path: Path) -> 
     )
     site.add(
         "/b.xml",
-        rss("<item><title>Caf&amp;eacute; &lt;i&gt;opens&lt;/i&gt;</title><link>https://news.example.org/4</link></item>"),
+        rss("<item><title>Caf&amp;eacute; &lt;i&gt;opens&lt;/i&gt;</title><link>https://news.example.org/4</link></item>",
+            "<item><title>No link &amp;amp; &lt;b&gt;no id&lt;/b&gt;</title></item>"),
         content_type=RSS,
     )
     config = write_config(tmp_path, sources(site, "a", "b"))
@@ -107,7 +109,11 @@ def test_html_and_xhtml_titles_are_shown_as_text(site: Site, tmp_path: Path) -> 
         "https://news.example.org/2": "Rates cut & held",
         "https://news.example.org/3": "AT&T <b> is literal",  # a text title keeps what it says
         "https://news.example.org/4": "Caf\u00e9 opens",
+        "https://news.example.org/": "No link & no id",
     }
+    # An entry without link or id keeps the key it had when its title was published with markup.
+    [linkless] = [e for e in read(tmp_path) if e.link == "https://news.example.org/"]
+    assert linkless.id == atom_id(_linkless_id(site.url("/b.xml"), None, "No link &amp; <b>no id</b>", "", ""))
 
 
 def test_entries_sharing_a_link_with_distinct_ids_are_all_kept(site: Site, tmp_path: Path) -> None:

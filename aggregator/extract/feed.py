@@ -135,6 +135,7 @@ def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
         if content_html and summary and summary.strip() == content_html.strip():
             summary = None
         printed = (dict.get(entry, "published") or dict.get(entry, "created") or "").strip()
+        as_given = (entry.get("title") or "").strip()  # what keys were made of before titles became text
         title = _title(entry)
         enclosures = _enclosures(result.url, entry)
         linkless = not link
@@ -143,11 +144,12 @@ def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
             # Out-of-line content (`<content src>`) or a podcast's file is what the entry is.
             sources = [_web(result.url, part.get("src")) for part in contents] + [e.url for e in enclosures]
             url = next((href for href in sources if href), site)
-            said = bool(upstream_id or title or content_html or summary)
+            said = bool(upstream_id or as_given or content_html or summary)
             if not said and url == site:
                 continue  # nothing to show and nothing to know it by
             # The file's URL names an entry that says nothing else (keys of the others stay as they were).
-            upstream_id = _linkless_id(result.url, upstream_id, title if said else url, printed, content_html or summary or "")
+            basis = as_given if said else url
+            upstream_id = _linkless_id(result.url, upstream_id, basis, printed, content_html or summary or "")
         items.append(
             RawItem(
                 url=url,
