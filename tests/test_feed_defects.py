@@ -154,6 +154,19 @@ def test_an_empty_feed_is_reported_as_empty_not_as_selectors(site: Site, tmp_pat
     assert "feed-empty: " in status and "selector" not in status
 
 
+def test_a_feed_that_empties_is_announced_as_an_empty_feed(site: Site, tmp_path: Path) -> None:
+    site.add("/a.xml", rss("<item><title>Only notice</title><link>https://news.example.org/1.html</link></item>"),
+             content_type=RSS)
+    config = write_config(tmp_path, sources(site, "a"))
+    assert main(["poll", "--once", str(config)]) == 0
+    site.add("/a.xml", rss(), content_type=RSS)
+    assert main(["poll", "--once", str(config)]) == 1
+    [incident] = feedparser.parse((tmp_path / "feeds" / "health.atom").read_bytes()).entries
+    assert incident.title == "a: the feed no longer lists any entries"
+    text = incident.get("content", [{}])[0].get("value", "") or incident.summary
+    assert "feed-empty" in text and "selector" not in text + incident.title
+
+
 def test_entries_with_only_content_src_or_an_enclosure_are_kept(site: Site, tmp_path: Path) -> None:
     site.add(
         "/a.xml",
