@@ -231,3 +231,23 @@ def test_day_only_dates_give_updated_from_first_sight(site: Site, tmp_path: Path
     assert updated["第3号通知的标题文字"] > updated["第1号通知的标题文字"] == updated["第2号通知的标题文字"]
     assert main(["build", str(config)]) == 0
     assert published(tmp_path) == before
+
+
+def test_feed_entries_dated_by_day_only_are_updated_when_first_seen(site: Site, tmp_path: Path) -> None:
+    site.add(
+        "/a.xml",
+        atom('<entry><title>Dated by day</title><id>tag:news.example.org,2024:d</id><link href="https://news.example.org/d"/>'
+             "<published>2024-05-02</published><updated>2024-05-02</updated></entry>",
+             '<entry><title>Dated to the second</title><id>tag:news.example.org,2024:s</id>'
+             '<link href="https://news.example.org/s"/><updated>2024-05-02T08:30:00Z</updated></entry>'),
+        content_type="application/atom+xml",
+    )
+    site.add("/b.xml", rss("<item><title>RSS by day</title><link>https://news.example.org/r</link>"
+                           "<pubDate>2024-05-02</pubDate></item>"), content_type=RSS)
+    config = write_config(tmp_path, sources(site, "a", "b"))
+    assert main(["poll", "--once", str(config)]) == 0
+    entries = {entry.title: entry for entry in read(tmp_path)}
+    for title in ("Dated by day", "RSS by day"):  # the day, in the source's zone (Asia/Shanghai)
+        assert entries[title].published == "2024-05-01T16:00:00+00:00", title
+        assert datetime.fromisoformat(entries[title].updated).year >= 2025, title  # first seen, not that midnight
+    assert entries["Dated to the second"].updated == "2024-05-02T08:30:00+00:00"  # a real time is kept

@@ -439,7 +439,7 @@ class Store(ABC):
             categories=sorted(set(item.categories)),
             first_seen=utc_iso(now),
             # A date without a time says nothing about the moment: the entry is as new as our first sight.
-            updated=utc_iso(item.updated or (None if _day_only(item.published) else item.published) or now),
+            updated=utc_iso(next((t for t in (item.updated, item.published) if t and not _day_only(t)), now)),
         )
         return doc
 
