@@ -123,12 +123,16 @@ def test_entries_sharing_a_link_with_distinct_ids_are_all_kept(site: Site, tmp_p
         return (f'<item><guid isPermaLink="false">{guid}</guid><title>{title}</title>{page}'
                 f"<pubDate>Thu, {day:02d} May 2024 08:00:00 GMT</pubDate></item>")
 
-    solo = "<item><title>Solo</title><link>https://news.example.org/solo.html</link></item>"
+    solo = ("<item><title>Solo</title><link>https://news.example.org/solo.html</link></item>"
+            '<item><guid isPermaLink="false">http://news.example.org/p/9.html</guid><title>Guid page</title></item>')
     site.add("/a.xml", rss(item("n-2", "Second notice", 2), item("n-1", "First notice", 1), solo), content_type=RSS)
     config = write_config(tmp_path, sources(site, "a"))
     assert main(["poll", "--once", str(config)]) == 0
     entries = {entry.title: entry for entry in read(tmp_path)}
-    assert set(entries) == {"Second notice", "First notice", "Solo"}
+    assert set(entries) == {"Second notice", "First notice", "Solo", "Guid page"}
+    # A web address given only as the guid is still the entry's page, and its key is what it was.
+    assert entries["Guid page"].link == "http://news.example.org/p/9.html"
+    assert entries["Guid page"].id == atom_id(item_key("http://news.example.org/p/9.html", "http://news.example.org/p/9.html"))
     assert entries["First notice"].link == entries["Second notice"].link == "https://news.example.org/notices.html"
     # Ids of entries that never shared a link, and of the first on a shared one, are what they were.
     assert entries["Solo"].id == atom_id(item_key("https://news.example.org/solo.html"))
@@ -139,7 +143,7 @@ def test_entries_sharing_a_link_with_distinct_ids_are_all_kept(site: Site, tmp_p
                            item("n-1", "First notice", 1), solo), content_type=RSS)
     assert main(["poll", "--once", str(config)]) == 0
     again = {entry.title: entry.id for entry in read(tmp_path)}
-    assert len(again) == 4 and {t: again[t] for t in ids} == ids
+    assert len(again) == 5 and {t: again[t] for t in ids} == ids
 
 
 def test_an_empty_feed_is_reported_as_empty_not_as_selectors(site: Site, tmp_path: Path, capsys) -> None:
@@ -251,3 +255,16 @@ def test_feed_entries_dated_by_day_only_are_updated_when_first_seen(site: Site, 
         assert entries[title].published == "2024-05-01T16:00:00+00:00", title
         assert datetime.fromisoformat(entries[title].updated).year >= 2025, title  # first seen, not that midnight
     assert entries["Dated to the second"].updated == "2024-05-02T08:30:00+00:00"  # a real time is kept
+
+
+def test_a_live_blog_whose_ids_differ_by_fragment_keeps_every_update(site: Site, tmp_path: Path) -> None:
+    live = '<link href="https://news.example.org/live.html"/>'
+    site.add("/a.xml", atom(*(
+        f"<entry><title>Update {n}</title><id>https://news.example.org/live.html#u{n}</id>{live}"
+        f"<updated>2024-05-02T0{n}:00:00Z</updated></entry>" for n in (3, 2, 1)
+    )), content_type="application/atom+xml")
+    config = write_config(tmp_path, sources(site, "a"))
+    assert main(["poll", "--once", str(config)]) == 0
+    entries = read(tmp_path)
+    assert sorted(e.title for e in entries) == ["Update 1", "Update 2", "Update 3"]
+    assert len({e.id for e in entries}) == 3 and {e.link for e in entries} == {"https://news.example.org/live.html"}

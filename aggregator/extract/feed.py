@@ -55,7 +55,11 @@ def _linkless_id(feed_url: str, upstream_id: str | None, title: str, printed: st
     if upstream_id and permanent_key(upstream_id):
         return upstream_id  # urn:uuid:, tag:, an https URL...: permanent as given
     # Counters and opaque tokens are unique within their feed only; else what the entry says.
-    basis = ("id", upstream_id) if upstream_id else ("entry", title, printed, body)
+    return _scoped(feed_url, *(("id", upstream_id) if upstream_id else ("entry", title, printed, body)))
+
+
+def _scoped(feed_url: str, *basis: str) -> str:
+    """An id made of what an entry says, unique to its feed."""
     digest = hashlib.sha256("\x00".join((feed_url, *basis)).encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return f"urn:x-feed-entry:{digest}"
 
@@ -104,9 +108,10 @@ def _separate_shared_links(feed_url: str, items: list[RawItem]) -> None:
         keeper = min(members, key=lambda at: (items[at].published or far, -at))
         keeper_id = items[keeper].upstream_id
         for at in members:
-            if items[at].upstream_id != keeper_id:
-                item = items[at]
-                item.upstream_id = _linkless_id(feed_url, item.upstream_id, item.title, "", "")
+            upstream_id = items[at].upstream_id
+            if upstream_id != keeper_id and upstream_id:
+                # Scoped even when the id looks permanent: as given, it meets the keeper's key.
+                items[at].upstream_id = _scoped(feed_url, "id", upstream_id)
 
 
 def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
@@ -127,8 +132,10 @@ def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
     if not site.startswith(("http://", "https://")):
         site = result.url
     for entry in parsed.entries:
-        link = _web(result.url, entry.get("link"))
         upstream_id = (entry.get("id") or "").strip() or None
+        link = _web(result.url, entry.get("link"))
+        if not link and upstream_id and upstream_id.startswith(("http://", "https://")):
+            link = upstream_id  # a guid isPermaLink="false" that is a web address is still the entry's page
         contents = entry.get("content") or []
         content_html = "".join(part.get("value", "") for part in contents if part.get("value")) or None
         summary = entry.get("summary") or None
