@@ -257,14 +257,30 @@ def test_feed_entries_dated_by_day_only_are_updated_when_first_seen(site: Site, 
     assert entries["Dated to the second"].updated == "2024-05-02T08:30:00+00:00"  # a real time is kept
 
 
-def test_a_live_blog_whose_ids_differ_by_fragment_keeps_every_update(site: Site, tmp_path: Path) -> None:
-    live = '<link href="https://news.example.org/live.html"/>'
-    site.add("/a.xml", atom(*(
-        f"<entry><title>Update {n}</title><id>https://news.example.org/live.html#u{n}</id>{live}"
-        f"<updated>2024-05-02T0{n}:00:00Z</updated></entry>" for n in (3, 2, 1)
-    )), content_type="application/atom+xml")
+def test_a_live_blog_whose_ids_differ_by_fragment_keeps_every_update(site: Site, tmp_path: Path, capsys) -> None:
+    def live_blog(*numbers: int) -> str:
+        return atom(*(
+            f"<entry><title>Update {n}</title><id>https://news.example.org/live.html#u{n}</id>"
+            f'<link href="https://news.example.org/live.html"/><updated>2024-05-02T0{n}:00:00Z</updated></entry>'
+            for n in numbers
+        ))
+
+    site.add("/a.xml", live_blog(3, 2, 1), content_type="application/atom+xml")
     config = write_config(tmp_path, sources(site, "a"))
     assert main(["poll", "--once", str(config)]) == 0
     entries = read(tmp_path)
     assert sorted(e.title for e in entries) == ["Update 1", "Update 2", "Update 3"]
     assert len({e.id for e in entries}) == 3 and {e.link for e in entries} == {"https://news.example.org/live.html"}
+    ids = {e.title: e.id for e in entries}
+    # The window slides: the first update leaves the upstream feed, a fourth arrives. Nothing
+    # stored moves: one new entry, no other changed, and every update keeps its id.
+    site.add("/a.xml", live_blog(4, 3, 2), content_type="application/atom+xml")
+    capsys.readouterr()
+    assert main(["poll", "--once", str(config)]) == 0
+    assert "a: 3 found, 1 new, 0 changed" in capsys.readouterr().out
+    again = {e.title: e.id for e in read(tmp_path)}
+    assert len(again) == 4 and {t: again[t] for t in ids} == ids
+    # Down to one update: it is still the entry it was.
+    site.add("/a.xml", live_blog(4), content_type="application/atom+xml")
+    assert main(["poll", "--once", str(config)]) == 0
+    assert "a: 1 found, 0 new, 0 changed" in capsys.readouterr().out

@@ -16,6 +16,7 @@ import calendar
 import hashlib
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
@@ -26,6 +27,8 @@ from ..normalise.dates import has_zone
 from ..normalise.text import html_to_text
 from ..normalise.urls import _permanent_upstream_key as permanent_key
 from ..normalise.urls import item_key
+
+StoredTitle = Callable[[str], str | None]  # the stored item's title by key ("" pruned, None none)
 
 _FEED_SNIFF = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.I)
 
@@ -91,31 +94,51 @@ def _enclosures(base: str, entry: feedparser.FeedParserDict) -> tuple[Enclosure,
     return tuple(found)
 
 
-def _separate_shared_links(feed_url: str, items: list[RawItem]) -> None:
+def separate_shared_links(feed_url: str, items: list[RawItem], stored: StoredTitle | None = None) -> None:
     """Entries that share a link but not an id stay apart: all but one get a key from their id.
 
-    The one that keeps the link's key is the earliest published (undated: the last listed,
-    feeds list newest first), so a newer entry joining the link never re-keys a stored one.
+    One entry may keep the link's key, the one already stored under it; with nothing stored
+    there, the earliest published (undated: the last listed, as feeds list newest first), so
+    a newer entry joining the link never re-keys a stored one. `stored(key)`: the title of the
+    item stored under `key`, "" for a pruned one, None for none. With it, an entry once keyed
+    by its id keeps that key, and when the link's holder leaves the feed nobody takes its key.
     """
     groups: dict[str, list[int]] = {}
     for at, item in enumerate(items):
         if not item.linkless and item.upstream_id:
             groups.setdefault(item_key(item.url, item.upstream_id), []).append(at)
     far = datetime.max.replace(tzinfo=timezone.utc)
-    for members in groups.values():
+    for link_key, members in groups.items():
         if len({items[at].upstream_id for at in members}) < 2:
-            continue  # one entry, or the same entry pushed twice: one item
-        keeper = min(members, key=lambda at: (items[at].published or far, -at))
-        keeper_id = items[keeper].upstream_id
+            # One entry, or the same entry pushed twice: one item; by its id if it was stored so
+            # (the others that shared its link have left the feed).
+            scoped_key = _scoped(feed_url, "id", items[members[0]].upstream_id or "")
+            if stored is not None and stored(item_key(link_key, scoped_key)) is not None:
+                for at in members:
+                    items[at].upstream_id = scoped_key
+            continue
+        # Scoped even when the id looks permanent: as given, it meets the others' key.
+        scoped = {at: _scoped(feed_url, "id", items[at].upstream_id or "") for at in members}
+        free = [at for at in members if stored is None or stored(item_key(link_key, scoped[at])) is None]
+        holder = stored(link_key) if stored else None
+        if holder is not None:
+            free = [at for at in free if " ".join(items[at].title.split()) == " ".join(holder.split())]
+        keeper = min(free, key=lambda at: (items[at].published or far, -at)) if free else None
+        keeper_id = items[keeper].upstream_id if keeper is not None else None
         for at in members:
-            upstream_id = items[at].upstream_id
-            if upstream_id != keeper_id and upstream_id:
-                # Scoped even when the id looks permanent: as given, it meets the keeper's key.
-                items[at].upstream_id = _scoped(feed_url, "id", upstream_id)
+            if items[at].upstream_id != keeper_id:
+                items[at].upstream_id = scoped[at]
 
 
 def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
-    """The feed's title and its entries, links made absolute against the feed URL."""
+    """The feed's title and its entries, those sharing a link kept apart by their ids."""
+    title, items = read_feed_entries(result)
+    separate_shared_links(result.url, items)
+    return title, items
+
+
+def read_feed_entries(result: FetchResult) -> tuple[str, list[RawItem]]:
+    """The feed's title and its entries, links made absolute against the feed URL (ids as given)."""
     headers = {"content-location": result.url}
     if result.content_type:
         charset = f"; charset={result.charset}" if result.charset else ""
@@ -175,5 +198,4 @@ def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
                 enclosures=enclosures,
             )
         )
-    _separate_shared_links(result.url, items)
     return (parsed.feed.get("title") or "").strip(), items

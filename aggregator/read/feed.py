@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..config import Source
-from ..extract.feed import extract_feed, looks_like_feed
+from ..extract.feed import looks_like_feed, read_feed_entries, separate_shared_links
 from ..infra.workers import parse
 from ..models import ErrorKind, FetchResult, Request, SourceError
 from .base import ReadContext, Rows
@@ -24,7 +24,9 @@ class FeedReader:
         return looks_like_feed(page)
 
     async def read(self, page: FetchResult, context: ReadContext) -> Rows:
-        _title, items = await parse(extract_feed, page)
+        _title, items = await parse(read_feed_entries, page)
+        # In this process, where the store is: entries sharing a link keep the keys they were stored under.
+        separate_shared_links(page.url, items, context.stored)
         if not items and not context.trial:  # `try` shows the empty feed as it is
             # Read fine, but empty: there are no selectors to check, only the feed to wait for.
             raise SourceError(
