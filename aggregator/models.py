@@ -35,6 +35,7 @@ class ErrorKind(str, Enum):
     DECODE = "decode"
     PARSE = "parse"
     EMPTY = "selectors-matched-nothing"
+    FEED_EMPTY = "feed-empty"  # an upstream feed read fine but lists no entries: no selectors involved
     GONE = "gone"
     BROWSER = "browser"  # a `render` source whose browser is missing or crashed
     STORE = "store"  # the store could not be read or written (its database is down): retried

@@ -143,7 +143,10 @@ async def _poll(
         state.last_modified = page.last_modified or state.last_modified
         return
     zone = config.zone_of(source)
-    context = ReadContext(source, zone, moment, transport.page, older_pages=source.backfill_pages if first_poll else 0)
+    context = ReadContext(
+        source, zone, moment, transport.page, older_pages=source.backfill_pages if first_poll else 0,
+        stored=lambda key: "" if store.is_tombstoned(key) else getattr(store.get(key, with_body=False), "title", None),
+    )
     rows = await reader_for(source, page).read(page, context)
     report.found, report.frame_url = len(rows.items), rows.frame_url
     raws = rows.items

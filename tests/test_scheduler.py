@@ -287,10 +287,10 @@ def test_emptied_feed_produces_one_health_entry_that_evolves(site: Site, tmp_pat
             content["body"] = rss()  # the source now lists nothing: a layout change upstream
             clock.advance(60)
             report = await daemon.poll("news")
-            assert report is not None and report.error_kind is ErrorKind.EMPTY
+            assert report is not None and report.error_kind is ErrorKind.FEED_EMPTY  # a feed has no selectors
             daemon.publish_now()
             first = feedparser.parse(health_path.read_bytes()).entries
-            assert len(first) == 1 and "no longer yields any items" in first[0].title
+            assert len(first) == 1 and "no longer lists any entries" in first[0].title
             assert "news" in first[0].title
 
             clock.advance(60)

@@ -37,6 +37,8 @@ HEALTH_FILE = f"{HEALTH_SLUG}.atom"
 EMPTIED = "emptied"
 FAILING = "failing"
 GONE = "gone"
+# A list whose selectors match nothing, or a feed that lists no entries: both emptied, told apart in words.
+_EMPTY_KINDS = (ErrorKind.EMPTY.value, ErrorKind.FEED_EMPTY.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +78,7 @@ def _status(state: SourceState | None, enabled: bool, stale_after: float, now: d
     since = parse_iso(state.failing_since)
     if since and (now - since).total_seconds() >= stale_after:
         return "stale"
-    if state.last_error_kind == ErrorKind.EMPTY.value and state.max_items_seen > 0:
+    if state.last_error_kind in _EMPTY_KINDS and state.max_items_seen > 0:
         return "emptied"
     return "failing"
 
@@ -160,7 +162,7 @@ def incidents(config: Config, states: Mapping[str, SourceState], now: datetime) 
         ):
             # Nothing to heal back to: a wrong URL or selector should not wait days to be told.
             kind, since = FAILING, started
-        elif state.last_error_kind == ErrorKind.EMPTY.value and state.max_items_seen > 0:
+        elif state.last_error_kind in _EMPTY_KINDS and state.max_items_seen > 0:
             kind, since = EMPTIED, started
         else:
             continue  # a short failure streak heals itself; only logs and `status` show it
@@ -180,6 +182,11 @@ def incidents(config: Config, states: Mapping[str, SourceState], now: datetime) 
     return found
 
 
+_FEED_EMPTIED_HEADLINE = "{name}: the feed no longer lists any entries"
+_FEED_EMPTIED_ADVICE = (
+    "It used to list entries and now lists none. Open the feed's URL to check that it is still the feed you mean;"
+    " polling continues."
+)
 _HEADLINES = {
     EMPTIED: "{name}: the page no longer yields any items (layout change?)",
     FAILING: "{name}: failing since {start}",
@@ -208,12 +215,14 @@ def _entry(incident: Incident, zone_name: str) -> StoredItem:
     # or a failure at 20:00 UTC reads as a day earlier than the 04:00 北京时间 next to it.
     local = incident.started.astimezone(ZoneInfo(zone_name)).strftime("%Y-%m-%d %H:%M")
     start = f"{local} {zone_label(zone_name)}"
-    title = _HEADLINES[incident.kind].format(name=incident.source, start=start)
+    feed_emptied = incident.kind == EMPTIED and incident.error_kind == ErrorKind.FEED_EMPTY.value
+    title = (_FEED_EMPTIED_HEADLINE if feed_emptied else _HEADLINES[incident.kind]).format(name=incident.source, start=start)
+    advice = _FEED_EMPTIED_ADVICE if feed_emptied else _ADVICE[incident.kind]
     # Only fields that change with the incident's kind go in, so the entry does not churn every poll.
     # One paragraph a line: readers that show the text without tags keep the sentences apart.
     body = "\n".join(
         [
-            f"<p>{_ADVICE[incident.kind]}</p>",  # our own constant markup
+            f"<p>{advice}</p>",  # our own constant markup
             f"<p>Source: <a href=\"{html.escape(incident.url)}\">{html.escape(incident.source)}</a>;"
             f" first failure {html.escape(start)}.</p>",
             f"<p>Error ({html.escape(incident.error_kind)}): {html.escape(_sentence(incident.error))}</p>",

@@ -33,6 +33,7 @@ class ReadContext:
     more: FetchMore  # fetches a further page of the source
     older_pages: int = 0  # how many of the list's older pages to read too (the first poll's backfill)
     trial: bool = False  # `aggregator try`: show the page's own list, never swap it for a feed it links
+    stored: Callable[[str], str | None] | None = None  # an item's stored title by key ("" pruned, None none)
 
 
 @dataclass(slots=True)

@@ -369,7 +369,10 @@ class Store(ABC):
             # Once the original has taken over (original_key kept, original_url gone), the
             # repost's own source must not write its copy back: that flip-flopped every poll.
             taken_over = bool(doc.get("original_key")) and not doc.get("original_url")
-            if is_original_of_repost or (existing_key == item.key and not taken_over):
+            # Only the source that owns the item edits it: another source listing the same link
+            # under another title would otherwise flip it between them on every poll.
+            own = existing_key == item.key and not taken_over and doc["source"] == source
+            if is_original_of_repost or own:
                 if content_of(doc)[0] != item.content_hash:
                     changes.update(self._content_fields(item))
                     changes["content"] = self._stage_content(source, item)
@@ -435,6 +438,12 @@ class Store(ABC):
             list_hash={source: item.list_hash} if item.list_hash else None,
             categories=sorted(set(item.categories)),
             first_seen=utc_iso(now),
-            updated=utc_iso(item.updated or item.published or now),
+            # A date without a time says nothing about the moment: the entry is as new as our first sight.
+            updated=utc_iso(next((t for t in (item.updated, item.published) if t and not _day_only(t)), now)),
         )
         return doc
+
+
+def _day_only(moment: datetime | None) -> bool:
+    """A date printed without a time: midnight in the zone it was read in (a real 00:00:00 is as honest)."""
+    return moment is not None and (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0)
