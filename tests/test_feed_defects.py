@@ -4,6 +4,7 @@ our Atom with feedparser as a reader would."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +15,8 @@ from lxml import etree
 from aggregator.cli import main
 from aggregator.extract.feed import _linkless_id
 from aggregator.normalise.urls import atom_id, item_key
+from aggregator.serve.jsonfeed import render_json_feed
+from aggregator.serve.pages import read_atom
 
 from .conftest import Site, write_config
 
@@ -204,6 +207,12 @@ def test_entries_with_only_content_src_or_an_enclosure_are_kept(site: Site, tmp_
     assert episode.title == "Episode 12"
     assert [(e.href, e.type, e.length) for e in episode.enclosures] == [("https://cdn.example.org/ep12.mp3", "audio/mpeg", "1234")]
     assert [e.href for e in entries["https://cdn.example.org/ep13.mp3"].enclosures] == ["https://cdn.example.org/ep13.mp3"]
+    # The JSON Feed the server makes of it carries them as attachments.
+    items = {item["url"]: item for item in json.loads(render_json_feed(read_atom(published(tmp_path)), "all", "http://127.0.0.1:8080/"))["items"]}
+    assert items["https://cdn.example.org/ep12.mp3"]["attachments"] == [
+        {"url": "https://cdn.example.org/ep12.mp3", "mime_type": "audio/mpeg", "size_in_bytes": 1234}
+    ]
+    assert items["https://news.example.org/files/budget.pdf"]["attachments"] == [{"url": "https://news.example.org/files/budget.pdf", "mime_type": "application/pdf"}]
     # Polled again: the same entries, the same ids.
     ids = sorted(e.id for e in entries.values())
     assert main(["poll", "--once", str(config)]) == 0

@@ -14,7 +14,7 @@ from typing import Any
 
 from lxml import html as lxml_html
 
-from .pages import Feed
+from .pages import Attachment, Feed
 
 VERSION = "https://jsonfeed.org/version/1.1"
 JSON_FEED_TYPE = "application/feed+json; charset=utf-8"
@@ -29,6 +29,15 @@ def _plain(markup: str) -> str:
         return " ".join(lxml_html.fragment_fromstring(markup, create_parent="div").text_content().split())
     except Exception:  # lxml raises ParserError on fragments with nothing in them
         return ""
+
+
+def _attachment(enclosure: Attachment) -> dict[str, Any]:
+    found: dict[str, Any] = {"url": enclosure.url, "mime_type": enclosure.type}
+    if enclosure.title:
+        found["title"] = enclosure.title
+    if enclosure.length is not None:
+        found["size_in_bytes"] = enclosure.length
+    return found
 
 
 def render_json_feed(feed: Feed, slug: str, base_url: str) -> bytes:
@@ -66,6 +75,8 @@ def render_json_feed(feed: Feed, slug: str, base_url: str) -> bytes:
             item["authors"] = [{"name": entry.author}]
         if entry.categories:
             item["tags"] = list(entry.categories)
+        if entry.enclosures:
+            item["attachments"] = [_attachment(enclosure) for enclosure in entry.enclosures]
         items.append(item)
     doc["items"] = items
     return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")

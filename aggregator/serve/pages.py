@@ -35,6 +35,14 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    url: str
+    type: str
+    length: int | None
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     id: str
     title: str
@@ -46,6 +54,7 @@ class Entry:
     summary_html: str
     content_html: str
     categories: tuple[str, ...]
+    enclosures: tuple[Attachment, ...] = ()  # rel=enclosure: documents, audio, video
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +76,11 @@ def _time(text: str | None) -> datetime | None:
 
 def _text(element: etree._Element | None) -> str:
     return (element.text or "").strip() if element is not None else ""
+
+
+def _attachment(link: etree._Element) -> Attachment:
+    length = (link.get("length") or "").strip()
+    return Attachment(link.get("href", ""), link.get("type") or "application/octet-stream", int(length) if length.isdigit() else None, link.get("title") or "")
 
 
 def read_atom(data: bytes) -> Feed:
@@ -93,6 +107,7 @@ def read_atom(data: bytes) -> Feed:
                 summary_html=_text(el.find(f"{ATOM_NS}summary")),
                 content_html=_text(el.find(f"{ATOM_NS}content")),
                 categories=tuple(c.get("term", "") for c in el.iterfind(f"{ATOM_NS}category") if c.get("term")),
+                enclosures=tuple(_attachment(link) for link in el.iterfind(f"{ATOM_NS}link") if link.get("rel") == "enclosure" and link.get("href")),
             )
         )
     updated = _time(_text(root.find(f"{ATOM_NS}updated")))
