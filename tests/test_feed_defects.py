@@ -293,3 +293,22 @@ def test_a_live_blog_whose_ids_differ_by_fragment_keeps_every_update(site: Site,
     site.add("/a.xml", live_blog(4), content_type="application/atom+xml")
     assert main(["poll", "--once", str(config)]) == 0
     assert "a: 1 found, 0 new, 0 changed" in capsys.readouterr().out
+
+
+def test_an_entry_whose_addresses_are_malformed_does_not_stop_the_feed(site: Site, tmp_path: Path, capsys) -> None:
+    site.add(
+        "/a.xml",
+        atom(
+            '<entry><title>Broken address</title><id>urn:x:broken</id><link href="http://[::1"/>'
+            '<content src="http://[::1" type="application/pdf"/><updated>2024-05-02T08:00:00Z</updated></entry>',
+            '<entry><title>Good entry</title><id>urn:x:good</id><link href="https://news.example.org/2024/05/good.html"/>'
+            "<updated>2024-05-02T09:00:00Z</updated></entry>",
+        ),
+        content_type="application/atom+xml",
+    )
+    config = write_config(tmp_path, sources(site, "a"))
+    assert main(["poll", "--once", str(config)]) == 0
+    entries = {entry.title: entry for entry in read(tmp_path)}
+    assert set(entries) == {"Broken address", "Good entry"}
+    assert entries["Broken address"].link == "https://news.example.org/"  # no address a reader could open: the feed's site
+    assert "Traceback" not in capsys.readouterr().err

@@ -228,6 +228,10 @@ _article_selectors = st.one_of(st.none(), st.builds(ArticleSelectors, body=st.sa
 
 @FUZZ
 @given(html=st.one_of(article_pages(), st.text(max_size=500)), selectors=_article_selectors)
+@example(
+    html='<html><body><h1>标题</h1><div>时间：2023-04-19 来源：</div><div id="zoom">正文。</div><a href="http://[::1">原文链接</a></body></html>',
+    selectors=None,
+)
 def test_extract_article_raises_only_source_error(html: str, selectors: ArticleSelectors | None) -> None:
     try:
         page = extract_article(html, "http://127.0.0.1/art/2023/4/19/art_1229_5901.html", selectors, tz=SHANGHAI, now=NOW)

@@ -382,6 +382,13 @@ def _site_key(host: str) -> str:
     return ".".join(labels[-keep:])
 
 
+def _hostname(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:  # "http://[::1": a malformed address names no site
+        return None
+
+
 def _offsite_link_texts(root: LexborNode, base: str, metas: dict[str, str], site_names: str) -> set[str]:
     """Short texts of links to other sites: an outlet's name beside the byline date is often
     linked to the outlet's home page. The page's own site is its URL's, its canonical URL's and
@@ -393,11 +400,11 @@ def _offsite_link_texts(root: LexborNode, base: str, metas: dict[str, str], site
         href = link.attributes.get("href") or ""
         if href.startswith("//"):
             href = "http:" + href
-        if href.startswith(("http://", "https://")) and (host := urlsplit(href).hostname):
+        if href.startswith(("http://", "https://")) and (host := _hostname(href)):
             key = _site_key(host)
             counts[key] = counts.get(key, 0) + 1
             links.append((key, node_text(link)))
-    own = {_site_key(urlsplit(url).hostname or "") for url in (base, metas.get("og:url", "")) if url}
+    own = {_site_key(_hostname(url) or "") for url in (base, metas.get("og:url", "")) if url}
     if counts and counts[busiest := max(counts, key=counts.__getitem__)] >= _OWN_SITE_LINKS:
         own.add(busiest)
     return {text for key, text in links if key not in own and 2 <= len(text) <= 16 and text not in site_names}

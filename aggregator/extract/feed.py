@@ -72,8 +72,11 @@ def _web(base: str, href: str | None) -> str:
     href = (href or "").strip()
     if not href:
         return ""
-    absolute = urljoin(base, href)
-    return absolute if urlsplit(absolute).scheme in ("http", "https") else ""
+    try:
+        absolute = urljoin(base, href)
+        return absolute if urlsplit(absolute).scheme in ("http", "https") else ""
+    except ValueError:  # "http://[::1": no address a reader could open
+        return ""
 
 
 def _title(entry: feedparser.FeedParserDict) -> str:
