@@ -24,7 +24,8 @@ import feedparser
 
 from ..models import Enclosure, ErrorKind, FetchResult, RawItem, SourceError
 from ..normalise.dates import has_zone
-from ..normalise.text import html_to_text
+from ..normalise import shown_title
+from ..normalise.text import html_to_text, sanitize_html
 from ..normalise.urls import _permanent_upstream_key as permanent_key
 from ..normalise.urls import item_key
 
@@ -125,12 +126,19 @@ def separate_shared_links(feed_url: str, items: list[RawItem], stored: StoredTit
         free = [at for at in members if stored is None or stored(item_key(link_key, scoped[at])) is None]
         holder = stored(link_key) if stored else None
         if holder is not None:
-            free = [at for at in free if " ".join(items[at].title.split()) == " ".join(holder.split())]
+            # Compared as stored: an untitled entry is stored under a title made from its text.
+            free = [at for at in free if holder and _stored_title(items[at]) == " ".join(holder.split())]
         keeper = min(free, key=lambda at: (items[at].published or far, -at)) if free else None
         keeper_id = items[keeper].upstream_id if keeper is not None else None
         for at in members:
             if items[at].upstream_id != keeper_id:
                 items[at].upstream_id = scoped[at]
+
+
+def _stored_title(item: RawItem) -> str:
+    """The title normalise will store this entry under."""
+    html = item.summary_html or item.content_html
+    return shown_title(item.title, sanitize_html(html, base_url=item.url) if html else None, item.url)
 
 
 def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:
