@@ -246,3 +246,12 @@ def test_inline_markup_inside_a_chinese_title_adds_no_spaces() -> None:
     )
     page = auto(page_with(f'<ul class="list">{rows}</ul>'))
     assert [i.title for i in page.items] == [f"关于第{n}次全国“污染源”普查 Q{n} report" for n in range(3)]
+
+
+@pytest.mark.parametrize("pager", ['<div id="pageList"></div>', '<div class="page_list"></div>', '<ul id="listPage"></ul>'])
+def test_an_undated_list_whose_pager_a_script_fills_is_still_read(pager: str) -> None:
+    """A pager's box (laypage and the like) is empty in every page's HTML: it is not the list's."""
+    rows = "".join(f'<li><a href="/art/2024/5/{n}/art_1229_{900 + n}.html">{t}</a></li>' for n, t in enumerate(TITLES))
+    script = "<script>layui.laypage.render({elem: 'pageList', count: 57}); $('.page_list, #listPage').show();</script>"
+    page = auto(page_with(f'<ul class="list">{rows}</ul>{pager}{script}', SIDEBAR))
+    assert [i.title for i in page.items] == TITLES
