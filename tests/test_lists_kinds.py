@@ -255,3 +255,13 @@ def test_an_undated_list_whose_pager_a_script_fills_is_still_read(pager: str) ->
     script = "<script>layui.laypage.render({elem: 'pageList', count: 57}); $('.page_list, #listPage').show();</script>"
     page = auto(page_with(f'<ul class="list">{rows}</ul>{pager}{script}', SIDEBAR))
     assert [i.title for i in page.items] == TITLES
+
+
+def test_try_on_a_big_portal_page_whose_list_a_script_builds_says_render(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    """A page with plenty of text and links besides (a long footer, a sidebar) is still not 'an article'."""
+    footer = '<div class="footer">' + "<p>主办单位：某某省生态环境厅 地址：某某市某某路100号 联系电话：010-12345678 备案号：京ICP备12345678号</p>" * 20
+    site.add("/col/news/index.html", CONTAINER_BUILT.replace("</body>", footer + "</div></body>"))
+    assert main(["try", site.url("/col/news/index.html")]) == 1
+    out = capsys.readouterr().out
+    assert "built by a script" in out and "render = true" in out
+    assert "reads as one text" not in out and "no group of repeated rows" not in out
