@@ -25,6 +25,7 @@ from .fetch import Fetcher, Transport
 from .models import FetchResult, Item
 from .normalise import normalise_all
 from .read import ReadContext, reader_for
+from .read.feed import FeedReader
 from .read.html import HtmlListReader
 
 LIST_KIND_NAMES = {"html": "list"}  # what `try` calls a reader's kind, where it differs
@@ -88,6 +89,9 @@ async def preview(
         out.hints = empty_list_hints(
             page, source, rendered=transport.rendered is not None, framed=rows.frame_url is not None, known=rows.empty_error
         )
+    elif not rows.items and isinstance(reader, FeedReader):
+        # A poll fails as feed-empty here; `try` shows the feed as it is and says why there is nothing.
+        out.hints = ["the feed lists no entries (a poll reports feed-empty): open the URL to check that it is the feed you mean"]
     mark_documents(rows.items)
     for item in normalise_all(rows.items, source.name, zone, moment):
         verdict = classify(item, source, config)

@@ -347,3 +347,10 @@ def test_an_edited_title_on_a_shared_link_edits_the_entry(site: Site, tmp_path: 
                            built=1), content_type=RSS)
     assert main(["poll", "--once", str(config)]) == 0
     assert sorted(e.title for e in read(tmp_path)) == ["First notice (corrected)", "Second notice"]
+
+
+def test_try_on_an_empty_feed_says_why_it_shows_nothing(site: Site, capsys) -> None:
+    site.add("/a.xml", rss(), content_type=RSS)
+    assert main(["try", site.url("/a.xml")]) == 1
+    out = capsys.readouterr().out
+    assert ": 0 items\nwhat may be wrong:\n" in out and "the feed lists no entries" in out
