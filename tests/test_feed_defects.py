@@ -5,21 +5,25 @@ our Atom with feedparser as a reader would."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import datetime
 from pathlib import Path
 
 import feedparser
+import httpx
 import pytest
 from lxml import etree
 
 from aggregator.cli import main
+from aggregator.config import load_config
 from aggregator.extract.feed import _linkless_id
 from aggregator.normalise.urls import atom_id, item_key
 from aggregator.serve.jsonfeed import render_json_feed
 from aggregator.serve.pages import read_atom
 
 from .conftest import Site, write_config
+from .pagehelpers import served
 
 SCHEMA = etree.RelaxNG(etree.parse(str(Path(__file__).parent / "schema" / "atom_rfc4287.rng")))
 RSS = "application/rss+xml"
@@ -354,3 +358,15 @@ def test_try_on_an_empty_feed_says_why_it_shows_nothing(site: Site, capsys) -> N
     assert main(["try", site.url("/a.xml")]) == 1
     out = capsys.readouterr().out
     assert ": 0 items\nwhat may be wrong:\n" in out and "the feed lists no entries" in out
+
+
+def test_pages_name_the_newest_date_an_entry_shows_not_when_a_day_only_row_was_first_seen(site: Site, tmp_path: Path) -> None:
+    site.add("/a.xml", rss("<item><title>RSS by day</title><link>https://news.example.org/r</link>"
+                           "<pubDate>2024-05-02</pubDate></item>"), content_type=RSS)
+    config = write_config(tmp_path, sources(site, "a"))
+    assert main(["poll", "--once", str(config)]) == 0
+    with served(load_config(config)) as base:
+        index, page = httpx.get(f"{base}/").text, httpx.get(f"{base}/all.html").text
+    # The entry shows its day (00:00 北京时间); the pages say that day is the newest, not today.
+    assert "2024-05-02 00:00 北京时间</time>" in page and "the newest from 2024-05-02 00:00 北京时间" in page
+    assert re.search(r'data-slug="all">.*?<td class="updated">2024-05-02 00:00<br>', index, re.S), index
