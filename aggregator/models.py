@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
+from typing import NamedTuple
 
 
 def utc_iso(moment: datetime) -> str:
@@ -110,6 +111,13 @@ class Enclosure:
     type: str  # MIME type
     length: int | None = None  # bytes, when it was downloaded
     title: str | None = None  # the link's text
+
+
+class StoredEntry(NamedTuple):
+    """What a reader may ask of the item stored under a key (a pruned one: "" and None)."""
+
+    title: str
+    published: datetime | None
 
 
 @dataclass(slots=True)
