@@ -130,6 +130,33 @@ def _ancestors(node: LexborNode):  # noqa: ANN202 - a generator of nodes
         parent = parent.parent
 
 
+def _shown_whole(raw: str, confirms: list[str], site_name: str | None, node: LexborNode) -> bool:
+    """`raw`, a heading's text with a separator in it ("书记市长这一周 | 标题"), is the headline as
+    shown: <title> or the meta title is exactly it (so names no site), no part names a site, and
+    the byline date follows it. Then the part before the separator is a column the reader sees."""
+    parts = [part for part in _SEPARATORS.split(raw) if part]
+    if len(parts) < 2 or len(raw) > 120 or without_whitespace(raw) not in confirms:
+        return False
+    if any(_site_like(part) or part == site_name for part in parts):
+        return False
+    return bool(_DATE_LIKE.search(_text_after(node)))
+
+
+def _column_cut(cleaned: str, tree: LexborHTMLParser) -> str:
+    """"标题-纪检": a hyphen without spaces, then a short name that is not a site's. The page tells
+    whether it is a column: it shows the part before the hyphen alone as a text of its own, and
+    nowhere the whole (a headline with a hyphen in it, "疫苗接种-问答", is shown whole)."""
+    match = _TIGHT_DASH.match(cleaned)
+    root = tree.body
+    if match is None or root is None or len(match.group(2)) > _COLUMN_NAME_CHARS:
+        return cleaned
+    shown = {line.strip() for line in root.text(deep=True, separator="\n").split("\n")}
+    compact = without_whitespace(cleaned)
+    if match.group(1) in shown and not any(compact in without_whitespace(line) for line in shown):
+        return match.group(1)
+    return cleaned
+
+
 def pick_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
     head_node = tree.css_first("title")
     head = node_text(head_node) if head_node is not None else ""
@@ -140,7 +167,10 @@ def pick_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
     for node in tree.css(_TITLE_HEADINGS):
         if node.tag in ("title", "meta"):
             continue
-        text = clean_title(node_text(node), site_name)  # share boxes repeat the title with the site name
+        raw = " ".join(node_text(node).split())
+        if _shown_whole(raw, confirms, site_name, node):
+            return raw
+        text = clean_title(raw, site_name)  # share boxes repeat the title with the site name
         if len(text) < 4 or len(text) > 120:
             continue
         compact = without_whitespace(text)
@@ -148,7 +178,7 @@ def pick_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
             best = text
     if best and len(without_whitespace(best)) > _COLUMN_NAME_CHARS:
         return best
-    cleaned = clean_title(meta_title or head, site_name) if (meta_title or head) else ""
+    cleaned = _column_cut(clean_title(meta_title or head, site_name), tree) if (meta_title or head) else ""
     if (above := _headline_above_byline(tree, head, site_name)) is not None:
         # The visible headline: <title> and the meta title may carry an SEO or social text instead.
         return above
