@@ -39,7 +39,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
         "label conflict: the same bytes are collected/meta m01_bynr_gov_dash_metamarkup.html, labelled there (and pinned by "
         "test_meta_titles) with the subtitle, main——sub as <title> and meta ArticleTitle give it; this label keeps the main line only"
     ),
-    ("b20_hexun_stock_gov_news.html", "source"): "the unlabelled outlet beside the date is missed; a teaser link is taken",
 }
 
 PAGES = load_all()

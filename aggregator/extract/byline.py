@@ -6,14 +6,16 @@ site name. Here the evidence is ranked by where it sits:
 
 * **Title**: a heading (`h1`–`h3`, `[class*=title]`) that `<title>` or a meta title confirms
   beats the meta title, which beats `<title>`; site names and column prefixes are cut from
-  either side (`…_新浪网`, `…-新华网`, `保定市人民政府网——…`).
+  either side (`…_新浪网`, `…-新华网`, `保定市人民政府网——…`). A column name stays when the
+  headline above the byline shows it and <title> is that very text (`书记市长这一周 | 标题`); a short
+  name after a tight hyphen (`标题-纪检`) goes when the page shows the headline without it.
 * **Date**: the byline between the headline and the body beats meta tags, which beat a date in
   the URL (`/t20230423_`, `/art/2023/4/23/`), which beats a labelled date anywhere after the
   headline. Dates in teaser lists and sidebars never sit in the byline, so they never win.
 * **来源**: a labelled value (`来源：`, `稿件来源`, `文章来源` …) in the byline, then anywhere
-  after the headline, then a byline element the CMS marks as the source (`.source`,
-  `#media_name`, `.where`), then an outlet name beside the byline date (`2022-02-13 09:57 光明网`),
-  then meta tags, then a dateline opening the body (`新华社北京2月29日电`).
+  after the headline, then an outlet name beside the byline date (`2022-02-13 09:57 光明网`),
+  then an element the CMS marks as the source (`.source`, `#media_name`, `.where`; it may sit
+  anywhere, in a teaser list too, so it ranks below the byline's evidence), then meta tags, then a dateline opening the body (`新华社北京2月29日电`).
 """
 
 from __future__ import annotations
@@ -364,6 +366,7 @@ def outlet_beside_date(lines: list[str], tz: ZoneInfo, now: datetime, linked: Co
 # A credit under a picture ("© FMM") or another label's value ("作者：安东尼" in `.m-from-author`).
 _NOT_SOURCE_TEXT = re.compile(r"©|copyright|^(?:作者|编辑|责任编辑|责编|记者|摄影|摄|通讯员|图)\s*[:：/]", re.I)
 _PERSON_MARK = re.compile(r"author|writer|editor|reporter|zuozhe|bianji|jizhe", re.I)
+_SENTENCE_MARK = re.compile(r"[，。！？；!?]")  # an outlet's name is not a sentence
 _SOURCE_MARK = re.compile(r"(?:^|[-_])(?:source|media_?name|media|laiyuan|ly|where|from|copyfrom|origin)(?:$|[-_])", re.I)
 
 
@@ -381,6 +384,7 @@ def source_from_markup(root: LexborNode, tz: ZoneInfo, now: datetime) -> str | N
             and not text.isascii()  # "Podcast" under `.a-media-legend`: a caption, not an outlet
             and not _NOT_SOURCE_TEXT.search(text)
             and not find_date_span(text, tz, now)
+            and not _SENTENCE_MARK.search(text)  # a teaser's headline in a widget marked "origin-default"
         ):
             return text
     return None
