@@ -331,13 +331,23 @@ _NOT_OUTLET = re.compile(r"^(?:举报|分享|打印|关闭|收藏|评论|字号|
 _EDITORIAL_MARK = re.compile(r"^(.{2,14}?)\s*[\[【(（](?:整理|原创|转载|转自|编译|综合|摘编|供稿|独家)[\]】)）]$")
 
 
-def outlet_beside_date(lines: list[str], tz: ZoneInfo, now: datetime, linked: Collection[str] = ()) -> str | None:
+def outlet_beside_date(
+    lines: list[str], tz: ZoneInfo, now: datetime, linked: Collection[str] | Callable[[], Collection[str]] = ()
+) -> str | None:
     """An outlet named next to the byline date without a label: `2022-02-13 09:57 光明网`.
 
     Also a name without an outlet's suffix when the page marks it as one: a link to another
-    site (`<a href="https://www.yicai.com/">第一财经</a>`, given in `linked`), or an editorial
+    site (`<a href="https://www.yicai.com/">第一财经</a>`, given in `linked`, or by it when
+    called: walking a page's links is paid only for a name that needs them), or an editorial
     mark after it (`游民星空[整理]`).
     """
+    known: list[Collection[str]] = []
+
+    def is_linked(token: str) -> bool:
+        if not known:
+            known.append(linked() if callable(linked) else linked)
+        return token in known[0]
+
     for at, line in enumerate(lines):
         if len(line) > 80:
             continue
@@ -354,11 +364,11 @@ def outlet_beside_date(lines: list[str], tz: ZoneInfo, now: datetime, linked: Co
         for token in tokens:
             if marked := _EDITORIAL_MARK.match(token):
                 token = marked.group(1)
-            elif token not in linked:
+            elif token.strip("()（）[]【】") != token and not is_linked(token):
                 token = token.strip("()（）[]【】")
             if _NOT_OUTLET.match(token) or token.isascii() or not 2 <= len(token) <= 16:
                 continue
-            if marked or token in linked or _OUTLET.match(token):
+            if marked or _OUTLET.match(token) or is_linked(token):
                 return token
     return None
 
