@@ -34,11 +34,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
     ("m04_dahe_epaper_repeated_headline.html", "body_start"): "body.py: the photo credit line is kept without the caption above it (neither start)",
     ("m08_gamersky_outlet_beside_date.html", "body_end"): "body.py: the '相关资讯请关注: 逆水寒专区' line after the text is kept",
     ("l08_aibot.html", "count"): "523 of 535: 12 rows link a page an earlier row links, and rows that repeat a link are one item (as in selector mode)",
-    # collected/body (issue 20): titles and 来源 belong to the title/byline work; body misses are fixed in body.py
-    ("b20_bynr_gov_subtitle.html", "title"): (
-        "label conflict: the same bytes are collected/meta m01_bynr_gov_dash_metamarkup.html, labelled there (and pinned by "
-        "test_meta_titles) with the subtitle, main——sub as <title> and meta ArticleTitle give it; this label keeps the main line only"
-    ),
 }
 
 PAGES = load_all()
