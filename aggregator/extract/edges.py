@@ -7,6 +7,11 @@ blocks are cut when they are editor, reporter or production credits, image credi
 lines, copyright, comment and app promotions, pagers, "more" links, link lists, or a 相关阅读
 heading with what follows it. Chrome words inside a real sentence (及时纠错。) do not cut it.
 Captions and sub-heads inside the text are kept.
+
+Two kinds of chrome are known by their markup rather than their words, as readability and
+trafilatura know them: readers' comments (class or id comment/comments/commentlist/respond/pinglun/
+disqus on a section element) end the text once it has begun, whatever they hold (a pasted article
+reads as text); newsletter, subscription and promotion boxes are dropped wherever they sit.
 """
 
 from __future__ import annotations
@@ -47,9 +52,20 @@ _TRAILING_JUNK = re.compile(
 _WEAK_JUNK = re.compile(
     r"跟贴|网友评论|发表评论|我要评论|客户端|上手机|纠错|返回顶部|打印本页|关闭窗口|上一篇|下一篇|上一页|下一页|"
     r"相关新闻|相关阅读|相关链接|相关文章|相关推荐|延伸阅读|推荐阅读|更多阅读|猜你喜欢|往期回顾|往期推荐|"
-    r"分享到|转播到|转发到|查看更多|阅读更多|更多内容|更多精彩|[>》]{2,}\s*更多|更多\s*[>》]{2,}",
+    r"分享到|转播到|转发到|查看更多|阅读更多|更多内容|更多精彩|[>》]{2,}\s*更多|更多\s*[>》]{2,}|"
+    r"(?:相关|更多)[^。！？，,]{0,10}请关注|已被(?:阅读|浏览)|(?:阅读|浏览|点击)\s*\d+\s*次|trackback|引用通告",
     re.I,
 )
+# Readers' comments (WordPress #comments/.commentlist/#respond, Disqus, 评论 boxes) come after the
+# article: the first such element once the text has begun ends it. Subscription and promotion boxes
+# (newsletter sign-ups, app promotions) can sit anywhere in it and are dropped alone.
+_COMMENTS = re.compile(r"(?:^|[_-])(?:comments?(?:list|box|area|wrap)?|pinglun|disqus|respond)(?:$|[_-]|\d)", re.I)
+_SECTIONS = frozenset({"div", "section", "ol", "ul", "dl", "table", "form", "h2", "h3", "h4"})
+_COMMENTS_AFTER = 3  # sentences of the article before a comment section
+_PROMO = re.compile(r"(?:^|[_-])(?:newsletter|subscribe|subscription|promo)(?:$|[_-])", re.I)
+_PROMO_CHARS = 300  # a sign-up box is a line or two; a container named so that holds more is not one
+_SENTENCE_MARK = re.compile(r"[。！？]|[.!?](?:\s|$)")
+_INLINE_RUN = frozenset({"span", "a", "font", "small", "em", "i", "b", "strong", "u"})
 _SENTENCE_END = re.compile(r"[。！？!?…][”’」』）)\]】\s]*$")
 # A heading that opens a list of other articles: it and whatever follows it end the text.
 _RELATED_HEADING = re.compile(
@@ -60,9 +76,10 @@ _RELATED_HEADING = re.compile(
 # A credit line closing a report: a reporter's role and name(s) and nothing else ("□ 本报记者 葛灵丹",
 # "新京报记者 彭冲 山东冠县报道", "整合 新华日报·交汇点记者 徐睿翔"); editors' roles are labels (编辑：).
 _NAME = r"[\u4e00-\u9fff·]{2,5}"
+_ROLE_NAME = _NAME + r"(?:\s*[/／]\s*[文图摄])?"  # "马俊峰/文"
 _REPORTER_CREDIT = re.compile(
     r"(?:记者|通讯员|评论员|实习生|特约撰稿人?|撰稿人?|摄影|摄像|编译|采写|整合|整理)\s*[:：/]?\s*"
-    + _NAME + r"(?:[\s、/]+" + _NAME + r")*\s*(?:报道|摄|整理|采写)?$"
+    + _ROLE_NAME + r"(?:[\s、/]+" + _ROLE_NAME + r")*\s*(?:报道|摄|整理|采写|[\u4e00-\u9fff]{0,4}供图)?$"
 )
 _CREDIT_PUNCTUATION = re.compile(r"[。！？；，,;!?]")
 _CREDIT_LINE_CHARS = 40
@@ -143,7 +160,7 @@ def _lead_junk(block: Block, text: str, title: str | None) -> bool:
         return True
     if _CHROME_WORDS.match(text) and len(text) <= 10:
         return True  # the label of an empty widget ("图集")
-    if _REPORTER_LINE.match(text):
+    if _REPORTER_LINE.match(text) or _is_credit_line(text):
         return True  # "澎湃新闻记者 段彦超 廖艳": a byline, read as the author
     if _HAS_DATE.search(text) and len(text) <= 60 and (_LABEL_ANYWHERE.search(text) or _TIME.search(text)):
         return True  # a byline; a dateline alone ("2012年6月24日") opens the text
@@ -249,6 +266,11 @@ def trim_edges(choice: BodyChoice, title: str | None) -> None:
                 return  # the body itself: never cut whole
             drop(block)
 
+    for top in choice.nodes:
+        for node in _marked(top):
+            if node.mem_id not in removed:
+                removed.add(node.mem_id)
+                node.decompose()
     boxes = _record_tables(choice, tops, removed)
     if boxes:
         choice.cut_start = without_whitespace(boxes[0].node.text(deep=True, separator="", strip=False))[:40]
@@ -285,6 +307,45 @@ def trim_edges(choice: BodyChoice, title: str | None) -> None:
     cut([block for block in reversed(choice.blocks) if not _within(block, removed)], _trail_junk)
     for top in choice.nodes:
         _cut_after_credit_line(top)
+        _cut_trailing_run(top)
+
+
+def _marked(top: LexborNode) -> list[LexborNode]:
+    """Promotion boxes, and a comment section with everything after it, found by class or id."""
+    found: list[LexborNode] = []
+    seen = 0
+
+    def walk(node: LexborNode) -> bool:  # True once a comment section was found: stop
+        nonlocal seen
+        for child in node.iter(include_text=True):
+            if child.is_text_node:
+                seen += len(_SENTENCE_MARK.findall(child.text_content or ""))
+                continue
+            if not child.is_element_node:
+                continue
+            tokens = f"{child.attributes.get('class') or ''} {child.attributes.get('id') or ''}".split()
+            if any(_PROMO.search(token) for token in tokens) and len(without_whitespace(child.text(deep=True))) <= _PROMO_CHARS:
+                found.append(child)
+            elif (
+                seen >= _COMMENTS_AFTER and child.tag in _SECTIONS and any(_COMMENTS.search(token) for token in tokens)
+                and child.text(deep=True, strip=True)
+            ):
+                found.append(child)
+                current: LexborNode | None = child
+                while current is not None and current.mem_id != top.mem_id:  # and what follows it
+                    following = current.next
+                    while following is not None:
+                        if following.is_element_node:
+                            found.append(following)
+                        following = following.next
+                    current = current.parent
+                return True
+            elif walk(child):
+                return True
+        return False
+
+    walk(top)
+    return found
 
 
 def _cut_related(choice: BodyChoice, tops: set[int], drop, removed: set[int]) -> None:  # noqa: ANN001 - trim_edges' drop
@@ -315,6 +376,24 @@ def _cut_after_credit_line(top: LexborNode) -> None:
             _remove_from(node, top)
             return
         seen += len(text)
+
+
+def _cut_trailing_run(top: LexborNode) -> None:
+    """Chrome in inline markup straight in the body's element (no block of its own for the rules
+    above to cut): a "(已被阅读178次)" or "相关…请关注" run after the last paragraph."""
+    for _ in range(_TAIL_BLOCKS):
+        last = next((node for node in reversed(list(top.traverse(include_text=True))) if node.is_text_node and (node.text_content or "").strip()), None)
+        if last is None or last.parent is None or last.parent.mem_id == top.mem_id:
+            return
+        run = last.parent
+        while run.parent is not None and run.parent.mem_id != top.mem_id and run.parent.tag in _INLINE_RUN:
+            run = run.parent
+        text = " ".join(run.text(deep=True, separator="", strip=False).split())
+        if run.tag not in _INLINE_RUN or run.parent is None or run.parent.mem_id != top.mem_id or len(text) > _EDGE_CHARS:
+            return
+        if not (_TRAILING_JUNK.search(text) or (_WEAK_JUNK.search(text) and not _is_sentence(text))):
+            return
+        run.decompose()
 
 
 def _remove_from(node: LexborNode, top: LexborNode) -> None:
