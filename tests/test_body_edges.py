@@ -202,3 +202,10 @@ def test_a_read_count_run_straight_after_the_text_is_cut() -> None:
 def test_a_text_and_photo_credit_line_before_the_text_is_cut(credit: str) -> None:
     page = extract(paragraphs(credit, P1, P2, P3))
     assert page.content_text == TEXT
+
+
+def test_a_comment_counter_above_the_text_does_not_end_it() -> None:
+    """A comment count or button near the top ("评论(3)") is not the readers' comments: the text under it is kept."""
+    summary = "摘要：会议召开。部署工作。总结经验。"
+    page = extract(paragraphs(summary) + '<div class="comment-count">评论(3)</div>' + paragraphs(P1, P2, P3))
+    assert page.content_text.endswith(P3)

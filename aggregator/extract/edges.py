@@ -62,6 +62,7 @@ _WEAK_JUNK = re.compile(
 _COMMENTS = re.compile(r"(?:^|[_-])(?:comments?(?:list|box|area|wrap)?|pinglun|disqus|respond)(?:$|[_-]|\d)", re.I)
 _SECTIONS = frozenset({"div", "section", "ol", "ul", "dl", "table", "form", "h2", "h3", "h4"})
 _COMMENTS_AFTER = 3  # sentences of the article before a comment section
+_COMMENTS_CHARS = 20  # ... holding more than a counter or a button ("评论(3)", "我要评论")
 _PROMO = re.compile(r"(?:^|[_-])(?:newsletter|subscribe|subscription|promo)(?:$|[_-])", re.I)
 _PROMO_CHARS = 300  # a sign-up box is a line or two; a container named so that holds more is not one
 _SENTENCE_MARK = re.compile(r"[。！？]|[.!?](?:\s|$)")
@@ -328,7 +329,7 @@ def _marked(top: LexborNode) -> list[LexborNode]:
                 found.append(child)
             elif (
                 seen >= _COMMENTS_AFTER and child.tag in _SECTIONS and any(_COMMENTS.search(token) for token in tokens)
-                and child.text(deep=True, strip=True)
+                and len(without_whitespace(child.text(deep=True))) >= _COMMENTS_CHARS
             ):
                 found.append(child)
                 current: LexborNode | None = child
