@@ -29,10 +29,6 @@ from bench.accuracy_scoring import GOLDEN_FIELDS, decode, load_all, page_bytes, 
 KNOWN_MISSES: dict[tuple[str, str], str] = {
     ("g08_sh_wsjkw_yqtb_article.html", "source"): "no 来源 on the page; meta ContentSource (the site itself) is kept as the issue asks",
     ("g08_sh_wsjkw_yqtb_article.html", "body_end"): "the statistics table after the last sentence is kept on purpose: it is data readers want",
-    ("m02_dwnews_blog_ordinal_date.html", "body_end"): "body.py: a reader's comment (a pasted article) after the post is taken into the body",
-    ("m03_rfi_related_dates.html", "body_end"): "body.py: the newsletter box after the article ('电邮新闻 … 订阅 …') is kept",
-    ("m04_dahe_epaper_repeated_headline.html", "body_start"): "body.py: the photo credit line is kept without the caption above it (neither start)",
-    ("m08_gamersky_outlet_beside_date.html", "body_end"): "body.py: the '相关资讯请关注: 逆水寒专区' line after the text is kept",
     ("l08_aibot.html", "count"): "523 of 535: 12 rows link a page an earlier row links, and rows that repeat a link are one item (as in selector mode)",
 }
 
