@@ -149,3 +149,63 @@ def test_a_short_last_sentence_about_an_infringement_case_is_kept() -> None:
     last = "法院审理认为，被告构成商标侵权。"
     page = extract(paragraphs(P1, P2, last))
     assert page.content_text == "\n".join((P1, P2, last))
+
+
+def test_a_comment_section_after_the_post_ends_the_text() -> None:
+    """Readers' comments (WordPress #comments / .commentlist / #respond) stand after the article, even
+    when a comment is a long pasted article that reads as text."""
+    pasted = paragraphs(
+        "转贴：某县召开消防安全工作会议，强调要守牢安全底线，确保人民群众生命财产安全。",
+        "会议指出，要深入开展隐患排查整治，对人员密集场所逐一检查，发现问题立即整改，绝不走过场。",
+        "会议要求，各乡镇要落实属地责任，加强宣传教育，提升群众防火意识和自救能力，形成群防群治格局。",
+    )
+    content = (
+        paragraphs(P1, P2, P3) + '<h3 id="comments">《某市召开安全生产工作会议》已有1件评论</h3>'
+        f'<ol class="commentlist"><li id="comment-12"><cite>网友</cite>的评论 {pasted}</li></ol>'
+        '<h3 id="respond">发表评论</h3>'
+    )
+    page = extract(content)
+    assert page.content_text == TEXT
+
+
+def test_a_comment_class_inside_the_text_is_kept() -> None:
+    """An inline note marked "comment" (a wiki's gloss) is text; only a section after it ends it."""
+    content = paragraphs(P1) + f'<p>{P2[:-1]}<span class="ilh-comment">（英语：Safety）</span>。</p>' + paragraphs(P3)
+    page = extract(content)
+    assert "".join(page.content_text.split()) == P1 + P2[:-1] + "（英语：Safety）。" + P3
+
+
+def test_a_newsletter_box_in_the_text_is_cut() -> None:
+    box = (
+        '<div class="o-self-promo o-self-promo--nl"><p class="o-self-promo__text"><strong>电邮新闻</strong>头条新闻就在您的每日新闻信里</p>'
+        '<a href="https://example.com/subscribe">订阅</a></div>'
+        '<div class="o-self-promo o-self-promo--app"><p>下载本站应用程序跟踪国际时事</p></div>'
+    )
+    page = extract(paragraphs(P1, P2) + box + paragraphs(P3) + box)
+    assert page.content_text == TEXT
+
+
+def test_a_see_more_in_the_topic_line_after_the_text_is_cut() -> None:
+    page = extract(paragraphs(P1, P2, P3) + '<p>相关资讯请关注:<a href="/zt/aqsc/">安全生产专区</a></p>')
+    assert page.content_text == TEXT
+
+
+def test_a_read_count_run_straight_after_the_text_is_cut() -> None:
+    """Blog footers in inline markup right in the body's element: "(本文发表于…, 已被阅读178次)", Trackback."""
+    content = paragraphs(P1, P2, P3) + '<span class="px14">(本文发表于<a href="/?cat=7">批评与建议</a>, 已被阅读178次)</span>'
+    content += '<div><span>本文通告引用(Trackback)链接: /wp-trackback.php?p=1700</span></div>'
+    page = extract(content)
+    assert page.content_text == TEXT
+
+
+@pytest.mark.parametrize("credit", ["顶端新闻·河南商报记者马俊峰/文受访者供图", "本报记者 张三/文 李四/图"])
+def test_a_text_and_photo_credit_line_before_the_text_is_cut(credit: str) -> None:
+    page = extract(paragraphs(credit, P1, P2, P3))
+    assert page.content_text == TEXT
+
+
+def test_a_comment_counter_above_the_text_does_not_end_it() -> None:
+    """A comment count or button near the top ("评论(3)") is not the readers' comments: the text under it is kept."""
+    summary = "摘要：会议召开。部署工作。总结经验。"
+    page = extract(paragraphs(summary) + '<div class="comment-count">评论(3)</div>' + paragraphs(P1, P2, P3))
+    assert page.content_text.endswith(P3)

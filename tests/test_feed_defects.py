@@ -371,3 +371,37 @@ def test_pages_name_the_newest_date_an_entry_shows_not_when_a_day_only_row_was_f
     # The entry shows its day (00:00 北京时间); the pages say that day is the newest, not today.
     assert "2024-05-02 00:00 北京时间</time>" in page and "the newest from 2024-05-02 00:00 北京时间" in page
     assert re.search(r'data-slug="all">.*?<td class="updated">2024-05-02 00:00<br>', index, re.S), index
+
+
+def test_list_rows_sharing_a_link_under_different_headlines_are_all_entries(site: Site, tmp_path: Path, capsys) -> None:
+    # A news list whose rows link a product's page each time it is in the news.
+    def row(title: str, day: int, link: str = "/tools/trae/") -> str:
+        return f'<li><a href="{link}">{title}</a><span>2024-05-{day:02d}</span></li>'
+
+    older = row("字节跳动推出全新编程工具，基于大模型", 2)
+    page = lambda *rows: f"<html><body><ul class='news'>{''.join(rows)}</ul></body></html>"  # noqa: E731
+    site.add("/list/", page(row("另一条新闻的标题文字", 3, "/news/3.html"), older))
+    config = write_config(
+        tmp_path,
+        f'[[sources]]\nname = "l"\nurl = "{site.url("/list/")}"\nkind = "html"\nfetch_articles = false\n'
+        '[sources.list]\nitem = "ul.news li"\ndate = "span"\n',
+    )
+    assert main(["poll", "--once", str(config)]) == 0
+    first = {entry.title: entry.id for entry in read(tmp_path)}
+    # The product is in the news again: a new row, the same link, another headline.
+    site.add("/list/", page(row("编程工具已全量支持新模型，免费使用", 5), row("另一条新闻的标题文字", 3, "/news/3.html"), older))
+    capsys.readouterr()
+    assert main(["poll", "--once", str(config)]) == 0
+    assert "1 new, 0 changed" in capsys.readouterr().err
+    second = {entry.title: entry.id for entry in read(tmp_path)}
+    assert len(second) == 3 and {k: second[k] for k in first} == first
+    # The older row leaves the page: nothing moves, nothing is retitled.
+    site.add("/list/", page(row("编程工具已全量支持新模型，免费使用", 5), row("另一条新闻的标题文字", 3, "/news/3.html")))
+    capsys.readouterr()
+    assert main(["poll", "--once", str(config)]) == 0
+    assert "0 new, 0 changed" in capsys.readouterr().err
+    assert {entry.title: entry.id for entry in read(tmp_path)} == second
+    # A row repeating a link under the same headline is still one entry.
+    site.add("/list/", page(row("编程工具已全量支持新模型，免费使用", 5), row("编程工具已全量支持新模型，免费使用", 5)))
+    assert main(["poll", "--once", str(config)]) == 0
+    assert {entry.title: entry.id for entry in read(tmp_path)} == second

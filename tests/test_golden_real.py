@@ -29,16 +29,6 @@ from bench.accuracy_scoring import GOLDEN_FIELDS, decode, load_all, page_bytes, 
 KNOWN_MISSES: dict[tuple[str, str], str] = {
     ("g08_sh_wsjkw_yqtb_article.html", "source"): "no 来源 on the page; meta ContentSource (the site itself) is kept as the issue asks",
     ("g08_sh_wsjkw_yqtb_article.html", "body_end"): "the statistics table after the last sentence is kept on purpose: it is data readers want",
-    ("m02_dwnews_blog_ordinal_date.html", "body_end"): "body.py: a reader's comment (a pasted article) after the post is taken into the body",
-    ("m03_rfi_related_dates.html", "body_end"): "body.py: the newsletter box after the article ('电邮新闻 … 订阅 …') is kept",
-    ("m04_dahe_epaper_repeated_headline.html", "body_start"): "body.py: the photo credit line is kept without the caption above it (neither start)",
-    ("m08_gamersky_outlet_beside_date.html", "body_end"): "body.py: the '相关资讯请关注: 逆水寒专区' line after the text is kept",
-    ("l08_aibot.html", "count"): "523 of 535: 12 rows link a page an earlier row links, and rows that repeat a link are one item (as in selector mode)",
-    # collected/body (issue 20): titles and 来源 belong to the title/byline work; body misses are fixed in body.py
-    ("b20_sxmu_jijian_table.html", "title"): "the <title> suffix -纪检 (a column name, not the site) is kept",
-    ("b20_bynr_gov_subtitle.html", "title"): "meta ArticleTitle carries a literal '<div>' that is kept",
-    ("b20_jschina_reporter_credit.html", "title"): "the column name '书记市长这一周 | ' shown in the headline is dropped",
-    ("b20_hexun_stock_gov_news.html", "source"): "the unlabelled outlet beside the date is missed; a teaser link is taken",
 }
 
 PAGES = load_all()

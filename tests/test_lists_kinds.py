@@ -265,3 +265,37 @@ def test_try_on_a_big_portal_page_whose_list_a_script_builds_says_render(site: S
     out = capsys.readouterr().out
     assert "built by a script" in out and "render = true" in out
     assert "reads as one text" not in out and "no group of repeated rows" not in out
+
+
+def _feed_row(kind: str, n: int, title: str, dated: bool = True) -> str:
+    when = f'<span class="time">{n + 1}小时前</span>' if dated else ""
+    if kind == "photo":  # a picture set: headline first, three pictures, then the tag line
+        body = (f'<h3><a href="/photo/{n}.html">{title}</a></h3><a href="/photo/{n}.html"><img src="/p{n}a.jpg">'
+                f'<img src="/p{n}b.jpg"><img src="/p{n}c.jpg"></a><div class="tag">{when}</div>')
+    elif kind == "ad":
+        body = f'<a href="https://shop.example.com/promo{n}.html">{title}</a>'
+    else:
+        body = f'<a href="/a/2025/{n}.html"><img src="/i{n}.jpg"></a><h3><a href="/a/2025/{n}.html">{title}</a></h3><div class="tag">{when}</div>'
+    return f'<div class="data_row news_{kind}">{body}</div>'
+
+
+def test_a_dated_row_of_another_variant_of_the_same_block_is_an_item() -> None:
+    # A news feed whose picture sets are `div.data_row.news_photo` among `div.data_row.news_article`:
+    # the same kind of block (the class every row has), dated like the others, so the reader's list.
+    kinds = ["article"] * 3 + ["photo"] + ["article"] * 6 + ["photo"] + ["article"] * 3
+    titles = [f"{TITLES[n % 5]}（第{n}期）" for n in range(len(kinds))]
+    rows = "".join(_feed_row(kind, n, title) for n, (kind, title) in enumerate(zip(kinds, titles)))
+    page = auto(page_with(f'<div class="feed">{rows}</div>'))
+    assert [i.title for i in page.items] == titles
+    assert page.items[3].url == "https://www.example.gov.cn/photo/3.html"
+
+
+def test_an_undated_row_of_another_variant_stays_out_of_a_dated_list() -> None:
+    # An advertisement block styled like the rows but without a date is not a story.
+    kinds = ["article"] * 4 + ["ad"] + ["article"] * 8
+    rows = "".join(
+        _feed_row(kind, n, f"{TITLES[n % 5]}（第{n}期）", dated=kind != "ad") for n, kind in enumerate(kinds)
+    )
+    page = auto(page_with(f'<div class="feed">{rows}</div>'))
+    assert len(page.items) == 12
+    assert all("promo" not in i.url for i in page.items)

@@ -110,3 +110,24 @@ def test_a_link_to_the_sites_own_home_under_another_host_is_not_an_outlet() -> N
         url="http://fixture.invalid/page.html",
     )
     assert article.origin is None
+
+
+def test_a_teaser_whose_markup_says_origin_is_not_the_source() -> None:
+    # A recommendation widget marks its boxes "origin-default"; the outlet is beside the date.
+    article = extract(
+        f'<h1>{TITLE}</h1><div class="tip"><span>2019-09-26 10:56:28</span> '
+        '<a href="http://kuaixun.stcn.com/2019/0926/15408927.shtml">证券时报网</a></div>'
+        f'<div class="text"><p>{PARAGRAPH}</p><p>{PARAGRAPH}</p></div>'
+        '<div class="videoCube origin-default"><a href="http://house.example.com/2020/1.html">在武汉，这群人每天都走一万步</a>'
+        "<div>撤消</div></div>"
+    )
+    assert article.origin == "证券时报网"
+
+
+def test_a_teaser_headline_in_an_element_marked_origin_is_not_a_source() -> None:
+    article = extract(
+        f'<h1>{TITLE}</h1><div class="tip"><span>2019-09-26 10:56:28</span></div>'
+        f'<div class="text"><p>{PARAGRAPH}</p><p>{PARAGRAPH}</p></div>'
+        '<div class="videoCube origin-default"><a href="http://house.example.com/2020/1.html">在武汉，这群人每天都走一万步</a></div>'
+    )
+    assert article.origin is None

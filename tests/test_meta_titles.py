@@ -73,3 +73,44 @@ def test_a_site_name_h1_followed_by_the_header_clock_is_not_the_headline() -> No
         f'<div class="text"><p>{PARAGRAPH}</p><p>{PARAGRAPH}</p></div>',
     )
     assert article.title == "全市完成春播面积超过三百万亩"
+
+
+def test_a_column_name_after_a_tight_hyphen_is_cut_when_the_page_shows_the_headline_alone() -> None:
+    # An old table CMS: the headline sits in a plain cell, <title> adds the column ("-纪检").
+    article = extract(
+        "<title>中华人民共和国监察法-纪检</title>",
+        '<table><tr><td>纪检监察</td></tr><tr><td><span class="s8">中华人民共和国监察法</span></td></tr>'
+        "<tr><td>来源： 发布时间：2018-05-17</td></tr>"
+        f"<tr><td><p>{PARAGRAPH}</p><p>{PARAGRAPH}</p></td></tr></table>",
+    )
+    assert article.title == "中华人民共和国监察法"
+
+
+def test_a_hyphenated_headline_the_page_shows_whole_is_kept() -> None:
+    article = extract(
+        "<title>新冠疫苗接种-问答</title>",
+        '<div class="hd">新冠疫苗接种-问答</div><p>发布时间：2021-05-17</p>'
+        f"<div><p>{PARAGRAPH}</p><p>{PARAGRAPH}</p></div>",
+    )
+    assert article.title == "新冠疫苗接种-问答"
+
+
+def test_a_column_name_shown_in_the_headline_above_the_byline_is_kept() -> None:
+    # The headline as shown (and <title>, which names no site) starts with a series name.
+    article = extract(
+        "<title>书记市长这一周 | 奋马扬鞭争春色，“虎”力全开向未来</title>",
+        '<div class="tit2">书记市长这一周 | 奋马扬鞭争春色，“虎”力全开向未来</div>'
+        '<div class="time"><span>2022-02-13 20:04:17</span></div>'
+        f'<div class="text"><p>{PARAGRAPH}</p><p>{PARAGRAPH}</p></div>',
+    )
+    assert article.title == "书记市长这一周 | 奋马扬鞭争春色，“虎”力全开向未来"
+
+
+def test_a_site_name_in_a_headline_block_that_repeats_the_title_is_still_cut() -> None:
+    article = extract(
+        "<title>奋马扬鞭争春色，“虎”力全开向未来 | 某某新闻</title>",
+        '<div class="title">奋马扬鞭争春色，“虎”力全开向未来 | 某某新闻</div>'
+        '<div class="time"><span>2022-02-13 20:04:17</span></div>'
+        f'<div class="text"><p>{PARAGRAPH}</p><p>{PARAGRAPH}</p></div>',
+    )
+    assert article.title == "奋马扬鞭争春色，“虎”力全开向未来"

@@ -303,8 +303,10 @@ def extract_article(
     page.origin = (
         _origin_value(_labelled(_ORIGIN_LABEL, byline_text))
         or _origin_value(_labelled(_ORIGIN_LABEL, after_title))
+        # An outlet beside the byline date is local evidence; a marked element may sit anywhere
+        # (a recommendation widget marks its teasers "origin-default").
+        or outlet_beside_date(byline, tz, now, lambda: _offsite_link_texts(root, base, metas, _site_names(tree, page.title)))
         or _origin_value(source_from_markup(root, tz, now))
-        or outlet_beside_date(byline, tz, now, _offsite_link_texts(root, base, metas, _site_names(tree, page.title)))
         or next((v for k in _META_ORIGIN if (v := _origin_value(metas.get(k)))), None)
     )
     page.author = (

@@ -362,8 +362,13 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
         counts.update(set(_classes(row)))
     # Classes (nearly) every row has make the row's signature; rows without them are something else.
     core = {c for c, k in counts.items() if k >= 0.8 * len(rows)}
+    # A row lacking one of them but having a class every row has is a variant of the same
+    # block (`data_row news_photo` among `data_row news_article`): an item if it is dated.
+    variants: set[int] = set()
     if core:
-        rows = [r for r in rows if core <= set(_classes(r))]
+        base = any(k == len(rows) for c, k in counts.items() if c in core)
+        variants = {r.mem_id for r in rows if not core <= set(_classes(r))} if base else set()
+        rows = [r for r in rows if r.mem_id in variants or core <= set(_classes(r))]
     picks: list[LexborNode] = []
     links: list[LexborNode] = []
     crowded = 0
@@ -387,6 +392,10 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
             )
         if rival * 2 > top:
             crowded += 1  # several stories in one block: a box of lists, not a row
+            continue
+        if row.mem_id in variants and not (
+            page.inner_dates.get(best.mem_id) or _row_date(row, _exclusions(row, best, page), page.tz, page.now, page.headers)
+        ):
             continue
         picks.append(row)
         links.append(best)
@@ -413,7 +422,8 @@ def _evaluate(group: _Group, page: _Page, min_items: int) -> _Candidate | None:
         len(picks) * (0.25 + date_share) * title_factor * (0.4 + 0.6 * urls / len(sample))
         * (1 - 0.7 * crowd) * _penalty(group.parent)
     )
-    order = [c for c in _classes(picks[0]) if c in core]
+    shared = set(core).intersection(*(_classes(p) for p in picks))  # a variant row's extra class is not the item's
+    order = [c for c in _classes(picks[0]) if c in shared]
     item = picks[0].tag + "".join("." + c for c in order)
     return _Candidate(score, group, picks, links, item, date_share >= 0.5)
 

@@ -6,14 +6,16 @@ site name. Here the evidence is ranked by where it sits:
 
 * **Title**: a heading (`h1`–`h3`, `[class*=title]`) that `<title>` or a meta title confirms
   beats the meta title, which beats `<title>`; site names and column prefixes are cut from
-  either side (`…_新浪网`, `…-新华网`, `保定市人民政府网——…`).
+  either side (`…_新浪网`, `…-新华网`, `保定市人民政府网——…`). A column name stays when the
+  headline above the byline shows it and <title> is that very text (`书记市长这一周 | 标题`); a short
+  name after a tight hyphen (`标题-纪检`) goes when the page shows the headline without it.
 * **Date**: the byline between the headline and the body beats meta tags, which beat a date in
   the URL (`/t20230423_`, `/art/2023/4/23/`), which beats a labelled date anywhere after the
   headline. Dates in teaser lists and sidebars never sit in the byline, so they never win.
 * **来源**: a labelled value (`来源：`, `稿件来源`, `文章来源` …) in the byline, then anywhere
-  after the headline, then a byline element the CMS marks as the source (`.source`,
-  `#media_name`, `.where`), then an outlet name beside the byline date (`2022-02-13 09:57 光明网`),
-  then meta tags, then a dateline opening the body (`新华社北京2月29日电`).
+  after the headline, then an outlet name beside the byline date (`2022-02-13 09:57 光明网`),
+  then an element the CMS marks as the source (`.source`, `#media_name`, `.where`; it may sit
+  anywhere, in a teaser list too, so it ranks below the byline's evidence), then meta tags, then a dateline opening the body (`新华社北京2月29日电`).
 """
 
 from __future__ import annotations
@@ -130,6 +132,33 @@ def _ancestors(node: LexborNode):  # noqa: ANN202 - a generator of nodes
         parent = parent.parent
 
 
+def _shown_whole(raw: str, confirms: list[str], site_name: str | None, node: LexborNode) -> bool:
+    """`raw`, a heading's text with a separator in it ("书记市长这一周 | 标题"), is the headline as
+    shown: <title> or the meta title is exactly it (so names no site), no part names a site, and
+    the byline date follows it. Then the part before the separator is a column the reader sees."""
+    parts = [part for part in _SEPARATORS.split(raw) if part]
+    if len(parts) < 2 or len(raw) > 120 or without_whitespace(raw) not in confirms:
+        return False
+    if any(_site_like(part) or part == site_name for part in parts):
+        return False
+    return bool(_DATE_LIKE.search(_text_after(node)))
+
+
+def _column_cut(cleaned: str, tree: LexborHTMLParser) -> str:
+    """"标题-纪检": a hyphen without spaces, then a short name that is not a site's. The page tells
+    whether it is a column: it shows the part before the hyphen alone as a text of its own, and
+    nowhere the whole (a headline with a hyphen in it, "疫苗接种-问答", is shown whole)."""
+    match = _TIGHT_DASH.match(cleaned)
+    root = tree.body
+    if match is None or root is None or len(match.group(2)) > _COLUMN_NAME_CHARS:
+        return cleaned
+    shown = {line.strip() for line in root.text(deep=True, separator="\n").split("\n")}
+    compact = without_whitespace(cleaned)
+    if match.group(1) in shown and not any(compact in without_whitespace(line) for line in shown):
+        return match.group(1)
+    return cleaned
+
+
 def pick_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
     head_node = tree.css_first("title")
     head = node_text(head_node) if head_node is not None else ""
@@ -140,7 +169,10 @@ def pick_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
     for node in tree.css(_TITLE_HEADINGS):
         if node.tag in ("title", "meta"):
             continue
-        text = clean_title(node_text(node), site_name)  # share boxes repeat the title with the site name
+        raw = " ".join(node_text(node).split())
+        if _shown_whole(raw, confirms, site_name, node):
+            return raw
+        text = clean_title(raw, site_name)  # share boxes repeat the title with the site name
         if len(text) < 4 or len(text) > 120:
             continue
         compact = without_whitespace(text)
@@ -148,7 +180,7 @@ def pick_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
             best = text
     if best and len(without_whitespace(best)) > _COLUMN_NAME_CHARS:
         return best
-    cleaned = clean_title(meta_title or head, site_name) if (meta_title or head) else ""
+    cleaned = _column_cut(clean_title(meta_title or head, site_name), tree) if (meta_title or head) else ""
     if (above := _headline_above_byline(tree, head, site_name)) is not None:
         # The visible headline: <title> and the meta title may carry an SEO or social text instead.
         return above
@@ -299,13 +331,23 @@ _NOT_OUTLET = re.compile(r"^(?:举报|分享|打印|关闭|收藏|评论|字号|
 _EDITORIAL_MARK = re.compile(r"^(.{2,14}?)\s*[\[【(（](?:整理|原创|转载|转自|编译|综合|摘编|供稿|独家)[\]】)）]$")
 
 
-def outlet_beside_date(lines: list[str], tz: ZoneInfo, now: datetime, linked: Collection[str] = ()) -> str | None:
+def outlet_beside_date(
+    lines: list[str], tz: ZoneInfo, now: datetime, linked: Collection[str] | Callable[[], Collection[str]] = ()
+) -> str | None:
     """An outlet named next to the byline date without a label: `2022-02-13 09:57 光明网`.
 
     Also a name without an outlet's suffix when the page marks it as one: a link to another
-    site (`<a href="https://www.yicai.com/">第一财经</a>`, given in `linked`), or an editorial
+    site (`<a href="https://www.yicai.com/">第一财经</a>`, given in `linked`, or by it when
+    called: walking a page's links is paid only for a name that needs them), or an editorial
     mark after it (`游民星空[整理]`).
     """
+    known: list[Collection[str]] = []
+
+    def is_linked(token: str) -> bool:
+        if not known:
+            known.append(linked() if callable(linked) else linked)
+        return token in known[0]
+
     for at, line in enumerate(lines):
         if len(line) > 80:
             continue
@@ -322,11 +364,11 @@ def outlet_beside_date(lines: list[str], tz: ZoneInfo, now: datetime, linked: Co
         for token in tokens:
             if marked := _EDITORIAL_MARK.match(token):
                 token = marked.group(1)
-            elif token not in linked:
+            elif token.strip("()（）[]【】") != token and not is_linked(token):
                 token = token.strip("()（）[]【】")
             if _NOT_OUTLET.match(token) or token.isascii() or not 2 <= len(token) <= 16:
                 continue
-            if marked or token in linked or _OUTLET.match(token):
+            if marked or _OUTLET.match(token) or is_linked(token):
                 return token
     return None
 
@@ -334,6 +376,7 @@ def outlet_beside_date(lines: list[str], tz: ZoneInfo, now: datetime, linked: Co
 # A credit under a picture ("© FMM") or another label's value ("作者：安东尼" in `.m-from-author`).
 _NOT_SOURCE_TEXT = re.compile(r"©|copyright|^(?:作者|编辑|责任编辑|责编|记者|摄影|摄|通讯员|图)\s*[:：/]", re.I)
 _PERSON_MARK = re.compile(r"author|writer|editor|reporter|zuozhe|bianji|jizhe", re.I)
+_SENTENCE_MARK = re.compile(r"[，。！？；!?]")  # an outlet's name is not a sentence
 _SOURCE_MARK = re.compile(r"(?:^|[-_])(?:source|media_?name|media|laiyuan|ly|where|from|copyfrom|origin)(?:$|[-_])", re.I)
 
 
@@ -351,6 +394,7 @@ def source_from_markup(root: LexborNode, tz: ZoneInfo, now: datetime) -> str | N
             and not text.isascii()  # "Podcast" under `.a-media-legend`: a caption, not an outlet
             and not _NOT_SOURCE_TEXT.search(text)
             and not find_date_span(text, tz, now)
+            and not _SENTENCE_MARK.search(text)  # a teaser's headline in a widget marked "origin-default"
         ):
             return text
     return None

@@ -339,7 +339,7 @@ def _items_from_nodes(
     hidden: Hidden | None = None,
 ) -> list[RawItem]:
     items: list[RawItem] = []
-    seen: set[str] = set()
+    seen: dict[str, list[str]] = {}  # link -> the titles of the rows that gave it
     no_link = 0
     repeated = 0
     headers: dict[int, str | None] = {}
@@ -356,9 +356,6 @@ def _items_from_nodes(
         if url is None or link is None:
             no_link += 1
             continue
-        if url in seen:
-            repeated += 1
-            continue
         title = None
         title_node = None
         if rules.title:
@@ -369,6 +366,9 @@ def _items_from_nodes(
             title = _full_title(link_text, link.attributes.get("title"))
         if not title:
             no_link += 1
+            continue
+        if url in seen and any(_same_title(title, earlier) for earlier in seen[url]):
+            repeated += 1
             continue
         published_text = None
         if rules.date:
@@ -395,13 +395,19 @@ def _items_from_nodes(
             summary_node, summary_value = select_value(node, rules.summary)
             if summary_node is not None:
                 summary_html = summary_value if split_selector(rules.summary)[1] else summary_node.html
-        seen.add(url)
+        seen.setdefault(url, []).append(title)
         items.append(RawItem(url=url, title=title, published_text=published_text, summary_html=summary_html))
     if no_link:
         warnings.append(f"{no_link} list entries had no usable link or title and were skipped")
     if repeated:
-        warnings.append(f"{repeated} list entries repeat a link listed above and were merged into it")
+        warnings.append(f"{repeated} list entries repeat a link and title listed above and were merged into it")
     return items
+
+
+def _same_title(a: str, b: str) -> bool:
+    """The same headline, one perhaps cut short ("…"): two rows of one story, not two stories."""
+    a, b = (" ".join(t.rstrip(".…").split()) for t in (a, b))
+    return a.startswith(b) or b.startswith(a)
 
 
 def _top(node: LexborNode) -> LexborNode:

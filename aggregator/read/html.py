@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from ..config import ListSelectors, Source
 from ..extract.decode import decode_page
-from ..extract.feed import extract_feed
+from ..extract.feed import extract_feed, separate_shared_links
 from ..extract.frames import list_frame
 from ..extract.html_list import ListPage, extract_list
 from ..infra.workers import parse
@@ -53,6 +53,18 @@ def read_list(
 def read_frame(result: FetchResult, source: Source) -> str | None:
     """The same-site iframe of a page whose own list is empty (runs in the workers)."""
     return list_frame(decode_page(result.body, result.charset, source.encoding, result.url), result.url)
+
+
+def _separate_stories_sharing_a_link(source_url: str, items: list[RawItem], context: ReadContext) -> None:
+    """Rows that share a link under different headlines are different stories (a news list whose
+    rows link a product's or a case's page each time it is in the news): each keeps a key of its
+    own, by the rule of feed entries that share a link (the row stored under the link keeps it).
+    Every row is asked, so a row keyed by its headline keeps that key when its twin has left the
+    page. Rows repeating a link under the same headline were merged by the extractor."""
+    for item in items:
+        if not item.upstream_id:
+            item.upstream_id = "row-title:" + " ".join(item.title.split())  # never a permanent id
+    separate_shared_links(source_url, items, context.stored)
 
 
 class HtmlListReader:
@@ -96,6 +108,7 @@ class HtmlListReader:
                 for r in listed.paging.requests[: context.older_pages]
             ]
             items += await read_older_pages(source, requests, read_older)
+        _separate_stories_sharing_a_link(source.url, items, context)
         built = None
         if not items and listed.script_built:
             built = (
