@@ -146,6 +146,9 @@ class RawItem:
     enclosures: tuple[Enclosure, ...] = ()
     attachment_text: str | None = None  # text read from the documents, for classification
     linkless: bool = False  # upstream gave no link: `url` is the feed's site, the key comes from upstream_id
+    # One of several list rows linking one page under headlines of their own: the page's headline
+    # and date are not this row's story (enrich keeps the row's).
+    shared_link: bool = False
 
 
 @dataclass(slots=True)

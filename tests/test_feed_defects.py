@@ -405,3 +405,30 @@ def test_list_rows_sharing_a_link_under_different_headlines_are_all_entries(site
     site.add("/list/", page(row("编程工具已全量支持新模型，免费使用", 5), row("编程工具已全量支持新模型，免费使用", 5)))
     assert main(["poll", "--once", str(config)]) == 0
     assert {entry.title: entry.id for entry in read(tmp_path)} == second
+
+
+def test_list_rows_sharing_a_link_keep_their_headlines_when_the_page_is_read(site: Site, tmp_path: Path, capsys) -> None:
+    """The page two rows link is neither row's article: its headline and date would make the two
+    stories one title (and, stored under it, no longer known as the row holding the link)."""
+    def row(title: str, day: int) -> str:
+        return f'<li><a href="/tools/trae/">{title}</a><span>2024-05-{day:02d}</span></li>'
+
+    headline = "字节跳动推出全新编程工具Trae，基于大模型的AI编程助手全面上线"
+    site.add("/tools/trae/", f"<html><head><title>{headline}</title></head><body><h1>{headline}</h1>"
+                             f"<p>2024-05-01 10:00</p><div class='content'><p>{'产品介绍的正文内容。' * 40}</p></div></body></html>")
+    rows = (row("编程工具已全量支持新模型…", 5), row("字节跳动推出全新编程工具…", 2))
+    site.add("/list/", f"<html><body><ul class='news'>{''.join(rows)}</ul></body></html>")
+    config = write_config(
+        tmp_path,
+        f'[[sources]]\nname = "l"\nurl = "{site.url("/list/")}"\nkind = "html"\n[sources.list]\nitem = "ul.news li"\ndate = "span"\n',
+    )
+    assert main(["poll", "--once", str(config)]) == 0
+    first = {e.title: (e.id, e.published) for e in read(tmp_path)}
+    assert first.keys() == {"编程工具已全量支持新模型…", "字节跳动推出全新编程工具…"}
+    assert {p for _, p in first.values()} == {"2024-05-04T16:00:00+00:00", "2024-05-01T16:00:00+00:00"}  # the rows' days
+    # Read again (the page changed elsewhere): the same two entries, nothing new.
+    site.add("/list/", f"<html><body><ul class='news'>{''.join(rows)}</ul><p>更新</p></body></html>")
+    capsys.readouterr()
+    assert main(["poll", "--once", str(config)]) == 0
+    assert "l: 2 found, 0 new" in capsys.readouterr().out
+    assert {e.title: (e.id, e.published) for e in read(tmp_path)} == first
