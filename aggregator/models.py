@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
+from typing import NamedTuple
 
 
 def utc_iso(moment: datetime) -> str:
@@ -112,6 +113,13 @@ class Enclosure:
     title: str | None = None  # the link's text
 
 
+class StoredEntry(NamedTuple):
+    """What a reader may ask of the item stored under a key (a pruned one: "" and None)."""
+
+    title: str
+    published: datetime | None
+
+
 @dataclass(slots=True)
 class RawItem:
     """An item as found on a page or in a feed, before normalisation.
@@ -138,6 +146,9 @@ class RawItem:
     enclosures: tuple[Enclosure, ...] = ()
     attachment_text: str | None = None  # text read from the documents, for classification
     linkless: bool = False  # upstream gave no link: `url` is the feed's site, the key comes from upstream_id
+    # One of several list rows linking one page under headlines of their own: the page's headline
+    # and date are not this row's story (enrich keeps the row's).
+    shared_link: bool = False
 
 
 @dataclass(slots=True)

@@ -20,7 +20,7 @@ from .classify import classify, reclassify_if_needed
 from .config import Config, Settings, Source
 from .enrich import MAX_ARTICLES_PER_POLL, MAX_DOCUMENTS_PER_POLL, Budget, DocumentLimits, enrich, mark_documents
 from .fetch import Fetcher, Transport, Validators
-from .models import ErrorKind, Item, RawItem, SourceError, utc_iso
+from .models import ErrorKind, Item, RawItem, SourceError, StoredEntry, utc_iso
 from .normalise import normalise_all
 from .normalise.urls import item_key
 from .publish import FeedSpec, publish
@@ -145,7 +145,7 @@ async def _poll(
     zone = config.zone_of(source)
     context = ReadContext(
         source, zone, moment, transport.page, older_pages=source.backfill_pages if first_poll else 0,
-        stored=lambda key: "" if store.is_tombstoned(key) else getattr(store.get(key, with_body=False), "title", None),
+        stored=lambda key: _stored_entry(store, key),
     )
     rows = await reader_for(source, page).read(page, context)
     report.found, report.frame_url = len(rows.items), rows.frame_url
@@ -334,3 +334,11 @@ def publish_from_store(config: Config, store: Store, now: datetime | None = None
         )
     except OSError as exc:
         raise OutputError(unusable("output_dir", config.output_dir, exc, "write feeds to")) from None
+
+
+def _stored_entry(store: Store, key: str) -> StoredEntry | None:
+    """The item stored under `key` as readers may ask of it (a pruned one: no title, no date)."""
+    if store.is_tombstoned(key):
+        return StoredEntry("", None)
+    item = store.get(key, with_body=False)
+    return StoredEntry(item.title, item.published) if item is not None else None

@@ -25,6 +25,7 @@ from .fetch import Fetcher, Transport
 from .models import FetchResult, Item
 from .normalise import normalise_all
 from .read import ReadContext, reader_for
+from .read.feed import FeedReader
 from .read.html import HtmlListReader
 
 LIST_KIND_NAMES = {"html": "list"}  # what `try` calls a reader's kind, where it differs
@@ -85,7 +86,12 @@ async def preview(
         chosen=rows.chosen, feed_url=rows.feed_url, frame_url=rows.frame_url,
     )
     if not rows.items and isinstance(reader, HtmlListReader):
-        out.hints = empty_list_hints(page, source, rendered=transport.rendered is not None, framed=rows.frame_url is not None)
+        out.hints = empty_list_hints(
+            page, source, rendered=transport.rendered is not None, framed=rows.frame_url is not None, known=rows.empty_error
+        )
+    elif not rows.items and isinstance(reader, FeedReader):
+        # A poll fails as feed-empty here; `try` shows the feed as it is and says why there is nothing.
+        out.hints = ["the feed lists no entries (a poll reports feed-empty): open the URL to check that it is the feed you mean"]
     mark_documents(rows.items)
     for item in normalise_all(rows.items, source.name, zone, moment):
         verdict = classify(item, source, config)
@@ -133,13 +139,21 @@ _SCRIPT_BUILT = re.compile(
 _ARTICLE_TEXT = 1500  # characters of text on a page with no list: one article, not a column
 
 
-def empty_list_hints(page: FetchResult, source: Source, *, rendered: bool, framed: bool) -> list[str]:
+def empty_list_hints(
+    page: FetchResult, source: Source, *, rendered: bool, framed: bool, known: str | None = None
+) -> list[str]:
     """What may be wrong when a list page gives no items: a selector that matches nothing,
-    a list a script builds, or a page that is an article rather than a list."""
+    a list a script builds, or a page that is an article rather than a list.
+
+    `known`: what the reader itself said (a poll's error), e.g. that the list is built by a script."""
     html = decode_page(page.body, page.charset, source.encoding, page.url)
     if not html.strip():
         return ["the page is empty: check the URL in a browser"]
-    hints: list[str] = []
+    # The reader's own finding first: `try` says what a poll would report.
+    hints: list[str] = [known.removeprefix(f"{source.url}: ")] if known else []
+    said_render = bool(known) and "render = true" in (known or "")  # the list reader saw a script-built list
+    if said_render:
+        hints[0] += " (here: try `--render`)"
     selectors = source.list_selectors
     if selectors is not None and not framed:
         given = {key for key in ("title", "link", "date") if getattr(selectors, key)}
@@ -158,7 +172,9 @@ def empty_list_hints(page: FetchResult, source: Source, *, rendered: bool, frame
     text = node_text(body) if body is not None else ""
     links = len(body.css("a[href]")) if body is not None else 0
     built = _SCRIPT_BUILT.search(html) is not None
-    if not rendered and (built or (scripts and (len(text) < 300 or links < 5))):
+    if said_render:
+        pass  # already said, naming the box or template that shows it
+    elif not rendered and (built or (scripts and (len(text) < 300 or links < 5))):
         hints.append(
             f"the page has {links} link(s), {len(text)} characters of text and {scripts} script(s)"
             + (" with a script framework's markers" if built else "")

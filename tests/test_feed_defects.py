@@ -5,20 +5,24 @@ our Atom with feedparser as a reader would."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import datetime
 from pathlib import Path
 
 import feedparser
+import httpx
 from lxml import etree
 
 from aggregator.cli import main
+from aggregator.config import load_config
 from aggregator.extract.feed import _linkless_id
 from aggregator.normalise.urls import atom_id, item_key
 from aggregator.serve.jsonfeed import render_json_feed
 from aggregator.serve.pages import read_atom
 
 from .conftest import Site, write_config
+from .pagehelpers import served
 
 SCHEMA = etree.RelaxNG(etree.parse(str(Path(__file__).parent / "schema" / "atom_rfc4287.rng")))
 RSS = "application/rss+xml"
@@ -314,6 +318,61 @@ def test_an_entry_whose_addresses_are_malformed_does_not_stop_the_feed(site: Sit
     assert "Traceback" not in capsys.readouterr().err
 
 
+def _shared(guid: str, title: str, day: int, text: str) -> str:
+    return (f'<item><guid isPermaLink="false">{guid}</guid><title>{title}</title>'
+            f"<link>https://news.example.org/notices.html</link><description>{text}</description>"
+            f"<pubDate>Thu, {day:02d} May 2024 08:00:00 GMT</pubDate></item>")
+
+
+def test_untitled_entries_sharing_a_link_are_not_doubled_on_the_next_poll(site: Site, tmp_path: Path, capsys) -> None:
+    # Untitled notes (a microblog's) on one page: stored under a title made from their text.
+    notes = (_shared("n-2", "", 2, "Second note on the page"), _shared("n-1", "", 1, "First note on the page"))
+    site.add("/a.xml", rss(*notes), content_type=RSS)
+    config = write_config(tmp_path, sources(site, "a"))
+    assert main(["poll", "--once", str(config)]) == 0
+    first = sorted((e.title, e.id) for e in read(tmp_path))
+    assert [title for title, _ in first] == ["First note on the page", "Second note on the page"]
+    capsys.readouterr()
+    for built in (1, 2):  # upstream rebuilt, nothing else changed: nothing new, nothing doubled
+        site.add("/a.xml", rss(*notes, built=built), content_type=RSS)
+        assert main(["poll", "--once", str(config)]) == 0
+        assert "a: 2 found, 0 new, 0 changed" in capsys.readouterr().out
+        assert sorted((e.title, e.id) for e in read(tmp_path)) == first
+
+
+def test_an_edited_title_on_a_shared_link_edits_the_entry(site: Site, tmp_path: Path) -> None:
+    """The entry holding the link's key is known by its date when its title was edited: no double."""
+    site.add("/a.xml", rss(_shared("n-2", "Second notice", 2, "two"), _shared("n-1", "First notice", 1, "one")),
+             content_type=RSS)
+    config = write_config(tmp_path, sources(site, "a"))
+    assert main(["poll", "--once", str(config)]) == 0
+    ids = {e.title: e.id for e in read(tmp_path)}
+    site.add("/a.xml", rss(_shared("n-2", "Second notice", 2, "two"), _shared("n-1", "First notice (corrected)", 1, "one"),
+                           built=1), content_type=RSS)
+    assert main(["poll", "--once", str(config)]) == 0
+    again = {e.title: e.id for e in read(tmp_path)}
+    assert again == {"First notice (corrected)": ids["First notice"], "Second notice": ids["Second notice"]}
+
+
+def test_try_on_an_empty_feed_says_why_it_shows_nothing(site: Site, capsys) -> None:
+    site.add("/a.xml", rss(), content_type=RSS)
+    assert main(["try", site.url("/a.xml")]) == 1
+    out = capsys.readouterr().out
+    assert ": 0 items\nwhat may be wrong:\n" in out and "the feed lists no entries" in out
+
+
+def test_pages_name_the_newest_date_an_entry_shows_not_when_a_day_only_row_was_first_seen(site: Site, tmp_path: Path) -> None:
+    site.add("/a.xml", rss("<item><title>RSS by day</title><link>https://news.example.org/r</link>"
+                           "<pubDate>2024-05-02</pubDate></item>"), content_type=RSS)
+    config = write_config(tmp_path, sources(site, "a"))
+    assert main(["poll", "--once", str(config)]) == 0
+    with served(load_config(config)) as base:
+        index, page = httpx.get(f"{base}/").text, httpx.get(f"{base}/all.html").text
+    # The entry shows its day (00:00 北京时间); the pages say that day is the newest, not today.
+    assert "2024-05-02 00:00 北京时间</time>" in page and "the newest from 2024-05-02 00:00 北京时间" in page
+    assert re.search(r'data-slug="all">.*?<td class="updated">2024-05-02 00:00<br>', index, re.S), index
+
+
 def test_list_rows_sharing_a_link_under_different_headlines_are_all_entries(site: Site, tmp_path: Path, capsys) -> None:
     # A news list whose rows link a product's page each time it is in the news.
     def row(title: str, day: int, link: str = "/tools/trae/") -> str:
@@ -346,3 +405,30 @@ def test_list_rows_sharing_a_link_under_different_headlines_are_all_entries(site
     site.add("/list/", page(row("编程工具已全量支持新模型，免费使用", 5), row("编程工具已全量支持新模型，免费使用", 5)))
     assert main(["poll", "--once", str(config)]) == 0
     assert {entry.title: entry.id for entry in read(tmp_path)} == second
+
+
+def test_list_rows_sharing_a_link_keep_their_headlines_when_the_page_is_read(site: Site, tmp_path: Path, capsys) -> None:
+    """The page two rows link is neither row's article: its headline and date would make the two
+    stories one title (and, stored under it, no longer known as the row holding the link)."""
+    def row(title: str, day: int) -> str:
+        return f'<li><a href="/tools/trae/">{title}</a><span>2024-05-{day:02d}</span></li>'
+
+    headline = "字节跳动推出全新编程工具Trae，基于大模型的AI编程助手全面上线"
+    site.add("/tools/trae/", f"<html><head><title>{headline}</title></head><body><h1>{headline}</h1>"
+                             f"<p>2024-05-01 10:00</p><div class='content'><p>{'产品介绍的正文内容。' * 40}</p></div></body></html>")
+    rows = (row("编程工具已全量支持新模型…", 5), row("字节跳动推出全新编程工具…", 2))
+    site.add("/list/", f"<html><body><ul class='news'>{''.join(rows)}</ul></body></html>")
+    config = write_config(
+        tmp_path,
+        f'[[sources]]\nname = "l"\nurl = "{site.url("/list/")}"\nkind = "html"\n[sources.list]\nitem = "ul.news li"\ndate = "span"\n',
+    )
+    assert main(["poll", "--once", str(config)]) == 0
+    first = {e.title: (e.id, e.published) for e in read(tmp_path)}
+    assert first.keys() == {"编程工具已全量支持新模型…", "字节跳动推出全新编程工具…"}
+    assert {p for _, p in first.values()} == {"2024-05-04T16:00:00+00:00", "2024-05-01T16:00:00+00:00"}  # the rows' days
+    # Read again (the page changed elsewhere): the same two entries, nothing new.
+    site.add("/list/", f"<html><body><ul class='news'>{''.join(rows)}</ul><p>更新</p></body></html>")
+    capsys.readouterr()
+    assert main(["poll", "--once", str(config)]) == 0
+    assert "l: 2 found, 0 new" in capsys.readouterr().out
+    assert {e.title: (e.id, e.published) for e in read(tmp_path)} == first

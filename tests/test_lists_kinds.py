@@ -248,6 +248,25 @@ def test_inline_markup_inside_a_chinese_title_adds_no_spaces() -> None:
     assert [i.title for i in page.items] == [f"关于第{n}次全国“污染源”普查 Q{n} report" for n in range(3)]
 
 
+@pytest.mark.parametrize("pager", ['<div id="pageList"></div>', '<div class="page_list"></div>', '<ul id="listPage"></ul>'])
+def test_an_undated_list_whose_pager_a_script_fills_is_still_read(pager: str) -> None:
+    """A pager's box (laypage and the like) is empty in every page's HTML: it is not the list's."""
+    rows = "".join(f'<li><a href="/art/2024/5/{n}/art_1229_{900 + n}.html">{t}</a></li>' for n, t in enumerate(TITLES))
+    script = "<script>layui.laypage.render({elem: 'pageList', count: 57}); $('.page_list, #listPage').show();</script>"
+    page = auto(page_with(f'<ul class="list">{rows}</ul>{pager}{script}', SIDEBAR))
+    assert [i.title for i in page.items] == TITLES
+
+
+def test_try_on_a_big_portal_page_whose_list_a_script_builds_says_render(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    """A page with plenty of text and links besides (a long footer, a sidebar) is still not 'an article'."""
+    footer = '<div class="footer">' + "<p>主办单位：某某省生态环境厅 地址：某某市某某路100号 联系电话：010-12345678 备案号：京ICP备12345678号</p>" * 20
+    site.add("/col/news/index.html", CONTAINER_BUILT.replace("</body>", footer + "</div></body>"))
+    assert main(["try", site.url("/col/news/index.html")]) == 1
+    out = capsys.readouterr().out
+    assert "built by a script" in out and "render = true" in out
+    assert "reads as one text" not in out and "no group of repeated rows" not in out
+
+
 def _feed_row(kind: str, n: int, title: str, dated: bool = True) -> str:
     when = f'<span class="time">{n + 1}小时前</span>' if dated else ""
     if kind == "photo":  # a picture set: headline first, three pictures, then the tag line

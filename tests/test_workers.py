@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -94,9 +95,12 @@ def test_feeds_are_the_same_with_and_without_a_worker_pool(tmp_path: Path, site)
         )
         assert main(["poll", "--once", str(write_config(directory, body, workers=workers))]) == 0
         outputs.append((directory / "feeds" / "all.atom").read_bytes())
-    # Every entry is dated, so the two feeds must be byte-identical.
+    # Every entry is dated, so the two feeds must be byte-identical, but for `updated`: the list's
+    # rows are dated by day only, so theirs (and the feed's) is when each run first saw them.
     assert outputs[0].count(b"<entry>") == 3 + 5
-    assert outputs[0] == outputs[1]
+    first_seen = re.compile(rb"<updated>[^<]*</updated>")
+    assert len(first_seen.findall(outputs[0])) == 1 + 3 + 5
+    assert first_seen.sub(b"", outputs[0]) == first_seen.sub(b"", outputs[1])
 
 
 def test_a_page_that_kills_its_worker_fails_alone() -> None:

@@ -153,10 +153,14 @@ def list_hash(raw: RawItem) -> str:
 
 
 def fill_from_article(raw: RawItem, article: ArticlePage) -> None:
-    """The article page's date and text beat the list's."""
-    if article.title and (not raw.title or raw.title.endswith(("…", "...")) or len(article.title) > len(raw.title)):
+    """The article page's date and text beat the list's (but for rows that share the page)."""
+    if raw.shared_link and raw.title:
+        pass  # the row's own headline is its story's: the page's would make its twins one
+    elif article.title and (not raw.title or raw.title.endswith(("…", "...")) or len(article.title) > len(raw.title)):
         raw.title = article.title
-    if article.published:
+    if raw.shared_link and (raw.published or raw.published_text):
+        pass  # likewise the row's own date
+    elif article.published:
         raw.published, raw.published_text = article.published, None
     elif article.published_text and not raw.published_text:
         raw.published_text = article.published_text

@@ -22,13 +22,14 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from ..models import Enclosure, ErrorKind, FetchResult, RawItem, SourceError
+from ..models import Enclosure, ErrorKind, FetchResult, RawItem, SourceError, StoredEntry
 from ..normalise.dates import has_zone
-from ..normalise.text import html_to_text
+from ..normalise import shown_title
+from ..normalise.text import html_to_text, sanitize_html
 from ..normalise.urls import _permanent_upstream_key as permanent_key
 from ..normalise.urls import item_key
 
-StoredTitle = Callable[[str], str | None]  # the stored item's title by key ("" pruned, None none)
+StoredLookup = Callable[[str], StoredEntry | None]  # the item stored under a key (title "" when pruned)
 
 _FEED_SNIFF = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.I)
 
@@ -97,14 +98,15 @@ def _enclosures(base: str, entry: feedparser.FeedParserDict) -> tuple[Enclosure,
     return tuple(found)
 
 
-def separate_shared_links(feed_url: str, items: list[RawItem], stored: StoredTitle | None = None) -> None:
+def separate_shared_links(feed_url: str, items: list[RawItem], stored: StoredLookup | None = None) -> None:
     """Entries that share a link but not an id stay apart: all but one get a key from their id.
 
     One entry may keep the link's key, the one already stored under it; with nothing stored
     there, the earliest published (undated: the last listed, as feeds list newest first), so
-    a newer entry joining the link never re-keys a stored one. `stored(key)`: the title of the
-    item stored under `key`, "" for a pruned one, None for none. With it, an entry once keyed
-    by its id keeps that key, and when the link's holder leaves the feed nobody takes its key.
+    a newer entry joining the link never re-keys a stored one. `stored(key)`: the item stored
+    under `key` (its title and published; title "" for a pruned one), None for none. With it,
+    an entry once keyed by its id keeps that key, and when the link's holder leaves the feed
+    nobody takes its key.
     """
     groups: dict[str, list[int]] = {}
     for at, item in enumerate(items):
@@ -125,12 +127,33 @@ def separate_shared_links(feed_url: str, items: list[RawItem], stored: StoredTit
         free = [at for at in members if stored is None or stored(item_key(link_key, scoped[at])) is None]
         holder = stored(link_key) if stored else None
         if holder is not None:
-            free = [at for at in free if " ".join(items[at].title.split()) == " ".join(holder.split())]
+            free = _holder(items, free, holder)
         keeper = min(free, key=lambda at: (items[at].published or far, -at)) if free else None
         keeper_id = items[keeper].upstream_id if keeper is not None else None
         for at in members:
             if items[at].upstream_id != keeper_id:
                 items[at].upstream_id = scoped[at]
+
+
+def _holder(items: list[RawItem], free: list[int], holder: StoredEntry) -> list[int]:
+    """Which of the entries not stored under their own id is the one stored under the link.
+
+    Its title as stored (an untitled entry's is made from its text); failing that, its own
+    date, when only one entry has it (the holder's title was edited upstream). A pruned
+    holder ("") is none of them: nobody takes its key."""
+    if not holder.title:
+        return []
+    titled = [at for at in free if _stored_title(items[at]) == " ".join(holder.title.split())]
+    if titled or holder.published is None:
+        return titled
+    dated = [at for at in free if items[at].published is not None and items[at].published == holder.published]
+    return dated if len(dated) == 1 else []
+
+
+def _stored_title(item: RawItem) -> str:
+    """The title normalise will store this entry under."""
+    html = item.summary_html or item.content_html
+    return shown_title(item.title, sanitize_html(html, base_url=item.url) if html else None, item.url)
 
 
 def extract_feed(result: FetchResult) -> tuple[str, list[RawItem]]:

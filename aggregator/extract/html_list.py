@@ -71,6 +71,8 @@ _PLACEHOLDER = re.compile(r"\{\{|<%|\$\{")
 _LISTISH = re.compile(r"list|news|data|content|article|info|item|result|notice|xw", re.I)
 # Ad slots are empty containers scripts fill too, and say nothing about the list.
 _AD_SLOT = re.compile(r"(?:^|[-_])ads?(?:[-_]|$)|ads[-_]|advert|banner|guanggao", re.I)
+# A pager's box (`<div id="pageList">` that laypage fills) is empty until a script runs on any page.
+_PAGER = re.compile(r"(?:page|pager|paging|pagination|pages|fenye)(?:[-_]?(?:list|box|bar|div|nav|wrap|con|container|num|info))?$", re.I)
 
 
 def script_built(tree: LexborHTMLParser) -> str | None:
@@ -94,7 +96,7 @@ def script_built(tree: LexborHTMLParser) -> str | None:
         if node.tag not in _CONTAINERS:
             continue
         marks = [node.attributes.get("id") or ""] + (node.attributes.get("class") or "").split()
-        names = [m for m in marks if m and _LISTISH.search(m) and not _AD_SLOT.search(m)]
+        names = [m for m in marks if m and _LISTISH.search(m) and not _AD_SLOT.search(m) and not _PAGER.search(m)]
         if not names or node.child is not None and (node.text(deep=True).strip() or node.css_first("*") is not None):
             continue
         if _penalty(node) < 1:

@@ -16,7 +16,7 @@ from .dates import is_relative, parse_date, plausible
 from .text import html_to_text, sanitize_html, xml_safe
 from .urls import absolute_url, item_key
 
-__all__ = ["clean_text", "normalise_all", "normalise_item"]
+__all__ = ["clean_text", "normalise_all", "normalise_item", "shown_title"]
 
 
 
@@ -25,6 +25,16 @@ def clean_text(text: str | None) -> str | None:
         return None
     cleaned = " ".join(xml_safe(text).split())
     return cleaned or None
+
+
+def shown_title(title: str | None, sanitised_html: str | None, url: str) -> str:
+    """The title an item is stored and published under (also what the feed reader compares)."""
+    shown = clean_text(title)
+    if not shown:
+        # Some feeds have untitled entries; a reader still needs something to show.
+        shown = clean_text(html_to_text(sanitised_html or ""))
+        shown = (shown[:60] + "…") if shown and len(shown) > 60 else (shown or url)
+    return shown
 
 
 def _content_hash(*parts: str | None) -> str:
@@ -52,11 +62,7 @@ def normalise_item(raw: RawItem, source: str, zone: ZoneInfo, now: datetime) -> 
     content_html = raw.content_html
     if content_html and not raw.content_sanitised:
         content_html = sanitize_html(content_html, base_url=url)
-    title = clean_text(raw.title)
-    if not title:
-        # Some feeds have untitled entries; a reader still needs something to show.
-        title = clean_text(html_to_text(summary_html or content_html or ""))
-        title = (title[:60] + "…") if title and len(title) > 60 else (title or url)
+    title = shown_title(raw.title, summary_html or content_html, url)
     original_url = absolute_url(url, raw.original_url) if raw.original_url else None
     if original_url == url:
         original_url = None

@@ -16,7 +16,7 @@ from typing import ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from ..config import Source
-from ..models import FetchResult, RawItem, Request, SourceError
+from ..models import FetchResult, RawItem, Request, SourceError, StoredEntry
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class ReadContext:
     more: FetchMore  # fetches a further page of the source
     older_pages: int = 0  # how many of the list's older pages to read too (the first poll's backfill)
     trial: bool = False  # `aggregator try`: show the page's own list, never swap it for a feed it links
-    stored: Callable[[str], str | None] | None = None  # an item's stored title by key ("" pruned, None none)
+    stored: Callable[[str], StoredEntry | None] | None = None  # the item stored under a key (title "" pruned)
 
 
 @dataclass(slots=True)

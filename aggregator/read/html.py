@@ -13,6 +13,7 @@ detects. Beyond the page itself:
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import datetime
 from typing import ClassVar
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from ..extract.frames import list_frame
 from ..extract.html_list import ListPage, extract_list
 from ..infra.workers import parse
 from ..models import FetchResult, RawItem, Request, SourceError
+from ..normalise.urls import item_key
 from .base import ReadContext, Rows, all_summarised, read_older_pages
 from .feed import FEED_ACCEPT
 
@@ -64,6 +66,9 @@ def _separate_stories_sharing_a_link(source_url: str, items: list[RawItem], cont
     for item in items:
         if not item.upstream_id:
             item.upstream_id = "row-title:" + " ".join(item.title.split())  # never a permanent id
+    rows_per_link = Counter(item_key(item.url, item.upstream_id) for item in items)
+    for item in items:
+        item.shared_link = rows_per_link[item_key(item.url, item.upstream_id)] > 1
     separate_shared_links(source_url, items, context.stored)
 
 

@@ -66,6 +66,14 @@ class Feed:
     hub: str | None
     entries: tuple[Entry, ...] = field(default_factory=tuple)
 
+    @property
+    def newest(self) -> datetime | None:
+        """The newest date the entries show (published, else updated), None without entries.
+
+        Not the feed's `updated`: a row dated by day only is `updated` when first seen, so that
+        would name a moment no entry shows (today, for a column whose newest notice is weeks old)."""
+        return max((entry.published or entry.updated for entry in self.entries), default=None)
+
 
 def _time(text: str | None) -> datetime | None:
     if not text:

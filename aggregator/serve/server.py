@@ -254,9 +254,9 @@ class FeedServer:
                     "title": title,
                     "description": description,
                     "entries": len(feed.entries),
-                    # The newest entry's time: old on a quiet feed, which is no stall. (An empty feed's
-                    # `updated` is the store's creation, no entry's.)
-                    "updated": feed.updated if feed.entries else None,
+                    # The newest date an entry shows: old on a quiet feed, which is no stall. (None
+                    # for an empty feed.)
+                    "updated": feed.newest,
                     "changed": changed,  # when the publisher last wrote the file (it is left alone when unchanged)
                     "url": f"{base}/{slug}.atom",
                 }
