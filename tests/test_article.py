@@ -144,3 +144,15 @@ def test_trafilatura_fallback_when_no_container_is_known() -> None:
 def test_malformed_pages_do_not_raise(html: str) -> None:
     page = extract_article(html, "https://x.gov.cn/a.html", None, tz=SH, now=NOW)
     assert page.published is None
+
+
+def test_the_text_try_prints_keeps_inline_markup_inside_its_paragraph() -> None:
+    html = (
+        "<html><head><title>关于加强执法的通知</title></head><body><h1>关于加强执法的通知</h1><div id='zoom'>"
+        "<p>依据<a href='/law/1.html'>《中华人民共和国环境保护法》</a>第五十九条，<b>责令</b>改正违法行为。</p>"
+        "<p>第二段：罚款人民币<span>35.6</span>万元。</p><ul><li>一、事实</li><li>二、依据</li></ul></div></body></html>"
+    )
+    page = extract_article(html, "http://127.0.0.1/art/1.html", None, tz=SH, now=NOW)
+    assert page.content_text == (
+        "依据《中华人民共和国环境保护法》第五十九条，责令改正违法行为。\n第二段：罚款人民币35.6万元。\n一、事实\n二、依据"
+    )

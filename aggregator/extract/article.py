@@ -23,7 +23,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from ..config import ArticleSelectors
 from ..models import ErrorKind, SourceError
 from ..normalise.dates import find_date_span, parse_date
-from ..normalise.text import sanitize_html, without_whitespace
+from ..normalise.text import html_to_lines, sanitize_html, without_whitespace
 from ..normalise.urls import absolute_url
 from .body import BodyChoice, choice_of, drop_forms, find_body, is_hidden, trim_edges
 from .byline import author_from_credit, byline_lines, is_related_heading, date_from_url, outlet_beside_date, pick_title, source_from_dateline, source_from_markup
@@ -91,11 +91,7 @@ class ArticlePage:
     @property
     def content_text(self) -> str | None:
         """The body as plain lines; worked out on demand, since polls never use it."""
-        if not self.content_html:
-            return None
-        tree = LexborHTMLParser(self.content_html)
-        root = tree.body or tree.root
-        return _body_text(root) if root is not None else None
+        return html_to_lines(self.content_html) or None if self.content_html else None
 
 
 def _clean(text: str | None) -> str | None:

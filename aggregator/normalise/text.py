@@ -117,6 +117,15 @@ _BLOCK_TAG = re.compile(
 _WHITESPACE = re.compile(r"\s+")
 
 
+def html_to_lines(html: str) -> str:
+    """Plain text of an HTML fragment, a line per block (paragraph, list item, cell …); inline
+    elements (<a>, <b>, <span>) stay inside their line, as a reader sees them."""
+    text = _BLOCK_TAG.sub("\n", xml_safe(html))
+    text = _html.unescape(nh3.clean(text, tags=set(), clean_content_tags=set(_DROP_WITH_CONTENT), attributes={}))
+    lines = (xml_safe(_WHITESPACE.sub(" ", line)).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
 def html_to_text(html: str) -> str:
     """Plain text of an HTML fragment on one line (for rules, titles, summaries)."""
     text = xml_safe(html)
