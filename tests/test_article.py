@@ -156,3 +156,12 @@ def test_the_text_try_prints_keeps_inline_markup_inside_its_paragraph() -> None:
     assert page.content_text == (
         "依据《中华人民共和国环境保护法》第五十九条，责令改正违法行为。\n第二段：罚款人民币35.6万元。\n一、事实\n二、依据"
     )
+
+
+@pytest.mark.parametrize("meta_author", ["www.yunnan.cn,云南日报报业集团,云南网", "L_104485", "104363"])
+def test_a_site_address_or_user_id_in_meta_author_is_no_author(meta_author: str) -> None:
+    html = (
+        f"<html><head><title>标题文字</title><meta name='author' content='{meta_author}'></head><body><h1>标题文字</h1>"
+        "<div id='zoom'><p>正文第一段，说明事实和依据。</p><p>正文第二段，作出决定。</p></div></body></html>"
+    )
+    assert extract_article(html, "http://127.0.0.1/art/1.html", None, tz=SH, now=NOW).author is None

@@ -152,9 +152,12 @@ def _origin_value(value: str | None) -> str | None:
     return value
 
 
+# A CMS's user id ("104363", "L_104485") or a web address: what some CMSs put in <meta name=author>.
+_NOT_A_NAME = re.compile(r"[\d\W_]+|[A-Za-z]{0,3}[_\-]?\d{3,}|.*(?:www\.|https?://|\.(?:com|cn|net|org)\b).*", re.I)
+
+
 def _author_value(value: str | None) -> str | None:
-    # CMSs put user ids in <meta name=author> ("104363"): not a name.
-    if not value or re.fullmatch(r"[\d\W_]+", value):
+    if not value or _NOT_A_NAME.fullmatch(value):
         return None
     return value
 
