@@ -76,16 +76,18 @@ def load_manifest(path: Path = MANIFEST) -> list[dict]:
 
 
 def load_all() -> list[dict]:
-    """Every labelled page: the first set, then each collected group in name order. File names are
-    unique across sets (tests and the bench name pages by file)."""
+    """Every labelled page: the first set, then each collected group in name order. File names
+    and contents are unique across sets (tests and the bench name pages by file)."""
     pages = load_manifest()
     for manifest in sorted(COLLECTED.glob("*/manifest.json")):
         pages += load_manifest(manifest)
     seen: set[str] = set()
     for page in pages:
-        if page["file"] in seen:
-            raise ValueError(f"{page['file']} is in two manifests; file names must be unique across sets")
-        seen.add(page["file"])
+        # One page counted twice would weigh twice in every figure.
+        for key in ("file", "sha256"):
+            if (page[key], key) in seen:
+                raise ValueError(f"{page['file']}: its {key} is in another manifest entry; every page is labelled once")
+            seen.add((page[key], key))
     return pages
 
 
