@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from ..normalise.text import without_whitespace
+from .list_rows import is_hidden as is_hidden_element
 from .edges import _DISCLAIMER, _EDGE_CHARS, _HAS_DATE, _LABEL_LINE, _TIME, _within, trim_edges
 
 __all__ = ["Block", "BodyChoice", "choice_of", "drop_forms", "find_body", "is_hidden", "trim_edges"]
@@ -49,7 +50,6 @@ _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "
 _PUNCTUATION = "，。、；：？！“”‘’「」《》（）,;!?"
 _DELETE_PUNCTUATION = str.maketrans("", "", _PUNCTUATION)
 _SMALL_FORM = 300  # characters without two sentence marks: a search or login box, never the page
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 # Known content containers of gov CMSs and big news sites, in order of trust.
 _HINTS = (
@@ -118,12 +118,9 @@ class BodyChoice:
 
 
 def is_hidden(node: LexborNode) -> bool:
-    """A `hidden` attribute or an inline display:none / visibility:hidden: not read, not shown."""
-    attributes = node.attributes
-    if "hidden" in attributes:
-        return True
-    style = attributes.get("style")
-    return bool(style and _HIDDEN_STYLE.search(style))
+    """A `hidden` attribute or an inline display:none / visibility:hidden: not read, not shown.
+    Unlike on list pages, hide classes (`.hide`) do not count here."""
+    return is_hidden_element(node, by_class=False)
 
 
 def drop_forms(root: LexborNode) -> None:

@@ -154,15 +154,16 @@ _HIDING_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _HIDING_CLASSES = frozenset({"hide", "hidden", "d-none"})
 
 
-def is_hidden(node: LexborNode) -> bool:
-    """The element itself is hidden (inline style, `hidden`, or a hide class); ancestors not checked."""
+def is_hidden(node: LexborNode, *, by_class: bool = True) -> bool:
+    """The element itself is hidden (inline style, `hidden`, or with `by_class` a hide class such
+    as `.hide`); ancestors not checked."""
     attrs = node.attributes
     if "hidden" in attrs:
         return True
     style = attrs.get("style")
     if style and _HIDING_STYLE.search(style):
         return True
-    classes = attrs.get("class")
+    classes = attrs.get("class") if by_class else None
     return bool(classes) and not _HIDING_CLASSES.isdisjoint(classes.split())
 
 
