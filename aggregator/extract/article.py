@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -24,9 +23,9 @@ from ..config import ArticleSelectors
 from ..models import ErrorKind, SourceError
 from ..normalise.dates import find_date_span, parse_date
 from ..normalise.text import html_to_lines, sanitize_html, without_whitespace
-from ..normalise.urls import absolute_url
+from ..normalise.urls import absolute_url, site_of
 from .body import BodyChoice, choice_of, drop_forms, find_body, is_hidden, trim_edges
-from .byline import author_from_credit, byline_lines, is_related_heading, date_from_url, outlet_beside_date, pick_title, source_from_dateline, source_from_markup
+from .byline import author_from_credit, byline_lines, date_from_url, outlet_beside_date, pick_title, source_from_dateline, source_from_markup, until_related
 from .html_list import _css, node_text, select_value, split_selector
 
 __all__ = ["ArticlePage", "extract_article"]
@@ -376,20 +375,6 @@ def _site_names(tree: LexborHTMLParser, title: str | None) -> str:
     return head.replace(title, " ") if title else head
 
 
-def _site_key(host: str) -> str:
-    """The registered part of a host: news.sina.com.cn -> sina.com.cn, www.yicai.com -> yicai.com."""
-    labels = host.lower().split(".")
-    keep = 3 if len(labels) >= 3 and labels[-2] in ("com", "net", "org", "gov", "edu", "ac", "co") else 2
-    return ".".join(labels[-keep:])
-
-
-def _hostname(url: str) -> str | None:
-    try:
-        return urlsplit(url).hostname
-    except ValueError:  # "http://[::1": a malformed address names no site
-        return None
-
-
 def _offsite_link_texts(root: LexborNode, base: str, metas: dict[str, str], site_names: str) -> set[str]:
     """Short texts of links to other sites: an outlet's name beside the byline date is often
     linked to the outlet's home page. The page's own site is its URL's, its canonical URL's and
@@ -401,11 +386,10 @@ def _offsite_link_texts(root: LexborNode, base: str, metas: dict[str, str], site
         href = link.attributes.get("href") or ""
         if href.startswith("//"):
             href = "http:" + href
-        if href.startswith(("http://", "https://")) and (host := _hostname(href)):
-            key = _site_key(host)
+        if href.startswith(("http://", "https://")) and (key := site_of(href)):
             counts[key] = counts.get(key, 0) + 1
             links.append((key, node_text(link)))
-    own = {_site_key(_hostname(url) or "") for url in (base, metas.get("og:url", "")) if url}
+    own = {site_of(url) for url in (base, metas.get("og:url", "")) if url}
     if counts and counts[busiest := max(counts, key=counts.__getitem__)] >= _OWN_SITE_LINKS:
         own.add(busiest)
     return {text for key, text in links if key not in own and 2 <= len(text) <= 16 and text not in site_names}
@@ -414,10 +398,8 @@ def _offsite_link_texts(root: LexborNode, base: str, metas: dict[str, str], site
 def _until_related_block(lines: list[str], start: int, body_at: int) -> list[str]:
     """lines[start:] up to the first heading of a related-articles block after the body's start:
     the dates and 来源 under it belong to other articles."""
-    for at in range(max(start, body_at + 1), len(lines)):
-        if is_related_heading(lines[at]):
-            return lines[start:at]
-    return lines[start:]
+    head = max(start, body_at + 1)
+    return lines[start:head] + until_related(lines[head:])
 
 
 def _body_first(text: str, choice: BodyChoice | None, body_start: str | None) -> str | None:

@@ -32,7 +32,7 @@ from ..normalise.dates import find_date_span
 from ..normalise.text import without_whitespace
 from .html_list import node_text
 
-__all__ = ["RELATED_HEADING", "author_from_credit", "byline_lines", "is_related_heading", "clean_title", "date_from_url", "outlet_beside_date", "pick_title", "source_from_dateline", "source_from_markup"]
+__all__ = ["RELATED_HEADING", "author_from_credit", "byline_lines", "is_related_heading", "clean_title", "date_from_url", "outlet_beside_date", "pick_title", "source_from_dateline", "source_from_markup", "until_related"]
 
 META_TITLE = ("articletitle", "og:title", "twitter:title")  # meta tags that hold the headline
 # Between a headline and site or column names. "——" is not among them: Chinese headlines join a
@@ -219,7 +219,8 @@ def is_related_heading(line: str) -> bool:
     return len(line) <= _RELATED_HEADING_CHARS and bool(RELATED_HEADING.match(line))
 
 
-def _until_related(lines: list[str]) -> list[str]:
+def until_related(lines: list[str]) -> list[str]:
+    """`lines` up to the first heading of a related-articles block."""
     for at, line in enumerate(lines):
         if is_related_heading(line):
             return lines[:at]
@@ -275,10 +276,10 @@ def byline_lines(
     else:
         end = body_at
         start = max(0, body_at - 6)
-    byline = _until_related(lines[start:end])
+    byline = until_related(lines[start:end])
     if has_date is not None and title_at >= 0 and not has_date("\n".join(byline)):
         for (first, last), (next_first, _next_last) in zip(reversed(starts[:-1]), reversed(starts[1:])):
-            earlier = _until_related(lines[last + 1 : min(next_first, last + 1 + 12)])
+            earlier = until_related(lines[last + 1 : min(next_first, last + 1 + 12)])
             if earlier and has_date("\n".join(earlier[:_EARLIER_BYLINE_LINES])):
                 return earlier, body_at, True
         first = starts[-1][0]

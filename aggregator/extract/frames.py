@@ -8,26 +8,16 @@ buttons from elsewhere, and following those would read someone else's page.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from selectolax.lexbor import LexborHTMLParser
 
-from ..normalise.urls import absolute_url
+from ..normalise.urls import absolute_url, site_of
 
 __all__ = ["list_frame", "same_site"]
 
 
-def _site(host: str) -> str:
-    """The part of a host name two pages of one site share: `sthjt.yn.gov.cn` -> `yn.gov.cn`."""
-    labels = host.lower().removeprefix("www.").split(".")
-    # gov.cn, com.cn, org.cn …: the site is one label more than the suffix.
-    keep = 3 if len(labels) >= 3 and labels[-1] == "cn" and labels[-2] in {"gov", "com", "org", "net", "edu"} else 2
-    return ".".join(labels[-keep:]) if not host.replace(".", "").isdigit() else host
-
-
 def same_site(a: str, b: str) -> bool:
-    host_a, host_b = urlsplit(a).hostname or "", urlsplit(b).hostname or ""
-    return bool(host_a) and _site(host_a) == _site(host_b)
+    site = site_of(a)
+    return site is not None and site == site_of(b)
 
 
 def list_frame(html: str, url: str) -> str | None:

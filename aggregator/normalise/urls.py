@@ -21,7 +21,7 @@ from functools import lru_cache
 import uuid
 from urllib.parse import SplitResult, urljoin, urlsplit
 
-__all__ = ["absolute_url", "atom_id", "canonical_url", "item_key", "MAX_KEY_LENGTH"]
+__all__ = ["absolute_url", "atom_id", "canonical_url", "item_key", "site_of", "MAX_KEY_LENGTH"]
 
 MAX_KEY_LENGTH = 300
 
@@ -390,6 +390,26 @@ def _permanent_upstream_key(upstream_id: str) -> str | None:
     # Bare numbers (per-feed counters or timestamps), dates and opaque tokens are
     # not trusted: feeds regenerate them, and they are not unique across feeds.
     return None
+
+
+_SECOND_LEVEL = frozenset({"com", "net", "org", "gov", "edu", "ac", "co"})  # gov.cn, com.cn, co.uk …
+
+
+def site_of(url: str) -> str | None:
+    """The part of a URL's host that two pages of one site share: `http://sthjt.yn.gov.cn/…` ->
+    `yn.gov.cn`, `news.sina.com.cn` -> `sina.com.cn`, `www.yicai.com` -> `yicai.com`; an IP
+    address is its own site. None for an address with no host (or a malformed one)."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # "http://[::1"
+        return None
+    if not host:
+        return None
+    if host.replace(".", "").isdigit() or ":" in host:
+        return host
+    labels = host.removeprefix("www.").split(".")
+    keep = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL else 2
+    return ".".join(labels[-keep:])
 
 
 @functools.lru_cache(maxsize=4096)  # a poll asks twice per row: to skip known rows, then in normalise
