@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from ..models import ErrorKind, RawItem, SourceError
-from ..normalise.dates import find_date_span, parse_date
+from ..normalise.dates import find_date_span, is_relative, parse_date
 from ..normalise.urls import absolute_url
 
 # "置顶" (pinned) markers: the row stays, the marker leaves the title.
@@ -301,9 +301,6 @@ def _header_date(node: LexborNode, tz: ZoneInfo, now: datetime, cache: dict[int,
     return found
 
 
-_RELATIVE = re.compile(r"前|昨|今天|刚刚|ago|yesterday|today", re.I)
-
-
 def _full_date(row: LexborNode, shown: str, tz: ZoneInfo, now: datetime) -> str | None:
     """The full date a relative one ("3 天前", "昨天 10:20") stands for, when the page gives it.
 
@@ -386,7 +383,7 @@ def _items_from_nodes(
             published_text = (
                 inner_date or (pairs.get(node.mem_id) if pairs else None) or _row_date(node, exclude, tz, now, headers)
             )
-        if published_text and full_dates < 3 and _RELATIVE.search(published_text):
+        if published_text and full_dates < 3 and is_relative(published_text):
             full = _full_date(node, published_text, tz, now)
             # Rows share their markup: when the first few give no full date, none will.
             full_dates = full_dates + 1 if full is None and full_dates >= 0 else -1
