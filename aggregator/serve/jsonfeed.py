@@ -14,7 +14,8 @@ from typing import Any
 
 from lxml import html as lxml_html
 
-from .pages import Attachment, Feed
+from ..models import Enclosure
+from .pages import Feed
 
 VERSION = "https://jsonfeed.org/version/1.1"
 JSON_FEED_TYPE = "application/feed+json; charset=utf-8"
@@ -31,7 +32,7 @@ def _plain(markup: str) -> str:
         return ""
 
 
-def _attachment(enclosure: Attachment) -> dict[str, Any]:
+def _attachment(enclosure: Enclosure) -> dict[str, Any]:
     found: dict[str, Any] = {"url": enclosure.url, "mime_type": enclosure.type}
     if enclosure.title:
         found["title"] = enclosure.title

@@ -27,19 +27,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from lxml import etree
 from markupsafe import Markup
 
+from ..models import Enclosure
 from ..normalise.text import sanitize_html
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 # Our own output, but read as untrusted all the same: no entities, no network.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    url: str
-    type: str
-    length: int | None
-    title: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +47,7 @@ class Entry:
     summary_html: str
     content_html: str
     categories: tuple[str, ...]
-    enclosures: tuple[Attachment, ...] = ()  # rel=enclosure: documents, audio, video
+    enclosures: tuple[Enclosure, ...] = ()  # rel=enclosure: documents, audio, video
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +79,9 @@ def _text(element: etree._Element | None) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
-def _attachment(link: etree._Element) -> Attachment:
+def _enclosure(link: etree._Element) -> Enclosure:
     length = (link.get("length") or "").strip()
-    return Attachment(link.get("href", ""), link.get("type") or "application/octet-stream", int(length) if length.isdigit() else None, link.get("title") or "")
+    return Enclosure(link.get("href", ""), link.get("type") or "application/octet-stream", int(length) if length.isdigit() else None, link.get("title"))
 
 
 def read_atom(data: bytes) -> Feed:
@@ -115,7 +108,7 @@ def read_atom(data: bytes) -> Feed:
                 summary_html=_text(el.find(f"{ATOM_NS}summary")),
                 content_html=_text(el.find(f"{ATOM_NS}content")),
                 categories=tuple(c.get("term", "") for c in el.iterfind(f"{ATOM_NS}category") if c.get("term")),
-                enclosures=tuple(_attachment(link) for link in el.iterfind(f"{ATOM_NS}link") if link.get("rel") == "enclosure" and link.get("href")),
+                enclosures=tuple(_enclosure(link) for link in el.iterfind(f"{ATOM_NS}link") if link.get("rel") == "enclosure" and link.get("href")),
             )
         )
     updated = _time(_text(root.find(f"{ATOM_NS}updated")))
