@@ -113,6 +113,42 @@ class Enclosure:
     title: str | None = None  # the link's text
 
 
+CASE_FIELDS = ("number", "party", "credit_code", "violation", "basis", "penalty", "fine_yuan", "date", "authority")
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A penalty decision (行政处罚) as the page or its document states it; a field not stated is None.
+
+    `fine_yuan` is the fine in whole yuan (35.6万元 -> 356000; 0.5 yuan and up rounds up);
+    `date` is the decision's date as ISO `YYYY-MM-DD`.
+    """
+
+    number: str | None = None  # 文号: 示环罚〔2026〕15号
+    party: str | None = None  # 当事人 name
+    credit_code: str | None = None  # 统一社会信用代码
+    violation: str | None = None  # 违法事实
+    basis: str | None = None  # the law and article applied
+    penalty: str | None = None  # what was decided, as written
+    fine_yuan: int | None = None
+    date: str | None = None
+    authority: str | None = None  # the body that decided
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        """Exactly CASE_FIELDS, in that order (what `try --json`, JSON Feed and the store write)."""
+        return {name: getattr(self, name) for name in CASE_FIELDS}
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, object]) -> Case:
+        """A record the store wrote (fields it left out because they were None stay None)."""
+        fine = doc.get("fine_yuan")
+        texts = {name: str(value) for name in CASE_FIELDS if name != "fine_yuan" and (value := doc.get(name)) is not None}
+        return cls(**texts, fine_yuan=fine if isinstance(fine, int) and not isinstance(fine, bool) else None)
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, name) is not None for name in CASE_FIELDS)
+
+
 class StoredEntry(NamedTuple):
     """What a reader may ask of the item stored under a key (a pruned one: "" and None)."""
 
@@ -149,6 +185,7 @@ class RawItem:
     # One of several list rows linking one page under headlines of their own: the page's headline
     # and date are not this row's story (enrich keeps the row's).
     shared_link: bool = False
+    case: Case | None = None  # a penalty decision read from the page or its document
 
 
 @dataclass(slots=True)
@@ -173,6 +210,7 @@ class Item:
     list_hash: str | None = None  # the row as listed, for sources whose content comes from article pages
     enclosures: tuple[Enclosure, ...] = ()
     attachment_text: str | None = None  # classified on, not stored
+    case: Case | None = None
 
 
 @dataclass(slots=True)
@@ -198,6 +236,7 @@ class StoredItem:
     content_hash: str = ""
     enclosures: tuple[Enclosure, ...] = ()
     source_categories: dict[str, list[str]] | None = None  # each source's share of `categories`
+    case: Case | None = None
 
     @property
     def sort_time(self) -> datetime:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from ..config import ArticleSelectors
-from ..models import ErrorKind, SourceError
+from ..models import Case, ErrorKind, SourceError
 from ..normalise.dates import find_date_span, parse_date
 from ..normalise.text import html_to_lines, sanitize_html, without_whitespace
 from ..normalise.urls import absolute_url, site_of
@@ -85,6 +85,8 @@ class ArticlePage:
     author: str | None = None  # 作者
     original_url: str | None = None  # 原文链接 of a repost, absolute
     content_html: str | None = None  # sanitised; links and images absolute
+    # Penalty decisions the page states: one for a decision, one per row for a table of many.
+    cases: list[Case] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property

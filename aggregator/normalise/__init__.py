@@ -87,6 +87,7 @@ def normalise_item(raw: RawItem, source: str, zone: ZoneInfo, now: datetime) -> 
         tags=tags,
         enclosures=enclosures,
         attachment_text=raw.attachment_text,
+        case=raw.case or None,
         content_hash=_content_hash(
             title,
             summary_html,
@@ -99,6 +100,8 @@ def normalise_item(raw: RawItem, source: str, zone: ZoneInfo, now: datetime) -> 
             url,
             # Only items with documents hash this part, so no other item's hash moves.
             *([repr([(e.url, e.type, e.length) for e in enclosures])] if enclosures else []),
+            # Likewise only penalty decisions hash their case record.
+            *([repr(sorted(raw.case.as_dict().items()))] if raw.case else []),
         ),
     )
 

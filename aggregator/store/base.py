@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..models import Enclosure, Item, StoredItem, parse_iso, utc_iso
+from ..models import Case, Enclosure, Item, StoredItem, parse_iso, utc_iso
 from ..normalise.urls import atom_id as make_atom_id
 from .records import DiffResult, SourceState, repost_fingerprint
 
@@ -298,6 +298,7 @@ class Store(ABC):
             content_hash=content_of(doc)[0],
             enclosures=tuple(Enclosure(*fields) for fields in doc.get("enclosures") or ()),
             source_categories=doc_source_categories(doc),
+            case=Case.from_dict(doc["case"]) if doc.get("case") else None,
         )
 
     def find_existing(self, item: Item, source: str) -> str | None:
@@ -426,6 +427,8 @@ class Store(ABC):
             "tags": list(item.tags),
             # [url, type, length, title] each; absent for the many items without documents.
             "enclosures": [[e.url, e.type, e.length, e.title] for e in item.enclosures] or None,
+            # Only the fields a decision states; absent for the many items that are no decision.
+            "case": {k: v for k, v in item.case.as_dict().items() if v is not None} if item.case else None,
         }
 
     def _new_doc(self, source: str, item: Item, now: datetime) -> dict[str, Any]:
