@@ -63,7 +63,9 @@ def clean_case(case: Case | None) -> Case | None:
         text = xml_safe(str(value)).replace("\r\n", "\n").replace("\r", "\n").strip()
         if text:
             texts[name] = text
-    fine = case.fine_yuan if isinstance(case.fine_yuan, int) and case.fine_yuan >= 0 else None
+    fine = case.fine_yuan
+    if not isinstance(fine, int) or isinstance(fine, bool) or fine < 0:
+        fine = None  # as Case.from_dict reads it: a whole, non-negative number of yuan or nothing
     cleaned = Case(**texts, fine_yuan=fine)
     return cleaned or None
 
