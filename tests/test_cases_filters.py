@@ -145,6 +145,15 @@ def test_bad_case_rules_name_file_line_key_and_fix(
         assert word in err, err
 
 
+def test_check_lists_the_case_conditions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(RULES, encoding="utf-8")
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "big-fines        大额罚款  rules: +0 -0, fine >= 1,000,000 yuan" in out
+    assert "suppliers        供应商  rules: +0 -0, party: 示例化工, re:^绿源.*有限公司$" in out
+
+
 def test_a_rule_added_later_re_sorts_stored_cases_in_build_and_status_explain(tmp_path: Path) -> None:
     """Stored items re-derive their categories from their stored case when the rules change."""
     config = write_config(tmp_path, '[categories.news]\ntitle = "新闻"\n\n[[sources]]\nname = "s"\n'
