@@ -203,3 +203,14 @@ backfill_pages = 0
 """)
     assert sorted(e.title for e in parsed.entries) == sorted(text for _, text in links[:2])
     assert all("35.6万元" in e.content[0].value for e in parsed.entries)
+
+
+def test_the_readme_counts_the_evidence_as_the_catalog_has_it() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    counts: dict[str, int] = {}
+    for entry in catalog.entries():
+        counts[entry.evidence_kind] = counts.get(entry.evidence_kind, 0) + 1
+    for kind in EVIDENCE_KINDS:
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{kind}` |"))
+        assert row.rstrip(" |").rsplit("|", 1)[-1].strip() == str(counts.get(kind, 0)), row
+    assert f"ready-made sources for {len(catalog.entries())} columns" in readme
