@@ -25,6 +25,7 @@ from ..normalise.dates import find_date_span, parse_date
 from ..normalise.text import html_to_lines, sanitize_html, without_whitespace
 from ..normalise.urls import absolute_url, site_of
 from .body import BodyChoice, choice_of, drop_forms, find_body, is_hidden, trim_edges
+from .cases import cases_in_html, may_hold_cases
 from .byline import author_from_credit, byline_lines, date_from_url, outlet_beside_date, pick_title, source_from_dateline, source_from_markup, until_related
 from .html_list import _css, node_text, select_value, split_selector
 
@@ -368,6 +369,11 @@ def extract_article(
         page.warnings.append("no article body found")
     if page.original_url == url:
         page.original_url = None
+    # 6. Penalty decisions. The page's text is a cheap look that nearly every page fails; a page
+    # that passes is read whole (its chrome dropped): the 文号 and the deciding body often stand in
+    # the headline block above the body, and a decision table beside the menu is found either way.
+    if may_hold_cases(text):
+        page.cases = cases_in_html(html)
     return page
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from ..normalise.text import without_whitespace
+from .cases.table import is_decision_table
 from .list_rows import is_hidden as is_hidden_element
 from .edges import _DISCLAIMER, _EDGE_CHARS, _HAS_DATE, _LABEL_LINE, _TIME, _within, trim_edges
 
@@ -323,8 +324,31 @@ def find_body(tree: LexborHTMLParser, root: LexborNode, title: str | None = None
     hint = _hint(tree, winner, by_node)
     nodes = _siblings(winner, by_node) if hint is None else [hint.node]
     ids = {node.mem_id for node in nodes}
+    table = _decision_table(root, blocks, by_node, ids)
+    if table is not None:
+        nodes, ids = [table.node], {table.node.mem_id}
     inside = [b for b in blocks if b.is_block and b.own_chars and _within(b, ids)]
     return BodyChoice(nodes=nodes, blocks=inside)
+
+
+def _decision_table(root: LexborNode, blocks: list[Block], by_node: dict[int, Block], ids: set[int]) -> Block | None:
+    """A penalty-decision table (行政处罚决定书文号 | 当事人 | 处罚内容 …) the chosen body does not hold.
+
+    Its cells are short labels and values with little punctuation, so a sidebar of duties (职责)
+    or the menu beside it can outscore it; when the page's content is such a table, the table
+    is the body. Several of them: the smallest element holding them all."""
+    if not any(b.node.tag == "table" for b in blocks):
+        return None
+    tables = [
+        by_node[node.mem_id] for node in root.css("table")
+        if node.mem_id in by_node and len(node.css("table")) == 1 and is_decision_table(node)
+    ]
+    if not tables or all(_within(table, ids) for table in tables):
+        return None
+    common = tables[0]
+    while common is not None and not all(_within(table, {common.node.mem_id}) for table in tables):
+        common = common.parent
+    return common if common is not None and common.node is not root else tables[0]
 
 
 def _hint(tree: LexborHTMLParser, winner: Block, by_node: dict[int, Block]) -> Block | None:

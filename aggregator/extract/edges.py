@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from selectolax.lexbor import LexborNode
 
 from ..normalise.text import without_whitespace
+from .cases.table import is_decision_table
 
 if TYPE_CHECKING:
     from .body import Block, BodyChoice
@@ -213,8 +214,8 @@ def _record_tables(choice: BodyChoice, tops: set[int], removed: set[int]) -> lis
             if len({m.group(0) for m in _RECORD_LABEL.finditer(node.node.text(deep=True, separator="", strip=False))}) >= _RECORD_LABELS:
                 box = node
             node = node.parent
-        if box is not None:
-            found.append(box)
+        if box is not None and not any(is_decision_table(table) for table in box.node.css("table")):
+            found.append(box)  # a decision's table (文号, 当事人, 处罚 …) is the text, not its record
     return found
 
 

@@ -28,7 +28,7 @@ _MAX_CASES = 2000
 
 def may_hold_cases(text: str) -> bool:
     """Whether `text` (a page's HTML or text) has any word a decision is labelled with."""
-    return bool(_WORDS.search(text)) and "处罚" in text
+    return "处罚" in text and bool(_WORDS.search(text))  # the substring test first: it is far cheaper
 
 
 def _headline(tree: LexborHTMLParser) -> str:

@@ -196,4 +196,17 @@ def labels_of(table: LexborNode) -> set[str]:
     return out
 
 
-__all__ += ["grid", "labels_of", "FINE_LABEL", "FINE_IN_WAN"]
+_DECISION_FIELDS = frozenset({"number", "party", "credit_code", "violation", "basis", "penalty", "date", "authority"})
+
+
+def is_decision_table(table: LexborNode) -> bool:
+    """A table labelled as penalty decisions: three of the Case fields, two of them among 文号,
+    当事人, 违法事实, 依据, 处罚. A 政府信息公开 record table (索引号, 文号, 发布机构) is not one."""
+    text = table.text(deep=True, separator="", strip=False)
+    if "处罚" not in text and "当事人" not in text:
+        return False
+    labels = labels_of(table)
+    return len(labels & _DECISION_FIELDS) >= 3 and len(labels & _KEY_FIELDS) >= 2
+
+
+__all__ += ["grid", "is_decision_table", "labels_of", "FINE_LABEL", "FINE_IN_WAN"]
