@@ -114,12 +114,14 @@ def case_rows_html(content_html: str | None, cases: Sequence[Case]) -> list[str 
     for table in root.iter("table"):
         rows = [row for row in table.iter("tr") if _own(row, table)]
         texts = [fold(row.text_content()) for row in rows]
-        found = [_row_of(case, texts) for case in cases]
+        numbers = Counter(fold(case.number) for case in cases if case.number)
+        found = [_row_of(case, texts, numbers) for case in cases]
         named = [at for at in found if at is not None]
         if len(named) < 2:
             continue
-        heading = rows[: min(named)]
-        return [None if at is None else _one_row_table(heading, rows[at]) for at in found]
+        whole = _whole_rows(rows)
+        heading = whole[: min(named)]
+        return [None if at is None else _one_row_table(heading, whole[at]) for at in found]
     return none
 
 
@@ -131,13 +133,59 @@ def _own(row: etree._Element, table: etree._Element) -> bool:
     return parent is table
 
 
-def _row_of(case: Case, texts: list[str]) -> int | None:
-    """The one row naming the case (its 文号, else its party), or None."""
-    needle = fold(case.number or case.party or "")
-    if not needle:
-        return None
-    hits = [at for at, text in enumerate(texts) if needle in text]
-    return hits[0] if len(hits) == 1 else None
+def _row_of(case: Case, texts: list[str], numbers: Counter[str]) -> int | None:
+    """The one row naming the case, or None: the row with its 文号 and its party; else the one
+    with its party (a decision's other parties share its 文号, often in a cell spanning their
+    rows); else the one with its 文号, when no other case has that 文号."""
+    number, party = fold(case.number or ""), fold(case.party or "")
+    tries = [(number, party)] if number and party else []
+    tries += [(party,)] if party else []
+    tries += [(number,)] if number and numbers[number] == 1 else []
+    for needles in tries:
+        hits = [at for at, text in enumerate(texts) if all(needle in text for needle in needles)]
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            return None  # named in several rows: none of them is surely its own
+    return None
+
+
+def _whole_rows(rows: list[etree._Element]) -> list[etree._Element]:
+    """Copies of the rows, each with the cells of rows above that span down into it (a
+    decision's 文号 printed once for its several parties), and no rowspan left."""
+    out = []
+    above: dict[int, tuple[etree._Element, int]] = {}  # column -> (cell spanning down, rows it still covers)
+    for row in rows:
+        whole = etree.Element("tr")
+        own = [cell for cell in row if isinstance(cell.tag, str) and cell.tag in ("td", "th")]
+        column = 0
+        while own or any(at >= column for at in above):
+            if column in above:
+                cell, left = above.pop(column)
+                if left > 1:
+                    above[column] = (cell, left - 1)
+            elif own:
+                cell = own.pop(0)
+                span = _span(cell.get("rowspan"))
+                if span > 1:
+                    above[column] = (cell, span - 1)
+            else:
+                column += 1
+                continue
+            kept = copy.deepcopy(cell)
+            kept.tail = None
+            kept.attrib.pop("rowspan", None)
+            whole.append(kept)
+            column += _span(cell.get("colspan"))
+        out.append(whole)
+    return out
+
+
+def _span(value: str | None) -> int:
+    try:
+        return max(1, min(int((value or "1").strip()), 1000))
+    except ValueError:  # rowspan="" or "2a": as browsers, one
+        return 1
 
 
 def _one_row_table(heading: list[etree._Element], row: etree._Element) -> str:
