@@ -72,6 +72,7 @@ _FOOTER_MARK = re.compile(
     re.I,
 )
 _FOOTER_CHARS = 600
+_TABLE_SHARE = 0.7  # a decision table's box: the table is this share of its text
 
 
 @dataclass(slots=True, eq=False)
@@ -332,23 +333,34 @@ def find_body(tree: LexborHTMLParser, root: LexborNode, title: str | None = None
 
 
 def _decision_table(root: LexborNode, blocks: list[Block], by_node: dict[int, Block], ids: set[int]) -> Block | None:
-    """A penalty-decision table (行政处罚决定书文号 | 当事人 | 处罚内容 …) the chosen body does not hold.
+    """The element holding the page's penalty-decision table(s) (行政处罚决定书文号 | 当事人 | 处罚内容 …),
+    when the chosen body is not already that element.
 
-    Its cells are short labels and values with little punctuation, so a sidebar of duties (职责)
-    or the menu beside it can outscore it; when the page's content is such a table, the table
-    is the body. Several of them: the smallest element holding them all."""
+    Such a table's cells are short labels and values with little punctuation, so the menu or a
+    sidebar of duties (职责) beside it outscores it, alone or with the table inside a page-wide
+    container. The body is then the table, with what stands around it inside its own box (a
+    heading, a note) as long as the table is most of that box's text."""
     if not any(b.node.tag == "table" for b in blocks):
         return None
-    tables = [
-        by_node[node.mem_id] for node in root.css("table")
-        if node.mem_id in by_node and len(node.css("table")) == 1 and is_decision_table(node)
-    ]
-    if not tables or all(_within(table, ids) for table in tables):
+    tables: list[Block] = []
+    seen: set[str] = set()
+    for node in root.css("table"):
+        if node.mem_id in by_node and len(node.css("table")) == 1 and is_decision_table(node):
+            text = without_whitespace(node.text(deep=True, separator="", strip=False))
+            if text not in seen:  # a second copy of the same table (a print view) is not more content
+                seen.add(text)
+                tables.append(by_node[node.mem_id])
+    if not tables:
         return None
-    common = tables[0]
-    while common is not None and not all(_within(table, {common.node.mem_id}) for table in tables):
-        common = common.parent
-    return common if common is not None and common.node is not root else tables[0]
+    region: Block | None = tables[0]
+    while region is not None and not all(_within(table, {region.node.mem_id}) for table in tables):
+        region = region.parent
+    if region is None or region.node is root:
+        region = tables[0]
+    table_chars = sum(table.chars for table in tables)
+    while region.parent is not None and region.parent.node is not root and table_chars >= _TABLE_SHARE * region.parent.chars:
+        region = region.parent
+    return None if region.node.mem_id in ids and len(ids) == 1 else region
 
 
 def _hint(tree: LexborHTMLParser, winner: Block, by_node: dict[int, Block]) -> Block | None:

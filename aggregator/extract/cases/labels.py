@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from selectolax.lexbor import LexborNode
+
 from .money import chinese_number
 
-__all__ = ["FINE_IN_WAN", "FINE_LABEL", "OTHER", "field_of", "iso_date", "normal_label", "strength"]
+__all__ = ["block_text", "FINE_IN_WAN", "FINE_LABEL", "OTHER", "field_of", "iso_date", "normal_label", "strength"]
 
 _MAX_LABEL = 24  # characters of a label, after normalising
 FINE_LABEL = "fine"  # a 罚款金额 column: not a Case field by itself, read into fine_yuan
@@ -42,6 +44,31 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
 ]
 # Several labels of one table may name one field; the better one wins (处罚内容 over 处罚种类).
 _WEAK = re.compile(r"种类|类别|类型|^案由$")
+
+
+_BLOCK_TAGS = frozenset({"p", "div", "br", "li", "tr", "td", "th", "table", "ul", "ol", "dl", "dd", "dt", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "section", "article"})
+
+
+def block_text(node: LexborNode) -> str:
+    """`node`'s text with a line break per block element (p, div, br …) and none at inline ones:
+    Word-made cells split one sentence over many spans, which must stay one line."""
+    parts: list[str] = []
+    stack = [node.iter(include_text=True)]
+    while stack:
+        child = next(stack[-1], None)
+        if child is None:
+            stack.pop()
+            parts.append("\n")
+            continue
+        if child.is_text_node:
+            parts.append(child.text_content or "")
+        elif child.is_element_node:
+            if child.tag in _BLOCK_TAGS:
+                parts.append("\n")
+            if child.tag not in ("script", "style"):
+                stack.append(child.iter(include_text=True))
+    lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def normal_label(text: str) -> str:

@@ -120,7 +120,7 @@ def amount_yuan(text: str) -> int | None:
 
 
 # Clause ends: an amount belongs to the 罚款 of its own clause.
-_CLAUSE_END = re.compile(r"[。；;！？\n]")
+_CLAUSE_END = re.compile(r"[。；;！？]")
 _FINE = "罚款"
 # Words that, nearer before an amount than 罚款, make it something else.
 _OTHER_MONEY = re.compile(r"没收|违法所得|货值|销售额|营业额|收入|价款|经营额|金额为|成本|获利|缴纳|滞纳金|赔偿|退还|补缴|税款|上缴")
@@ -141,18 +141,19 @@ def fine_yuan(text: str | None) -> int | None:
     if not text or _FINE not in text:
         return None
     fines: list[Decimal] = []
-    total: Decimal | None = None
+    since_total = 0  # fines[since_total:] are the ones a later 合计 may sum up
     for clause in _clauses(text):
         if _FINE not in clause:
             continue
         last_end = 0
+        found = False
         for match in _AMOUNT.finditer(clause):
             before = clause[last_end : match.start()]
             after = clause[match.end() :]
-            if _RANGE_AFTER.match(after) or re.search(r"(?:以上|以下|至|到|~|～|－|—|-)\s*(?:人民币)?\s*$", before):
+            if _RANGE_AFTER.match(after) or re.search(r"(?:以上|以下|至|到|~|～|－|—|-)(?:人民币)?$", before):
                 last_end = match.end()
                 continue  # a range quoted from the law, not a decision
-            if last_end and _RESTATED.search(before) and fines:
+            if last_end and _RESTATED.search(before) and found:
                 last_end = match.end()
                 continue  # the amount just given, restated in brackets
             fine_at = before.rfind(_FINE)
@@ -162,25 +163,33 @@ def fine_yuan(text: str | None) -> int | None:
             last_end = match.end()
             if not (tied_before or tied_after):
                 continue
-            if _PROPOSED.search(clause[: match.start()][-30:]) and not re.search(r"决定", clause[: match.start()]):
+            if _PROPOSED.search(clause[: match.start()][-30:]) and "决定" not in clause[: match.start()]:
                 return None  # a proposal, not a decision: say nothing rather than a wrong number
             value = _value(match)
             if value is None:
                 return None
+            found = True
             if _TOTAL.search(before):
-                total = value
+                pending = fines[since_total:]
+                if pending and sum(pending, Decimal(0)) != value:
+                    return None  # a total that is not the sum of the fines before it: unclear
+                if not pending:
+                    fines.append(value)  # the total first, its parts ("其中…") after it carry no 罚款
+                since_total = len(fines)
             else:
                 fines.append(value)
         # An amount after 罚款 that the reader above did not take: unreadable, so no answer.
         tail = clause[clause.find(_FINE) :]
-        if not fines and total is None and _LOOSE_AMOUNT.search(tail[:30]) and not _AMOUNT.search(tail[:40]):
+        if not found and _LOOSE_AMOUNT.search(tail[:30]) and not _AMOUNT.search(tail[:40]):
             return None
-    if total is not None:
-        return _round(total)
     if not fines:
         return None
     return _round(sum(fines, Decimal(0)))
 
 
 def _clauses(text: str) -> list[str]:
-    return [part for part in _CLAUSE_END.split(text) if part.strip()]
+    """Sentences and clauses, whitespace removed (Word-made cells print "罚款 158 万元")."""
+    return [part for part in (_WS.sub("", part) for part in _CLAUSE_END.split(text)) if part]
+
+
+_WS = re.compile(r"\s+")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from selectolax.lexbor import LexborNode
 
 from ...models import Case
-from .labels import FINE_IN_WAN, FINE_LABEL, OTHER, field_of, strength
+from .labels import FINE_IN_WAN, FINE_LABEL, OTHER, block_text, field_of, strength
 from .values import make_case
 
 __all__ = ["cases_in_table"]
@@ -34,8 +34,7 @@ class Cell:
 
 
 def _cell_text(node: LexborNode) -> str:
-    lines = (" ".join(line.split()) for line in node.text(deep=True, separator="\n", strip=False).split("\n"))
-    return "\n".join(line for line in lines if line)
+    return block_text(node)
 
 
 def _span(node: LexborNode, name: str) -> int:

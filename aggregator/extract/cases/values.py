@@ -62,6 +62,9 @@ def clean_party(value: str | None) -> str | None:
         return None
     value = re.split(r"\s*[（(，,；;]\s*(?:统一社会信用代码|社会信用代码|注册号|住所|地址|法定代表人|负责人|经营者|身份证)", value)[0]
     value = re.split(r"\s+(?:统一社会信用代码|住所|地址|法定代表人)[:：]", value)[0]
+    # A role or an ID after a person's name: 陈首伟（时任…副总经理）. A company's own brackets
+    # (…（上海）有限公司, （有限合伙）) stay.
+    value = re.sub(r"\s*[（(][^（）()]*(?:时任|曾任|现任|职务|经理|董事|主管|负责人|员工|身份证|住所|地址|信用代码)[^（）()]*[)）]\s*$", "", value)
     return value.strip() or None
 
 
