@@ -356,3 +356,35 @@ def test_a_list_of_bare_numbers_gets_titles_that_say_who_was_fined_what(tmp_path
     assert poll(config, capsys) == "bureau: 3 found, 1 new, 0 changed, 0 reposts"
     assert len(site.hits("/art/15.html")) == 1 and len(site.hits("/art/16.html")) == 1
     assert titles <= set(atom(tmp_path))
+
+
+def test_a_real_decision_with_two_parties_is_an_entry_per_party_each_with_its_whole_row(tmp_path: Path, site: Site, capsys) -> None:
+    # NFRA 浙江监管局: one 文号 for a company and its manager, the 文号, facts and authority printed
+    # once in cells spanning both rows (tests/fixtures/cases/tables, labelled).
+    listed = "国家金融监督管理总局浙江监管局行政处罚信息公开表（浙金罚决字〔2024〕52号）"
+    site.add("/list/", list_page([("/art/52.html", listed, "2025-06-03")]))
+    site.add_file("/art/52.html", "cases/tables/t02_nfra_zhejiang_cpic_wenzhou_rows.html")
+    config = config_for(tmp_path, site)
+    assert poll(config, capsys) == "bureau: 1 found, 2 new, 0 changed, 0 reposts"
+
+    entries = atom(tmp_path)
+    assert len(entries) == 2 and listed not in entries and len({entry.id for entry in entries.values()}) == 2
+    cases = stored_cases(tmp_path)
+    assert {case.number for case in cases.values() if case} == {"浙金罚决字〔2024〕52号"}
+    for title, case in cases.items():
+        assert case is not None and case.party and title.startswith(case.party)
+        content = entries[title].content[0].value  # its own row, the spanning cells carried down into it
+        assert "浙金罚决字〔2024〕52号" in content and "给予投保人保险合同约定以外的其他利益" in content
+        assert "浙江金融监管局" in content
+    manager = next(title for title in entries if title.startswith("陈首伟"))
+    assert "警告并罚款14万元" in entries[manager].content[0].value and "56" not in entries[manager].content[0].value
+    assert entries[manager].link == site.url("/art/52.html")
+
+
+def test_try_article_prints_the_case_a_shell_pages_pdf_states(site: Site, capsys) -> None:
+    site.add("/art/17.html", bare_page("关于示例印染有限公司的行政处罚决定", "2026-03-22 11:00", SHELL))
+    site.add("/files/xzcf-17.pdf", Response(PDF_DECISION, content_type="application/pdf"))
+    assert main(["try", site.url("/art/17.html"), "--article", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["case"]["number"] == "示环罚〔2026〕17号" and shown["case"]["party"] == "示例印染有限公司"
+    assert shown["case"]["fine_yuan"] == 80000 and shown["content_from"] == "attachment"
