@@ -136,9 +136,9 @@ DOCX_DECISION = make_docx([
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-def config_for(tmp_path: Path, site: Site) -> Path:
+def config_for(tmp_path: Path, site: Site, workers: int = 0) -> Path:
     return write_config(
-        tmp_path,
+        tmp_path, workers=workers, body=
         f"""
 [categories.penalties]
 title = "行政处罚"
@@ -229,11 +229,12 @@ def test_a_decision_as_text_is_read_into_its_case(tmp_path: Path, site: Site, ca
     assert poll(config, capsys) == "bureau: not modified"
 
 
-def test_a_page_tabling_many_cases_is_one_entry_per_case_and_stays_quiet(tmp_path: Path, site: Site, capsys) -> None:
+@pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "worker-process"])
+def test_a_page_tabling_many_cases_is_one_entry_per_case_and_stays_quiet(tmp_path: Path, site: Site, capsys, workers: int) -> None:
     listed = ("/art/cases-10.html", "示例市生态环境局2026年10月行政处罚信息公开", "2026-11-03")
     site.add("/list/", list_page([listed]))
     site.add("/art/cases-10.html", many_page(MANY_ROWS))
-    config = config_for(tmp_path, site)
+    config = config_for(tmp_path, site, workers)
     assert poll(config, capsys) == "bureau: 1 found, 3 new, 0 changed, 0 reposts"
 
     entries = atom(tmp_path)
@@ -294,7 +295,8 @@ def bare_page(title: str, published: str, body: str) -> str:
 </head><body>{NAV}<div id="zoom">{body}</div></body></html>"""
 
 
-def test_decisions_only_in_documents_give_their_rows_the_case(tmp_path: Path, site: Site, capsys) -> None:
+@pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "worker-process"])
+def test_decisions_only_in_documents_give_their_rows_the_case(tmp_path: Path, site: Site, capsys, workers: int) -> None:
     site.add("/list/", list_page([
         ("/art/17.html", "关于示例印染有限公司的行政处罚决定", "2026-03-22"),  # a shell: only a link to the PDF
         ("/files/xzcf-18.docx", "示例砖瓦厂行政处罚决定书", "2026-03-26"),  # the row is the document itself
@@ -305,7 +307,7 @@ def test_decisions_only_in_documents_give_their_rows_the_case(tmp_path: Path, si
     site.add("/files/xzcf-18.docx", Response(DOCX_DECISION, content_type=DOCX_TYPE))
     site.add("/art/19.html", bare_page("示例市生态环境局行政处罚决定公开", "2026-03-29 16:00", NOTICE))
     site.add("/files/19.docx", Response(DOCX_19, content_type=DOCX_TYPE))
-    config = config_for(tmp_path, site)
+    config = config_for(tmp_path, site, workers)
     assert poll(config, capsys) == "bureau: 3 found, 3 new, 0 changed, 0 reposts"
 
     cases = stored_cases(tmp_path)
