@@ -138,7 +138,7 @@ DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 
 def config_for(tmp_path: Path, site: Site, workers: int = 0) -> Path:
     return write_config(
-        tmp_path, workers=workers, body=
+        tmp_path,
         f"""
 [categories.penalties]
 title = "行政处罚"
@@ -153,6 +153,7 @@ fetch_articles = true
 item = "ul.list li"
 date = "span"
 """,
+        workers=workers,
     )
 
 
