@@ -82,6 +82,7 @@ def with_cases(raw: RawItem, cases: Sequence[Case], contents: Sequence[str | Non
         entry = dataclasses.replace(
             raw, upstream_id=upstream_id, title=case_title(case, raw.title), case=case, summary_html=None,
             content_html=content, content_sanitised=content is not None, attachment_text=None, shared_link=False,
+            original_url=None,  # the page's 原文链接: as a repost of it, every case would merge into that one item
         )
         if case.date:  # the decision's own date; the page's is only when it was published
             entry.published, entry.published_text = None, case.date
@@ -90,11 +91,9 @@ def with_cases(raw: RawItem, cases: Sequence[Case], contents: Sequence[str | Non
 
 
 def case_title(case: Case, page_title: str) -> str:
-    """One case of a page's table: party, penalty and 文号, as a bare-文号 title is told."""
-    if case.number:
-        return titled(case.number, case)
-    told = titled("", case)
-    return told or " ".join(part for part in (case.party, page_title) if part)
+    """One case of a page's table: party, penalty and 文号, as a bare-文号 title is told; the
+    文号 alone when the case names neither party nor penalty, else the page's title."""
+    return titled("", case) or case.number or page_title
 
 
 def case_rows_html(content_html: str | None, cases: Sequence[Case]) -> list[str | None]:
