@@ -78,7 +78,7 @@ MANY_ROWS = [
     ("示环罚〔2026〕22号", "示例电镀厂", "未批先建", "罚款人民币5.5万元", "2026-10-15"),
     ("示环罚〔2026〕23号", "示例食品有限公司", "未按规定申领排污许可证", "警告", "2026-10-21"),
 ]
-MANY_NEW = ("示环罚〔2026〕24号", "示例印刷有限公司", "挥发性有机物未收集处理", "罚款人民币3万元", "2026-10-28")
+MANY_NEW = ("示环罚〔2026〕24号", "示例印刷有限公司", "挥发性有机物未收集处理", "罚款人民币3万元", "")  # no date printed
 
 
 def many_page(rows: list[tuple[str, str, str, str, str]]) -> str:
@@ -281,6 +281,7 @@ def test_a_page_tabling_many_cases_is_one_entry_per_case_and_stays_quiet(tmp_pat
     assert len(after) == 4 and {title: after[title] for title in first_ids} == first_ids
     (added,) = set(after) - set(first_ids)
     assert "示例印刷有限公司" in added and "示环罚〔2026〕24号" in added
+    assert atom(tmp_path)[added].published == "2026-11-03T01:30:00+00:00"  # no date of its own: the page's
 
     # The page is gone (the list still shows it, with another date): its entries stay, and the
     # page never becomes an entry of its own.
