@@ -58,6 +58,7 @@ def cases_in_html(html: str | None) -> list[Case]:
         return []
     tree.strip_tags(_CHROME)
     cases: list[Case] = []
+    seen: set[Case] = set()  # a print copy of the table states the same cases again
     for table in _innermost_tables(root):
         if len(labels_of(table) & _TABLE_FIELDS) < 2:
             continue  # layout, statistics or record tables: no need to lay them out
@@ -65,7 +66,8 @@ def cases_in_html(html: str | None) -> list[Case]:
         if caption is not None and is_notice_heading(caption.text(deep=True, separator="", strip=True)):
             continue
         for case in cases_in_table(table):
-            if case not in cases:
+            if case not in seen:
+                seen.add(case)
                 cases.append(case)
         if len(cases) >= _MAX_CASES:
             return cases[:_MAX_CASES]

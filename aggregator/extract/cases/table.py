@@ -174,7 +174,7 @@ def _pairs_table(rows: list[list[Cell | None]]) -> Case | None:
 def cases_in_table(table: LexborNode) -> list[Case]:
     """The decisions one table (with no table inside it) states; [] for any other table."""
     rows = grid(table)
-    if not rows or any(cell is not None and cell.label and "拟" in cell.text for row in rows[:3] for cell in row):
+    if not rows or any(cell is not None and cell.label and "拟" in cell.text for row in rows for cell in row):
         return []  # 拟处罚: a notice of intent, not a decision
     for at, row in enumerate(rows[:5]):
         if _is_header(row):
