@@ -1,7 +1,8 @@
 """Attachments: documents (PDF, DOC(X), WPS, XLS(X), OFD) that rows are or that their pages link.
 
 They become enclosures; a downloaded document's text (read in the workers) is the entry's
-content when its page has none, and is classified on either way.
+content when its page has none, and is classified on either way. The penalty decision a
+document states is its row's case when the page states none of its own.
 """
 
 from __future__ import annotations
