@@ -260,8 +260,12 @@ def test_a_page_tabling_many_cases_is_one_entry_per_case_and_stays_quiet(tmp_pat
     assert {item["title"] for item in json_feed(config).values()} == set(entries)
     assert set(atom(tmp_path, "penalties")) == {t for t, c in cases.items() if c and c.fine_yuan}
 
-    # The same list again, then the list with a news row more: the case page is not read again.
+    # The same list again; the list page changed elsewhere; then a news row more: the case page
+    # is not read again, and its entries neither change nor multiply.
     assert poll(config, capsys) == "bureau: not modified"
+    site.add("/list/", list_page([listed]).replace("栏目5", "栏目5（新）"))
+    assert poll(config, capsys) == "bureau: 1 found, 0 new, 0 changed, 0 reposts"
+    assert len(site.hits("/art/cases-10.html")) == 1
     site.add("/list/", list_page([("/art/news-1.html", "示例市召开生态环境执法工作会议", "2026-11-05"), listed]))
     site.add("/art/news-1.html", article("示例市召开生态环境执法工作会议", "2026-11-05 09:00", "<p>会议总结了全年执法工作。</p>" * 3))
     assert poll(config, capsys) == "bureau: 2 found, 1 new, 0 changed, 0 reposts"
