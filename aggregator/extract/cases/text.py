@@ -27,6 +27,8 @@ NUMBER = re.compile(
     r"[\u4e00-\u9fa5A-Za-z]{1,20}" + _LEFT + r"\s*(?:19|20)\d{2}\s*" + _RIGHT + r"\s*(?:第\s*)?[0-9０-９A-Za-z\-－—]{1,12}\s*号"
     r"|[\u4e00-\u9fa5]{1,16}(?:罚|处|决)[\u4e00-\u9fa5]{0,4}字?\s*(?:19|20)\d{2}\s*(?:年)?\s*第?\s*[0-9\-－]{1,10}\s*号"
 )
+# A line that is only 〔2024〕12号: the issuer's name stands in the heading (证监会 decisions).
+_BARE_NUMBER = re.compile(_LEFT + r"\s*(?:19|20)\d{2}\s*" + _RIGHT + r"\s*(?:第\s*)?\d{1,6}\s*号")
 _PARTY_LABEL = re.compile(
     r"^\s*(?:当事人(?:名称|姓名)?|被处罚(?:人|单位|当事人|企业|主体)(?:名称|姓名)?|行政相对人(?:名称)?|受处罚(?:人|单位))\s*[:：]\s*(.*)$"
 )
@@ -42,6 +44,8 @@ _DECIDED = (
     re.compile(r"(?:作出|做出|给予|作如下|处以?如下|决定如下)[^。：:]{0,16}(?:行政)?处罚(?:决定)?(?:如下)?\s*[:：]"),
     re.compile(r"(?:决定|处罚如下|处理如下)\s*[:：]"),
     re.compile(r"决定(?=[^。]{0,40}(?:处以|处|给予|罚款|警告|没收|责令|吊销|暂扣|撤销|停业|通报批评))"),
+    # No 决定 at all (tax decisions): "根据《…》第…条的规定，对你单位…处…的罚款…元。"
+    re.compile(r"(?<=规定)\s*[，,]\s*(?=[^。]{0,40}(?:处以|处|给予|并处)[^。]{0,40}(?:罚款|警告|没收))"),
 )
 _PROPOSED = re.compile(r"拟|将要|准备")
 _ENUMERATED = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十\d]{1,2}[)）]|[\d]{1,2}\s*[.．、]|[一二三四五六七八九十]{1,2}\s*、|[①②③④⑤⑥⑦⑧⑨])")
@@ -70,6 +74,8 @@ def case_in_text(text: str | None) -> Case | None:
     lines = _lines(text)
     party_at = next((i for i, line in enumerate(lines) if _PARTY_LABEL.match(line)), None)
     if party_at is None:
+        party_at = _addressed(lines)
+    if party_at is None:
         return None
     head = lines[max(0, party_at - 8) : party_at]
     if any(is_notice_heading(line) and len(line) <= 60 for line in head):
@@ -77,6 +83,7 @@ def case_in_text(text: str | None) -> Case | None:
     values: dict[str, str] = {}
     values["party"] = _party(lines, party_at) or ""
     number = next((m.group(0) for line in head if (m := NUMBER.search(line))), None)
+    number = number or next((line for line in head if _BARE_NUMBER.fullmatch(line)), None)
     number = number or next((m.group(1) for line in lines[: party_at + 6] if (m := _NUMBER_LABEL.match(line))), None)
     if number:
         values["number"] = number
@@ -114,8 +121,25 @@ def case_in_text(text: str | None) -> Case | None:
     return make_case(values)
 
 
+# A decision addressed to its party, as tax decisions are: "示例贸易有限公司：（纳税人识别号：9144…）".
+_SALUTATION = re.compile(r"^([^：:，,。；;《》]{2,40})[：:]\s*(?:[（(]?\s*(?:统一社会信用代码|纳税人识别号|社会信用代码|注册号)[^）)]*[）)]?)?$")
+
+
+def _addressed(lines: list[str]) -> int | None:
+    """The salutation line under the 文号 that names the party, when no line is labelled 当事人."""
+    for i, line in enumerate(lines[:40]):
+        if NUMBER.search(line) and len(line) <= 40:
+            for j in range(i + 1, min(i + 3, len(lines))):
+                match = _SALUTATION.match(lines[j])
+                if match and not re.search(r"决定|处罚|告知|通知|日期|时间|地址|电话", match.group(1)):
+                    return j
+            return None
+    return None
+
+
 def _party(lines: list[str], at: int) -> str | None:
-    value = _PARTY_LABEL.match(lines[at]).group(1).strip()  # type: ignore[union-attr]
+    label = _PARTY_LABEL.match(lines[at]) or _SALUTATION.match(lines[at])
+    value = label.group(1).strip()  # type: ignore[union-attr]
     if not value and at + 1 < len(lines) and not _CODE_LABEL.search(lines[at + 1]):
         value = lines[at + 1]
     return clean_party(value)
@@ -206,10 +230,17 @@ def _violation(body: list[str], decided_line: int) -> str | None:
         return None
     taken = []
     for line in body[start:decided_line + 1]:
-        if re.match(r"^\s*(?:当事人的?上述行为|你(?:单位|公司)?的?上述行为|上述行为|以上行为|该行为|综上|本机关认为|本局认为|我局认为|根据|依据|按照|鉴于)", line) and taken:
+        if taken and _REASONING.match(line):
             break
         taken.append(line)
     return clean_text("\n".join(taken))
+
+
+# Where the facts end and the reasoning starts, in a decision without section headings.
+_REASONING = re.compile(
+    r"^\s*(?:[^。，]{0,20}上述(?:违法)?行为|以上行为|该行为|综上|根据|依据|按照|依照|鉴于|"
+    r"(?:我|本)(?:会|局|厅|委|机关|所|院|大队|分局)认为|[^。，]{0,20}违反了|[^。]{0,20}(?:陈述|申辩|听证)(?:中|时|期间)?(?:提出|称))"
+)
 
 
 def _signature(tail: list[str]) -> tuple[str | None, str | None] | None:
