@@ -130,7 +130,7 @@ _RESTATED = re.compile(r"[（(]\s*(?:大写|小写)?\s*[:：]?\s*$")
 _PROPOSED = re.compile(r"拟|建议|可处|可以处|应当处|并处.{0,4}以上")
 _AFTER_FINE = re.compile(r"\s*(?:的)?\s*罚\s*款")
 # Words that mean the fine was written into a bigger "total" already given.
-_TOTAL = re.compile(r"(?:合计|共计|总计|累计)(?:罚款)?\s*[:：]?\s*$")
+_TOTAL = re.compile(r"(?:合计|共计|总计|累计)[^，,。；]{0,8}$")
 # An unreadable amount: digits or numerals followed by 元 that _AMOUNT rejects.
 _LOOSE_AMOUNT = re.compile(r"[\d" + CHINESE_NUMERAL + r"][\d" + CHINESE_NUMERAL + r".,，点]*\s*元")
 

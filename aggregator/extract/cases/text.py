@@ -41,7 +41,8 @@ _DOC_HEADING = re.compile(r"处罚决定书|处罚决定|决定书")
 # The decision sentence and where what was decided starts in it.
 # In order of preference: "作出如下行政处罚：" names where the decision starts better than "决定".
 _DECIDED = (
-    re.compile(r"(?:作出|做出|给予|作如下|处以?如下|决定如下)[^。：:]{0,16}(?:行政)?处罚(?:决定)?(?:如下)?\s*[:：]"),
+    re.compile(r"(?:作出|做出|给予|实施|作如下|处以?如下|决定如下)[^。：:]{0,16}(?:行政)?处罚(?:决定)?(?:如下)?\s*[:：]"
+               r"|(?:如下|以下)[^。：:]{0,10}处(?:罚|理)(?:决定)?\s*[:：]|(?:处罚|处理)如下\s*[:：]"),
     re.compile(r"(?:决定|处罚如下|处理如下)\s*[:：]"),
     re.compile(r"决定(?=[^。]{0,40}(?:处以|处|给予|罚款|警告|没收|责令|吊销|暂扣|撤销|停业|通报批评))"),
     # No 决定 at all (tax decisions): "根据《…》第…条的规定，对你单位…处…的罚款…元。"
