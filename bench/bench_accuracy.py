@@ -444,29 +444,30 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
 
-    print(f"Extraction accuracy (issue 10): {n_art} article pages, {n_list} list pages of {info['manifest']}")
-    print(f"machine: {info['machine']}; date: {info['date']}")
-    print(f"now = {NOW.isoformat()} (relative and year-less dates count from it); times: median of {args.repeat} runs per page")
-    print("every extractor is handed the page as decoded by our decode_page (the same text for all; for libraries its"
-          " <meta charset> is rewritten to utf-8, since some re-encode the text); decode is timed for ours only")
-    for out in outcomes:
-        print_details(out, pages, args.verbose)
-    print()
-    print(f"peak RSS: {info['peak_rss_mib']['after_ours']} MiB after ours" + (
-        f", {info['peak_rss_mib']['at_end']} MiB with every library loaded" if len(outcomes) > 1 else ""))
-    print(f"\nright/total per field ({n_art} article pages, {n_list} list pages; '-' = the extractor does not produce"
-          " that field; author* is informational; ms = median per page):\n")
-    print_table(outcomes, pages)
-    sets = sorted({p["_set"] for p in pages}, key=lambda name: (name != "real", name))
-    if len(sets) > 1:
-        for name in sets:
-            in_set = [p for p in pages if p["_set"] == name]
-            n_a = sum(p["kind"] == "article" for p in in_set)
-            print(f"\nset {name} ({n_a} article pages, {len(in_set) - n_a} list pages):\n")
-            print_table(outcomes, in_set)
-    for out in outcomes:
-        if out.unavailable:
-            print(f"  {out.name}: {out.unavailable}")
+    if pages:  # --set cases reads only the case pages
+        print(f"Extraction accuracy (issue 10): {n_art} article pages, {n_list} list pages of {info['manifest']}")
+        print(f"machine: {info['machine']}; date: {info['date']}")
+        print(f"now = {NOW.isoformat()} (relative and year-less dates count from it); times: median of {args.repeat} runs per page")
+        print("every extractor is handed the page as decoded by our decode_page (the same text for all; for libraries its"
+              " <meta charset> is rewritten to utf-8, since some re-encode the text); decode is timed for ours only")
+        for out in outcomes:
+            print_details(out, pages, args.verbose)
+        print()
+        print(f"peak RSS: {info['peak_rss_mib']['after_ours']} MiB after ours" + (
+            f", {info['peak_rss_mib']['at_end']} MiB with every library loaded" if len(outcomes) > 1 else ""))
+        print(f"\nright/total per field ({n_art} article pages, {n_list} list pages; '-' = the extractor does not produce"
+              " that field; author* is informational; ms = median per page):\n")
+        print_table(outcomes, pages)
+        sets = sorted({p["_set"] for p in pages}, key=lambda name: (name != "real", name))
+        if len(sets) > 1:
+            for name in sets:
+                in_set = [p for p in pages if p["_set"] == name]
+                n_a = sum(p["kind"] == "article" for p in in_set)
+                print(f"\nset {name} ({n_a} article pages, {len(in_set) - n_a} list pages):\n")
+                print_table(outcomes, in_set)
+        for out in outcomes:
+            if out.unavailable:
+                print(f"  {out.name}: {out.unavailable}")
     if case_outcome is not None:
         print_case_tables(case_outcome, case_pages, args.verbose)
     return 0
