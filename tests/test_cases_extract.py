@@ -247,6 +247,13 @@ def test_a_decision_without_section_headings_and_a_list_of_penalties() -> None:
     )
 
 
+def test_a_decision_whose_lines_were_run_together() -> None:
+    run_together = " ".join(TEXT_DECISION)  # a page that lost its line breaks, as some CMSs print it
+    case = case_in_text(run_together)
+    assert case is not None
+    assert case.as_dict() == {**WANT_TEXT.as_dict(), "violation": WANT_TEXT.violation.replace("\n", " ")}
+
+
 def test_a_tax_decision_addressed_to_its_party_with_no_decide_word() -> None:
     lines = [
         "国家税务总局示例市税务局第一稽查局",

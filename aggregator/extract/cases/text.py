@@ -30,7 +30,14 @@ NUMBER = re.compile(
 # A line that is only 〔2024〕12号: the issuer's name stands in the heading (证监会 decisions).
 _BARE_NUMBER = re.compile(_LEFT + r"\s*(?:19|20)\d{2}\s*" + _RIGHT + r"\s*(?:第\s*)?\d{1,6}\s*号")
 _PARTY_LABEL = re.compile(
-    r"^\s*(?:当事人(?:名称|姓名)?|被处罚(?:人|单位|当事人|企业|主体)(?:名称|姓名)?|行政相对人(?:名称)?|受处罚(?:人|单位))\s*[:：]\s*(.*)$"
+    r"^\s*(?:当事人(?:名称|姓名)?|被处罚(?:人|单位|当事人|企业|主体)(?:名称|姓名)?|行政相对人(?:名称)?|受处罚(?:人|单位))"
+    r"\s*(?:[（(][^）)]{1,6}[)）])?\s*[:：]\s*(.*)$"
+)
+# Labels and section headings that start a line of their own, for texts whose lines were run
+# together (a page that lost its breaks): split before them after a sentence end, a space or a 号.
+_RUN_TOGETHER = re.compile(
+    r"(?<=[。；;\s号])(?=(?:当事人|被处罚人|被处罚单位|统一社会信用代码|社会信用代码|法定代表人|负责人|住所|地址|经营场所|主要负责人)"
+    r"(?:[（(][^）)]{1,6}[)）])?[:：])|(?<=[。；;\s])(?=[一二三四五六七八九十]{1,2}、)"
 )
 _CODE_LABEL = re.compile(r"(?:统一社会信用代码|社会信用代码|信用代码|注册号|组织机构代码|纳税人识别号)\s*[（(]?[^:：）)]{0,12}[)）]?\s*[:：]?\s*([0-9A-Za-z０-９Ａ-Ｚ]{8,20})")
 _NUMBER_LABEL = re.compile(r"^\s*(?:行政处罚)?(?:决定书)?文号\s*[:：]\s*(.+)$")
@@ -59,7 +66,8 @@ _DATE_LINE = 26  # a signature's date line is short: a date, perhaps 日期：
 
 
 def _lines(text: str) -> list[str]:
-    lines = (" ".join(line.split()) for line in text.replace("\r", "\n").split("\n"))
+    text = _RUN_TOGETHER.sub("\n", text.replace("\r", "\n"))
+    lines = (" ".join(line.split()) for line in text.split("\n"))
     return [line for line in lines if line]
 
 
@@ -219,8 +227,8 @@ def _violation(body: list[str], decided_line: int) -> str | None:
         heading = _HEADING.match(line)
         if heading and _VIOLATION_HEADING.search(heading.group(2)[:20]):
             rest = heading.group(2)
-            inline = re.split(r"[:：]", rest, maxsplit=1)
-            taken = [inline[1].strip()] if len(inline) == 2 and inline[1].strip() and len(rest) > 30 else []
+            inline = re.split(r"[:：]|(?<=[^\s]{4})\s+", rest, maxsplit=1)  # "一、违法事实：经查…" / "一、违法事实 经查…"
+            taken = [inline[1].strip()] if len(inline) == 2 and inline[1].strip() and len(inline[0]) <= 20 and len(rest) > 30 else []
             for line2 in body[i + 1 :]:
                 if _HEADING.match(line2):
                     break
@@ -262,6 +270,23 @@ def _signature(tail: list[str]) -> tuple[str | None, str | None] | None:
         if authority is None and i + 1 < len(tail) and _ORG.match(_STAMP.sub("", tail[i + 1]).strip()):
             authority = clean_line(_STAMP.sub("", tail[i + 1]).strip())
         return authority, day
+    return _signature_in_line(" ".join(tail[:40]))
+
+
+_ORG_NAME = r"[\u4e00-\u9fa5（）()]{2,40}?(?:局|委员会|厅|办公室|政府|大队|支队|分局|中心|署|所|院|站|部|监督局|管理局)"
+
+
+def _signature_in_line(text: str) -> tuple[str | None, str | None] | None:
+    """The signature run into the text's last line: "…申请行政复议。 示例市生态环境局 2026年3月5日"."""
+    for match in all_dates(text):
+        after = _STAMP.sub("", text[match.end() : match.end() + 12]).strip()
+        if after and not re.match(r"^[\s（(]", after):
+            continue  # a date inside a sentence
+        before = _STAMP.sub("", text[max(0, match.start() - 50) : match.start()]).rstrip()
+        org = re.search(r"(?:^|[。；;\s])(" + _ORG_NAME + r")$", before)
+        if org is None:
+            continue
+        return clean_line(org.group(1)), iso_date(match.group(0))
     return None
 
 
