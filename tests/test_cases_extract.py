@@ -116,6 +116,8 @@ def test_fine_yuan_reads_the_total_fine(text: str, yuan: int) -> None:
         "拟处罚款5万元",
         "对A罚款10万元，对B罚款5万元，合计罚款16万元。",  # a total that is not the sum
         "罚款若干元",
+        "罚款" + "1" * 100_000 + "元",  # no fine has a hundred thousand digits
+        "罚款" + "一" * 100_000 + "元",
         "",
         None,
     ],

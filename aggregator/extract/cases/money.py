@@ -68,10 +68,11 @@ def chinese_number(text: str) -> int | None:
 
 
 # An amount: Arabic (1,234.5 / 35.6万 / 1.2亿) or a Chinese numeral, with 元; 角/分 after 元 are read too.
-_ARABIC = r"\d{1,3}(?:[,，]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+# Bounded runs: an amount is short, and unbounded ones make a hostile run of digits quadratic.
+_ARABIC = r"\d{1,3}(?:[,，]\d{3}){1,5}(?:\.\d{1,4})?|\d{1,15}(?:\.\d{1,4})?"
 _AMOUNT = re.compile(
     r"(?:人民币|RMB|¥|￥)?\s*[:：]?\s*"
-    r"(?:(?P<arabic>" + _ARABIC + r")\s*(?P<scale>[万萬亿億千仟])?|(?P<chinese>[" + CHINESE_NUMERAL + r"]+))"
+    r"(?:(?P<arabic>" + _ARABIC + r")\s*(?P<scale>[万萬亿億千仟])?|(?P<chinese>[" + CHINESE_NUMERAL + r"]{1,24}))"
     r"\s*(?:元|圆)(?P<cents>(?:[" + CHINESE_NUMERAL + r"\d]角)?(?:[" + CHINESE_NUMERAL + r"\d]分)?)(?:整|正)?"
 )
 _SCALES = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000, "千": 1000, "仟": 1000}
@@ -132,7 +133,7 @@ _AFTER_FINE = re.compile(r"\s*(?:的)?\s*罚\s*款")
 # Words that mean the fine was written into a bigger "total" already given.
 _TOTAL = re.compile(r"(?:合计|共计|总计|累计)[^，,。；]{0,8}$")
 # An unreadable amount: digits or numerals followed by 元 that _AMOUNT rejects.
-_LOOSE_AMOUNT = re.compile(r"[\d" + CHINESE_NUMERAL + r"][\d" + CHINESE_NUMERAL + r".,，点]*\s*元")
+_LOOSE_AMOUNT = re.compile(r"[\d" + CHINESE_NUMERAL + r"][\d" + CHINESE_NUMERAL + r".,，点]{0,24}\s*元")
 
 
 def fine_yuan(text: str | None) -> int | None:
