@@ -72,7 +72,8 @@ def chinese_number(text: str) -> int | None:
 _ARABIC = r"\d{1,3}(?:[,，]\d{3}){1,5}(?:\.\d{1,4})?|\d{1,15}(?:\.\d{1,4})?"
 _AMOUNT = re.compile(
     r"(?:人民币|RMB|¥|￥)?\s*[:：]?\s*"
-    r"(?:(?P<arabic>" + _ARABIC + r")\s*(?P<scale>[万萬亿億千仟])?|(?P<chinese>[" + CHINESE_NUMERAL + r"]{1,24}))"
+    r"(?:(?<![\d.,，])(?P<arabic>" + _ARABIC + r")\s*(?P<scale>[万萬亿億千仟])?"
+    r"|(?<![" + CHINESE_NUMERAL + r"])(?P<chinese>[" + CHINESE_NUMERAL + r"]{1,24}))"
     r"\s*(?:元|圆)(?P<cents>(?:[" + CHINESE_NUMERAL + r"\d]角)?(?:[" + CHINESE_NUMERAL + r"\d]分)?)(?:整|正)?"
 )
 _SCALES = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000, "千": 1000, "仟": 1000}
@@ -102,8 +103,9 @@ def _value(match: re.Match[str]) -> Decimal | None:
         if match.group("scale"):
             value *= _SCALES[match.group("scale")]
     else:
-        number = chinese_number(match.group("chinese"))
-        if number is None:
+        numeral = match.group("chinese")
+        number = chinese_number(numeral)
+        if number is None or (len(numeral) > 1 and all(ch in _DIGITS for ch in numeral)):  # 一二三 is no amount
             return None
         value = Decimal(number)
     cents = _cents(match.group("cents") or "")
