@@ -18,7 +18,7 @@ from ...models import Case
 from .labels import all_dates, iso_date
 from .values import clean_code, clean_line, clean_number, clean_party, clean_text, make_case
 
-__all__ = ["case_in_text", "is_notice_heading", "NUMBER"]
+__all__ = ["BARE_NUMBER", "case_in_text", "is_notice_heading", "NUMBER"]
 
 _LEFT = r"[〔\[［(（【]"
 _RIGHT = r"[〕\]］)）】]"
@@ -28,7 +28,7 @@ NUMBER = re.compile(
     r"|[\u4e00-\u9fa5]{1,16}(?:罚|处|决)[\u4e00-\u9fa5]{0,4}字?\s*(?:19|20)\d{2}\s*(?:年)?\s*第?\s*[0-9\-－]{1,10}\s*号"
 )
 # A line that is only 〔2024〕12号: the issuer's name stands in the heading (证监会 decisions).
-_BARE_NUMBER = re.compile(_LEFT + r"\s*(?:19|20)\d{2}\s*" + _RIGHT + r"\s*(?:第\s*)?\d{1,6}\s*号")
+BARE_NUMBER = re.compile(_LEFT + r"\s*(?:19|20)\d{2}\s*" + _RIGHT + r"\s*(?:第\s*)?\d{1,6}\s*号")
 _PARTY_LABEL = re.compile(
     r"^\s*(?:当事人(?:名称|姓名)?|被处罚(?:人|单位|当事人|企业|主体)(?:名称|姓名)?|行政相对人(?:名称)?|受处罚(?:人|单位))"
     r"\s*(?:[（(][^）)]{1,6}[)）])?\s*[:：]\s*(.*)$"
@@ -92,7 +92,7 @@ def case_in_text(text: str | None) -> Case | None:
     values: dict[str, str] = {}
     values["party"] = _party(lines, party_at) or ""
     number = next((m.group(0) for line in head if (m := NUMBER.search(line))), None)
-    number = number or next((line for line in head if _BARE_NUMBER.fullmatch(line)), None)
+    number = number or next((line for line in head if BARE_NUMBER.fullmatch(line)), None)
     number = number or next((m.group(1) for line in lines[: party_at + 6] if (m := _NUMBER_LABEL.match(line))), None)
     if number:
         values["number"] = number
