@@ -1,7 +1,8 @@
 """Extraction accuracy on the labelled real pages of tests/fixtures (issue 10, issue 20).
 
     .venv/bin/python -m bench.bench_accuracy [--only ours[,trafilatura,...]] [--page FILE]
-                                             [--set real|collected|NAME] [--repeat 5] [--json] [--verbose]
+                                             [--set real|collected|cases|NAME] [--repeat 5] [--json] [--verbose]
+                                             [--case-cost RUNS]
 
 Two kinds of sets: `real` (tests/fixtures/real/manifest.json, the dev set of issue 10) and the
 groups under tests/fixtures/collected/ (pages collected from public stored copies for later issues,
@@ -47,6 +48,7 @@ from bench.accuracy_scoring import (  # noqa: E402
     CASE_FIELDS,
     LIST_FIELDS,
     NOW,
+    ZONE,
     ArticleResult,
     Check,
     ListResult,
@@ -54,6 +56,7 @@ from bench.accuracy_scoring import (  # noqa: E402
     load_all,
     load_cases,
     page_bytes,
+    page_url,
     run_cases,
     run_ours,
     score,
@@ -346,6 +349,36 @@ def print_case_tables(out: CaseOutcome, pages: list[dict], verbose: bool) -> Non
         print(f"   CRASHED on {file}: {error}")
 
 
+def case_cost(pages: list[dict], texts: dict[str, str], runs: int) -> None:
+    """ms/article of extract_article with the case reading off and on, interleaved page by page
+    (min of `runs` CPU-time runs each, so a busy machine skews neither side). Off is the extractor
+    before issue 19: no look for decision words, so no decision-table body rule and no reading."""
+    from aggregator.extract import article
+
+    articles = [p for p in pages if p["kind"] == "article"]
+    if not articles:
+        print("\ncost of reading cases: no article pages in the sets chosen")
+        return
+    on = article.may_hold_cases
+    times: dict[str, list[float]] = {"off": [], "on": []}
+    for page in articles:
+        best = {"off": math.inf, "on": math.inf}
+        for _ in range(runs):
+            for name, look in (("off", lambda text: False), ("on", on)):
+                article.may_hold_cases = look
+                start = time.process_time()
+                article.extract_article(texts[page["file"]], page_url(page), None, tz=ZONE, now=NOW)
+                best[name] = min(best[name], (time.process_time() - start) * 1000)
+        article.may_hold_cases = on
+        for name in best:
+            times[name].append(best[name])
+    print(f"\ncost of reading cases: extract_article on {len(articles)} article pages, min of {runs} CPU-time runs each, interleaved")
+    for name, label in (("off", "without (before issue 19)"), ("on", "with the case reading")):
+        print(f"   {label:28} median {statistics.median(times[name]):.2f} ms/article, mean {statistics.mean(times[name]):.2f}")
+    extra = [b - a for a, b in zip(times["off"], times["on"])]
+    print(f"   added per page: median {statistics.median(extra):+.3f} ms, p90 {_p90(extra):+.3f} ms, max {max(extra):+.3f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", help="comma-separated extractor names (ours, trafilatura, ...); default: all available")
@@ -355,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="timed runs per page and extractor (default 5; 0: no timing)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON instead")
     ap.add_argument("--verbose", action="store_true", help="print our full value for each wrong field")
+    ap.add_argument("--case-cost", type=int, metavar="RUNS", default=0,
+                    help="also time extract_article with and without the case reading (min of RUNS runs per page)")
     args = ap.parse_args(argv)
 
     pages = load_all()
@@ -444,31 +479,34 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
 
-    print(f"Extraction accuracy (issue 10): {n_art} article pages, {n_list} list pages of {info['manifest']}")
-    print(f"machine: {info['machine']}; date: {info['date']}")
-    print(f"now = {NOW.isoformat()} (relative and year-less dates count from it); times: median of {args.repeat} runs per page")
-    print("every extractor is handed the page as decoded by our decode_page (the same text for all; for libraries its"
-          " <meta charset> is rewritten to utf-8, since some re-encode the text); decode is timed for ours only")
-    for out in outcomes:
-        print_details(out, pages, args.verbose)
-    print()
-    print(f"peak RSS: {info['peak_rss_mib']['after_ours']} MiB after ours" + (
-        f", {info['peak_rss_mib']['at_end']} MiB with every library loaded" if len(outcomes) > 1 else ""))
-    print(f"\nright/total per field ({n_art} article pages, {n_list} list pages; '-' = the extractor does not produce"
-          " that field; author* is informational; ms = median per page):\n")
-    print_table(outcomes, pages)
-    sets = sorted({p["_set"] for p in pages}, key=lambda name: (name != "real", name))
-    if len(sets) > 1:
-        for name in sets:
-            in_set = [p for p in pages if p["_set"] == name]
-            n_a = sum(p["kind"] == "article" for p in in_set)
-            print(f"\nset {name} ({n_a} article pages, {len(in_set) - n_a} list pages):\n")
-            print_table(outcomes, in_set)
-    for out in outcomes:
-        if out.unavailable:
-            print(f"  {out.name}: {out.unavailable}")
+    if pages:  # --set cases reads only the case pages
+        print(f"Extraction accuracy (issue 10): {n_art} article pages, {n_list} list pages of {info['manifest']}")
+        print(f"machine: {info['machine']}; date: {info['date']}")
+        print(f"now = {NOW.isoformat()} (relative and year-less dates count from it); times: median of {args.repeat} runs per page")
+        print("every extractor is handed the page as decoded by our decode_page (the same text for all; for libraries its"
+              " <meta charset> is rewritten to utf-8, since some re-encode the text); decode is timed for ours only")
+        for out in outcomes:
+            print_details(out, pages, args.verbose)
+        print()
+        print(f"peak RSS: {info['peak_rss_mib']['after_ours']} MiB after ours" + (
+            f", {info['peak_rss_mib']['at_end']} MiB with every library loaded" if len(outcomes) > 1 else ""))
+        print(f"\nright/total per field ({n_art} article pages, {n_list} list pages; '-' = the extractor does not produce"
+              " that field; author* is informational; ms = median per page):\n")
+        print_table(outcomes, pages)
+        sets = sorted({p["_set"] for p in pages}, key=lambda name: (name != "real", name))
+        if len(sets) > 1:
+            for name in sets:
+                in_set = [p for p in pages if p["_set"] == name]
+                n_a = sum(p["kind"] == "article" for p in in_set)
+                print(f"\nset {name} ({n_a} article pages, {len(in_set) - n_a} list pages):\n")
+                print_table(outcomes, in_set)
+        for out in outcomes:
+            if out.unavailable:
+                print(f"  {out.name}: {out.unavailable}")
     if case_outcome is not None:
         print_case_tables(case_outcome, case_pages, args.verbose)
+    if args.case_cost:
+        case_cost(pages, texts, args.case_cost)
     return 0
 
 

@@ -116,6 +116,8 @@ def test_fine_yuan_reads_the_total_fine(text: str, yuan: int) -> None:
         "拟处罚款5万元",
         "对A罚款10万元，对B罚款5万元，合计罚款16万元。",  # a total that is not the sum
         "罚款若干元",
+        "罚款" + "1" * 100_000 + "元",  # no fine has a hundred thousand digits
+        "罚款" + "一" * 100_000 + "元",
         "",
         None,
     ],
@@ -130,6 +132,7 @@ def test_fine_yuan_is_none_rather_than_wrong(text: str | None) -> None:
 def test_a_title_that_is_only_a_number_becomes_party_penalty_and_number() -> None:
     assert looks_like_number("示环罚〔2026〕15号")
     assert looks_like_number(" 京市监罚字[2024]第12号 ")
+    assert looks_like_number("行政处罚决定书（示环罚〔2026〕15号）") and looks_like_number("〔2024〕12号")
     assert not looks_like_number("关于示环罚〔2026〕15号的说明")
     assert not looks_like_number("示例市生态环境局行政处罚信息公开")
     assert titled("示环罚〔2026〕15号", WANT_PAIRS) == "示例建材有限公司 罚款35.6万元（示环罚〔2026〕15号）"
@@ -245,6 +248,59 @@ def test_a_decision_without_section_headings_and_a_list_of_penalties() -> None:
         basis="《中华人民共和国食品安全法》第一百二十五条第一款第二项", penalty="1.没收违法所得800元；\n2.罚款5000元。", fine_yuan=5000,
         date="2025-06-18", authority="乙区市场监督管理局",
     )
+
+
+def test_a_decision_whose_lines_were_run_together() -> None:
+    run_together = " ".join(TEXT_DECISION)  # a page that lost its line breaks, as some CMSs print it
+    case = case_in_text(run_together)
+    assert case is not None
+    assert case.as_dict() == {**WANT_TEXT.as_dict(), "violation": WANT_TEXT.violation.replace("\n", " ")}
+
+
+def test_a_tax_decision_addressed_to_its_party_with_no_decide_word() -> None:
+    lines = [
+        "国家税务总局示例市税务局第一稽查局",
+        "税务行政处罚决定书",
+        "示税稽罚〔2024〕88号",
+        "示例贸易有限公司：（纳税人识别号：91440101MA5XXXXX9L）",
+        "经我局于2023年1月1日至2023年12月31日对你单位的纳税情况进行了检查，你单位存在违法事实及处罚依据如下：",
+        "一、违法事实",
+        "你单位2021年少缴增值税50,000.00元。",
+        "二、处罚决定",
+        "根据《中华人民共和国税收征收管理法》第六十三条第一款的规定，对你单位少缴的增值税处百分之五十的罚款25,000.00元。",
+        "以上应缴款项共计25,000.00元。限你单位自本决定书送达之日起15日内缴纳入库。",
+        "国家税务总局示例市税务局第一稽查局",
+        "2024年5月6日",
+    ]
+    assert case_in_text("\n".join(lines)) == Case(
+        number="示税稽罚〔2024〕88号", party="示例贸易有限公司", credit_code="91440101MA5XXXXX9L", violation="你单位2021年少缴增值税50,000.00元。",
+        basis="《中华人民共和国税收征收管理法》第六十三条第一款", penalty="对你单位少缴的增值税处百分之五十的罚款25,000.00元。",
+        fine_yuan=25000, date="2024-05-06", authority="国家税务总局示例市税务局第一稽查局",
+    )
+
+
+def test_a_securities_decision_with_several_parties_and_a_bare_number() -> None:
+    lines = [
+        "中国证监会行政处罚决定书（示例股份有限公司、张某）",
+        "〔2024〕12号",
+        "当事人：示例股份有限公司（以下简称示例股份），住所：北京市。",
+        "张某，男，1970年出生，时任示例股份董事长，住址：北京市。",
+        "经查明，示例股份存在以下违法事实：",
+        "一、未按规定披露关联交易",
+        "2021年，示例股份与关联方发生非经营性资金往来。",
+        "我会认为，示例股份的上述行为违反了《证券法》第七十八条第二款的规定。",
+        "依据《中华人民共和国证券法》第一百九十七条第二款的规定，我会决定：",
+        "一、对示例股份有限公司责令改正，给予警告，并处以500万元罚款；",
+        "二、对张某给予警告，并处以200万元罚款。",
+        "上述当事人应自收到本处罚决定书之日起15日内，将罚款汇交中国证券监督管理委员会。",
+        "中国证监会",
+        "2024年3月15日",
+    ]
+    case = case_in_text("\n".join(lines))
+    assert case is not None
+    assert (case.number, case.party, case.fine_yuan, case.date, case.authority) == ("〔2024〕12号", "示例股份有限公司", 7_000_000, "2024-03-15", "中国证监会")
+    assert case.penalty == "一、对示例股份有限公司责令改正，给予警告，并处以500万元罚款；\n二、对张某给予警告，并处以200万元罚款。"
+    assert case.basis == "《中华人民共和国证券法》第一百九十七条第二款"
 
 
 @pytest.mark.parametrize("kind", [PDF, DOCX])

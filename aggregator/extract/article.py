@@ -254,6 +254,7 @@ def extract_article(
     page.title = pick_title(tree, metas)
     text = _body_text(root)
     lines = text.split("\n")
+    decisions = may_hold_cases(text)  # a cheap look that nearly every page fails: no penalty decision here
 
     # 2. The body: the source's selector, else the best-scoring block.
     body: LexborNode | None = None
@@ -264,7 +265,7 @@ def extract_article(
             body, by_selector = nodes[0], True
         else:
             page.warnings.append(f"body selector {selectors.body!r} matched nothing")
-    choice = choice_of(body, page.title) if by_selector and body is not None else find_body(tree, root, page.title)
+    choice = choice_of(body, page.title) if by_selector and body is not None else find_body(tree, root, page.title, decisions=decisions)
     if choice is not None:
         trim_edges(choice, page.title)  # first: it holds measurements of nodes the others remove
         body = choice.nodes[0]
@@ -369,10 +370,10 @@ def extract_article(
         page.warnings.append("no article body found")
     if page.original_url == url:
         page.original_url = None
-    # 6. Penalty decisions. The page's text is a cheap look that nearly every page fails; a page
-    # that passes is read whole (its chrome dropped): the 文号 and the deciding body often stand in
-    # the headline block above the body, and a decision table beside the menu is found either way.
-    if may_hold_cases(text):
+    # 6. Penalty decisions. A page with their words is read whole (its chrome dropped): the 文号 and
+    # the deciding body often stand in the headline block above the body, and a decision table
+    # beside the menu is found either way.
+    if decisions:
         page.cases = cases_in_html(html)
     return page
 

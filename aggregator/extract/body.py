@@ -307,8 +307,11 @@ def _siblings(winner: Block, by_node: dict[int, Block]) -> list[LexborNode]:
 
 
 
-def find_body(tree: LexborHTMLParser, root: LexborNode, title: str | None = None) -> BodyChoice | None:
-    """The elements that hold the article's text, or None when nothing reads as text."""
+def find_body(tree: LexborHTMLParser, root: LexborNode, title: str | None = None, *, decisions: bool = True) -> BodyChoice | None:
+    """The elements that hold the article's text, or None when nothing reads as text.
+
+    `decisions=False` says the page has no penalty-decision words (cases.may_hold_cases), so no
+    table on it is looked at as a decision table."""
     blocks = _measure(root)
     _score(blocks, without_whitespace(title) if title else None)
     winner = max(blocks, key=lambda b: (b.final, b.depth), default=None)
@@ -325,7 +328,7 @@ def find_body(tree: LexborHTMLParser, root: LexborNode, title: str | None = None
     hint = _hint(tree, winner, by_node)
     nodes = _siblings(winner, by_node) if hint is None else [hint.node]
     ids = {node.mem_id for node in nodes}
-    table = _decision_table(root, blocks, by_node, ids)
+    table = _decision_table(root, blocks, by_node, ids) if decisions else None
     if table is not None:
         nodes, ids = [table.node], {table.node.mem_id}
     inside = [b for b in blocks if b.is_block and b.own_chars and _within(b, ids)]

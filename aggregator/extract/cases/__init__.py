@@ -19,7 +19,7 @@ import re
 from ...models import Case
 from .money import fine_yuan
 from .page import cases_in_html, may_hold_cases
-from .text import NUMBER, case_in_text
+from .text import BARE_NUMBER, NUMBER, case_in_text
 
 __all__ = ["case_in_text", "cases_in_html", "fine_yuan", "looks_like_number", "may_hold_cases", "penalty_summary", "titled"]
 
@@ -32,8 +32,8 @@ def looks_like_number(title: str | None) -> bool:
         return False
     text = _WRAPPED.match(title.strip()).group(1)  # type: ignore[union-attr]
     text = re.sub(r"^(?:行政处罚决定书|处罚决定书|决定书)\s*[:：]?\s*|\s*(?:行政处罚决定书|处罚决定书|决定书)$", "", text).strip()
-    match = NUMBER.fullmatch(text)
-    return match is not None
+    text = _WRAPPED.match(text).group(1)  # type: ignore[union-attr]  # 行政处罚决定书（示环罚〔2026〕15号）
+    return NUMBER.fullmatch(text) is not None or BARE_NUMBER.fullmatch(text) is not None
 
 
 def _wan(fine: int) -> str:

@@ -68,10 +68,12 @@ def chinese_number(text: str) -> int | None:
 
 
 # An amount: Arabic (1,234.5 / 35.6万 / 1.2亿) or a Chinese numeral, with 元; 角/分 after 元 are read too.
-_ARABIC = r"\d{1,3}(?:[,，]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+# Bounded runs: an amount is short, and unbounded ones make a hostile run of digits quadratic.
+_ARABIC = r"\d{1,3}(?:[,，]\d{3}){1,5}(?:\.\d{1,4})?|\d{1,15}(?:\.\d{1,4})?"
 _AMOUNT = re.compile(
     r"(?:人民币|RMB|¥|￥)?\s*[:：]?\s*"
-    r"(?:(?P<arabic>" + _ARABIC + r")\s*(?P<scale>[万萬亿億千仟])?|(?P<chinese>[" + CHINESE_NUMERAL + r"]+))"
+    r"(?:(?<![\d.,，])(?P<arabic>" + _ARABIC + r")\s*(?P<scale>[万萬亿億千仟])?"
+    r"|(?<![" + CHINESE_NUMERAL + r"])(?P<chinese>[" + CHINESE_NUMERAL + r"]{1,24}))"
     r"\s*(?:元|圆)(?P<cents>(?:[" + CHINESE_NUMERAL + r"\d]角)?(?:[" + CHINESE_NUMERAL + r"\d]分)?)(?:整|正)?"
 )
 _SCALES = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000, "千": 1000, "仟": 1000}
@@ -101,8 +103,9 @@ def _value(match: re.Match[str]) -> Decimal | None:
         if match.group("scale"):
             value *= _SCALES[match.group("scale")]
     else:
-        number = chinese_number(match.group("chinese"))
-        if number is None:
+        numeral = match.group("chinese")
+        number = chinese_number(numeral)
+        if number is None or (len(numeral) > 1 and all(ch in _DIGITS for ch in numeral)):  # 一二三 is no amount
             return None
         value = Decimal(number)
     cents = _cents(match.group("cents") or "")
@@ -130,9 +133,9 @@ _RESTATED = re.compile(r"[（(]\s*(?:大写|小写)?\s*[:：]?\s*$")
 _PROPOSED = re.compile(r"拟|建议|可处|可以处|应当处|并处.{0,4}以上")
 _AFTER_FINE = re.compile(r"\s*(?:的)?\s*罚\s*款")
 # Words that mean the fine was written into a bigger "total" already given.
-_TOTAL = re.compile(r"(?:合计|共计|总计|累计)(?:罚款)?\s*[:：]?\s*$")
+_TOTAL = re.compile(r"(?:合计|共计|总计|累计)[^，,。；]{0,8}$")
 # An unreadable amount: digits or numerals followed by 元 that _AMOUNT rejects.
-_LOOSE_AMOUNT = re.compile(r"[\d" + CHINESE_NUMERAL + r"][\d" + CHINESE_NUMERAL + r".,，点]*\s*元")
+_LOOSE_AMOUNT = re.compile(r"[\d" + CHINESE_NUMERAL + r"][\d" + CHINESE_NUMERAL + r".,，点]{0,24}\s*元")
 
 
 def fine_yuan(text: str | None) -> int | None:

@@ -33,7 +33,7 @@ def may_hold_cases(text: str) -> bool:
 
 def _headline(tree: LexborHTMLParser) -> str:
     parts = []
-    for css in ("title", "h1", "h2"):
+    for css in ("title", "h1"):  # not h2/h3: sidebars head their boxes with them (征求意见, 通知公告)
         node = tree.css_first(css)
         if node is not None:
             parts.append(node.text(deep=True, separator="", strip=True)[:80])

@@ -18,7 +18,7 @@ from ...models import Case
 from .labels import all_dates, iso_date
 from .values import clean_code, clean_line, clean_number, clean_party, clean_text, make_case
 
-__all__ = ["case_in_text", "is_notice_heading", "NUMBER"]
+__all__ = ["BARE_NUMBER", "case_in_text", "is_notice_heading", "NUMBER"]
 
 _LEFT = r"[〔\[［(（【]"
 _RIGHT = r"[〕\]］)）】]"
@@ -27,8 +27,17 @@ NUMBER = re.compile(
     r"[\u4e00-\u9fa5A-Za-z]{1,20}" + _LEFT + r"\s*(?:19|20)\d{2}\s*" + _RIGHT + r"\s*(?:第\s*)?[0-9０-９A-Za-z\-－—]{1,12}\s*号"
     r"|[\u4e00-\u9fa5]{1,16}(?:罚|处|决)[\u4e00-\u9fa5]{0,4}字?\s*(?:19|20)\d{2}\s*(?:年)?\s*第?\s*[0-9\-－]{1,10}\s*号"
 )
+# A line that is only 〔2024〕12号: the issuer's name stands in the heading (证监会 decisions).
+BARE_NUMBER = re.compile(_LEFT + r"\s*(?:19|20)\d{2}\s*" + _RIGHT + r"\s*(?:第\s*)?\d{1,6}\s*号")
 _PARTY_LABEL = re.compile(
-    r"^\s*(?:当事人(?:名称|姓名)?|被处罚(?:人|单位|当事人|企业|主体)(?:名称|姓名)?|行政相对人(?:名称)?|受处罚(?:人|单位))\s*[:：]\s*(.*)$"
+    r"^\s*(?:当事人(?:名称|姓名)?|被处罚(?:人|单位|当事人|企业|主体)(?:名称|姓名)?|行政相对人(?:名称)?|受处罚(?:人|单位))"
+    r"\s*(?:[（(][^）)]{1,6}[)）])?\s*[:：]\s*(.*)$"
+)
+# Labels and section headings that start a line of their own, for texts whose lines were run
+# together (a page that lost its breaks): split before them after a sentence end, a space or a 号.
+_RUN_TOGETHER = re.compile(
+    r"(?<=[。；;\s号])(?=(?:当事人|被处罚人|被处罚单位|统一社会信用代码|社会信用代码|法定代表人|负责人|住所|地址|经营场所|主要负责人)"
+    r"(?:[（(][^）)]{1,6}[)）])?[:：])|(?<=[。；;\s])(?=[一二三四五六七八九十]{1,2}、)"
 )
 _CODE_LABEL = re.compile(r"(?:统一社会信用代码|社会信用代码|信用代码|注册号|组织机构代码|纳税人识别号)\s*[（(]?[^:：）)]{0,12}[)）]?\s*[:：]?\s*([0-9A-Za-z０-９Ａ-Ｚ]{8,20})")
 _NUMBER_LABEL = re.compile(r"^\s*(?:行政处罚)?(?:决定书)?文号\s*[:：]\s*(.+)$")
@@ -39,9 +48,12 @@ _DOC_HEADING = re.compile(r"处罚决定书|处罚决定|决定书")
 # The decision sentence and where what was decided starts in it.
 # In order of preference: "作出如下行政处罚：" names where the decision starts better than "决定".
 _DECIDED = (
-    re.compile(r"(?:作出|做出|给予|作如下|处以?如下|决定如下)[^。：:]{0,16}(?:行政)?处罚(?:决定)?(?:如下)?\s*[:：]"),
+    re.compile(r"(?:作出|做出|给予|实施|作如下|处以?如下|决定如下)[^。：:]{0,16}(?:行政)?处罚(?:决定)?(?:如下)?\s*[:：]"
+               r"|(?:如下|以下)[^。：:]{0,10}处(?:罚|理)(?:决定)?\s*[:：]|(?:处罚|处理)如下\s*[:：]"),
     re.compile(r"(?:决定|处罚如下|处理如下)\s*[:：]"),
     re.compile(r"决定(?=[^。]{0,40}(?:处以|处|给予|罚款|警告|没收|责令|吊销|暂扣|撤销|停业|通报批评))"),
+    # No 决定 at all (tax decisions): "根据《…》第…条的规定，对你单位…处…的罚款…元。"
+    re.compile(r"(?<=规定)\s*[，,]\s*(?=[^。]{0,40}(?:处以|处|给予|并处)[^。]{0,40}(?:罚款|警告|没收))"),
 )
 _PROPOSED = re.compile(r"拟|将要|准备")
 _ENUMERATED = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十\d]{1,2}[)）]|[\d]{1,2}\s*[.．、]|[一二三四五六七八九十]{1,2}\s*、|[①②③④⑤⑥⑦⑧⑨])")
@@ -54,7 +66,8 @@ _DATE_LINE = 26  # a signature's date line is short: a date, perhaps 日期：
 
 
 def _lines(text: str) -> list[str]:
-    lines = (" ".join(line.split()) for line in text.replace("\r", "\n").split("\n"))
+    text = _RUN_TOGETHER.sub("\n", text.replace("\r", "\n"))
+    lines = (" ".join(line.split()) for line in text.split("\n"))
     return [line for line in lines if line]
 
 
@@ -70,6 +83,8 @@ def case_in_text(text: str | None) -> Case | None:
     lines = _lines(text)
     party_at = next((i for i, line in enumerate(lines) if _PARTY_LABEL.match(line)), None)
     if party_at is None:
+        party_at = _addressed(lines)
+    if party_at is None:
         return None
     head = lines[max(0, party_at - 8) : party_at]
     if any(is_notice_heading(line) and len(line) <= 60 for line in head):
@@ -77,6 +92,7 @@ def case_in_text(text: str | None) -> Case | None:
     values: dict[str, str] = {}
     values["party"] = _party(lines, party_at) or ""
     number = next((m.group(0) for line in head if (m := NUMBER.search(line))), None)
+    number = number or next((line for line in head if BARE_NUMBER.fullmatch(line)), None)
     number = number or next((m.group(1) for line in lines[: party_at + 6] if (m := _NUMBER_LABEL.match(line))), None)
     if number:
         values["number"] = number
@@ -114,8 +130,25 @@ def case_in_text(text: str | None) -> Case | None:
     return make_case(values)
 
 
+# A decision addressed to its party, as tax decisions are: "示例贸易有限公司：（纳税人识别号：9144…）".
+_SALUTATION = re.compile(r"^([^：:，,。；;《》]{2,40})[：:]\s*(?:[（(]?\s*(?:统一社会信用代码|纳税人识别号|社会信用代码|注册号)[^）)]*[）)]?)?$")
+
+
+def _addressed(lines: list[str]) -> int | None:
+    """The salutation line under the 文号 that names the party, when no line is labelled 当事人."""
+    for i, line in enumerate(lines[:40]):
+        if NUMBER.search(line) and len(line) <= 40:
+            for j in range(i + 1, min(i + 3, len(lines))):
+                match = _SALUTATION.match(lines[j])
+                if match and not re.search(r"决定|处罚|告知|通知|日期|时间|地址|电话", match.group(1)):
+                    return j
+            return None
+    return None
+
+
 def _party(lines: list[str], at: int) -> str | None:
-    value = _PARTY_LABEL.match(lines[at]).group(1).strip()  # type: ignore[union-attr]
+    label = _PARTY_LABEL.match(lines[at]) or _SALUTATION.match(lines[at])
+    value = label.group(1).strip()  # type: ignore[union-attr]
     if not value and at + 1 < len(lines) and not _CODE_LABEL.search(lines[at + 1]):
         value = lines[at + 1]
     return clean_party(value)
@@ -194,8 +227,8 @@ def _violation(body: list[str], decided_line: int) -> str | None:
         heading = _HEADING.match(line)
         if heading and _VIOLATION_HEADING.search(heading.group(2)[:20]):
             rest = heading.group(2)
-            inline = re.split(r"[:：]", rest, maxsplit=1)
-            taken = [inline[1].strip()] if len(inline) == 2 and inline[1].strip() and len(rest) > 30 else []
+            inline = re.split(r"[:：]|(?<=[^\s]{4})\s+", rest, maxsplit=1)  # "一、违法事实：经查…" / "一、违法事实 经查…"
+            taken = [inline[1].strip()] if len(inline) == 2 and inline[1].strip() and len(inline[0]) <= 20 and len(rest) > 30 else []
             for line2 in body[i + 1 :]:
                 if _HEADING.match(line2):
                     break
@@ -206,10 +239,17 @@ def _violation(body: list[str], decided_line: int) -> str | None:
         return None
     taken = []
     for line in body[start:decided_line + 1]:
-        if re.match(r"^\s*(?:当事人的?上述行为|你(?:单位|公司)?的?上述行为|上述行为|以上行为|该行为|综上|本机关认为|本局认为|我局认为|根据|依据|按照|鉴于)", line) and taken:
+        if taken and _REASONING.match(line):
             break
         taken.append(line)
     return clean_text("\n".join(taken))
+
+
+# Where the facts end and the reasoning starts, in a decision without section headings.
+_REASONING = re.compile(
+    r"^\s*(?:[^。，]{0,20}上述(?:违法)?行为|以上行为|该行为|综上|根据|依据|按照|依照|鉴于|"
+    r"(?:我|本)(?:会|局|厅|委|机关|所|院|大队|分局)认为|[^。，]{0,20}违反了|[^。]{0,20}(?:陈述|申辩|听证)(?:中|时|期间)?(?:提出|称))"
+)
 
 
 def _signature(tail: list[str]) -> tuple[str | None, str | None] | None:
@@ -230,6 +270,23 @@ def _signature(tail: list[str]) -> tuple[str | None, str | None] | None:
         if authority is None and i + 1 < len(tail) and _ORG.match(_STAMP.sub("", tail[i + 1]).strip()):
             authority = clean_line(_STAMP.sub("", tail[i + 1]).strip())
         return authority, day
+    return _signature_in_line(" ".join(tail[:40]))
+
+
+_ORG_NAME = r"[\u4e00-\u9fa5（）()]{2,40}?(?:局|委员会|厅|办公室|政府|大队|支队|分局|中心|署|所|院|站|部|监督局|管理局)"
+
+
+def _signature_in_line(text: str) -> tuple[str | None, str | None] | None:
+    """The signature run into the text's last line: "…申请行政复议。 示例市生态环境局 2026年3月5日"."""
+    for match in all_dates(text):
+        after = _STAMP.sub("", text[match.end() : match.end() + 12]).strip()
+        if after and not re.match(r"^[\s（(]", after):
+            continue  # a date inside a sentence
+        before = _STAMP.sub("", text[max(0, match.start() - 50) : match.start()]).rstrip()
+        org = re.search(r"(?:^|[。；;\s])(" + _ORG_NAME + r")$", before)
+        if org is None:
+            continue
+        return clean_line(org.group(1)), iso_date(match.group(0))
     return None
 
 

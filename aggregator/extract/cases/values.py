@@ -60,7 +60,9 @@ def clean_party(value: str | None) -> str | None:
     value = clean_line(value)
     if value is None:
         return None
-    value = re.split(r"\s*[（(，,；;]\s*(?:统一社会信用代码|社会信用代码|注册号|住所|地址|法定代表人|负责人|经营者|身份证)", value)[0]
+    value = re.split(r"\s*[（(，,；;]\s*(?:统一社会信用代码|社会信用代码|注册号|住所|地址|法定代表人|负责人|经营者|身份证|以下简称|下称)", value)[0]
+    # A name has no comma: what follows one describes the party (，男，1970年出生，住…).
+    value = re.split(r"\s*[，,；;]\s*", value)[0]
     value = re.split(r"\s+(?:统一社会信用代码|住所|地址|法定代表人)[:：]", value)[0]
     # A role or an ID after a person's name: 陈首伟（时任…副总经理）. A company's own brackets
     # (…（上海）有限公司, （有限合伙）) stay.
