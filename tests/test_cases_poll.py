@@ -122,6 +122,17 @@ DOCX_19 = make_docx([
     "示例市生态环境局",
     "2026年3月28日",
 ])
+PDF_20 = make_pdf([
+    "示例县生态环境分局行政处罚决定书",
+    "示环罚〔2026〕20号",
+    "当事人：示例石材加工厂",
+    "一、环境违法事实和证据",
+    "你厂切割工序产生的废水未经处理直接排入外环境。",
+    "二、行政处罚的依据、种类",
+    "依据《中华人民共和国水污染防治法》第八十三条第二项的规定，我局决定对你厂罚款人民币拾万元整。",
+    "示例县生态环境分局",
+    "2026年3月30日",
+])
 DOCX_DECISION = make_docx([
     "示例县环境保护局行政处罚决定书",
     "示环罚〔2026〕18号",
@@ -301,22 +312,40 @@ def bare_page(title: str, published: str, body: str) -> str:
 </head><body>{NAV}<div id="zoom">{body}</div></body></html>"""
 
 
+def framed_shell(title: str, published: str, body: str) -> str:
+    """A shell page in its site's frame: header, breadcrumb, 发布时间 line, footer around a body
+    that is only the link (the frame's text may pass for a body: the PDF is read all the same,
+    being named as a decision)."""
+    return f"""<html><head><meta charset="utf-8"><meta name="ArticleTitle" content="{title}">
+<meta name="PubDate" content="{published}"></head><body><div class="header"><div class="nav">{NAV}</div></div>
+<div class="main"><div class="position">当前位置：<a href="/">首页</a> &gt; <a href="/col/1/">行政处罚</a></div>
+<div class="article"><h1>{title}</h1><div class="info">发布时间：{published} 来源：示例县生态环境分局</div>
+<div id="zoom" class="content">{body}</div></div></div>
+<div class="footer"><p>主办单位：示例县生态环境分局</p><p>地址：示例县人民路1号 电话：0000-12345678</p></div></body></html>"""
+
+
 @pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "worker-process"])
 def test_decisions_only_in_documents_give_their_rows_the_case(tmp_path: Path, site: Site, capsys, workers: int) -> None:
     site.add("/list/", list_page([
         ("/art/17.html", "关于示例印染有限公司的行政处罚决定", "2026-03-22"),  # a shell: only a link to the PDF
         ("/files/xzcf-18.docx", "示例砖瓦厂行政处罚决定书", "2026-03-26"),  # the row is the document itself
         ("/art/19.html", "示例市生态环境局行政处罚决定公开", "2026-03-29"),  # a notice; the decision is its DOCX
+        ("/art/20.html", "示环罚〔2026〕20号", "2026-03-31"),  # a shell in its frame, listed by its 文号
     ]))
+    site.add("/art/20.html", framed_shell("示环罚〔2026〕20号", "2026-03-31 10:00",
+                                          '<p>附件：<a href="/files/20.pdf">行政处罚决定书.pdf</a></p>'))
+    site.add("/files/20.pdf", Response(PDF_20, content_type="application/pdf"))
     site.add("/art/17.html", bare_page("关于示例印染有限公司的行政处罚决定", "2026-03-22 11:00", SHELL))
     site.add("/files/xzcf-17.pdf", Response(PDF_DECISION, content_type="application/pdf"))
     site.add("/files/xzcf-18.docx", Response(DOCX_DECISION, content_type=DOCX_TYPE))
     site.add("/art/19.html", bare_page("示例市生态环境局行政处罚决定公开", "2026-03-29 16:00", NOTICE))
     site.add("/files/19.docx", Response(DOCX_19, content_type=DOCX_TYPE))
     config = config_for(tmp_path, site, workers)
-    assert poll(config, capsys) == "bureau: 3 found, 3 new, 0 changed, 0 reposts"
+    assert poll(config, capsys) == "bureau: 4 found, 4 new, 0 changed, 0 reposts"
 
     cases = stored_cases(tmp_path)
+    framed = cases["示例石材加工厂 罚款10万元（示环罚〔2026〕20号）"]
+    assert framed is not None and (framed.number, framed.fine_yuan, framed.date) == ("示环罚〔2026〕20号", 100000, "2026-03-30")
     pdf = cases["关于示例印染有限公司的行政处罚决定"]
     assert pdf is not None
     assert (pdf.number, pdf.party, pdf.credit_code, pdf.fine_yuan, pdf.date) == (
