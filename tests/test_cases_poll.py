@@ -425,3 +425,37 @@ def test_try_article_prints_the_case_a_shell_pages_pdf_states(site: Site, capsys
     shown = json.loads(capsys.readouterr().out)
     assert shown["case"]["number"] == "示环罚〔2026〕17号" and shown["case"]["party"] == "示例印染有限公司"
     assert shown["case"]["fine_yuan"] == 80000 and shown["content_from"] == "attachment"
+
+
+def test_cases_without_a_number_are_kept_apart_by_party_and_date_and_a_row_inserted_above_moves_none(
+    tmp_path: Path, site: Site, capsys
+) -> None:
+    # A county's monthly table: no 文号 column; the newest case goes on top, renumbering the rows.
+    head = "<tr><th>序号</th><th>当事人名称</th><th>违法事实</th><th>处罚内容</th><th>日期</th></tr>"
+
+    def page(rows: list[tuple[str, str, str, str]]) -> str:
+        cells = "".join(
+            f"<tr><td>{n}</td>{''.join(f'<td>{value}</td>' for value in row)}</tr>" for n, row in enumerate(rows, start=1)
+        )
+        return article("示例县环境行政处罚案件信息公开", "2026-09-30 17:00", f'<table border="1">{head}{cells}</table>')
+
+    rows = [
+        ("示例混凝土搅拌站", "物料露天堆放未覆盖", "罚款人民币2万元", "2026-09-12"),
+        ("示例汽车修理厂", "危险废物未分类贮存", "罚款人民币4万元", "2026-09-03"),
+    ]
+    listed = ("/art/county-9.html", "示例县环境行政处罚案件信息公开", "2026-09-30")
+    site.add("/list/", list_page([listed]))
+    site.add("/art/county-9.html", page(rows))
+    config = config_for(tmp_path, site)
+    assert poll(config, capsys) == "bureau: 1 found, 2 new, 0 changed, 0 reposts"
+    first = {title: entry.id for title, entry in atom(tmp_path).items()}
+    assert len(first) == 2 and all(case and case.number is None for case in stored_cases(tmp_path).values())
+    assert {title.split(" ")[0] for title in first} == {"示例混凝土搅拌站", "示例汽车修理厂"}
+
+    site.add("/art/county-9.html", page([("示例家具厂", "喷漆废气未经处理排放", "罚款人民币6万元", "2026-09-26"), *rows]))
+    site.add("/list/", list_page([(listed[0], listed[1], "2026-10-01")]))
+    assert poll(config, capsys) == "bureau: 1 found, 1 new, 0 changed, 0 reposts"
+    after = {title: entry.id for title, entry in atom(tmp_path).items()}
+    assert len(after) == 3 and {title: after[title] for title in first} == first
+    (added,) = set(after) - set(first)
+    assert added.startswith("示例家具厂") and "喷漆废气未经处理排放" in atom(tmp_path)[added].content[0].value

@@ -188,7 +188,25 @@ def _span(value: str | None) -> int:
 
 
 def _one_row_table(heading: list[etree._Element], row: etree._Element) -> str:
+    """The heading rows and the case's row, without a 序号 column: a row's number moves when
+    the publisher inserts a case above it, and the entry must not change with it."""
+    kept = [copy.deepcopy(one) for one in (*heading, row)]
+    cells = [[cell for cell in one if isinstance(cell.tag, str)] for one in kept]
+    width = len(cells[-1])
+    ordinal = next(
+        (
+            at for head in cells[:-1] if len(head) == width for at, cell in enumerate(head)
+            if _text(cell) == "序号" and _text(cells[-1][at]).isdigit()
+        ),
+        None,
+    )
     table = etree.Element("table")
-    for kept in (*heading, row):
-        table.append(copy.deepcopy(kept))
+    for one, its in zip(kept, cells):
+        if ordinal is not None and len(its) == width:
+            one.remove(its[ordinal])
+        table.append(one)
     return lxml.html.tostring(table, encoding="unicode")
+
+
+def _text(cell: etree._Element) -> str:
+    return fold("".join(cell.itertext()))
