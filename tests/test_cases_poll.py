@@ -459,3 +459,31 @@ def test_cases_without_a_number_are_kept_apart_by_party_and_date_and_a_row_inser
     assert len(after) == 3 and {title: after[title] for title in first} == first
     (added,) = set(after) - set(first)
     assert added.startswith("示例家具厂") and "喷漆废气未经处理排放" in atom(tmp_path)[added].content[0].value
+
+
+def test_a_shell_page_linking_two_decisions_is_two_entries_and_a_page_with_a_text_of_its_own_stays_one(
+    tmp_path: Path, site: Site, capsys
+) -> None:
+    two = '<p>附件：<a href="/files/xzcf-17.pdf">行政处罚决定书1.pdf</a> <a href="/files/20.pdf">行政处罚决定书2.pdf</a></p>'
+    site.add("/list/", list_page([("/art/shell.html", "行政处罚决定书（2026年3月）", "2026-03-31"),
+                                  ("/art/news.html", "示例市通报两起环境违法案件查处情况", "2026-04-01")]))
+    site.add("/art/shell.html", bare_page("行政处罚决定书（2026年3月）", "2026-03-31 10:00", two))
+    site.add("/art/news.html", bare_page("示例市通报两起环境违法案件查处情况", "2026-04-01 10:00", NOTICE.replace(
+        '<a href="/files/19.docx">示环罚〔2026〕19号.docx</a>',
+        '<a href="/files/19.docx">示环罚〔2026〕19号.docx</a> <a href="/files/18.docx">示环罚〔2026〕18号.docx</a>',
+    )))
+    site.add("/files/xzcf-17.pdf", Response(PDF_DECISION, content_type="application/pdf"))
+    site.add("/files/20.pdf", Response(PDF_20, content_type="application/pdf"))
+    site.add("/files/19.docx", Response(DOCX_19, content_type=DOCX_TYPE))
+    site.add("/files/18.docx", Response(DOCX_DECISION, content_type=DOCX_TYPE))
+    config = config_for(tmp_path, site)
+    assert poll(config, capsys) == "bureau: 2 found, 3 new, 0 changed, 0 reposts"
+
+    cases = stored_cases(tmp_path)
+    assert cases["示例市通报两起环境违法案件查处情况"] is None  # its text is no one decision's
+    entries = atom(tmp_path)
+    printed = {title: entries[title].content[0].value for title, case in cases.items() if case}
+    assert {case.number for case in cases.values() if case} == {"示环罚〔2026〕17号", "示环罚〔2026〕20号"}
+    (dyeing,) = [title for title in printed if title.startswith("示例印染有限公司")]
+    assert "污水处理设施未正常运行" in printed[dyeing] and "切割工序" not in printed[dyeing]  # its own document's text
+    assert all(entries[title].link == site.url("/art/shell.html") for title in printed)

@@ -113,6 +113,13 @@ async def read_linked_documents(
         if text.reason:
             log.info("%s: %s kept as a link: %s", source.name, text.enclosure.url, text.reason)
         _add_document_case(outcome, case, text)
+    for index in {index for index, _body, _enclosure in wanted}:
+        outcome = outcomes[index]
+        assert isinstance(outcome, ArticleRead)
+        if outcome.has_body and outcome.page is not None and not outcome.page.cases and len(outcome.cases) > 1:
+            # A page of its own text linking several decisions stays one entry (its text is no
+            # one decision's); only a shell page becomes one entry per document.
+            outcome.cases, outcome.case_contents = [], []
 
 
 # A document named as a penalty decision: 行政处罚决定书, 处罚决定, or a penalty 文号 (示环罚〔2026〕15号).
