@@ -257,6 +257,26 @@ def test_a_decision_whose_lines_were_run_together() -> None:
     assert case.as_dict() == {**WANT_TEXT.as_dict(), "violation": WANT_TEXT.violation.replace("\n", " ")}
 
 
+def test_a_decision_with_a_labelled_violation_line_and_the_party_before_its_code() -> None:
+    lines = [
+        "某省生态环境厅行政处罚决定书",
+        "某环罚〔2025〕9号",
+        "某某化工有限公司：统一社会信用代码：91340100MA2XXXXX7P",
+        "环境违法行为：我厅于2025年4月2日对你公司进行检查，发现你公司废气处理设施未正常运行。",
+        "以上事实，有现场检查笔录等证据为凭。",
+        "你公司上述行为违反了《中华人民共和国大气污染防治法》第二十条第二款的规定。",
+        "依据《中华人民共和国大气污染防治法》第九十九条第三项的规定，我厅决定对你公司处以罚款人民币贰拾万元整。",
+        "某省生态环境厅",
+        "2025年5月6日",
+    ]
+    assert case_in_text("\n".join(lines)) == Case(
+        number="某环罚〔2025〕9号", party="某某化工有限公司", credit_code="91340100MA2XXXXX7P",
+        violation="我厅于2025年4月2日对你公司进行检查，发现你公司废气处理设施未正常运行。\n以上事实，有现场检查笔录等证据为凭。",
+        basis="《中华人民共和国大气污染防治法》第九十九条第三项", penalty="对你公司处以罚款人民币贰拾万元整。", fine_yuan=200000,
+        date="2025-05-06", authority="某省生态环境厅",
+    )
+
+
 def test_a_tax_decision_addressed_to_its_party_with_no_decide_word() -> None:
     lines = [
         "国家税务总局示例市税务局第一稽查局",

@@ -234,10 +234,17 @@ def _violation(body: list[str], decided_line: int) -> str | None:
                     break
                 taken.append(line2)
             return clean_text("\n".join(taken))
-    start = next((i for i, line in enumerate(body[:decided_line]) if re.match(r"^\s*(?:经查|经调查|经查明|现查明)", line)), None)
+    taken: list[str] = []
+    start = None
+    for i, line in enumerate(body[:decided_line]):
+        if labelled := _VIOLATION_LABEL.match(line):  # "环境违法行为：…" on a line of its own
+            start, taken = i + 1, [labelled.group(1)] if labelled.group(1) else []
+            break
+        if re.match(r"^\s*(?:经查|经调查|经查明|现查明)", line):
+            start = i
+            break
     if start is None:
         return None
-    taken = []
     for line in body[start:decided_line + 1]:
         if taken and _REASONING.match(line):
             break
@@ -245,6 +252,7 @@ def _violation(body: list[str], decided_line: int) -> str | None:
     return clean_text("\n".join(taken))
 
 
+_VIOLATION_LABEL = re.compile(r"^\s*(?:主要)?(?:生态)?(?:环境)?违法(?:违规)?(?:事实|行为)(?:和证据|及证据)?\s*[:：]\s*(.*)$")
 # Where the facts end and the reasoning starts, in a decision without section headings.
 _REASONING = re.compile(
     r"^\s*(?:[^。，]{0,20}上述(?:违法)?行为|以上行为|该行为|综上|根据|依据|按照|依照|鉴于|"
