@@ -18,6 +18,7 @@ from .classify import classify
 from .config import Config, Source
 from .enrich import DocumentLimits, mark_documents, read_one
 from .extract.article import ArticlePage
+from .extract.cases import case_in_text
 from .extract.decode import decode_page
 from .extract.list_rows import node_text
 from .extract.probe import SelectorMatch, probe_selectors
@@ -113,6 +114,8 @@ async def _article(
     ]
     unread = [f"{d.enclosure.url}: {d.reason}" for d in read.documents if d.reason]
     content_text = page.content_text if read.has_body or not raw.attachment_text else raw.attachment_text
+    # The decisions the page states, else the one its document states (a shell page around a PDF).
+    cases = page.cases or [case for case in (raw.case or case_in_text(raw.attachment_text),) if case]
     return Preview(
         url=result.url,
         kind="article",
@@ -127,6 +130,7 @@ async def _article(
             "unreadable": "; ".join(unread) or None,
             "content_html": raw.content_html,
             "content_text": content_text,
+            "cases": [case.as_dict() for case in cases],
         },
     )
 

@@ -356,3 +356,99 @@ def run_ours(page: dict, body: bytes | None = None) -> ArticleResult | ListResul
     listed = read_list(result, source, ZONE, NOW, source.list_selectors)
     items = normalise_all(list(listed.items), source.name, ZONE, NOW)
     return ListResult([ListEntry(i.title, i.url, i.published) for i in items])
+
+
+# ---------------------------------------------------------------- penalty cases (issue 19)
+#
+# tests/fixtures/cases/<set>/manifest.json (see tests/fixtures/cases/README.md): each page lists the
+# cases a careful reader finds on it, in page order ([] for a page that is not a decision). Scoring:
+# short fields equal after normalisation (whitespace removed, brackets unified, full-width letters and
+# digits half-width); violation / basis / penalty right when the normalised text (punctuation removed
+# too) starts with the label's first 20 characters, ends with its last 20, and is within 10 % of its
+# length; fine_yuan exact; a field labelled null is right only when ours is null too. Case i of the page
+# is compared with our i-th case; `n cases` is the count, exact.
+
+CASES = ROOT / "tests" / "fixtures" / "cases"
+CASE_FIELDS = ("number", "party", "credit_code", "violation", "basis", "penalty", "fine_yuan", "date", "authority")
+CASE_LONG = frozenset({"violation", "basis", "penalty"})
+CASE_COUNT = "n_cases"
+_BRACKETS = str.maketrans({"〔": "(", "［": "(", "[": "(", "（": "(", "【": "(", "〕": ")", "］": ")", "]": ")", "）": ")", "】": ")"})
+_HALF_WIDTH = str.maketrans({chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)})
+
+
+def load_cases() -> list[dict]:
+    """Every labelled case page, tagged with its folder and set (`cases/tables`, `cases/texts`)."""
+    pages: list[dict] = []
+    for manifest in sorted(CASES.glob("*/manifest.json")):
+        for page in json.loads(manifest.read_text(encoding="utf-8"))["pages"]:
+            pages.append({**page, "_folder": manifest.parent, "_set": f"cases/{manifest.parent.name}"})
+    seen: set[tuple[str, str]] = set()
+    for page in pages:
+        for key in ("file", "sha256"):
+            if (page[key], key) in seen:
+                raise ValueError(f"{page['file']}: its {key} is in another case manifest entry; every page is labelled once")
+            seen.add((page[key], key))
+    return pages
+
+
+def case_short(text: object) -> str:
+    """A short field as scored: whitespace removed, brackets unified, full-width made half-width."""
+    return nows(str(text)).translate(_HALF_WIDTH).translate(_BRACKETS) if text is not None else ""
+
+
+def case_long(text: object) -> str:
+    """A long field as scored: case_short with punctuation (and symbols) removed too."""
+    import unicodedata
+
+    return "".join(ch for ch in case_short(text) if not unicodedata.category(ch).startswith(("P", "S")))
+
+
+def case_field_ok(name: str, got: object, want: object) -> bool:
+    if want is None:
+        return got is None
+    if got is None:
+        return False
+    if name == "fine_yuan":
+        return got == want
+    if name not in CASE_LONG:
+        return case_short(got) == case_short(want)
+    ours, label = case_long(got), case_long(want)
+    return ours.startswith(label[:20]) and ours.endswith(label[-20:]) and abs(len(ours) - len(label)) <= 0.1 * len(label)
+
+
+def score_cases(page: dict, got: list[dict] | None) -> dict[str, list[Check]]:
+    """field -> one Check per labelled case (and `n_cases` -> one Check for the page);
+    `got` None (the extractor failed) makes every field of every case wrong."""
+    wants: list[dict] = page["cases"]
+    ours = got or []
+    out: dict[str, list[Check]] = {CASE_COUNT: [Check(CASE_COUNT, got is not None and len(ours) == len(wants), str(len(ours)), str(len(wants)))]}
+    for name in CASE_FIELDS:
+        checks = []
+        for at, want in enumerate(wants):
+            value = ours[at].get(name) if at < len(ours) else None
+            ok = got is not None and case_field_ok(name, value, want.get(name))
+            checks.append(Check(f"{name}[{at}]", ok, short(value), short(want.get(name)), "" if value is None else str(value)))
+        out[name] = checks
+    return out
+
+
+def run_cases(page: dict) -> list[dict]:
+    """Our cases for a page, through the functions a poll uses: an HTML page read as an article
+    (decode_page + read_article: page.cases); a PDF/DOCX as the worker reads attachments
+    (read_document) and then case_in_text."""
+    from aggregator.config import Source
+    from aggregator.enrich.pages import read_article
+    from aggregator.extract.attachments import document_type, read_document
+    from aggregator.extract.cases import case_in_text
+    from aggregator.models import Enclosure, FetchResult
+
+    body = (page["_folder"] / page["file"]).read_bytes()
+    url = page.get("url") or f"http://fixture.invalid/{page['file']}"
+    kind = document_type(page["file"], "")
+    if kind and not page["file"].lower().endswith((".html", ".htm", ".shtml")):
+        text = read_document(body, Enclosure(url, kind), max_bytes=len(body) + 1, seconds=60.0).text
+        case = case_in_text(text)
+        return [case.as_dict()] if case else []
+    result = FetchResult(url=url, status=200, body=body, content_type="text/html")
+    source = Source.model_validate({"name": "bench", "url": url})
+    return [case.as_dict() for case in read_article(result, source, ZONE, NOW).cases]

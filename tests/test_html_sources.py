@@ -181,8 +181,9 @@ def test_try_article_json_gives_every_field(hanweb_site: Site, capsys) -> None:
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {
         "title", "published", "source", "author", "original_url", "content_html", "content_text",
-        "attachments", "content_from", "unreadable",
+        "attachments", "content_from", "unreadable", "case",
     }
+    assert data["case"] is None  # a news page states no penalty decision
     assert data["attachments"] is None and data["content_from"] == "page"
     assert data["published"] == "2023-11-12T09:42:56+08:00"
     assert datetime.fromisoformat(data["published"]).utcoffset().total_seconds() == 8 * 3600

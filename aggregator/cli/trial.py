@@ -108,7 +108,11 @@ def cmd_try(args: argparse.Namespace) -> int:
             for m in result.selectors
         ]
         if result.article is not None:
-            payload: object = {**result.article, **({"selectors": selectors} if selectors else {})}
+            article = dict(result.article)
+            cases = article.pop("cases", [])
+            # "case": the decision (exactly CASE_FIELDS) or null; "cases" too when the page tables several.
+            shown = {"case": cases[0] if cases else None, **({"cases": cases} if len(cases) > 1 else {})}
+            payload: object = {**article, **shown, **({"selectors": selectors} if selectors else {})}
         else:
             payload = {
                 "url": result.url,
@@ -137,6 +141,12 @@ def cmd_try(args: argparse.Namespace) -> int:
         print(match.line())
     if result.article is not None:
         for key, value in result.article.items():
+            if key == "cases":
+                for at, case in enumerate(value, 1):
+                    label = "case" if len(value) == 1 else f"case {at}"
+                    stated = ", ".join(f"{name}={shown!r}" for name, shown in case.items() if shown is not None)
+                    print(f"{label:>13}: {stated}")
+                continue
             if key == "content_html" or (value is None and key in ("attachments", "content_from", "unreadable")):
                 continue
             shown = value if key != "content_text" or value is None else _head_and_tail(value)

@@ -25,6 +25,7 @@ from ..normalise.dates import find_date_span, parse_date
 from ..normalise.text import html_to_lines, sanitize_html, without_whitespace
 from ..normalise.urls import absolute_url, site_of
 from .body import BodyChoice, choice_of, drop_forms, find_body, is_hidden, trim_edges
+from .cases import cases_in_html, may_hold_cases
 from .byline import author_from_credit, byline_lines, date_from_url, outlet_beside_date, pick_title, source_from_dateline, source_from_markup, until_related
 from .html_list import _css, node_text, select_value, split_selector
 
@@ -253,6 +254,7 @@ def extract_article(
     page.title = pick_title(tree, metas)
     text = _body_text(root)
     lines = text.split("\n")
+    decisions = may_hold_cases(text)  # a cheap look that nearly every page fails: no penalty decision here
 
     # 2. The body: the source's selector, else the best-scoring block.
     body: LexborNode | None = None
@@ -263,7 +265,7 @@ def extract_article(
             body, by_selector = nodes[0], True
         else:
             page.warnings.append(f"body selector {selectors.body!r} matched nothing")
-    choice = choice_of(body, page.title) if by_selector and body is not None else find_body(tree, root, page.title)
+    choice = choice_of(body, page.title) if by_selector and body is not None else find_body(tree, root, page.title, decisions=decisions)
     if choice is not None:
         trim_edges(choice, page.title)  # first: it holds measurements of nodes the others remove
         body = choice.nodes[0]
@@ -368,6 +370,11 @@ def extract_article(
         page.warnings.append("no article body found")
     if page.original_url == url:
         page.original_url = None
+    # 6. Penalty decisions. A page with their words is read whole (its chrome dropped): the 文号 and
+    # the deciding body often stand in the headline block above the body, and a decision table
+    # beside the menu is found either way.
+    if decisions:
+        page.cases = cases_in_html(html)
     return page
 
 

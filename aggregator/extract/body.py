@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from ..normalise.text import without_whitespace
+from .cases.table import is_decision_table
 from .list_rows import is_hidden as is_hidden_element
 from .edges import _DISCLAIMER, _EDGE_CHARS, _HAS_DATE, _LABEL_LINE, _TIME, _within, trim_edges
 
@@ -71,6 +72,7 @@ _FOOTER_MARK = re.compile(
     re.I,
 )
 _FOOTER_CHARS = 600
+_TABLE_SHARE = 0.7  # a decision table's box: the table is this share of its text
 
 
 @dataclass(slots=True, eq=False)
@@ -305,8 +307,11 @@ def _siblings(winner: Block, by_node: dict[int, Block]) -> list[LexborNode]:
 
 
 
-def find_body(tree: LexborHTMLParser, root: LexborNode, title: str | None = None) -> BodyChoice | None:
-    """The elements that hold the article's text, or None when nothing reads as text."""
+def find_body(tree: LexborHTMLParser, root: LexborNode, title: str | None = None, *, decisions: bool = True) -> BodyChoice | None:
+    """The elements that hold the article's text, or None when nothing reads as text.
+
+    `decisions=False` says the page has no penalty-decision words (cases.may_hold_cases), so no
+    table on it is looked at as a decision table."""
     blocks = _measure(root)
     _score(blocks, without_whitespace(title) if title else None)
     winner = max(blocks, key=lambda b: (b.final, b.depth), default=None)
@@ -323,8 +328,42 @@ def find_body(tree: LexborHTMLParser, root: LexborNode, title: str | None = None
     hint = _hint(tree, winner, by_node)
     nodes = _siblings(winner, by_node) if hint is None else [hint.node]
     ids = {node.mem_id for node in nodes}
+    table = _decision_table(root, blocks, by_node, ids) if decisions else None
+    if table is not None:
+        nodes, ids = [table.node], {table.node.mem_id}
     inside = [b for b in blocks if b.is_block and b.own_chars and _within(b, ids)]
     return BodyChoice(nodes=nodes, blocks=inside)
+
+
+def _decision_table(root: LexborNode, blocks: list[Block], by_node: dict[int, Block], ids: set[int]) -> Block | None:
+    """The element holding the page's penalty-decision table(s) (行政处罚决定书文号 | 当事人 | 处罚内容 …),
+    when the chosen body is not already that element.
+
+    Such a table's cells are short labels and values with little punctuation, so the menu or a
+    sidebar of duties (职责) beside it outscores it, alone or with the table inside a page-wide
+    container. The body is then the table, with what stands around it inside its own box (a
+    heading, a note) as long as the table is most of that box's text."""
+    if not any(b.node.tag == "table" for b in blocks):
+        return None
+    tables: list[Block] = []
+    seen: set[str] = set()
+    for node in root.css("table"):
+        if node.mem_id in by_node and len(node.css("table")) == 1 and is_decision_table(node):
+            text = without_whitespace(node.text(deep=True, separator="", strip=False))
+            if text not in seen:  # a second copy of the same table (a print view) is not more content
+                seen.add(text)
+                tables.append(by_node[node.mem_id])
+    if not tables:
+        return None
+    region: Block | None = tables[0]
+    while region is not None and not all(_within(table, {region.node.mem_id}) for table in tables):
+        region = region.parent
+    if region is None or region.node is root:
+        region = tables[0]
+    table_chars = sum(table.chars for table in tables)
+    while region.parent is not None and region.parent.node is not root and table_chars >= _TABLE_SHARE * region.parent.chars:
+        region = region.parent
+    return None if region.node.mem_id in ids and len(ids) == 1 else region
 
 
 def _hint(tree: LexborHTMLParser, winner: Block, by_node: dict[int, Block]) -> Block | None:

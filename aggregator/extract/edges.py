@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from selectolax.lexbor import LexborNode
 
 from ..normalise.text import without_whitespace
+from .cases.table import is_decision_table
 
 if TYPE_CHECKING:
     from .body import Block, BodyChoice
@@ -213,9 +214,31 @@ def _record_tables(choice: BodyChoice, tops: set[int], removed: set[int]) -> lis
             if len({m.group(0) for m in _RECORD_LABEL.finditer(node.node.text(deep=True, separator="", strip=False))}) >= _RECORD_LABELS:
                 box = node
             node = node.parent
-        if box is not None:
-            found.append(box)
+        if box is not None and not _in_decision_table(box):
+            found.append(box)  # a decision's table (文号, 当事人, 处罚 …) is the text, not its record
     return found
+
+
+def _decision_tables(tops: list[LexborNode]) -> set[int]:
+    """The penalty-decision tables in the body (mem_ids); none on the pages that state no penalty."""
+    found: set[int] = set()
+    for top in tops:
+        if "处罚" not in top.text(deep=True, separator="", strip=False):
+            continue
+        found |= {table.mem_id for table in top.css("table") if len(table.css("table")) == 1 and is_decision_table(table)}
+    return found
+
+
+def _in_decision_table(box: Block) -> bool:
+    """`box` is, holds or sits in a penalty-decision table (文号 beside 当事人, 处罚内容 …)."""
+    if any(is_decision_table(table) for table in box.node.css("table")):
+        return True
+    node: Block | None = box.parent
+    while node is not None:
+        if node.node.tag == "table" and is_decision_table(node.node):
+            return True
+        node = node.parent
+    return False
 
 
 def _headline_block(choice: BodyChoice, title: str | None, removed: set[int]) -> list[Block]:
@@ -247,6 +270,9 @@ def trim_edges(choice: BodyChoice, title: str | None) -> None:
     """Cut bylines, credits and chrome from the start and end of the body, in place."""
     compact_title = without_whitespace(title) if title else None
     tops = {node.mem_id for node in choice.nodes}
+    # A penalty-decision table in the body is text to its last cell: its short label and value
+    # cells (文号, a date, a name) look like subtitles, bylines and chrome to the rules below.
+    tables = _decision_tables(choice.nodes)
     removed: set[int] = set()
 
     def drop(block: Block) -> None:
@@ -258,6 +284,8 @@ def trim_edges(choice: BodyChoice, title: str | None) -> None:
         for block in blocks:
             if _within(block, removed):
                 continue
+            if tables and _within(block, tables):
+                return
             text = block.own_text
             if not text:
                 continue
@@ -278,6 +306,8 @@ def trim_edges(choice: BodyChoice, title: str | None) -> None:
     for box in boxes:
         drop(box)
     headline = _headline_block(choice, compact_title, removed)
+    if tables:
+        headline = headline[: next((at for at, block in enumerate(headline) if _within(block, tables)), len(headline))]
     kicker = without_whitespace(headline[0].own_text) if headline else ""
     if kicker and not boxes and not (compact_title or "").startswith(kicker):
         choice.cut_start = kicker[:40]  # a kicker above the repeated headline; the byline is above both
