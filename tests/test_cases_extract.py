@@ -212,6 +212,22 @@ def test_merged_cells_across_columns_and_a_two_row_header() -> None:
     ]
 
 
+def test_a_table_on_its_side_gives_one_case_per_column() -> None:
+    html = """<table><tr><td>序号</td><td>1</td><td>2</td></tr>
+    <tr><td>当事人名称</td><td>某农村商业银行股份有限公司</td><td>舒某（时任该行独立审批人）</td></tr>
+    <tr><td>行政处罚决定书文号</td><td>商金监罚决字〔2025〕10号</td><td>商金监罚决字〔2025〕11号</td></tr>
+    <tr><td>主要违法违规行为</td><td colspan="2">贷前调查不尽职</td></tr>
+    <tr><td>行政处罚内容</td><td>罚款30万元</td><td>警告</td></tr>
+    <tr><td>作出决定机关</td><td colspan="2">商洛金融监管分局</td></tr></table>"""
+    assert cases_in_html(html) == [
+        Case(number="商金监罚决字〔2025〕10号", party="某农村商业银行股份有限公司", violation="贷前调查不尽职", penalty="罚款30万元",
+             fine_yuan=300000, authority="商洛金融监管分局"),
+        Case(number="商金监罚决字〔2025〕11号", party="舒某", violation="贷前调查不尽职", penalty="警告", authority="商洛金融监管分局"),
+    ]
+    wide = PAIRS_TABLE.replace("</td></tr>", "</td><td></td></tr>").replace("<td>示例建材有限公司</td><td></td>", '<td colspan="2">示例建材有限公司</td>')
+    assert cases_in_html(wide) == [WANT_PAIRS]  # a label | value table with a spare column is one case
+
+
 def test_broken_spans_do_not_crash() -> None:
     html = """<table><tr><th>当事人</th><th>文号</th><th>处罚内容</th></tr>
     <tr><td rowspan="0">甲</td><td colspan="x">甲罚〔2024〕1号</td><td rowspan="99999">罚款1万元</td></tr>
