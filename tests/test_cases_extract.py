@@ -133,6 +133,7 @@ def test_a_title_that_is_only_a_number_becomes_party_penalty_and_number() -> Non
     assert looks_like_number("示环罚〔2026〕15号")
     assert looks_like_number(" 京市监罚字[2024]第12号 ")
     assert looks_like_number("行政处罚决定书（示环罚〔2026〕15号）") and looks_like_number("〔2024〕12号")
+    assert looks_like_number("（湘）应急罚〔2024〕12号")
     assert not looks_like_number("关于示环罚〔2026〕15号的说明")
     assert not looks_like_number("示例市生态环境局行政处罚信息公开")
     assert titled("示环罚〔2026〕15号", WANT_PAIRS) == "示例建材有限公司 罚款35.6万元（示环罚〔2026〕15号）"

@@ -24,7 +24,7 @@ _LEFT = r"[〔\[［(（【]"
 _RIGHT = r"[〕\]］)）】]"
 # A 文号: issuer's abbreviation, the year in brackets, the serial and 号 (示环罚〔2026〕15号, 京市监罚字[2024]第12号).
 NUMBER = re.compile(
-    r"[\u4e00-\u9fa5A-Za-z]{1,20}" + _LEFT + r"\s*(?:19|20)\d{2}\s*" + _RIGHT + r"\s*(?:第\s*)?[0-9０-９A-Za-z\-－—]{1,12}\s*号"
+    r"(?:[（(][\u4e00-\u9fa5A-Za-z]{1,6}[)）])?[\u4e00-\u9fa5A-Za-z]{1,20}" + _LEFT + r"\s*(?:19|20)\d{2}\s*" + _RIGHT + r"\s*(?:第\s*)?[0-9０-９A-Za-z\-－—]{1,12}\s*号"
     r"|[\u4e00-\u9fa5]{1,16}(?:罚|处|决)[\u4e00-\u9fa5]{0,4}字?\s*(?:19|20)\d{2}\s*(?:年)?\s*第?\s*[0-9\-－]{1,10}\s*号"
 )
 # A line that is only 〔2024〕12号: the issuer's name stands in the heading (证监会 decisions).
