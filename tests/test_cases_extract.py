@@ -400,6 +400,18 @@ def test_a_securities_decision_with_several_parties_and_a_bare_number() -> None:
     assert case.basis == "《中华人民共和国证券法》第一百九十七条第二款"
 
 
+def test_a_decision_table_in_a_docx_reads_like_the_table() -> None:
+    rows = [[label, value] for label, value in (
+        ("行政处罚决定书文号", "示环罚〔2026〕15号"), ("被处罚当事人", "示例建材有限公司"), ("统一社会信用代码", "91110000MA01ABCD3X"),
+        ("主要违法事实", "该公司露天堆放物料未采取防尘措施。"), ("行政处罚依据", "《中华人民共和国大气污染防治法》第一百零八条第一项"),
+        ("行政处罚内容", "罚款人民币35.6万元"), ("作出处罚决定的机关", "示例市生态环境局"), ("作出处罚决定的日期", "2026年3月5日"),
+    )]
+    body = make_docx(["行政处罚信息公开表"], table=rows)
+    text = read_document(body, Enclosure("http://127.0.0.1/a.docx", DOCX), max_bytes=10**7, seconds=30).text
+    assert case_in_text(text) == WANT_PAIRS
+    assert case_in_text(text.replace("行政处罚信息公开表", "行政处罚事先告知书")) is None
+
+
 @pytest.mark.parametrize("kind", [PDF, DOCX])
 def test_a_decision_in_an_attachment(kind: str) -> None:
     body = make_pdf(TEXT_DECISION) if kind == PDF else make_docx(TEXT_DECISION)

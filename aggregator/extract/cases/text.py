@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from ...models import Case
-from .labels import all_dates, iso_date
+from .labels import OTHER, all_dates, field_of, iso_date
 from .values import clean_code, clean_line, clean_number, clean_party, clean_text, make_case
 
 __all__ = ["BARE_NUMBER", "case_in_text", "is_notice_heading", "NUMBER"]
@@ -85,7 +85,9 @@ def case_in_text(text: str | None) -> Case | None:
     if party_at is None:
         party_at = _addressed(lines)
     if party_at is None:
-        return None
+        if any(is_notice_heading(line) and len(line) <= 60 for line in lines[:10]):
+            return None
+        return _label_lines(lines)
     head = lines[max(0, party_at - 8) : party_at]
     if any(is_notice_heading(line) and len(line) <= 60 for line in head):
         return None
@@ -144,6 +146,21 @@ def _addressed(lines: list[str]) -> int | None:
                     return j
             return None
     return None
+
+
+_LABEL_LINE = re.compile(r"^([^\s:：]{2,24})(?:\s*[:：]\s*|\s+)(.+)$")
+
+
+def _label_lines(lines: list[str]) -> Case | None:
+    """A decision table as a document's text gives it: one "label value" line per row
+    (行政处罚决定书文号 金罚决字〔2024〕36号 / 被处罚当事人 …), read like the table itself."""
+    values: dict[str, str] = {}
+    for line in lines:
+        match = _LABEL_LINE.match(line)
+        name = field_of(match.group(1)) if match else None
+        if match and name not in (None, OTHER) and name not in values:
+            values[name] = match.group(2).strip()
+    return make_case(values, pairs=True) if len(values) >= 3 else None
 
 
 def _party(lines: list[str], at: int) -> str | None:
