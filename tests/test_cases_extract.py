@@ -242,6 +242,12 @@ def test_a_decision_as_text_with_sections_signature_and_chinese_date() -> None:
     assert case_in_text("\n".join(TEXT_DECISION)) == WANT_TEXT
 
 
+def test_a_menu_of_other_decisions_above_the_text_gives_not_their_number() -> None:
+    menu = "<ul>" + "".join(f"<li><a href='/{i}.html'>示环罚〔2026〕{i}号</a></li>" for i in (13, 14)) + "</ul>"
+    html = _page(TEXT_DECISION).replace("<div class='content'>", menu + "<div class='content'>")
+    assert cases_in_html(html) == [WANT_TEXT]
+
+
 def test_a_decision_without_section_headings_and_a_list_of_penalties() -> None:
     lines = [
         "乙区市场监督管理局行政处罚决定书",

@@ -93,8 +93,9 @@ def case_in_text(text: str | None) -> Case | None:
         return None
     values: dict[str, str] = {}
     values["party"] = _party(lines, party_at) or ""
-    number = next((m.group(0) for line in head if (m := NUMBER.search(line))), None)
-    number = number or next((line for line in head if BARE_NUMBER.fullmatch(line)), None)
+    # The nearest above the party: the lines further up may be a menu of other decisions.
+    number = next((m.group(0) for line in reversed(head) if (m := NUMBER.search(line))), None)
+    number = number or next((line for line in reversed(head) if BARE_NUMBER.fullmatch(line)), None)
     number = number or next((m.group(1) for line in lines[: party_at + 6] if (m := _NUMBER_LABEL.match(line))), None)
     if number:
         values["number"] = number
@@ -123,7 +124,7 @@ def case_in_text(text: str | None) -> Case | None:
         if authority:
             values["authority"] = authority
     if "authority" not in values:
-        heading = next((line for line in head if _DOC_HEADING.search(line) and len(line) <= 50), None)
+        heading = next((line for line in reversed(head) if _DOC_HEADING.search(line) and len(line) <= 50), None)
         if heading and (name := re.sub(r"(?:税务)?(?:行政)?处罚决定书.*$", "", heading)) and _ORG.match(name):
             values["authority"] = name
     has_doc = any(_DOC_HEADING.search(line) for line in head) or "处罚决定" in text[:2000]
