@@ -63,6 +63,8 @@ _ARTICLE_END = re.compile(r"第[一二三四五六七八九十百千零〇\d]+(?
 _ORG = re.compile(r"^[\u4e00-\u9fa5（）()]{2,40}(?:局|委员会|委|厅|办公室|办|政府|大队|支队|分局|中心|署|所|院|站|队|部|处|会|监督局|管理局|分公司)$")
 _STAMP = re.compile(r"[（(]\s*(?:印章|盖章|公章|章)\s*[)）]|（?此页无正文）?")
 _DATE_LINE = 26  # a signature's date line is short: a date, perhaps 日期：
+_NEAR_DECISION = 10  # lines between the decision and an unsigned date (payment, 复议 terms)
+_CHINESE_DATE = re.compile(r"[〇○零Ｏ一二]{2}[〇○零Ｏ一二三四五六七八九]{2}\s*年")
 
 
 def _lines(text: str) -> list[str]:
@@ -295,6 +297,8 @@ def _signature(tail: list[str]) -> tuple[str | None, str | None] | None:
                 break
         if authority is None and i + 1 < len(tail) and _ORG.match(_STAMP.sub("", tail[i + 1]).strip()):
             authority = clean_line(_STAMP.sub("", tail[i + 1]).strip())
+        if authority is None and i > _NEAR_DECISION and not _CHINESE_DATE.search(line):
+            continue  # a lone date far below the decision: a list of other pages, not the signature
         return authority, day
     return _signature_in_line(" ".join(tail[:40]))
 
