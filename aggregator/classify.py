@@ -10,6 +10,14 @@ Patterns are case-insensitive substrings, or regular expressions when written
 exact-case part). Fields are `title`, `body` (content or summary, tags
 stripped) and `source` (the source name and the item's 来源 origin).
 
+Rules may also ask about the item's penalty case (`Item.case`): `fine_at_least`
+(its fine in yuan is at least N) and `party` (its 当事人 contains one of the
+patterns, matched as above). A rule set "includes" an item when every condition
+it gives holds: one of the `include` patterns (if any are given) AND the fine
+AND the party. An item without a case, or whose case states no fine (or no
+party), never meets a case condition. `exclude` still removes the item whatever
+else matched. Keep/drop filters use the same conjunction for their include side.
+
 Filters run once, when an item is found: they decide what is stored. Categories
 follow the current config: `categories_now` re-derives them for a stored item
 (from each of its sources' defaults and today's rules), and publishing uses it
@@ -83,7 +91,13 @@ class _Fields:
         if name == "source":
             names = dict.fromkeys(part for part in (self._source.name, item.source, item.origin) if part)
             return "\n".join(names)
+        if name == "party":  # matched only by the `party` condition, never by `fields`
+            return (item.case.party if item.case else None) or ""
         raise ValueError(f"unknown rule field {name!r}")
+
+    @property
+    def fine(self) -> int | None:
+        return self._item.case.fine_yuan if self._item.case else None
 
 
 # A matcher says whether the pattern occurs in one field of the item.
@@ -110,27 +124,50 @@ def _first_match(patterns: Iterable[str], rules: Rules, fields: _Fields) -> tupl
     return None
 
 
+def _included(rules: Rules, fields: _Fields) -> str | None:
+    """Why the item meets every condition the rules give (include patterns, fine, party);
+    None when it misses one, or when the rules give none (an exclude-only table adds nothing)."""
+    met: list[str] = []
+    if rules.include:
+        hit = _first_match(rules.include, rules, fields)
+        if hit is None:
+            return None
+        met.append(f"{hit[0]} matches {hit[1]!r}")
+    if rules.fine_at_least is not None:
+        fine = fields.fine
+        if fine is None or fine < rules.fine_at_least:
+            return None
+        met.append(f"fine {fine:,} yuan is at least {rules.fine_at_least:,}")
+    if rules.party:
+        pattern = next((p for p in rules.party if _matcher(p)(fields, "party")), None)
+        if pattern is None:
+            return None
+        met.append(f"party {fields.text('party')!r} matches {pattern!r}")
+    return " and ".join(met) or None
+
+
 def _apply_filters(source: Source, fields: _Fields, reasons: list[str]) -> bool:
     """Source keep/drop filters. Within each, `exclude` is an exception to `include`."""
     keep = source.keep
     if keep is not None:
-        if keep.include:
-            hit = _first_match(keep.include, keep, fields)
-            if hit is None:
-                reasons.append("dropped: matches none of the keep rules")
+        if keep.include or keep.case_conditions():
+            met = _included(keep, fields)
+            if met is None:
+                reasons.append("dropped: matches none of the keep rules" if not keep.case_conditions()
+                               else "dropped: does not meet every keep rule (include, fine_at_least, party)")
                 return False
-            reasons.append(f"kept: {hit[0]} matches {hit[1]!r}")
+            reasons.append(f"kept: {met}")
         hit = _first_match(keep.exclude, keep, fields)
         if hit is not None:
             reasons.append(f"dropped: {hit[0]} matches keep-exclude {hit[1]!r}")
             return False
     drop = source.drop
     if drop is not None:
-        hit = _first_match(drop.include, drop, fields)
-        if hit is not None:
+        met = _included(drop, fields)
+        if met is not None:
             spared = _first_match(drop.exclude, drop, fields)
             if spared is None:
-                reasons.append(f"dropped: {hit[0]} matches {hit[1]!r}")
+                reasons.append(f"dropped: {met}")
                 return False
             reasons.append(f"not dropped: {spared[0]} matches drop-exclude {spared[1]!r}")
     return True
@@ -149,13 +186,13 @@ def classify(item: Item, source: Source, config: Config) -> Classification:
             continue
         excluded = _first_match(rules.exclude, rules, fields)
         if excluded is not None:
-            if slug in categories or _first_match(rules.include, rules, fields) is not None:
+            if slug in categories or _included(rules, fields) is not None:
                 reasons.append(f"{slug}: excluded by {excluded[0]} matching {excluded[1]!r}")
             categories.discard(slug)
             continue
-        included = _first_match(rules.include, rules, fields)
+        included = _included(rules, fields)
         if included is not None:
-            reasons.append(f"{slug}: {included[0]} matches {included[1]!r}")
+            reasons.append(f"{slug}: {included}")
             categories.add(slug)
 
     keep = _apply_filters(source, fields, reasons)
@@ -216,10 +253,18 @@ def classification_fingerprint(config: Config) -> str:
     """Changes exactly when a category, a rule or a source's default categories change."""
     shape = {
         "version": CLASSIFY_VERSION,
-        "categories": {slug: c.rules.model_dump() if c.rules else None for slug, c in sorted(config.categories.items())},
+        "categories": {slug: _rules_shape(c.rules) for slug, c in sorted(config.categories.items())},
         "sources": {s.name: sorted(s.categories) for s in config.sources},
     }
     return hashlib.sha256(json.dumps(shape, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def _rules_shape(rules: Rules | None) -> dict[str, object] | None:
+    """The rules as the fingerprint sees them: the case keys only when given, so a config
+    that does not use them keeps the fingerprint it had (no needless re-sort on upgrade)."""
+    if rules is None:
+        return None
+    return rules.model_dump(exclude=None if rules.case_conditions() else {"fine_at_least", "party"})
 
 
 # Stored items follow the current config: the publish run re-sorts them when it changed.
@@ -230,7 +275,7 @@ def stored_as_item(stored: StoredItem) -> Item:
     return Item(
         key=stored.key, source=stored.source, url=stored.url, title=stored.title,
         published=stored.published, updated=stored.updated, origin=stored.origin,
-        summary_html=stored.summary_html, content_html=stored.content_html,
+        summary_html=stored.summary_html, content_html=stored.content_html, case=stored.case,
     )
 
 

@@ -164,10 +164,10 @@ async def _poll(
 
         enriched = await enrich(
             raws, transport, source, zone=zone, now=moment, limits=limits, known=known, budget=budget,
-            failed_before=state.page_failures,
+            failed_before=state.page_failures, case_pages_before=state.case_pages,
         )
         raws = enriched.rows
-        state.page_failures = enriched.failed
+        state.page_failures, state.case_pages = enriched.failed, enriched.case_pages
         report.notes += enriched.notes
         if enriched.retry_after:
             report.retry_after = max(report.retry_after or 0.0, enriched.retry_after)

@@ -77,8 +77,9 @@ def test_rows_linking_a_pdf_and_a_docx_become_entries_with_enclosures_and_text(t
     assert main(["poll", "--once", str(config)]) == 0
 
     entries = feed(tmp_path, "enforcement")  # the titles say nothing of 罚款: the documents' text does
-    assert set(entries) == {"粤环罚〔2024〕12号", "粤环罚〔2024〕13号", "关于某某化工厂的处罚公告"}
-    pdf = entries["粤环罚〔2024〕12号"]
+    # The PDF is a decision naming its party: the bare 文号 becomes who was fined what (issue 19).
+    assert set(entries) == {"某某电镀有限公司 罚款12万元（粤环罚〔2024〕12号）", "粤环罚〔2024〕13号", "关于某某化工厂的处罚公告"}
+    pdf = entries["某某电镀有限公司 罚款12万元（粤环罚〔2024〕12号）"]
     assert enclosures(pdf) == [(site.url("/files/xzcf-12.pdf"), "application/pdf", str(len(PDF_12)))]
     assert pdf.link == site.url("/files/xzcf-12.pdf")
     assert "决定罚款人民币十二万元。" in pdf.content[0].value and "当事人：某某电镀有限公司" in pdf.content[0].value

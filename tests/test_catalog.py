@@ -130,9 +130,20 @@ def test_bad_catalog_lines_are_named(tmp_path: Path, table: str, message: str) -
     [
         ('authority = "x"\nprovince = "y"\n[[entries]]\nid = "a/b"\ncolumn = "c"\nurl = "https://a.cn/"\n', "needs [evidence]"),
         ('authority = "x"\nprovince = "y"\n[[entries]]\nid = "a/b"\ncolumn = "c"\nurl = "https://a.cn/"\n'
-         'evidence = { source = "s", verified = "yes" }\n', "evidence.verified must be"),
+         'evidence = { kind = "none", source = "s", verified = "yes" }\n', "evidence.verified must be"),
         ('authority = "x"\nprovince = "y"\n[[entries]]\nid = "a/b"\ncolumn = "c"\nurl = "https://a.cn/"\nneeds_browser = true\n'
-         'evidence = { source = "s", verified = "unverified" }\n', "needs `why`"),
+         'evidence = { kind = "none", source = "s", verified = "unverified" }\n', "needs `why`"),
+        ('authority = "x"\nprovince = "y"\n[[entries]]\nid = "a/b"\ncolumn = "c"\nurl = "https://a.cn/"\n'
+         'evidence = { kind = "hearsay", source = "s", verified = "unverified" }\n',
+         "bad.toml: entry 'a/b': unknown evidence kind 'hearsay'; kinds: capture, live-check, public-scraper, stored-page, none"),
+        ('authority = "x"\nprovince = "y"\n[[entries]]\nid = "a/b"\ncolumn = "c"\nurl = "https://a.cn/"\n'
+         'evidence = { source = "s", verified = "unverified" }\n', "bad.toml: entry 'a/b': evidence.kind is missing"),
+        ('authority = "x"\nprovince = "y"\n[[entries]]\nid = "a/b"\ncolumn = "c"\nurl = "https://a.cn/"\n'
+         'evidence = { kind = "public-scraper", source = "s", verified = "unverified" }\n', "needs `date`"),
+        ('authority = "x"\nprovince = "y"\n[[entries]]\nid = "a/b"\ncolumn = "c"\nurl = "https://a.cn/"\n'
+         'evidence = { kind = "live-check", source = "s", date = "2026", verified = "unverified" }\n', "a live check has a day"),
+        ('authority = "x"\nprovince = "y"\n[[entries]]\nid = "a/b"\ncolumn = "c"\nurl = "https://a.cn/"\n'
+         'evidence = { kind = "capture", source = "s", date = "2026-12-01", verified = "unverified" }\n', "names the captured file"),
         ('province = "y"\n', "needs `authority`"),
     ],
 )
@@ -224,14 +235,18 @@ def test_list_filters_and_shows_browser_and_verification(capsys: pytest.CaptureF
     assert main(["catalog", "list", "--province", "湖北", "--category", "enforcement"]) == 0
     out = capsys.readouterr().out
     header, rule, *rows = out.strip().splitlines()[:-2]
-    assert header.split() == ["id", "authority", "column", "kind", "needs-browser", "verified"]
+    assert header.split() == ["id", "authority", "column", "kind", "needs-browser", "evidence", "verified"]
     assert [r.split()[0] for r in rows] == ["hb/sthjt/xzcfjd"]
-    assert rows[0].split()[1:] == ["湖北省生态环境厅", "行政处罚决定", "html", "(trs)", "yes", "unverified"]
+    assert rows[0].split()[1:] == ["湖北省生态环境厅", "行政处罚决定", "html", "(trs)", "yes", "public-scraper", "unverified"]
     assert "1 entries (1 need the browser)" in out
 
-    assert main(["catalog", "list", "--search", "执法监管", "--json"]) == 0
+    assert main(["catalog", "list", "--search", "col1202652", "--json"]) == 0
     (found,) = __import__("json").loads(capsys.readouterr().out)
-    assert found["id"] == "zj/sthjt/zfjg" and found["verified"] == "saved page 2026-12-01"
+    # Once "saved page 2026-12-01" against pages written for the tests: not evidence, so no longer verified.
+    assert found["id"] == "zj/sthjt/zfjg" and found["verified"] == "unverified"
+    assert found["url"] == "https://sthjt.zj.gov.cn/col/col1202652/index.html"
+    assert (found["evidence_kind"], found["evidence_date"]) == ("stored-page", "2023-11")
+    assert "art_1202652_58938545" in found["evidence"] and "1229116" in found["note"]
 
     assert main(["catalog", "list", "--province", "火星"]) == 1
 
@@ -240,7 +255,7 @@ def test_show_prints_toml_a_config_can_hold(tmp_path: Path, capsys: pytest.Captu
     assert main(["catalog", "show", "hb/sthjt/hbyw"]) == 0
     shown = capsys.readouterr().out
     assert "# needs a browser: 瑞数 dynamic cookie" in shown
-    assert "# evidence: public crawler code (a nationwide environment-news scraper)" in shown
+    assert "# evidence: none beyond the first lead: public crawler code (a nationwide environment-news scraper)" in shown
     assert "# verified: unverified (a first lead from public sources: not yet checked against the site)" in shown
     assert 'render = "auto"' in shown  # a cookie challenge: the browser only when a plain fetch is blocked
     config = load_config(write_config(tmp_path, "[categories.ecology]\ntitle = \"e\"\n" + shown))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import datetime, timezone
 from pathlib import Path
 
 import feedparser
@@ -158,7 +159,9 @@ def test_gkmlpt_entry_reads_the_json_column_and_its_pages(site: Site, tmp_path: 
     def page(n: int) -> bytes:
         rows = [] if n > 2 else [
             {"url": site.url(f"/gkmlpt/content/4/41/post_{n}{i}.html"), "title": f"广东省生态环境厅文件{n}{i}",
-             "created_at": f"2024-0{n}-1{i} 09:30:00", "id": int(f"{n}{i}")}
+             # create_time is the publication date (Unix seconds); created_at is when the platform ingested the row.
+             "create_time": int(datetime(2024, n, 10 + i, 1, 30, tzinfo=timezone.utc).timestamp()),
+             "created_at": "2026-09-01 00:00:00", "id": int(f"{n}{i}")}
             for i in range(3)
         ]
         return json.dumps({"total": 6, "articles": rows}, ensure_ascii=False).encode()
@@ -177,6 +180,7 @@ url = "{site.url('/gkmlpt/api/all/3155?page=1')}"
     assert all("正文第二段" in e.content[0].value for e in parsed.entries)
     newest = max(parsed.entries, key=lambda e: e.published_parsed)
     assert newest.title == "广东省生态环境厅文件22"
+    assert newest.published.startswith("2024-02-12T01:30:00")  # create_time (09:30 in Beijing), not the ingestion time
 
 
 def test_ucap_preset_reads_the_search_api(site: Site, tmp_path: Path) -> None:

@@ -4,8 +4,11 @@ Entries are data files shipped inside the package, one per authority
 (`aggregator/catalog/<authority>.toml`); each entry is a source template built
 on a CMS preset (`presets.py`) plus its metadata: the authority, province,
 column name as the site shows it, suggested categories, whether the column
-needs a browser, and its evidence (where the URL and selectors come from, and
-how and when it was last checked).
+needs a browser, and its evidence: what kind of evidence supports it (a capture
+of the real site kept in tests/, a public scraper, a stored copy of the site's
+pages, a dated live check by someone, or none beyond the first lead), which one
+it is and its date, and how the entry was last checked. A page we wrote
+ourselves is never evidence.
 
 A config takes an entry with `[[sources]] catalog = "zj/sthjt/news"`, or a
 preset with `preset = "trs"` plus a URL; keys beside them override the
@@ -30,6 +33,7 @@ from .presets import PRESETS
 __all__ = [
     "CATEGORY_TITLES",
     "CatalogError",
+    "EVIDENCE_KINDS",
     "Entry",
     "PRESETS",
     "entries",
@@ -38,6 +42,17 @@ __all__ = [
     "source_name",
 ]
 
+# What supports an entry, strongest first. "none": only the first lead (a URL seen in a list of sites).
+EVIDENCE_KINDS: dict[str, str] = {
+    "capture": "a capture of the real site, kept in tests/ with its provenance",
+    "live-check": "a dated HTTP result for the URL, recorded by someone in public",
+    "public-scraper": "public scraper code or an RSSHub route that reads the column",
+    "stored-page": "a stored copy of the site's pages (or a public document) showing the column in use",
+    "none": "nothing beyond the first lead",
+}
+# How far the evidence goes beyond the source the entry was first built from (the 2026-12 audit's grades).
+STRENGTHS = ("independent", "live", "same-source")
+EVIDENCE_DATE = re.compile(r"^(\d{4}(-\d{2}(-\d{2})?)?(\.\.\d{4}(-\d{2})?)?|undated)$")
 VERIFIED = re.compile(r"^(unverified|(saved page|live poll) \d{4}-\d{2}-\d{2})$")
 ID = re.compile(r"^[a-z0-9]+(/[a-z0-9_-]+)+$")
 # Suggested categories and the feed titles `catalog add` gives them when a config lacks them.
@@ -70,6 +85,9 @@ class Entry:
     evidence_source: str
     verified: str
     file: str
+    evidence_kind: str = "none"
+    evidence_date: str = ""  # when the evidence was made (a scraper's date, a capture's, a live check's)
+    evidence_strength: str = ""  # independent / live / same-source (empty: not graded)
     needs_browser: bool = False
     why: str = ""
     note: str = ""
@@ -122,9 +140,10 @@ def _entry(raw: dict[str, Any], defaults: dict[str, Any], file: str) -> Entry:
     verified = evidence.get("verified", "")
     if not isinstance(verified, str) or not VERIFIED.match(verified):
         raise CatalogError(f"{where}: evidence.verified must be 'unverified', 'saved page YYYY-MM-DD' or 'live poll YYYY-MM-DD'")
-    unknown = set(evidence) - {"source", "verified", "checked_against"}
+    unknown = set(evidence) - {"kind", "source", "date", "strength", "verified", "checked_against"}
     if unknown:
         raise CatalogError(f"{where}: unknown evidence key(s) {', '.join(sorted(unknown))}")
+    _check_evidence(evidence, where)
     preset = raw.get("preset")
     if preset is not None and preset not in PRESETS:
         raise CatalogError(f"{where}: unknown preset {preset!r}; known: {', '.join(PRESETS)}")
@@ -144,12 +163,35 @@ def _entry(raw: dict[str, Any], defaults: dict[str, Any], file: str) -> Entry:
         evidence_source=evidence["source"],
         verified=verified,
         checked_against=evidence.get("checked_against", ""),
+        evidence_kind=evidence["kind"],
+        evidence_date=evidence.get("date", ""),
+        evidence_strength=evidence.get("strength", ""),
         needs_browser=bool(raw.get("needs_browser", False)),
         why=raw.get("why", ""),
         note=raw.get("note", ""),
         file=file,
         keys={k: v for k, v in raw.items() if k not in _META_KEYS and k != "url"},
     )
+
+
+def _check_evidence(evidence: dict[str, Any], where: str) -> None:
+    """The evidence table says what kind of evidence it is, and a kind that claims something names it."""
+    kind = evidence.get("kind")
+    if kind not in EVIDENCE_KINDS:
+        shown = f"unknown evidence kind {kind!r}" if kind is not None else "evidence.kind is missing"
+        raise CatalogError(f"{where}: {shown}; kinds: {', '.join(EVIDENCE_KINDS)}")
+    date = evidence.get("date", "")
+    if not isinstance(date, str) or (date and not EVIDENCE_DATE.match(date)):
+        raise CatalogError(f"{where}: evidence.date must be YYYY, YYYY-MM or YYYY-MM-DD, a range such as 2022..2025-11, or 'undated', not {date!r}")
+    if kind != "none" and not date:
+        raise CatalogError(f"{where}: evidence of kind {kind!r} needs `date` (when it was made; 'undated' if it says not)")
+    strength = evidence.get("strength", "")
+    if strength and strength not in STRENGTHS:
+        raise CatalogError(f"{where}: evidence.strength must be one of {', '.join(STRENGTHS)}, not {strength!r}")
+    if kind == "capture" and not evidence.get("checked_against"):
+        raise CatalogError(f"{where}: evidence of kind 'capture' names the captured file in `checked_against`")
+    if kind == "live-check" and not re.match(r"^\d{4}-\d{2}-\d{2}$", date):
+        raise CatalogError(f"{where}: a live check has a day: date = \"YYYY-MM-DD\"")
 
 
 def load_file(name: str, text: str) -> list[Entry]:

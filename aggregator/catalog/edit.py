@@ -56,10 +56,19 @@ def select(province: str | None = None, category: str | None = None, search: str
 
 def list_table(items: list[Entry]) -> str:
     rows = [
-        [e.id, e.authority, e.column, e.kind + (f" ({e.preset})" if e.preset else ""), "yes" if e.needs_browser else "-", e.verified]
+        [e.id, e.authority, e.column, e.kind + (f" ({e.preset})" if e.preset else ""), "yes" if e.needs_browser else "-",
+         e.evidence_kind, e.verified]
         for e in items
     ]
-    return table(["id", "authority", "column", "kind", "needs-browser", "verified"], rows)
+    return table(["id", "authority", "column", "kind", "needs-browser", "evidence", "verified"], rows)
+
+
+def evidence_line(item: Entry) -> str:
+    """What supports an entry, in one line: kind, strength and date, then the source named."""
+    if item.evidence_kind == "none":
+        return f"none beyond the first lead: {item.evidence_source}"
+    graded = ", ".join(x for x in (item.evidence_strength, item.evidence_date) if x)
+    return f"{item.evidence_kind}" + (f" ({graded})" if graded else "") + f": {item.evidence_source}"
 
 
 def source_dict(source: Source) -> dict[str, Any]:
@@ -76,7 +85,7 @@ def show(item: Entry) -> str:
     doc = tomlkit.document()
     doc.add(tomlkit.comment(f"{item.authority} · {item.column}  ({item.province})"))
     doc.add(tomlkit.comment(f"catalog = \"{item.id}\"" + (f", preset {item.preset}" if item.preset else "")))
-    doc.add(tomlkit.comment(f"evidence: {item.evidence_source}"))
+    doc.add(tomlkit.comment(f"evidence: {evidence_line(item)}"))
     lead = " (a first lead from public sources: not yet checked against the site)" if item.verified == "unverified" else ""
     doc.add(tomlkit.comment(f"verified: {item.verified}" + (f" against {item.checked_against}" if item.checked_against else "") + lead))
     if item.needs_browser:

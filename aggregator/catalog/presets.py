@@ -37,10 +37,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         "backfill_pages": 2,
     },
     # Guangdong 集约化 platform, 政府信息公开 (gkmlpt): the column page is built
-    # by JavaScript from /gkmlpt/api/all/{colId}?page=N; point `url` at that API.
+    # by JavaScript from /gkmlpt/api/all/{colId}?page=N&sid={siteId}; point `url` at that API.
+    # The publication date (发布日期) is create_time, Unix seconds; created_at is when the row was ingested.
     "gkmlpt": {
         "kind": "json",
-        "json": {"items": "articles", "title": "title", "link": "url", "date": "created_at", "next_page": "page={page}"},
+        "json": {"items": "articles", "title": "title", "link": "url", "date": "create_time", "next_page": "page={page}"},
         "fetch_articles": True,
         "backfill_pages": 2,
     },
@@ -74,7 +75,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 DESCRIPTIONS: dict[str, str] = {
     "hanweb": "大汉 Hanweb JCMS column /col/colNNN/ (datastore records, dataproxy.jsp paging)",
     "trs": "TRS WCM static list index.shtml (createPageHTML, index_N paging, .TRS_Editor body)",
-    "gkmlpt": "Guangdong 集约化 gkmlpt JSON /gkmlpt/api/all/{colId}?page=N",
+    "gkmlpt": "Guangdong 集约化 gkmlpt JSON /gkmlpt/api/all/{colId}?page=N&sid={siteId}",
     "gd-post": "Guangdong 集约化 static column of /content/post_ID.html",
     "ucap": "开普云 UCAP JSON /common/search/{channelId}?_isJson=true…&page=N",
     "generic": "any static list page: list found automatically, articles fetched",

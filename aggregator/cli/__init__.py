@@ -15,6 +15,8 @@ from pathlib import Path
 # The rest of the package (pydantic, httpx, TinyDB: ~0.15 s) is imported by the commands
 # themselves, so `run` can install its signal handlers before any of that. The command
 # modules import only the standard library at their top.
+from .cases import add_parser as add_cases_parser
+from .cases import cmd_cases
 from .catalog import cmd_catalog
 from .common import (
     EXIT_BROKEN_PIPE,
@@ -41,6 +43,7 @@ __all__ = [
     "EXIT_STORE",
     "build_parser",
     "cmd_build",
+    "cmd_cases",
     "cmd_catalog",
     "cmd_check",
     "cmd_notify",
@@ -208,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     moving.add_argument("source", metavar="FROM", help="a store path, a postgresql:// URL, or env:NAME")
     moving.add_argument("target", metavar="TO", help="an empty (or new) store: path, URL or env:NAME")
     moving.set_defaults(func=cmd_store)
+    add_cases_parser(sub)
     notify = sub.add_parser("notify", help="notification targets ([[notify]] in the config)")
     notify_sub = notify.add_subparsers(dest="action", required=True)
     notify_test = notify_sub.add_parser("test", help="send a test message to one target now")

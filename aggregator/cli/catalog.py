@@ -60,7 +60,9 @@ def _catalog(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([{"id": e.id, "authority": e.authority, "province": e.province, "column": e.column, "url": e.url,
                                "kind": e.kind, "preset": e.preset, "categories": list(e.categories), "needs_browser": e.needs_browser,
-                               "why": e.why or None, "verified": e.verified, "evidence": e.evidence_source} for e in chosen],
+                               "why": e.why or None, "verified": e.verified, "evidence": e.evidence_source,
+                               "evidence_kind": e.evidence_kind, "evidence_date": e.evidence_date or None,
+                               "evidence_strength": e.evidence_strength or None, "note": e.note or None} for e in chosen],
                              ensure_ascii=False, indent=2))
         else:
             print(edit.list_table(chosen))

@@ -35,6 +35,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         rules = ""
         if category.rules:
             rules = f"  rules: +{len(category.rules.include)} -{len(category.rules.exclude)}"
+            if category.rules.fine_at_least is not None:
+                rules += f", fine >= {category.rules.fine_at_least:,} yuan"
+            if category.rules.party:
+                rules += f", party: {', '.join(category.rules.party)}"
         print(f"    {slug:<16} {category.title}{rules}")
     print(f"  sources:    {len(config.sources)}")
     for source in config.sources:

@@ -83,6 +83,11 @@ def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
         rest = rest[2:]
     elif rest and rest[0] in ("settings", "serve", "categories"):
         table = ".".join(str(p) for p in rest[:2]) if rest[0] == "categories" and len(rest) > 1 else rest[0]
+        if rest[0] == "categories" and len(rest) > 3 and isinstance(rest[2], str):
+            # Rules written as their own table, [categories.NAME.rules], rather than inline.
+            sub = f"{table}.{rest[2]}"
+            if any(re.match(rf"\s*\[\s*{re.escape(sub)}\s*\]", line) for line in lines):
+                table, rest = sub, rest[:2] + rest[3:]
         header = next((i for i, line in enumerate(lines) if re.match(rf"\s*\[\s*{re.escape(table)}\s*\]", line)), None)
         if header is None:
             return None

@@ -101,15 +101,18 @@ class ArticleSelectors(Strict):
 
 
 class Rules(Strict):
-    """Keyword / regex rules over an item's title, body and source name."""
+    """Keyword / regex rules over an item's title, body and source name, and conditions on its
+    penalty case (classify.py says how they combine: every condition given must hold)."""
 
     include: list[str] = Field(default_factory=list)  # any match adds the item
     exclude: list[str] = Field(default_factory=list)  # any match removes it
     fields: list[Literal["title", "body", "source"]] = Field(
         default_factory=lambda: ["title", "body"]
     )
+    fine_at_least: int | None = None  # the case's fine, in whole yuan, is at least this
+    party: list[str] = Field(default_factory=list)  # the case's party (当事人) contains one of these
 
-    @field_validator("include", "exclude")
+    @field_validator("include", "exclude", "party")
     @classmethod
     def _compile(cls, patterns: list[str]) -> list[str]:
         for pattern in patterns:
@@ -119,6 +122,30 @@ class Rules(Strict):
                 except re.error as exc:
                     raise ValueError(f"bad regular expression {pattern[3:]!r}: {exc}") from None
         return patterns
+
+    @field_validator("party")
+    @classmethod
+    def _named(cls, names: list[str]) -> list[str]:
+        if any(not name.strip() for name in names):
+            raise ValueError('an empty name would match every party; remove it, or write part of a name, e.g. "化工"')
+        return names
+
+    @field_validator("fine_at_least", mode="before")
+    @classmethod
+    def _yuan(cls, value: object) -> object:
+        # Before the strict int check, so "1M" or 1e6 get a fix in yuan rather than "Input should be a valid integer".
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(
+                f"fine_at_least is a whole number of yuan without quotes, e.g. fine_at_least = 1000000 for"
+                f" 100万元 (got {value!r})".replace("'", '"')
+            )
+        if value < 0:
+            raise ValueError(f"fine_at_least must be 0 or more yuan (got {value}); 0 matches every case that states a fine")
+        return value
+
+    def case_conditions(self) -> bool:
+        """Whether the rules ask anything of the item's penalty case."""
+        return self.fine_at_least is not None or bool(self.party)
 
 
 class Category(Strict):

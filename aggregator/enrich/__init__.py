@@ -2,10 +2,12 @@
 
 A reader's rows carry what the list shows; the article page adds the full text, the date
 with its time, 来源, 作者 and 原文链接, and links to documents. Rows that are documents,
-and pages whose text is only in an attachment, get the document's text.
+and pages whose text is only in an attachment, get the document's text. A page stating a
+penalty decision gives its row the case; a page tabling several becomes one entry per case.
 
 - `pages`: what runs in the worker processes (article pages, documents).
 - `documents`: enclosures and document text.
+- `cases`: penalty decisions: the row's case, or an entry per case.
 - here: which rows get their page fetched this poll, and what a failed page means.
 """
 
@@ -28,6 +30,8 @@ from ..extract.attachments import document_type
 from ..fetch import Transport
 from ..infra.workers import parse
 from ..models import Enclosure, ErrorKind, FetchResult, RawItem, SourceError, parse_iso
+from ..normalise.urls import item_key
+from .cases import with_cases
 from .documents import MAX_DOCUMENTS_PER_POLL, Budget, DocumentLimits, TimeUp, fill_from_documents, mark_documents, read_linked_documents
 from .pages import ArticleRead, read_article_and_attachments, read_articles
 
@@ -65,6 +69,8 @@ class Enriched:
     notes: list[str] = field(default_factory=list)  # article pages that failed, for the poll's line
     retry_after: float | None = None  # the longest wait a failed page's site asked for
     failed: dict[str, list[Any]] = field(default_factory=dict)  # rows waiting after their page failed: URL -> [polls in a row, first failure]
+    # Rows whose page became one entry per case, so no item holds the row's own key: row key -> its list_hash.
+    case_pages: dict[str, str] = field(default_factory=dict)
 
 
 async def enrich(
@@ -78,6 +84,7 @@ async def enrich(
     known: Callable[[RawItem], bool],
     budget: Budget | None = None,
     failed_before: Mapping[str, list[Any]] | None = None,
+    case_pages_before: Mapping[str, str] | None = None,
 ) -> Enriched:
     """Rows to store, with their article pages read.
 
@@ -89,6 +96,8 @@ async def enrich(
     so far are returned and the rest wait, so a slow site's poll keeps its work. A page that
     failed for now at PAGE_TRIES polls in a row over PAGE_GIVE_UP_AFTER (`failed_before`: the
     earlier failures) is given up: its row is kept with the list's data, so the source converges.
+    A page tabling several penalty decisions becomes one entry per case, none under the row's
+    key: `case_pages_before` (the last poll's `case_pages`) knows such rows as listed then.
     """
     out = Enriched([])
     to_fetch: list[RawItem] = []
@@ -97,6 +106,10 @@ async def enrich(
             out.rows.append(raw)  # no page of its own to read
             continue
         raw.list_hash = list_hash(raw)
+        key = item_key(raw.url, raw.upstream_id)
+        if (case_pages_before or {}).get(key) == raw.list_hash:
+            out.case_pages[key] = raw.list_hash  # its cases are stored; the row is still listed as it was
+            continue
         if known(raw):
             continue
         if len(to_fetch) < MAX_ARTICLES_PER_POLL:
@@ -117,11 +130,21 @@ async def enrich(
                     log.debug("%s: %s: %s", source.name, raw.url, warning)
                 fill_from_article(raw, outcome.page)
             fill_from_documents(raw, outcome)
-        if not isinstance(outcome, BaseException):
+            if len(outcome.cases) > 1:
+                out.case_pages[item_key(raw.url, raw.upstream_id)] = raw.list_hash or ""
+            out.rows += with_cases(raw, outcome.cases, outcome.case_contents)
+            continue
+        if outcome is None:  # another file (an image...): the row as listed
             out.rows.append(raw)
             continue
         if not isinstance(outcome, (SourceError, ValueError)):
             log.error("%s: article %s: %r", source.name, raw.url, outcome)
+        key = item_key(raw.url, raw.upstream_id)
+        if key in (case_pages_before or {}):
+            # Its cases are stored: the bare row would add the page as an entry beside them.
+            out.notes.append(f"article {raw.url}: {outcome} (its cases stay as they were)")
+            out.case_pages[key] = (case_pages_before or {})[key]
+            continue
         tries, since = _failures(failed_before, raw.url, now)
         if _keep_list_only(outcome, raw.url, source.url):
             out.notes.append(f"article {raw.url}: {outcome}")
@@ -191,7 +214,10 @@ def _is_page(result: FetchResult) -> bool:
 async def read_one(
     result: FetchResult, transport: Transport, source: Source, zone: ZoneInfo, now: datetime, limits: DocumentLimits
 ) -> tuple[RawItem, ArticleRead]:
-    """One fetched page (or document) as a poll reads it for a row, attachments included (for `try --article`)."""
+    """One fetched page (or document) as a poll reads it for a row, attachments included (for `try --article`).
+
+    The row has the case when the page (or its document) states one; `read.cases` lists them all.
+    """
     kind = None if _is_page(result) else document_type(result.url, result.content_type)
     if kind:
         read = ArticleRead(None, [Enclosure(result.url, kind)], has_body=False)
@@ -204,6 +230,8 @@ async def read_one(
     if read.page is not None:
         fill_from_article(raw, read.page)
     fill_from_documents(raw, read)
+    if len(read.cases) == 1:
+        with_cases(raw, read.cases)
     return raw, read
 
 

@@ -1,20 +1,24 @@
 """Attachments: documents (PDF, DOC(X), WPS, XLS(X), OFD) that rows are or that their pages link.
 
 They become enclosures; a downloaded document's text (read in the workers) is the entry's
-content when its page has none, and is classified on either way.
+content when its page has none, and is classified on either way. The penalty decision a
+document states is its row's case when the page states none of its own.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from ..config import Source
 from ..extract.attachments import READABLE, DocumentText, document_type, text_to_html
 from ..fetch import Transport
 from ..infra.workers import parse
-from ..models import Enclosure, RawItem, Request, SourceError
+from ..models import Case, Enclosure, RawItem, Request, SourceError
+from .cases import fold
 from .pages import ArticleRead, read_documents
 
 log = logging.getLogger(__name__)
@@ -63,7 +67,9 @@ async def read_linked_documents(
 ) -> None:
     """Read the documents of rows that are one, and of article pages with no body of their own.
 
-    With `read_attachments`, pages with a body get theirs read too (for classification).
+    With `read_attachments`, pages with a body get theirs read too (for classification). A page
+    with a body but no penalty decision of its own gets the documents read that are named as
+    one (行政处罚决定书.pdf, 示环罚〔2026〕15号.docx): the decision is in them.
     A row whose documents are still to be fetched when the budget's time for them is over
     becomes TimeUp: it waits for the next poll rather than be stored without their text. The
     first such row is read all the same, so every poll gets further than the one before.
@@ -75,13 +81,16 @@ async def read_linked_documents(
         if outcome.page is None:
             wanted.append((index, downloaded[index], outcome.attachments[0]))
             continue
+        readable = [e for e in outcome.attachments if e.type in READABLE]
         if outcome.has_body and not source.read_attachments:
-            continue
+            readable = [] if outcome.cases else [e for e in readable if _names_a_decision(e)]
+            if not readable:
+                continue
         late = budget is not None and time.monotonic() >= budget.documents_until
-        if late and (wanted or downloaded) and any(e.type in READABLE for e in outcome.attachments):
+        if late and (wanted or downloaded) and readable:
             outcomes[index] = TimeUp()
             continue
-        for enclosure in [e for e in outcome.attachments if e.type in READABLE][:MAX_DOCUMENTS_PER_ITEM]:
+        for enclosure in readable[:MAX_DOCUMENTS_PER_ITEM]:
             if len(wanted) >= MAX_DOCUMENTS_PER_POLL:
                 break
             try:
@@ -96,13 +105,41 @@ async def read_linked_documents(
         texts = await parse(read_documents, [(body, enclosure) for _index, body, enclosure in wanted], limits.max_bytes, limits.seconds)
     except Exception as exc:  # noqa: BLE001 - a document crashed the parser process: all stay links
         log.warning("%s: documents kept as links: %s", source.name, exc)
-        texts = [DocumentText(Enclosure(e.url, e.type, len(body), e.title), reason=str(exc)) for _i, body, e in wanted]
-    for (index, _body, _enclosure), text in zip(wanted, texts, strict=True):
+        texts = [(DocumentText(Enclosure(e.url, e.type, len(body), e.title), reason=str(exc)), None) for _i, body, e in wanted]
+    for (index, _body, _enclosure), (text, case) in zip(wanted, texts, strict=True):
         outcome = outcomes[index]
         assert isinstance(outcome, ArticleRead)
         outcome.documents.append(text)
         if text.reason:
             log.info("%s: %s kept as a link: %s", source.name, text.enclosure.url, text.reason)
+        _add_document_case(outcome, case, text)
+    for index in {index for index, _body, _enclosure in wanted}:
+        outcome = outcomes[index]
+        assert isinstance(outcome, ArticleRead)
+        if outcome.has_body and outcome.page is not None and not outcome.page.cases and len(outcome.cases) > 1:
+            # A page of its own text linking several decisions stays one entry (its text is no
+            # one decision's); only a shell page becomes one entry per document.
+            outcome.cases, outcome.case_contents = [], []
+
+
+# A document named as a penalty decision: 行政处罚决定书, 处罚决定, or a penalty 文号 (示环罚〔2026〕15号).
+_DECISION_NAME = re.compile(r"处罚决定|罚\s*[〔［\[【（(]\s*(?:19|20)\d{2}")
+
+
+def _names_a_decision(enclosure: Enclosure) -> bool:
+    name = enclosure.title or unquote(urlsplit(enclosure.url).path.rsplit("/", 1)[-1])
+    return _DECISION_NAME.search(name) is not None
+
+
+def _add_document_case(read: ArticleRead, case: Case | None, document: DocumentText) -> None:
+    """A decision a document states is the page's when the page states none of its own
+    (a shell page whose decision is only in its PDF); one document per decision."""
+    if not case or (read.page is not None and read.page.cases):
+        return
+    if any(case == known or (case.number and fold(case.number) == fold(known.number or "")) for known in read.cases):
+        return  # the same decision twice (as PDF and as DOCX)
+    read.cases.append(case)
+    read.case_contents.append(text_to_html(document.text) if document.text else None)
 
 
 def fill_from_documents(raw: RawItem, read: ArticleRead) -> None:

@@ -4,7 +4,8 @@
 written atomically and byte-identical when nothing changed. `health.py`:
 per-source health (what `status` and `/status.json` show) and the separate
 `health.atom` feed of broken or emptied sources. `websub.py`: tells a WebSub hub
-which feeds a publish changed.
+which feeds a publish changed. `cases.py`: a penalty decision as Atom extension
+elements and the table that leads the entry's content (read back by serve).
 
 The names others import from `aggregator.publish` are those of `atom.py`,
 re-exported here; health and WebSub are imported from their modules.

@@ -23,8 +23,10 @@ from lxml import etree
 
 from aggregator.config import SLUG
 from aggregator.infra.atomicfile import replace_if_changed as write_atomic
-from aggregator.models import StoredItem
+from aggregator.models import Case, StoredItem
 from aggregator.normalise.text import sanitize_html, xml_safe
+
+from .cases import add_case_elements, case_table_html, clean_case, declare_namespace
 
 log = logging.getLogger("aggregator.publish")  # the name its log lines carried as publish.py
 
@@ -72,6 +74,7 @@ class _Entry:
     summary: str
     content: str
     categories: list[str] = field(default_factory=list)
+    case: Case | None = None  # cleaned: what the extension elements and the content's table show
 
 
 class _SkipItem(ValueError):
@@ -147,6 +150,11 @@ def _prepare(item: StoredItem, slug: str) -> _Entry:
     if not content and not any(link.rel == "alternate" for link in links):
         # RFC 4287 4.1.2: an entry without an alternate link must have content.
         content = summary or html.escape(title)
+    case = clean_case(item.case)
+    if case:
+        # Readers show content, not extension elements: the case leads it as a table,
+        # followed by the page's text (its summary when the page gave no content).
+        content = case_table_html(case) + (content or summary)
     if not content and not summary:
         # Upstream gave a title only: readers and validators still get a text.
         summary = html.escape(title)
@@ -160,7 +168,7 @@ def _prepare(item: StoredItem, slug: str) -> _Entry:
         term = xml_safe(term).strip()
         if term and term not in categories:
             categories.append(term)
-    return _Entry(atom_id, title, updated, published, author, links, summary, content, categories)
+    return _Entry(atom_id, title, updated, published, author, links, summary, content, categories, case)
 
 
 def _feed_entry(entry: _Entry) -> FeedEntry:
@@ -207,6 +215,16 @@ def _fix_entry_links(root: etree._Element, entries: Sequence[_Entry]) -> None:
             link_element.set("type", link.type)
             if link.length is not None:
                 link_element.set("length", str(link.length))
+
+
+def _add_cases(root: etree._Element, entries: Sequence[_Entry]) -> None:
+    """The case extension elements (see cases.py); a feed without cases is left as it was."""
+    if not any(entry.case for entry in entries):
+        return
+    for element, entry in zip(root.findall(f"{{{ATOM_NS}}}entry"), entries):
+        if entry.case:
+            add_case_elements(element, entry.case)
+    declare_namespace(root)
 
 
 def render_atom(
@@ -257,6 +275,7 @@ def render_atom(
 
     root = etree.fromstring(fg.atom_str(pretty=False), _PARSER)
     _fix_entry_links(root, entries)
+    _add_cases(root, entries)
     # Serialised from the unindented tree, so pretty_print indents cleanly.
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 

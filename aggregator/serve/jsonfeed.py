@@ -4,6 +4,7 @@ Built from the `<slug>.atom` file itself (see pages.read_atom), so both formats
 always carry the same entries, and the bytes depend only on that file and
 base_url: regenerated with no new data, they are identical. Hand-written
 because it is a dozen keys; the JSON Feed libraries on PyPI are unmaintained.
+A penalty decision goes in the item's `_case` extension object.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def render_json_feed(feed: Feed, slug: str, base_url: str) -> bytes:
             item["tags"] = list(entry.categories)
         if entry.enclosures:
             item["attachments"] = [_attachment(enclosure) for enclosure in entry.enclosures]
+        if entry.case:
+            # An extension object (1.1: keys starting with "_"); exactly the case fields, null
+            # when not stated, so `Case(**item["_case"])` reads it back.
+            item["_case"] = entry.case.as_dict()
         items.append(item)
     doc["items"] = items
     return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")

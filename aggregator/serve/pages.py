@@ -7,7 +7,8 @@ and needs no store access. Jinja2 templates (package data in
 `aggregator/serve/templates/`) with autoescaping: entry text containing `<script>`
 is shown as text; the summary HTML, already sanitised by nh3 at publish time,
 is sanitised once more before it is marked safe. No scripts, one small inline
-stylesheet, a viewport meta for phones.
+stylesheet, a viewport meta for phones. A penalty decision is read back from
+its Atom extension elements (publish/cases.py) and shown as a table.
 
 Links are absolute paths under the path of `settings.base_url`, so a daemon
 behind a reverse proxy at `https://example.org/feeds/` (base_url set to that)
@@ -27,8 +28,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from lxml import etree
 from markupsafe import Markup
 
-from ..models import Enclosure
+from ..models import Case, Enclosure
 from ..normalise.text import sanitize_html
+from ..publish.cases import case_rows, read_case, strip_case_table
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 # Our own output, but read as untrusted all the same: no entities, no network.
@@ -48,6 +50,12 @@ class Entry:
     content_html: str
     categories: tuple[str, ...]
     enclosures: tuple[Enclosure, ...] = ()  # rel=enclosure: documents, audio, video
+    case: Case | None = None  # a penalty decision, from the `case:` extension elements
+
+    @property
+    def body_html(self) -> str:
+        """The content without the case table that leads it (the page shows the case on its own)."""
+        return strip_case_table(self.content_html, self.case)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +117,7 @@ def read_atom(data: bytes) -> Feed:
                 content_html=_text(el.find(f"{ATOM_NS}content")),
                 categories=tuple(c.get("term", "") for c in el.iterfind(f"{ATOM_NS}category") if c.get("term")),
                 enclosures=tuple(_enclosure(link) for link in el.iterfind(f"{ATOM_NS}link") if link.get("rel") == "enclosure" and link.get("href")),
+                case=read_case(el),
             )
         )
     updated = _time(_text(root.find(f"{ATOM_NS}updated")))
@@ -139,6 +148,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["safe_html"] = lambda value: Markup(sanitize_html(value, None)) if value else ""
+    env.globals["case_rows"] = case_rows
     return env
 
 

@@ -149,6 +149,11 @@ class Store(ABC):
     @abstractmethod
     def items(self, *, with_body: bool = False) -> Iterator[StoredItem]: ...
 
+    def cases(self) -> Iterator[StoredItem]:
+        """Every item that carries a penalty case, without bodies, in no set order (`cases export`).
+        A backend that can skip the other documents without reading them does."""
+        return (stored for stored in self.items(with_body=False) if stored.case)
+
     def get(self, key: str, *, with_body: bool = True) -> StoredItem | None:
         doc = self._doc(key)
         return self._to_stored(doc, with_body) if doc else None

@@ -402,14 +402,18 @@ class PostgresStore(Store):
             return bool(self._known["tombstone"][key])
         return bool(self._query("SELECT 1 FROM tombstones WHERE key = %s", (key,)))
 
-    def _pages(self, with_body: bool) -> Iterator[tuple[Doc, Body | None]]:
+    def _pages(self, with_body: bool, *, only_cases: bool = False) -> Iterator[tuple[Doc, Body | None]]:
         """Committed items not overridden by staging, in key order, a page per query (keyset paging:
-        no transaction held open between pages, so callers may write while they iterate)."""
+        no transaction held open between pages, so callers may write while they iterate).
+        `only_cases`: only documents with a penalty case (the server skips the rest)."""
         columns = "key, doc, summary_html, content_html" if with_body else "key, doc"
+        having = " AND doc ? 'case'" if only_cases else ""
         pending = set(self._items_pending)
         last = ""
         while True:
-            rows = self._query(f"SELECT {columns} FROM items WHERE key > %s ORDER BY key LIMIT %s", (last, BATCH))
+            rows = self._query(
+                f"SELECT {columns} FROM items WHERE key > %s{having} ORDER BY key LIMIT %s", (last, BATCH)
+            )
             for row in rows:
                 if row[0] not in pending:
                     yield row[1], ((row[2], row[3]) if with_body else None)
@@ -423,6 +427,14 @@ class PostgresStore(Store):
             yield self._stored(doc, body)
         for doc in staged:
             yield self._to_stored(doc, with_body)
+
+    def cases(self) -> Iterator[StoredItem]:
+        staged = self._pending_docs()
+        for doc, body in self._pages(False, only_cases=True):
+            yield self._stored(doc, body)
+        for doc in staged:
+            if doc.get("case"):
+                yield self._to_stored(doc, False)
 
     def newest(self, limits: Mapping[str, int]) -> dict[str, list[StoredItem]]:
         """The newest items of each category ("all": of every item), as many as its limit, bodies loaded.

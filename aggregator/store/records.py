@@ -29,6 +29,8 @@ class SourceState:
     backfill_pending: bool = False  # older pages still hold rows a capped poll left for later
     left_unread: int = 0  # rows whose pages the last poll had no turn or time for: the next comes soon
     page_failures: dict[str, list[Any]] = field(default_factory=dict)  # article URL -> [polls in a row it failed, first ISO]
+    # Rows still listed whose page became one entry per penalty case (no item has the row's key): key -> list_hash
+    case_pages: dict[str, str] = field(default_factory=dict)
     rendered: str | None = None  # why the list page last needed the browser (`render`)
     rendered_at: str | None = None
 

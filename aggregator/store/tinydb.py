@@ -472,6 +472,12 @@ class TinyDBStore(_Bodies, Store):
         for _shard, doc in self._all_documents():
             yield self._to_stored(doc, with_body)
 
+    def cases(self) -> Iterator[StoredItem]:
+        # Only documents with a case become StoredItems: most items are no decision.
+        for _shard, doc in self._all_documents():
+            if doc.get("case"):
+                yield self._to_stored(doc, with_body=False)
+
     def newest(self, limits: Mapping[str, int]) -> dict[str, list[StoredItem]]:
         wanted = {slug: limit for slug, limit in limits.items() if limit > 0}
         largest = max(wanted.values(), default=0)
