@@ -133,6 +133,7 @@ def test_a_title_that_is_only_a_number_becomes_party_penalty_and_number() -> Non
     assert looks_like_number("示环罚〔2026〕15号")
     assert looks_like_number(" 京市监罚字[2024]第12号 ")
     assert looks_like_number("行政处罚决定书（示环罚〔2026〕15号）") and looks_like_number("〔2024〕12号")
+    assert looks_like_number("（湘）应急罚〔2024〕12号")
     assert not looks_like_number("关于示环罚〔2026〕15号的说明")
     assert not looks_like_number("示例市生态环境局行政处罚信息公开")
     assert titled("示环罚〔2026〕15号", WANT_PAIRS) == "示例建材有限公司 罚款35.6万元（示环罚〔2026〕15号）"
@@ -212,6 +213,22 @@ def test_merged_cells_across_columns_and_a_two_row_header() -> None:
     ]
 
 
+def test_a_table_on_its_side_gives_one_case_per_column() -> None:
+    html = """<table><tr><td>序号</td><td>1</td><td>2</td></tr>
+    <tr><td>当事人名称</td><td>某农村商业银行股份有限公司</td><td>舒某（时任该行独立审批人）</td></tr>
+    <tr><td>行政处罚决定书文号</td><td>商金监罚决字〔2025〕10号</td><td>商金监罚决字〔2025〕11号</td></tr>
+    <tr><td>主要违法违规行为</td><td colspan="2">贷前调查不尽职</td></tr>
+    <tr><td>行政处罚内容</td><td>罚款30万元</td><td>警告</td></tr>
+    <tr><td>作出决定机关</td><td colspan="2">商洛金融监管分局</td></tr></table>"""
+    assert cases_in_html(html) == [
+        Case(number="商金监罚决字〔2025〕10号", party="某农村商业银行股份有限公司", violation="贷前调查不尽职", penalty="罚款30万元",
+             fine_yuan=300000, authority="商洛金融监管分局"),
+        Case(number="商金监罚决字〔2025〕11号", party="舒某", violation="贷前调查不尽职", penalty="警告", authority="商洛金融监管分局"),
+    ]
+    wide = PAIRS_TABLE.replace("</td></tr>", "</td><td></td></tr>").replace("<td>示例建材有限公司</td><td></td>", '<td colspan="2">示例建材有限公司</td>')
+    assert cases_in_html(wide) == [WANT_PAIRS]  # a label | value table with a spare column is one case
+
+
 def test_broken_spans_do_not_crash() -> None:
     html = """<table><tr><th>当事人</th><th>文号</th><th>处罚内容</th></tr>
     <tr><td rowspan="0">甲</td><td colspan="x">甲罚〔2024〕1号</td><td rowspan="99999">罚款1万元</td></tr>
@@ -223,6 +240,12 @@ def test_broken_spans_do_not_crash() -> None:
 def test_a_decision_as_text_with_sections_signature_and_chinese_date() -> None:
     assert cases_in_html(_page(TEXT_DECISION)) == [WANT_TEXT]
     assert case_in_text("\n".join(TEXT_DECISION)) == WANT_TEXT
+
+
+def test_a_menu_of_other_decisions_above_the_text_gives_not_their_number() -> None:
+    menu = "<ul>" + "".join(f"<li><a href='/{i}.html'>示环罚〔2026〕{i}号</a></li>" for i in (13, 14)) + "</ul>"
+    html = _page(TEXT_DECISION).replace("<div class='content'>", menu + "<div class='content'>")
+    assert cases_in_html(html) == [WANT_TEXT]
 
 
 def test_a_decision_without_section_headings_and_a_list_of_penalties() -> None:
@@ -277,6 +300,66 @@ def test_a_decision_with_a_labelled_violation_line_and_the_party_before_its_code
     )
 
 
+MARKET_DECISION = """某市市场监督管理局
+行政处罚决定书
+某市监处罚〔2024〕123号
+当事人：某某食品有限公司
+主体资格证照名称：营业执照
+统一社会信用代码：91330100MA27XXXX5N
+住所（住址）：某市某区某路8号
+法定代表人（负责人、经营者）：王某某
+身份证件号码：3301**********1234
+2024年3月1日，本局执法人员对当事人的经营场所进行检查，发现当事人涉嫌销售超过保质期的食品，经批准于同日立案调查。
+经查，当事人于2024年2月购进某品牌饼干20箱，其中2箱已超过保质期仍在销售，货值金额共计360元，违法所得50元。
+以上事实，有现场笔录、询问笔录、进货单据等证据证明。
+本局认为，当事人销售超过保质期的食品的行为，违反了《中华人民共和国食品安全法》第三十四条第十项的规定。
+当事人在陈述申辩中提出其系初次违法，请求从轻处罚。
+综上，依据《中华人民共和国食品安全法》第一百二十四条第一款第五项的规定，本局决定：
+1.没收超过保质期的饼干2箱；
+2.没收违法所得50元；
+3.罚款50000元。
+当事人应当自收到本处罚决定书之日起十五日内，通过某银行缴纳罚没款。
+当事人如不服本处罚决定，可以在收到本处罚决定书之日起六十日内向某市人民政府申请行政复议。
+某市市场监督管理局
+（印章）
+2024年4月15日
+（市场监督管理部门将依法向社会公示本行政处罚决定信息）"""
+
+SAFETY_DECISION = """某县应急管理局
+行政处罚决定书
+（某）应急罚〔2024〕7号
+被处罚单位：某某建材有限公司 地址：某县某镇 邮政编码：000000
+法定代表人：李某 职务：总经理 联系电话：138********
+违法事实及证据：2024年5月8日，我局执法人员对你单位进行安全检查，发现你单位未对从业人员进行安全生产教育和培训。
+以上事实有现场检查记录等证据为证。
+你单位的上述行为违反了《中华人民共和国安全生产法》第二十八条第一款的规定。
+依据《中华人民共和国安全生产法》第九十七条第三项的规定，决定给予罚款人民币叁万元整的行政处罚。
+罚款限于2024年6月30日前缴至某县财政局。
+如果不服本处罚决定，可以依法申请行政复议。
+某县应急管理局
+2024年6月1日"""
+
+
+def test_a_market_regulation_decision_with_its_party_block_and_a_numbered_penalty() -> None:
+    assert case_in_text(MARKET_DECISION) == Case(
+        number="某市监处罚〔2024〕123号", party="某某食品有限公司", credit_code="91330100MA27XXXX5N",
+        violation="经查，当事人于2024年2月购进某品牌饼干20箱，其中2箱已超过保质期仍在销售，货值金额共计360元，违法所得50元。\n"
+        "以上事实，有现场笔录、询问笔录、进货单据等证据证明。",
+        basis="《中华人民共和国食品安全法》第一百二十四条第一款第五项",
+        penalty="1.没收超过保质期的饼干2箱；\n2.没收违法所得50元；\n3.罚款50000元。", fine_yuan=50000,
+        date="2024-04-15", authority="某市市场监督管理局",
+    )
+
+
+def test_a_safety_decision_with_a_bracketed_issuer_and_the_penalty_in_one_sentence() -> None:
+    assert case_in_text(SAFETY_DECISION) == Case(
+        number="（某）应急罚〔2024〕7号", party="某某建材有限公司",
+        violation="2024年5月8日，我局执法人员对你单位进行安全检查，发现你单位未对从业人员进行安全生产教育和培训。\n以上事实有现场检查记录等证据为证。",
+        basis="《中华人民共和国安全生产法》第九十七条第三项", penalty="给予罚款人民币叁万元整的行政处罚。", fine_yuan=30000,
+        date="2024-06-01", authority="某县应急管理局",
+    )
+
+
 def test_a_tax_decision_addressed_to_its_party_with_no_decide_word() -> None:
     lines = [
         "国家税务总局示例市税务局第一稽查局",
@@ -321,6 +404,18 @@ def test_a_securities_decision_with_several_parties_and_a_bare_number() -> None:
     assert (case.number, case.party, case.fine_yuan, case.date, case.authority) == ("〔2024〕12号", "示例股份有限公司", 7_000_000, "2024-03-15", "中国证监会")
     assert case.penalty == "一、对示例股份有限公司责令改正，给予警告，并处以500万元罚款；\n二、对张某给予警告，并处以200万元罚款。"
     assert case.basis == "《中华人民共和国证券法》第一百九十七条第二款"
+
+
+def test_a_decision_table_in_a_docx_reads_like_the_table() -> None:
+    rows = [[label, value] for label, value in (
+        ("行政处罚决定书文号", "示环罚〔2026〕15号"), ("被处罚当事人", "示例建材有限公司"), ("统一社会信用代码", "91110000MA01ABCD3X"),
+        ("主要违法事实", "该公司露天堆放物料未采取防尘措施。"), ("行政处罚依据", "《中华人民共和国大气污染防治法》第一百零八条第一项"),
+        ("行政处罚内容", "罚款人民币35.6万元"), ("作出处罚决定的机关", "示例市生态环境局"), ("作出处罚决定的日期", "2026年3月5日"),
+    )]
+    body = make_docx(["行政处罚信息公开表"], table=rows)
+    text = read_document(body, Enclosure("http://127.0.0.1/a.docx", DOCX), max_bytes=10**7, seconds=30).text
+    assert case_in_text(text) == WANT_PAIRS
+    assert case_in_text(text.replace("行政处罚信息公开表", "行政处罚事先告知书")) is None
 
 
 @pytest.mark.parametrize("kind", [PDF, DOCX])

@@ -30,7 +30,10 @@ def looks_like_number(title: str | None) -> bool:
     """The title is only a 文号 (示环罚〔2026〕15号), perhaps with 行政处罚决定书 around it."""
     if not title:
         return False
-    text = _WRAPPED.match(title.strip()).group(1)  # type: ignore[union-attr]
+    text = title.strip()
+    if NUMBER.fullmatch(text):
+        return True  # （湘）应急罚〔2024〕12号: its own brackets are no wrapping
+    text = _WRAPPED.match(text).group(1)  # type: ignore[union-attr]
     text = re.sub(r"^(?:行政处罚决定书|处罚决定书|决定书)\s*[:：]?\s*|\s*(?:行政处罚决定书|处罚决定书|决定书)$", "", text).strip()
     text = _WRAPPED.match(text).group(1)  # type: ignore[union-attr]  # 行政处罚决定书（示环罚〔2026〕15号）
     return NUMBER.fullmatch(text) is not None or BARE_NUMBER.fullmatch(text) is not None

@@ -171,6 +171,31 @@ def _pairs_table(rows: list[list[Cell | None]]) -> Case | None:
     return make_case({name: value for name, (value, _rank) in found.items()}, pairs=True)
 
 
+def _columns_table(rows: list[list[Cell | None]]) -> list[Case] | None:
+    """A table turned on its side: labels down the first column, one decision per further column
+    (序号 | 1 | 2 | 3, 当事人名称 | A | B | C …). None when the table is not laid out so."""
+    labelled = [row for row in rows if row and row[0] is not None and row[0].label is not None and len(row) >= 3]
+    if len(labelled) < 3 or len({row[0].label for row in labelled} & _KEY_FIELDS) < 2:
+        return None
+    width = max(len(row) for row in labelled)
+    if any(cell is not None and cell.label not in (None, OTHER) for row in labelled for cell in row[1:]):
+        return None  # labels inside the table: label | value | label | value pairs
+    split = sum(1 for row in labelled if len({cell.origin for cell in row[1:] if cell is not None}) > 1)
+    if split < 2:
+        return None  # each value spans the row: a label | value table drawn three columns wide
+    cases: list[Case] = []
+    for c in range(1, width):
+        values = {}
+        for row in labelled:
+            label = row[0]
+            if label.label != OTHER and c < len(row) and row[c] is not None and row[c].text and label.label not in values:
+                values[label.label] = row[c].text
+        case = make_case(values)
+        if case is not None:
+            cases.append(case)
+    return cases if len(cases) >= 2 else None
+
+
 def cases_in_table(table: LexborNode) -> list[Case]:
     """The decisions one table (with no table inside it) states; [] for any other table."""
     rows = grid(table)
@@ -181,6 +206,8 @@ def cases_in_table(table: LexborNode) -> list[Case]:
             cases = _header_table(rows, at)
             if cases:
                 return cases
+    if (columns := _columns_table(rows)) is not None:
+        return columns
     case = _pairs_table(rows)
     return [case] if case is not None else []
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from ...models import Case
-from .labels import all_dates, iso_date
+from .labels import OTHER, all_dates, field_of, iso_date
 from .values import clean_code, clean_line, clean_number, clean_party, clean_text, make_case
 
 __all__ = ["BARE_NUMBER", "case_in_text", "is_notice_heading", "NUMBER"]
@@ -24,7 +24,7 @@ _LEFT = r"[〔\[［(（【]"
 _RIGHT = r"[〕\]］)）】]"
 # A 文号: issuer's abbreviation, the year in brackets, the serial and 号 (示环罚〔2026〕15号, 京市监罚字[2024]第12号).
 NUMBER = re.compile(
-    r"[\u4e00-\u9fa5A-Za-z]{1,20}" + _LEFT + r"\s*(?:19|20)\d{2}\s*" + _RIGHT + r"\s*(?:第\s*)?[0-9０-９A-Za-z\-－—]{1,12}\s*号"
+    r"(?:[（(][\u4e00-\u9fa5A-Za-z]{1,6}[)）])?[\u4e00-\u9fa5A-Za-z]{1,20}" + _LEFT + r"\s*(?:19|20)\d{2}\s*" + _RIGHT + r"\s*(?:第\s*)?[0-9０-９A-Za-z\-－—]{1,12}\s*号"
     r"|[\u4e00-\u9fa5]{1,16}(?:罚|处|决)[\u4e00-\u9fa5]{0,4}字?\s*(?:19|20)\d{2}\s*(?:年)?\s*第?\s*[0-9\-－]{1,10}\s*号"
 )
 # A line that is only 〔2024〕12号: the issuer's name stands in the heading (证监会 decisions).
@@ -63,6 +63,8 @@ _ARTICLE_END = re.compile(r"第[一二三四五六七八九十百千零〇\d]+(?
 _ORG = re.compile(r"^[\u4e00-\u9fa5（）()]{2,40}(?:局|委员会|委|厅|办公室|办|政府|大队|支队|分局|中心|署|所|院|站|队|部|处|会|监督局|管理局|分公司)$")
 _STAMP = re.compile(r"[（(]\s*(?:印章|盖章|公章|章)\s*[)）]|（?此页无正文）?")
 _DATE_LINE = 26  # a signature's date line is short: a date, perhaps 日期：
+_NEAR_DECISION = 10  # lines between the decision and an unsigned date (payment, 复议 terms)
+_CHINESE_DATE = re.compile(r"[〇○零Ｏ一二]{2}[〇○零Ｏ一二三四五六七八九]{2}\s*年")
 
 
 def _lines(text: str) -> list[str]:
@@ -85,14 +87,17 @@ def case_in_text(text: str | None) -> Case | None:
     if party_at is None:
         party_at = _addressed(lines)
     if party_at is None:
-        return None
+        if any(is_notice_heading(line) and len(line) <= 60 for line in lines[:10]):
+            return None
+        return _label_lines(lines)
     head = lines[max(0, party_at - 8) : party_at]
     if any(is_notice_heading(line) and len(line) <= 60 for line in head):
         return None
     values: dict[str, str] = {}
     values["party"] = _party(lines, party_at) or ""
-    number = next((m.group(0) for line in head if (m := NUMBER.search(line))), None)
-    number = number or next((line for line in head if BARE_NUMBER.fullmatch(line)), None)
+    # The nearest above the party: the lines further up may be a menu of other decisions.
+    number = next((m.group(0) for line in reversed(head) if (m := NUMBER.search(line))), None)
+    number = number or next((line for line in reversed(head) if BARE_NUMBER.fullmatch(line)), None)
     number = number or next((m.group(1) for line in lines[: party_at + 6] if (m := _NUMBER_LABEL.match(line))), None)
     if number:
         values["number"] = number
@@ -121,7 +126,7 @@ def case_in_text(text: str | None) -> Case | None:
         if authority:
             values["authority"] = authority
     if "authority" not in values:
-        heading = next((line for line in head if _DOC_HEADING.search(line) and len(line) <= 50), None)
+        heading = next((line for line in reversed(head) if _DOC_HEADING.search(line) and len(line) <= 50), None)
         if heading and (name := re.sub(r"(?:税务)?(?:行政)?处罚决定书.*$", "", heading)) and _ORG.match(name):
             values["authority"] = name
     has_doc = any(_DOC_HEADING.search(line) for line in head) or "处罚决定" in text[:2000]
@@ -144,6 +149,21 @@ def _addressed(lines: list[str]) -> int | None:
                     return j
             return None
     return None
+
+
+_LABEL_LINE = re.compile(r"^([^\s:：]{2,24})(?:\s*[:：]\s*|\s+)(.+)$")
+
+
+def _label_lines(lines: list[str]) -> Case | None:
+    """A decision table as a document's text gives it: one "label value" line per row
+    (行政处罚决定书文号 金罚决字〔2024〕36号 / 被处罚当事人 …), read like the table itself."""
+    values: dict[str, str] = {}
+    for line in lines:
+        match = _LABEL_LINE.match(line)
+        name = field_of(match.group(1)) if match else None
+        if match and name not in (None, OTHER) and name not in values:
+            values[name] = match.group(2).strip()
+    return make_case(values, pairs=True) if len(values) >= 3 else None
 
 
 def _party(lines: list[str], at: int) -> str | None:
@@ -277,6 +297,8 @@ def _signature(tail: list[str]) -> tuple[str | None, str | None] | None:
                 break
         if authority is None and i + 1 < len(tail) and _ORG.match(_STAMP.sub("", tail[i + 1]).strip()):
             authority = clean_line(_STAMP.sub("", tail[i + 1]).strip())
+        if authority is None and i > _NEAR_DECISION and not _CHINESE_DATE.search(line):
+            continue  # a lone date far below the decision: a list of other pages, not the signature
         return authority, day
     return _signature_in_line(" ".join(tail[:40]))
 
