@@ -176,7 +176,8 @@ def test_a_header_row_and_one_value_row_is_one_decision() -> None:
     <tr><td>丁化工有限公司</td><td>丁环罚〔2025〕7号</td><td>超标排放</td><td>《中华人民共和国水污染防治法》第八十三条</td>
     <td>罚款</td><td>12.5</td><td>2025/07/09</td><td>丁市生态环境局</td></tr></table>"""
     assert cases_in_html(html) == [Case(
-        number="丁环罚〔2025〕7号", party="丁化工有限公司", basis="《中华人民共和国水污染防治法》第八十三条", penalty="罚款",
+        number="丁环罚〔2025〕7号", party="丁化工有限公司", violation="超标排放",  # 违法行为类型: what was done wrong
+        basis="《中华人民共和国水污染防治法》第八十三条", penalty="罚款",
         fine_yuan=125000, date="2025-07-09", authority="丁市生态环境局",
     )]
 

@@ -28,6 +28,11 @@ _NOT_LABELS = re.compile(r"[。；;]")
 OTHER = "-"  # a label, but of no Case field (地址, 序号, 法定代表人 …)
 _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("penalty", re.compile(r"^(?:行政)?处罚(?:的)?(?:种类|类别|类型)$")),
+    # 双公示's 违法行为类型 column holds what was done wrong (违反账户管理规定): the facts when no
+    # 违法事实 column is there (a weak label, so a real one wins).
+    ("violation", re.compile(r"^(?:主要)?违法(?:违规)?行为(?:类型|种类)$")),
+    # A column headed by the document's name lists the documents' numbers.
+    ("number", re.compile(r"^(?:行政)?处罚决定书(?:号)?$")),
     # Never a field: addresses, representatives, ID documents, publication bookkeeping.
     (OTHER, re.compile(r"地址|住所|住址|法定代表人|负责人|经营者|证件|身份证|联系|电话|邮编|序号|编号$|^备注|公示|发布|更新|有效期|截止|"
                       r"数据来源|来源单位|信息来源|索引|主题分类|浏览|状态|类别$|类型$|^性别|年龄|职务|经营场所|"
@@ -41,7 +46,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("date", re.compile(r"(?:决定|处罚)(?:书)?(?:作出|签发|下达)?(?:的)?(?:日期|时间)|^作出.*(?:日期|时间)$|^(?:处罚|决定)日$|^日期$")),
     ("basis", re.compile(r"依据|法律条款|处罚条款")),
     ("violation", re.compile(r"违法(?:违规)?(?:失信)?(?:事实|行为)(?!类型|种类|类别)|^案由$|^(?:主要)?违法(?:违规)?情况$|^(?:主要)?(?:违法)?案情|^案件(?:事实|情况)$|^(?:主要)?事实$")),
-    ("penalty", re.compile(r"处罚(?:的)?(?:内容|决定|结果|情况|种类|类别|措施)|^(?:行政)?处罚$|^决定内容$|^处理(?:结果|决定|意见)$|^处罚种类和内容")),
+    ("penalty", re.compile(r"处罚(?:的)?(?:内容|决定(?!书)|结果|情况|种类|类别|措施)|^(?:行政)?处罚$|决定内容|^处理(?:结果|决定|意见)$|^处罚种类和内容")),
 ]
 # Several labels of one table may name one field; the better one wins (处罚内容 over 处罚种类).
 _WEAK = re.compile(r"种类|类别|类型|^案由$")

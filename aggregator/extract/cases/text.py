@@ -42,7 +42,7 @@ _RUN_TOGETHER = re.compile(
 _CODE_LABEL = re.compile(r"(?:统一社会信用代码|社会信用代码|信用代码|注册号|组织机构代码|纳税人识别号)\s*[（(]?[^:：）)]{0,12}[)）]?\s*[:：]?\s*([0-9A-Za-z０-９Ａ-Ｚ]{8,20})")
 _NUMBER_LABEL = re.compile(r"^\s*(?:行政处罚)?(?:决定书)?文号\s*[:：]\s*(.+)$")
 _HEADING = re.compile(r"^\s*([一二三四五六七八九十]{1,3})\s*[、.．]\s*(.*)$")
-_VIOLATION_HEADING = re.compile(r"违法(?:违规)?(?:事实|行为)|事实和证据|事实及证据|案件事实|调查情况|违法情况|^事实")
+_VIOLATION_HEADING = re.compile(r"违法(?:违规)?(?:事实|行为)|事实和证据|事实及证据|案件事实|调查情况|违法情况|^事实|^(?:案件)?基本情况$")
 _NOTICE = re.compile(r"告知书|告知单|催告书|催告|听证|送达公告|公示催告|陈述申辩|意见书|征求意见|拟作出|拟处罚")
 _DOC_HEADING = re.compile(r"处罚决定书|处罚决定|决定书")
 # The decision sentence and where what was decided starts in it.
@@ -59,7 +59,8 @@ _PROPOSED = re.compile(r"拟|将要|准备")
 _ENUMERATED = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十\d]{1,2}[)）]|[\d]{1,2}\s*[.．、]|[一二三四五六七八九十]{1,2}\s*、|[①②③④⑤⑥⑦⑧⑨])")
 _PAYMENT = re.compile(r"限于|自收到|自接到|之日起|缴至|缴纳|缴款|逾期|账户|账号|开户|收款|代收|履行|到期不缴|每日按|申请行政复议|提起行政诉讼|如不服")
 _BASIS_KEY = re.compile(r"依据|根据|按照|依照")
-_ARTICLE_END = re.compile(r"第[一二三四五六七八九十百千零〇\d]+(?:条(?:之[一二三四五六七八九十]+)?|款|项|目)(?:第[一二三四五六七八九十百千零〇\d]+(?:款|项|目))*")
+# 第六十七条第（一）项: an item's number is often printed in brackets.
+_ARTICLE_END = re.compile(r"第[一二三四五六七八九十百千零〇\d]+(?:条(?:之[一二三四五六七八九十]+)?|款|项|目)(?:第[（(]?[一二三四五六七八九十百千零〇\d]+[)）]?(?:款|项|目))*")
 _ORG = re.compile(r"^[\u4e00-\u9fa5（）()]{2,40}(?:局|委员会|委|厅|办公室|办|政府|大队|支队|分局|中心|署|所|院|站|队|部|处|会|监督局|管理局|分公司)$")
 _STAMP = re.compile(r"[（(]\s*(?:印章|盖章|公章|章)\s*[)）]|（?此页无正文）?")
 _DATE_LINE = 26  # a signature's date line is short: a date, perhaps 日期：
@@ -140,13 +141,18 @@ _SALUTATION = re.compile(r"^([^：:，,。；;《》]{2,40})[：:]\s*(?:[（(]?\
 
 
 def _addressed(lines: list[str]) -> int | None:
-    """The salutation line under the 文号 that names the party, when no line is labelled 当事人."""
-    for i, line in enumerate(lines[:40]):
-        if NUMBER.search(line) and len(line) <= 40:
-            for j in range(i + 1, min(i + 3, len(lines))):
-                match = _SALUTATION.match(lines[j])
-                if match and not re.search(r"决定|处罚|告知|通知|日期|时间|地址|电话", match.group(1)):
-                    return j
+    """The salutation line under the 文号 (or, in decisions that print none, right under the
+    document's heading 行政处罚决定书) that names the party, when no line is labelled 当事人."""
+    for i, line in enumerate(lines[:80]):
+        numbered = bool(NUMBER.search(line)) and len(line) <= 40
+        headed = not numbered and len(line) <= 30 and bool(re.search(r"处罚决定书$", line)) and not is_notice_heading(line)
+        if not (numbered or headed):
+            continue
+        for j in range(i + 1, min(i + 3, len(lines))):
+            match = _SALUTATION.match(lines[j])
+            if match and not re.search(r"决定|处罚|告知|通知|日期|时间|地址|电话", match.group(1)):
+                return j
+        if numbered:
             return None
     return None
 

@@ -7,7 +7,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from ...models import Case
-from .labels import FINE_IN_WAN, FINE_LABEL, iso_date
+from .labels import FINE_IN_WAN, FINE_LABEL, find_date, iso_date
 from .money import amount_yuan, fine_yuan
 
 __all__ = ["clean_code", "clean_line", "clean_text", "make_case", "penalty_fine"]
@@ -67,7 +67,26 @@ def clean_party(value: str | None) -> str | None:
     # A role or an ID after a person's name: 陈首伟（时任…副总经理）. A company's own brackets
     # (…（上海）有限公司, （有限合伙）) stay.
     value = re.sub(r"\s*[（(][^（）()]*(?:时任|曾任|现任|职务|经理|董事|主管|负责人|员工|身份证|住所|地址|信用代码)[^（）()]*[)）]\s*$", "", value)
+    # A person named with their unit: 蒋某（广发银行股份有限公司资产托管部）. A name of two to four
+    # characters that is no organisation's keeps the name only.
+    person = re.match(r"^([\u4e00-\u9fff]{2,4})\s*[（(].*[)）]$", value)
+    if person and not _ORGANISATION.search(person.group(1)):
+        value = person.group(1)
     return value.strip() or None
+
+
+_ORGANISATION = re.compile(r"(?:公司|局|厂|店|部|中心|社|所|行|院|站|场|会|队|处|园|馆|校)$")
+
+
+def split_authority(value: str | None) -> tuple[str | None, str | None]:
+    """A 机关名称和日期 cell (平潭综合实验区社会事业局2022年12月16日): the body, and the date's text."""
+    authority = clean_line(value)
+    if authority is None:
+        return None, None
+    match = find_date(authority)
+    if match is None or match.start() == 0:
+        return authority, None
+    return clean_line(authority[: match.start()]), match.group(0)
 
 
 def penalty_fine(penalty: str | None, fine: str | None = None, in_wan: bool = False) -> int | None:
@@ -89,6 +108,7 @@ def make_case(values: dict[str, str], *, pairs: bool = False) -> Case | None:
     """A Case from labelled values, or None when they are not a decision: a party or a 文号, and
     what was decided or why (penalty, violation, basis, a fine). Pairs tables (one label beside
     each value) must name three fields, so a record table (索引号 | 文号 | 发布机构) never passes."""
+    authority, dated = split_authority(values.get("authority"))
     case = Case(
         number=clean_number(values.get("number")),
         party=clean_party(values.get("party")),
@@ -97,8 +117,8 @@ def make_case(values: dict[str, str], *, pairs: bool = False) -> Case | None:
         basis=clean_text(values.get("basis")),
         penalty=clean_text(values.get("penalty")),
         fine_yuan=penalty_fine(values.get("penalty"), values.get(FINE_LABEL) or values.get(FINE_IN_WAN), FINE_IN_WAN in values and FINE_LABEL not in values),
-        date=iso_date(values.get("date")),
-        authority=clean_line(values.get("authority")),
+        date=iso_date(values.get("date") or dated),
+        authority=authority,
     )
     if not (case.party or case.number):
         return None
