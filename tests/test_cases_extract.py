@@ -99,6 +99,7 @@ def _page(lines: list[str], title: str = "行政处罚决定书") -> str:
         ("对公司罚款10万元，对法定代表人罚款1万元", 110000),
         ("对A罚款10万元，对B罚款5万元，合计罚款15万元。", 150000),
         ("合计罚款158万元。其中，总公司38万元，分支机构120万元。对项某警告并罚款1万元", 1590000),
+        ("1.罚款5万元\n2.没收违法所得3000元", 50000),  # a list item after the amount is not more of it
     ],
 )
 def test_fine_yuan_reads_the_total_fine(text: str, yuan: int) -> None:
@@ -113,6 +114,8 @@ def test_fine_yuan_reads_the_total_fine(text: str, yuan: int) -> None:
         "罚款人民币叁万伍元",  # 30005 to a parser, 35000 to a speaker: no number is better than a wrong one
         "罚款人民币壹拾贰萬伍元整",
         "罚款人民币三五万元",
+        "罚款人民币3万5千元",  # not 5000: the 5千元 is the end of an amount, not one of its own
+        "罚款人民币叁万元零伍拾元",  # not 30000: the amount goes on after its 元
         "拟处罚款5万元",
         "对A罚款10万元，对B罚款5万元，合计罚款16万元。",  # a total that is not the sum
         "罚款若干元",

@@ -72,8 +72,8 @@ def chinese_number(text: str) -> int | None:
 _ARABIC = r"\d{1,3}(?:[,，]\d{3}){1,5}(?:\.\d{1,4})?|\d{1,15}(?:\.\d{1,4})?"
 _AMOUNT = re.compile(
     r"(?:人民币|RMB|¥|￥)?\s*[:：]?\s*"
-    r"(?:(?<![\d.,，])(?P<arabic>" + _ARABIC + r")\s*(?P<scale>[万萬亿億千仟])?"
-    r"|(?<![" + CHINESE_NUMERAL + r"])(?P<chinese>[" + CHINESE_NUMERAL + r"]{1,24}))"
+    r"(?:(?<![\d.,，" + CHINESE_NUMERAL + r"])(?P<arabic>" + _ARABIC + r")\s*(?P<scale>[万萬亿億千仟])?"
+    r"|(?<![\d.,，" + CHINESE_NUMERAL + r"])(?P<chinese>[" + CHINESE_NUMERAL + r"]{1,24}))"
     r"\s*(?:元|圆)(?P<cents>(?:[" + CHINESE_NUMERAL + r"\d]角)?(?:[" + CHINESE_NUMERAL + r"\d]分)?)(?:整|正)?"
 )
 _SCALES = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000, "千": 1000, "仟": 1000}
@@ -134,6 +134,8 @@ _PROPOSED = re.compile(r"拟|建议|可处|可以处|应当处|并处.{0,4}以�
 _AFTER_FINE = re.compile(r"\s*(?:的)?\s*罚\s*款")
 # Words that mean the fine was written into a bigger "total" already given.
 _TOTAL = re.compile(r"(?:合计|共计|总计|累计)[^，,。；]{0,8}$")
+# A numeral and 元 straight after an amount (叁万元零伍拾元): the amount goes on ("1.罚款5万元2.没收…" does not).
+_CONTINUED = re.compile(r"[" + CHINESE_NUMERAL + r"]{1,24}(?:元|圆)")
 # An unreadable amount: digits or numerals followed by 元 that _AMOUNT rejects.
 _LOOSE_AMOUNT = re.compile(r"[\d" + CHINESE_NUMERAL + r"][\d" + CHINESE_NUMERAL + r".,，点]{0,24}\s*元")
 
@@ -169,8 +171,8 @@ def fine_yuan(text: str | None) -> int | None:
             if _PROPOSED.search(clause[: match.start()][-30:]) and "决定" not in clause[: match.start()]:
                 return None  # a proposal, not a decision: say nothing rather than a wrong number
             value = _value(match)
-            if value is None:
-                return None
+            if value is None or _CONTINUED.match(after):
+                return None  # 叁万元零伍拾元: an amount that goes on after its 元 is not read in part
             found = True
             if _TOTAL.search(before):
                 pending = fines[since_total:]
