@@ -185,6 +185,20 @@ def test_a_header_row_and_one_value_row_is_one_decision() -> None:
     )]
 
 
+def test_word_made_cells_split_over_spans_stay_one_line() -> None:
+    # Word exports a cell as <p><span>罚款</span><span>56</span><span>万元</span></p>: the end of a
+    # span is no line break (it gave "罚款\n56\n万元" and a 文号 "岚卫医罚 [2022]1 号"); a <p> still is.
+    span = '<span style="font-family:仿宋_GB2312">{}</span>'
+    cell = lambda *parts: "<td><p>" + "".join(span.format(p) for p in parts) + "</p></td>"
+    html = ("<table><tr><th>当事人名称</th><th>行政处罚决定书文号</th><th>主要违法事实</th><th>行政处罚内容</th></tr>"
+            "<tr>" + cell("甲保险", "股份有限公司") + cell("岚卫医罚", "[2022]1", "号")
+            + "<td><p>" + span.format("一、虚列费用") + "</p><p>" + span.format("二、数据不真实") + "</p></td>"
+            + cell("罚款", "56", "万元") + "</tr></table>")
+    (case,) = cases_in_html(html)
+    assert (case.party, case.number, case.violation, case.penalty, case.fine_yuan) == (
+        "甲保险股份有限公司", "岚卫医罚[2022]1号", "一、虚列费用\n二、数据不真实", "罚款56万元", 560000)
+
+
 MANY = """<html><body>""" + NAV + """<table>
 <tr><th>序号</th><th>文号</th><th>当事人名称</th><th>违法事实</th><th>处罚内容</th><th>日期</th></tr>
 <tr><td>1</td><td>甲罚〔2024〕1号</td><td>甲公司</td><td>超标排放</td><td>罚款10万元</td><td>2024-01-02</td></tr>

@@ -59,12 +59,14 @@ def block_text(node: LexborNode) -> str:
     """`node`'s text with a line break per block element (p, div, br …) and none at inline ones:
     Word-made cells split one sentence over many spans, which must stay one line."""
     parts: list[str] = []
-    stack = [node.iter(include_text=True)]
+    stack = [(node.iter(include_text=True), True)]
     while stack:
-        child = next(stack[-1], None)
+        children, block = stack[-1]
+        child = next(children, None)
         if child is None:
             stack.pop()
-            parts.append("\n")
+            if block:  # the end of a block breaks the line; the end of a <span> does not
+                parts.append("\n")
             continue
         if child.is_text_node:
             parts.append(child.text_content or "")
@@ -72,7 +74,7 @@ def block_text(node: LexborNode) -> str:
             if child.tag in _BLOCK_TAGS:
                 parts.append("\n")
             if child.tag not in ("script", "style"):
-                stack.append(child.iter(include_text=True))
+                stack.append((child.iter(include_text=True), child.tag in _BLOCK_TAGS))
     lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
     return "\n".join(line for line in lines if line)
 
