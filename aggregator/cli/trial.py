@@ -110,8 +110,9 @@ def cmd_try(args: argparse.Namespace) -> int:
         if result.article is not None:
             article = dict(result.article)
             cases = article.pop("cases", [])
-            # "case": the decision (exactly CASE_FIELDS) or null; "cases" too when the page tables several.
-            shown = {"case": cases[0] if cases else None, **({"cases": cases} if len(cases) > 1 else {})}
+            # "case": the page's one decision (exactly CASE_FIELDS) or null; a page tabling several
+            # has "case": null and "cases", so it is never taken for its first decision.
+            shown = {"case": cases[0] if len(cases) == 1 else None, **({"cases": cases} if len(cases) > 1 else {})}
             payload: object = {**article, **shown, **({"selectors": selectors} if selectors else {})}
         else:
             payload = {
