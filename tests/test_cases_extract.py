@@ -560,3 +560,12 @@ def test_try_article_reads_the_case_from_a_shell_pages_document(site: Site, caps
     assert main(["try", site.url("/cf/15.html"), "--article"]) == 0
     out = capsys.readouterr().out
     assert "case: number='示环罚〔2026〕15号', party='示例建材有限公司'" in out
+
+
+def test_a_name_printed_over_two_paragraphs_of_one_cell_is_one_name() -> None:
+    html = """<table><tr><td>行政处罚决定书文号</td><td>戊环罚〔2025〕3号</td></tr>
+    <tr><td>当事人名称</td><td><p>戊市某某</p><p>化工有限公司</p></td></tr>
+    <tr><td>处罚内容</td><td>罚款5万元</td></tr>
+    <tr><td>作出处罚决定的机关</td><td><p>戊市</p><p>生态环境局</p></td></tr></table>"""
+    (case,) = cases_in_html(html)
+    assert (case.party, case.authority, case.fine_yuan) == ("戊市某某化工有限公司", "戊市生态环境局", 50000)

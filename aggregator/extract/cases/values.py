@@ -16,12 +16,15 @@ __all__ = ["clean_code", "clean_line", "clean_text", "make_case", "penalty_fine"
 _EMPTY = re.compile(r"^[\s/\\\-—–_－·.。无空暂无略/]*$|^(?:无|暂无|空|不涉及|/|－)$")
 _CODE = re.compile(r"[0-9A-Za-z]{8,20}(?:-[0-9A-Za-z])?")
 _WS = re.compile(r"\s+")
+_CJK_BREAK = re.compile(r"(?<=[\u4e00-\u9fff])[ \t]*\n\s*(?=[\u4e00-\u9fff])")
 
 
 def clean_line(value: str | None) -> str | None:
     """A short field: one line, whitespace runs made one space."""
     if value is None or _EMPTY.match(value):
         return None
+    # Two paragraphs of one cell (平潭综合实验区 / 社会事业局) are one name: Chinese joins without a space.
+    value = _CJK_BREAK.sub("", value)
     value = _WS.sub(" ", value).strip(" ：:，,；;。")
     return value or None
 
