@@ -18,7 +18,6 @@ from .classify import classify
 from .config import Config, Source
 from .enrich import DocumentLimits, mark_documents, read_one
 from .extract.article import ArticlePage
-from .extract.cases import case_in_text
 from .extract.decode import decode_page
 from .extract.list_rows import node_text
 from .extract.probe import SelectorMatch, probe_selectors
@@ -114,8 +113,8 @@ async def _article(
     ]
     unread = [f"{d.enclosure.url}: {d.reason}" for d in read.documents if d.reason]
     content_text = page.content_text if read.has_body or not raw.attachment_text else raw.attachment_text
-    # The decisions the page states, else the one its document states (a shell page around a PDF).
-    cases = page.cases or [case for case in (raw.case or case_in_text(raw.attachment_text),) if case]
+    # The decisions as a poll stores them: the page's, else its documents' (read in the worker).
+    cases = read.cases
     return Preview(
         url=result.url,
         kind="article",
