@@ -38,7 +38,7 @@ def form_of(request: Request) -> dict[str, str]:
 
 
 def enforcement_list(notice: str = "") -> Callable[[Request], Response]:
-    """Rows only for a POST carrying the site's form; an ETag the poll must not send back on a POST.
+    """Rows only for a POST carrying the site's form; validators the poll must not send back on a POST.
 
     `notice`: a line above the list, so the page changes while its rows stay the same."""
 
@@ -52,7 +52,7 @@ def enforcement_list(notice: str = "") -> Callable[[Request], Response]:
             f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>行政处罚</title></head><body>
 <div class="nav"><a href="/">首页</a> <a href="/about.html">关于我们</a></div><p class="notice">{notice}</p>
 <div class="hd">行政处罚</div><div class="bd"><ul>{items}</ul></div></body></html>""".encode(),
-            headers={"ETag": '"list-v1"'},
+            headers={"ETag": '"list-v1"', "Last-Modified": "Tue, 03 Mar 2026 02:00:00 GMT"},
         )
 
     return answer
@@ -116,13 +116,13 @@ def test_the_catalog_entry_posts_its_form_pages_by_pageNo_and_publishes_the_deci
     assert list_posts(shanghai) == [{**FORM, "pageNo": str(n)} for n in (1, 2, 3)]
     assert all(r.headers["content-type"] == "application/x-www-form-urlencoded" for r in shanghai.hits(LIST))
 
-    # Nothing changed: the same POST of page 1 only, without the ETag (a GET's validator); the answer's
+    # Nothing changed: the same POST of page 1 only, without ETag or date (a GET's validators); the answer's
     # hash is the one of the last poll, so it is not read again and the feeds stay byte for byte.
     published = (tmp_path / "feeds" / "enforcement.atom").read_bytes()
     assert main(["poll", "--once", str(config)]) == 0
     assert "sh-sthj-xzcf: not modified" in capsys.readouterr().out
     assert list_posts(shanghai)[3:] == [{**FORM, "pageNo": "1"}]
-    assert "if-none-match" not in shanghai.hits(LIST)[3].headers
+    assert not {"if-none-match", "if-modified-since"} & set(shanghai.hits(LIST)[3].headers)
     assert (tmp_path / "feeds" / "enforcement.atom").read_bytes() == published
     # The page changes around the same rows: read again, nothing new, no older pages.
     shanghai.add(LIST, enforcement_list("系统将于周末维护"))
@@ -223,3 +223,32 @@ def test_render_auto_is_allowed_with_a_post(tmp_path: Path, capsys: pytest.Captu
         '[sources.request]\nmethod = "POST"\nform = { pageNo = "{page}" }\n',
     )
     assert main(["check", str(config)]) == 0, capsys.readouterr().err
+
+
+def test_next_page_pages_a_get_list_by_its_url(tmp_path: Path, site: Site) -> None:
+    def column(request: Request) -> Response:
+        page = int(parse_qs(urlsplit(request.path).query).get("page", ["1"])[0])
+        rows = "".join(f'<li><a href="/art/{n}.html">{title(n)}</a><span>2026-03-0{n}</span></li>' for n in PAGES.get(page, []))
+        return Response(f'<html><body><ul class="list">{rows}</ul></body></html>'.encode())
+
+    site.add("/xzcf/list.jsp", column)
+    config = write_config(
+        tmp_path,
+        f"""[[sources]]
+name = "by-url"
+kind = "html"
+url = "{site.url('/xzcf/list.jsp?type=cf&page=1')}"
+fetch_articles = false
+backfill_pages = 2
+[sources.request]
+next_page = "page={{page}}"
+[sources.list]
+item = "ul.list li"
+date = "span"
+""",
+    )
+    assert main(["poll", "--once", str(config)]) == 0
+    assert [e.title for e in feed(tmp_path, "all").entries] == [title(n) for n in (3, 2, 1)]
+    hits = site.hits("/xzcf/list.jsp")
+    assert {r.method for r in hits} == {"GET"}
+    assert [urlsplit(r.path).query for r in hits] == ["type=cf&page=1", "type=cf&page=2", "type=cf&page=3"]
