@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 from aggregator.config import JsonQuery
 from aggregator.extract.attachments import DOCX, PDF, find_attachments, page_has_body, read_document
 from aggregator.extract.frames import list_frame
-from aggregator.extract.json_list import extract_json, page_requests
+from aggregator.extract.json_list import extract_json
 from aggregator.extract.wechat import extract_wechat
 from aggregator.fetch import block_reason
+from aggregator.read.paging import older_requests
 from aggregator.models import Enclosure, SourceError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -76,7 +77,7 @@ def test_non_json_bytes_fail_only_as_a_source_error(body: bytes) -> None:
 @given(url=st.sampled_from(["http://x.gov.cn/api?page=1", "http://x.gov.cn/api", "http://x.gov.cn/api?page=abc&a=%zz"]), count=st.integers(0, 5))
 def test_paging_never_raises(url: str, count: int) -> None:
     query = JsonQuery(items="a", next_page="page={page}")
-    assert len(page_requests(url, query, count)) == count
+    assert len(older_requests(url, query, count)) == count
 
 
 _pages = st.one_of(

@@ -54,22 +54,19 @@ class ListSelectors(Strict):
 
 
 
-class JsonQuery(Strict):
-    """How to read items from a JSON list API: JMESPath expressions, and the request to send."""
+class ListRequest(Strict):
+    """How a list's pages are asked for: GET, or POST with a form or a JSON body, and older pages.
 
-    items: JMESPath  # the list of items in the answer
-    title: JMESPath = "title"  # the rest are read from each item
-    link: JMESPath = "url"
-    date: JMESPath | None = None  # Unix seconds (or ms), or date text
-    summary: JMESPath | None = None
+    `[sources.request]` of an HTML list source; `[sources.json]` takes the same keys."""
+
     method: Literal["GET", "POST"] = "GET"
     form: dict[str, str] | None = None  # POST as application/x-www-form-urlencoded
     body: dict[str, Any] | list[Any] | None = None  # POST as application/json
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)  # sent with the list's requests only
     next_page: str | None = None  # older pages: "page={page}", a URL template with {page}, or {page} in form/body
 
     @model_validator(mode="after")
-    def _request_shape(self) -> JsonQuery:
+    def _request_shape(self) -> ListRequest:
         if self.form is not None and self.body is not None:
             raise ValueError("give either `form` or `body`, not both")
         if (self.form is not None or self.body is not None) and self.method != "POST":
@@ -87,6 +84,16 @@ class JsonQuery(Strict):
     def pages(self) -> bool:
         """Older pages can be asked for (for backfill_pages)."""
         return (self.next_page is not None and "{page}" in self.next_page) or self.pages_in_request()
+
+
+class JsonQuery(ListRequest):
+    """How to read items from a JSON list API: JMESPath expressions, and the request to send."""
+
+    items: JMESPath  # the list of items in the answer
+    title: JMESPath = "title"  # the rest are read from each item
+    link: JMESPath = "url"
+    date: JMESPath | None = None  # Unix seconds (or ms), or date text
+    summary: JMESPath | None = None
 
 
 class ArticleSelectors(Strict):
@@ -182,6 +189,7 @@ class Source(Strict):
     list_selectors: ListSelectors | None = Field(default=None, alias="list")
     article: ArticleSelectors | None = None
     json_query: JsonQuery | None = Field(default=None, alias="json")  # kind = "json"
+    request: ListRequest | None = None  # kind = "html"/"auto": how the list page is asked for (a form POST)
     fetch_articles: bool | None = None  # default: when the list gives no summary
     backfill_pages: int = Field(default=0, ge=0, le=50)
     keep: Rules | None = None  # only items matching these are kept
@@ -462,6 +470,21 @@ class Config(Strict):
                 )
             if source.json_query is not None and source.kind != "json":
                 raise _located(("sources", index, "json"), 'a [sources.json] table is read only with kind = "json"')
+            if source.request is not None and source.kind not in ("html", "auto"):
+                fix = (
+                    "put method, form, body, headers and next_page in [sources.json]" if source.kind == "json"
+                    else f'a "{source.kind}" source is asked for with GET: remove [sources.request], or set kind = "html"'
+                )
+                raise _located(
+                    ("sources", index, "request"), f'[sources.request] is read only with kind = "html" or "auto"; {fix}'
+                )
+            if source.render is True and source.request is not None and source.request.method == "POST":
+                raise _located(
+                    ("sources", index, "render"),
+                    'render = true loads the list in the browser, which cannot send the form POST of [sources.request]:'
+                    ' use render = "auto" (the browser then only gets past a challenge, and the POST goes over HTTP)'
+                    " or remove render",
+                )
             interval = source.interval
             if interval is not None and not MIN_INTERVAL <= interval <= MAX_INTERVAL:
                 raise _located(

@@ -4,8 +4,9 @@ Government CMS platforms (Guangdong's gkmlpt, the UCAP `/common/search/` API,
 Liaoning's portlets) render their column pages in the browser from a JSON API;
 reading that API is more robust than the page. The expressions are JMESPath
 (the `jmespath` library), so nothing here walks paths by hand. The only
-hand-written parts are the date rule (Unix seconds or milliseconds, else text
-for the date parser) and the paging template, which are specific to this tool.
+hand-written part is the date rule (Unix seconds or milliseconds, else text
+for the date parser). The requests of the API's pages are built in
+aggregator.read.paging, shared with HTML lists asked for with a form POST.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import jmespath
 import orjson
@@ -23,7 +23,7 @@ from ..config import JsonQuery
 from ..models import ErrorKind, RawItem, SourceError
 from ..normalise.urls import absolute_url
 
-__all__ = ["JsonPage", "PageRequest", "extract_json", "first_page_number", "page_requests", "request_of"]
+__all__ = ["JsonPage", "extract_json"]
 
 # Unix times above this are milliseconds (10^11 s is the year 5138).
 _MILLISECONDS = 10**11
@@ -33,16 +33,6 @@ _MILLISECONDS = 10**11
 class JsonPage:
     items: list[RawItem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class PageRequest:
-    """One request of a JSON source: the first page or an older one."""
-
-    url: str
-    method: str = "GET"
-    form: dict[str, str] | None = None
-    body: bytes | None = None  # a JSON body, already encoded
 
 
 def _decode(body: bytes, url: str) -> Any:
@@ -118,56 +108,3 @@ def extract_json(body: bytes, url: str, query: JsonQuery) -> JsonPage:
             f" `title = {query.title!r}` and `link = {query.link!r}`",
         )
     return page
-
-
-def request_of(url: str, query: JsonQuery, page: int | None = None) -> PageRequest:
-    """The request for the source's own URL (page None) or for older page `page`."""
-    number = page if page is not None else first_page_number(url, query)
-    if page is not None and query.next_page:
-        url = _page_url(url, query.next_page, page)
-    form = {k: v.replace("{page}", str(number)) for k, v in query.form.items()} if query.form is not None else None
-    body = orjson.dumps(_fill(query.body, number)) if query.body is not None else None
-    return PageRequest(url=url, method=query.method, form=form, body=body)
-
-
-def _fill(value: Any, page: int) -> Any:
-    """{page} in the strings of a JSON body; a string that is only "{page}" becomes the number."""
-    if isinstance(value, str):
-        return page if value == "{page}" else value.replace("{page}", str(page))
-    if isinstance(value, list):
-        return [_fill(v, page) for v in value]
-    if isinstance(value, dict):
-        return {k: _fill(v, page) for k, v in value.items()}
-    return value
-
-
-def _page_url(url: str, template: str, page: int) -> str:
-    """`page={page}` sets those query parameters on the source URL; anything else is a URL template."""
-    filled = template.replace("{page}", str(page))
-    if "://" in template or template.startswith(("/", "?", ".")):
-        return urljoin(url, filled)
-    parts = urlsplit(url)
-    params = dict(parse_qsl(filled, keep_blank_values=True))
-    query = [(k, params.pop(k) if k in params else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    query += list(params.items())
-    return urlunsplit(parts._replace(query=urlencode(query, safe="{}/,:")))
-
-
-def first_page_number(url: str, query: JsonQuery) -> int:
-    """The page number the source URL itself is on (1 unless its query says otherwise)."""
-    template = query.next_page or ""
-    if "=" in template and "://" not in template and not template.startswith(("/", "?", ".")):
-        for key, value in parse_qsl(template, keep_blank_values=True):
-            if value == "{page}":
-                current = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True)).get(key, "")
-                if current.isdigit():
-                    return int(current)
-    return 1
-
-
-def page_requests(url: str, query: JsonQuery, count: int) -> list[PageRequest]:
-    """Requests for the `count` pages after the source's own, nearest first."""
-    if not query.pages() or count <= 0:
-        return []
-    first = first_page_number(url, query)
-    return [request_of(url, query, first + n) for n in range(1, count + 1)]

@@ -6,8 +6,12 @@ detects. Beyond the page itself:
   iframe (one level deep);
 - a zero-config source whose page links a feed reads that feed instead of guessing at
   its markup (not in `try`, which shows the page's own list and names the feed);
-- on the first poll, older pages (Hanweb `dataproxy.jsp`, TRS `index_N`), as the page
-  describes them, nearest first.
+- on the first poll, older pages, nearest first: as `[sources.request]` asks for them
+  (`next_page`, or `{page}` in its form), else as the page describes them (Hanweb
+  `dataproxy.jsp`, TRS `index_N`).
+
+The list page itself is a GET, or what `[sources.request]` says (a form POST); article
+pages are always GETs.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from ..models import FetchResult, RawItem, Request, SourceError
 from ..normalise.urls import item_key
 from .base import ReadContext, Rows, all_summarised, read_older_pages
 from .feed import FEED_ACCEPT
+from .paging import list_request, older_requests
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +82,7 @@ class HtmlListReader:
     renders: ClassVar[bool] = True
 
     def request(self, source: Source) -> Request:
-        return Request(source.url)
+        return Request(source.url) if source.request is None else list_request(source.url, source.request)
 
     def recognises(self, page: FetchResult) -> bool:
         return False  # the fallback of zero-config sources, not recognised by sniffing
@@ -102,16 +107,13 @@ class HtmlListReader:
             if entries:  # the feed changes while the page stays the same: never skip the page as unchanged
                 return Rows(entries, wants_articles=False, page_validators=False, **shown)
         items = list(listed.items)
-        if context.older_pages and listed.paging is not None:
+        requests = self._older_requests(source, listed, context.older_pages)
+        if requests:
 
             async def read_older(request: Request) -> list[RawItem]:
                 older = await context.more(request)
                 return (await parse(read_list, older, source, context.zone, context.now, source.list_selectors)).items
 
-            requests = [
-                Request(r.url, method=r.method, form=dict(r.form or {}) or None)
-                for r in listed.paging.requests[: context.older_pages]
-            ]
             items += await read_older_pages(source, requests, read_older)
         _separate_stories_sharing_a_link(source.url, items, context)
         built = None
@@ -123,6 +125,17 @@ class HtmlListReader:
         return Rows(
             items, wants_articles=not all_summarised(items), page_validators=validators, empty_error=built, **shown
         )
+
+    @staticmethod
+    def _older_requests(source: Source, listed: ListPage, count: int) -> list[Request]:
+        """The list's older pages to read: as [sources.request] pages, else as the page describes its paging."""
+        if count <= 0:
+            return []
+        if source.request is not None and source.request.pages():
+            return older_requests(source.url, source.request, count)
+        if listed.paging is None:
+            return []
+        return [Request(r.url, method=r.method, form=dict(r.form or {}) or None) for r in listed.paging.requests[:count]]
 
     async def _list_or_frame(self, page: FetchResult, context: ReadContext) -> tuple[ListPage, str | None]:
         """The page's list; when it has none, the list of the same-site iframe it embeds, and its URL."""
