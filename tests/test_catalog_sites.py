@@ -336,6 +336,35 @@ url = "{site.url('/private/col1229429478/index.html')}"
     assert refused["status"] == "error" and refused["error_kind"] == "robots" and refused["requests"] == 1
     assert not site.hits("/private/col1229429478/index.html")
 
+    # A maintainer turns a user's report into evidence lines; a column checked at another URL is not evidence for the entry.
+    report = tmp_path / "verify-2026-12-03.json"
+    report.write_text(json.dumps(run, ensure_ascii=False), encoding="utf-8")
+    assert main(["catalog", "evidence", str(report)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.strip() == ""
+    assert f"# zj/sthjt/zfjg: checked at {site.url('/old/col1229116/')}, not the catalog's https://sthjt.zj.gov.cn/" in captured.err
+    assert "# zj/sthjt/news: error: robots: robots.txt disallows" in captured.err
+    # The same run as if made at the catalog's own address (a user's run is: no config overrides it).
+    ok["url"] = ok["evidence"]["url"]
+    report.write_text(json.dumps(run, ensure_ascii=False), encoding="utf-8")
+    assert main(["catalog", "evidence", str(report)]) == 0
+    day = ok["checked_at"][:10]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [
+        "# zj/sthjt/zfjg",
+        f'evidence = {{kind = "live-check", date = "{day}", strength = "live", source = "user run verify-2026-12-03.json'
+        f' (feed-aggregator {package_version()}): HTTP 200, 5 items, newest 2023-04-23, article title, date, body",'
+        f' verified = "live poll {day}"}}',
+    ]
+    # The line is one the catalog takes as it is.
+    line = printed[1]
+    (checked,) = catalog.load_file("zhejiang.toml", f'authority = "浙江省生态环境厅"\nprovince = "浙江"\n[[entries]]\n'
+                                   f'id = "zj/sthjt/zfjg"\ncolumn = "c"\nurl = "{ok["url"]}"\n{line}\n')
+    assert (checked.evidence_kind, checked.evidence_date, checked.verified) == ("live-check", day, f"live poll {day}")
+    report.write_text("[]", encoding="utf-8")
+    assert main(["catalog", "evidence", str(report)]) == 2
+    assert "not a `catalog verify --json` report" in capsys.readouterr().err
+
 
 def test_verify_of_an_unknown_id_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["catalog", "verify", "zj/sthjt/newz"]) == 2

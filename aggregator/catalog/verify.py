@@ -226,3 +226,42 @@ def verdict_table(verdicts: list[Verdict]) -> str:
             ",".join(v.article_fields) or "-", " ".join(flags) or "-", (v.error or "")[:140],
         ])
     return table(["id", "status", "reachable", "items", "newest", "article fields", "blocked/browser", "error"], rows)
+
+
+def evidence_lines(run: object, file_name: str) -> tuple[list[str], list[str]]:
+    """From a `verify --json` report: the `evidence = {…}` line for each entry it shows working, and why the others are not.
+
+    An entry counts when it gave items from the catalog's own URL (a config may have pointed it elsewhere).
+    Returns (TOML lines, one comment line per entry left out); raises ValueError for a file that is no report.
+    """
+    import tomlkit
+
+    if not isinstance(run, dict) or run.get("tool") != "feed-aggregator" or not isinstance(run.get("entries"), list):
+        raise ValueError("not a `catalog verify --json` report (it has \"tool\": \"feed-aggregator\" and \"entries\")")
+    lines: list[str] = []
+    skipped: list[str] = []
+    for verdict in run["entries"]:
+        if not isinstance(verdict, dict) or not verdict.get("id"):
+            raise ValueError("an entry of the report has no id")
+        entry_id, evidence = verdict["id"], verdict.get("evidence")
+        if evidence is None:
+            skipped.append(f"# {entry_id}: not a catalog entry")
+        elif verdict.get("status") != "ok":
+            skipped.append(f"# {entry_id}: {verdict.get('status')}: {verdict.get('error')}")
+        elif verdict.get("url") != evidence.get("url"):
+            skipped.append(f"# {entry_id}: checked at {verdict.get('url')}, not the catalog's {evidence.get('url')}")
+        else:
+            day = str(verdict.get("checked_at", ""))[:10]
+            seen = [f"HTTP {verdict.get('http_status')}" if verdict.get("http_status") else "rendered",
+                    f"{verdict.get('items')} items", f"newest {verdict.get('newest') or 'undated'}"]
+            if verdict.get("article_fields"):
+                seen.append("article " + ", ".join(verdict["article_fields"]))
+            table = tomlkit.inline_table()
+            table.update({
+                "kind": "live-check", "date": day, "strength": "live",
+                "source": f"user run {file_name} ({run.get('tool')} {run.get('version')}): " + ", ".join(seen),
+                "verified": f"live poll {day}",
+            })
+            lines += [f"# {entry_id}", f"evidence = {table.as_string()}"]
+    return lines, skipped
+

@@ -205,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     verifying.add_argument("--all", action="store_true", help="every entry of the catalog")
     verifying.add_argument("--config", help="use this config's settings; without ids, verify its catalog/preset sources")
     verifying.add_argument("--json", action="store_true", help="machine-readable output")
+    evidence = cat_sub.add_parser(
+        "evidence", help="a `catalog verify --json` report as the evidence lines of the entries it shows working",
+        description="Print, for each entry of a `catalog verify --json` report that gave items from the catalog's own"
+        " URL, the `evidence = { kind = \"live-check\", … }` line for its data file. Edits no file. Exit 1 when no"
+        " entry of the report counts.",
+    )
+    evidence.add_argument("file", metavar="FILE.json")
     store = sub.add_parser("store", help="the store itself: move it between TinyDB and PostgreSQL")
     store_sub = store.add_subparsers(dest="store_command", required=True)
     moving = store_sub.add_parser(

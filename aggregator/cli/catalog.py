@@ -109,6 +109,30 @@ def _add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _evidence(args: argparse.Namespace) -> int:
+    """`catalog evidence FILE.json`: a user's verify run as the evidence lines a maintainer pastes into the data files."""
+    import json
+    from pathlib import Path
+
+    from ..catalog.verify import evidence_lines
+
+    path = Path(args.file)
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+        lines, skipped = evidence_lines(run, path.name)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: {path}: cannot read: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ValueError as exc:  # json.JSONDecodeError too
+        print(f"error: {path}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print("\n".join(lines))
+    if skipped:
+        print(f"{len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} of {path.name} not evidence:", file=sys.stderr)
+        print("\n".join(skipped), file=sys.stderr)
+    return EXIT_OK if lines else EXIT_SOURCES_FAILED
+
+
 def cmd_catalog(args: argparse.Namespace) -> int:
     from ..catalog import CatalogError
     from ..config import ConfigError
@@ -122,10 +146,13 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 def _catalog(args: argparse.Namespace) -> int:
     import json
 
-    from ..catalog import edit, entry
+    from ..catalog import CATEGORY_TITLES, edit, entry
     from ..config import Config
 
     if args.catalog_command == "list":
+        if args.category and args.category not in CATEGORY_TITLES:
+            print(f"error: no category {args.category!r} in the catalog; categories: {', '.join(CATEGORY_TITLES)}", file=sys.stderr)
+            return EXIT_CONFIG
         chosen = edit.select(args.province, args.category, args.search)
         if args.json:
             print(json.dumps([{"id": e.id, "authority": e.authority, "province": e.province, "column": e.column, "url": e.url,
@@ -145,6 +172,8 @@ def _catalog(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.catalog_command == "add":
         return _add(args)
+    if args.catalog_command == "evidence":
+        return _evidence(args)
     # verify
     from datetime import datetime, timezone
 
