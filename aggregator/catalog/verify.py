@@ -51,7 +51,7 @@ class Verdict:
     needs_browser: bool = False
     error: str | None = None
     # What the JSON report adds, so that a run can be checked by someone else:
-    checked_at: str | None = None  # when the entry's first request was made (UTC, ISO 8601)
+    checked_at: str | None = None  # when the site first answered for it (UTC, ISO 8601; else when it was started)
     seconds: float | None = None  # until its verdict, including waits for host spacing behind other entries
     http_status: int | None = None  # of the list page (the refusal's status when it failed)
     final_url: str | None = None  # of the list page, after redirects
@@ -78,6 +78,7 @@ class _Recorder:
     def __init__(self, fetcher: Fetcher) -> None:
         object.__setattr__(self, "_fetcher", fetcher)
         object.__setattr__(self, "answers", [])  # FetchResult, or the SourceError a request raised
+        object.__setattr__(self, "first_answer_at", None)  # UTC time of the first of them
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._fetcher, name)
@@ -89,10 +90,15 @@ class _Recorder:
         try:
             result = await self._fetcher.fetch(url, **options)
         except SourceError as exc:
-            self.answers.append(exc)
+            self._note(exc)
             raise
-        self.answers.append(result)
+        self._note(result)
         return result
+
+    def _note(self, answer: FetchResult | SourceError) -> None:
+        if not self.answers:
+            object.__setattr__(self, "first_answer_at", datetime.now(timezone.utc))
+        self.answers.append(answer)
 
 
 async def _verify_one(source: Source, item: Entry | None, config: Config, fetcher) -> Verdict:  # noqa: ANN001 - Fetcher
@@ -159,7 +165,7 @@ def _article_values(fields: dict[str, Any]) -> dict[str, object]:
 
 def _complete(verdict: Verdict, item: Entry | None, recorder: _Recorder, started: datetime, seconds: float) -> Verdict:
     """What the report adds to a verdict once the entry is done: time, the list page's answer, the error's kind."""
-    verdict.checked_at = started.isoformat(timespec="seconds").replace("+00:00", "Z")
+    verdict.checked_at = (recorder.first_answer_at or started).isoformat(timespec="seconds").replace("+00:00", "Z")
     verdict.seconds = round(seconds, 2)
     answers: list[FetchResult | SourceError] = recorder.answers
     verdict.requests = len(answers)
