@@ -364,6 +364,9 @@ url = "{site.url('/private/col1229429478/index.html')}"
     report.write_text("[]", encoding="utf-8")
     assert main(["catalog", "evidence", str(report)]) == 2
     assert "not a `catalog verify --json` report" in capsys.readouterr().err
+    report.write_text("{cut off", encoding="utf-8")
+    assert main(["catalog", "evidence", str(report)]) == 2
+    assert f"{report}: not JSON (" in capsys.readouterr().err
 
 
 def test_verify_of_an_unknown_id_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:

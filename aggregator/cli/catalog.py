@@ -123,7 +123,10 @@ def _evidence(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"error: {path}: cannot read: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except ValueError as exc:  # json.JSONDecodeError too
+    except json.JSONDecodeError as exc:
+        print(f"error: {path}: not JSON ({exc}); give the file `catalog verify --json` wrote", file=sys.stderr)
+        return EXIT_CONFIG
+    except ValueError as exc:  # a JSON file that is not such a report
         print(f"error: {path}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     print("\n".join(lines))
