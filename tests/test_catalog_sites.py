@@ -18,7 +18,9 @@ import feedparser
 import pytest
 from lxml import etree
 
+from aggregator import catalog
 from aggregator.cli import main
+from aggregator.publish.atom import package_version
 
 from .conftest import Request, Response, Site, write_config
 
@@ -267,12 +269,104 @@ url = "{site.url('/empty/')}"
     assert set(tmp_path.iterdir()) == store_before  # no store, no feeds, no cookie jar
 
     assert main(["catalog", "verify", "--config", str(config), "--json", "zj/sthjt/zfjg"]) == 0
-    (verdict,) = json.loads(capsys.readouterr().out)
+    (verdict,) = json.loads(capsys.readouterr().out)["entries"]
     assert verdict["status"] == "ok" and verdict["reachable"] is True and verdict["items"] == 5
     assert verdict["newest"] == "2023-04-23" and verdict["article_fields"] == ["title", "date", "body"]
     assert verdict["article_url"] == site.url("/art/2023/4/23/art_1229116_58938545.html")
     assert verdict["blocked"] is False and verdict["needs_browser"] is False and verdict["error"] is None
     assert len(site.hits("/module/jpage/dataproxy.jsp")) == 0  # once, politely: no older pages
+
+    # The whole run as a report a user can send back: who made it, when, and each entry's failure in detail.
+    assert main(["catalog", "verify", "--config", str(config), "--json"]) == 1
+    run = json.loads(capsys.readouterr().out)
+    assert run["tool"] == "feed-aggregator" and run["version"] == package_version() and run["host_delay"] == 0
+    assert run["counts"] == {"ok": 1, "blocked": 1, "empty": 1, "error": 1}
+    entries = {v["id"]: v for v in run["entries"]}
+    blocked, empty, dead = entries["hb/sthjt/hbyw"], entries["mee/ywdt/gsgg"], entries["zj/sthjt/news"]
+    assert (blocked["http_status"], blocked["error_kind"]) == (412, "blocked")
+    assert blocked["blocked_by"] == "HTTP 412 with a `$_ts` challenge script (Ruishu)"
+    assert blocked["final_url"] is None and blocked["rendered"] is None and blocked["needs_browser"] is True
+    assert (empty["http_status"], empty["final_url"], empty["error_kind"]) == (200, site.url("/empty/"), "selectors-matched-nothing")
+    assert (dead["http_status"], dead["error_kind"], dead["reachable"]) == (None, "network", False)
+    # What the catalog said of each, beside what the run saw (the catalog's own URL: the config moved it here).
+    assert empty["evidence"]["kind"] == "live-check" and empty["evidence"]["url"] == "https://www.mee.gov.cn/ywdt/gsgg/"
+    assert dead["evidence"]["kind"] == "none" and dead["evidence"]["date"] is None
+    assert all(v["candidate"] is None and v["checked_at"].endswith("Z") and v["seconds"] >= 0 for v in entries.values())
+
+
+def test_verify_json_shows_the_rows_and_article_a_reviewer_can_check(site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hanweb(site)
+    _add_hanweb_articles(site)
+    # The column moved: the old address redirects to the new one.
+    site.add("/old/col1229116/", Response(b"", status=301, headers={"Location": "/col/col1229116/index.html"}))
+    site.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    config = write_config(tmp_path, CATEGORIES + f"""
+[[sources]]
+catalog = "zj/sthjt/zfjg"
+url = "{site.url('/old/col1229116/')}"
+
+[[sources]]
+catalog = "zj/sthjt/news"
+url = "{site.url('/private/col1229429478/index.html')}"
+""")
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    assert main(["catalog", "verify", "--config", str(config), "--json"]) == 1
+    run = json.loads(capsys.readouterr().out)
+    ok, refused = run["entries"]
+    assert datetime.fromisoformat(run["checked_at"]) >= before
+    assert ok["status"] == "ok" and ok["http_status"] == 200 and ok["requests"] == 2  # the list, then its newest article
+    assert ok["url"] == site.url("/old/col1229116/") and ok["final_url"] == site.url("/col/col1229116/index.html")
+    assert ok["sample"][0] == {
+        "title": "浙江省生态环境厅召开2023年度全省生态环境执法暨“大综合一体化”行政执法改革工作推进会",
+        "url": site.url("/art/2023/4/23/art_1229116_58938545.html"),
+        "date": "2023-04-23T00:00:00+08:00",
+    }
+    assert len(ok["sample"]) == 3 and ok["items"] == 5
+    article = ok["article"]
+    assert article["url"] == ok["article_url"] == site.url("/art/2023/4/23/art_1229116_58938545.html")
+    assert (article["title"], article["date"]) == ("浙江执法文章58938545", "2023-04-23T10:15:00+08:00")
+    assert article["source"] is None and article["author"] is None
+    assert article["body_start"].startswith("浙江执法文章58938545：这是正文第一段") and len(article["body_start"]) <= 80
+    assert article["body_chars"] == len("浙江执法文章58938545：这是正文第一段，生态环境执法检查情况通报，全文在此。 正文第二段，责令整改并处罚款。")
+    assert ok["evidence"] == {
+        "kind": "stored-page", "date": "2023-11", "strength": "independent", "verified": "unverified",
+        "url": "https://sthjt.zj.gov.cn/col/col1202652/index.html", "source": catalog.entry("zj/sthjt/zfjg").evidence_source,
+    }
+    # robots.txt is honoured as in a poll: the disallowed column is not asked for.
+    assert refused["status"] == "error" and refused["error_kind"] == "robots" and refused["requests"] == 1
+    assert not site.hits("/private/col1229429478/index.html")
+
+    # A maintainer turns a user's report into evidence lines; a column checked at another URL is not evidence for the entry.
+    report = tmp_path / "verify-2026-12-03.json"
+    report.write_text(json.dumps(run, ensure_ascii=False), encoding="utf-8")
+    assert main(["catalog", "evidence", str(report)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.strip() == ""
+    assert f"# zj/sthjt/zfjg: checked at {site.url('/old/col1229116/')}, not the catalog's https://sthjt.zj.gov.cn/" in captured.err
+    assert "# zj/sthjt/news: error: robots: robots.txt disallows" in captured.err
+    # The same run as if made at the catalog's own address (a user's run is: no config overrides it).
+    ok["url"] = ok["evidence"]["url"]
+    report.write_text(json.dumps(run, ensure_ascii=False), encoding="utf-8")
+    assert main(["catalog", "evidence", str(report)]) == 0
+    day = ok["checked_at"][:10]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [
+        "# zj/sthjt/zfjg",
+        f'evidence = {{kind = "live-check", date = "{day}", strength = "live", source = "user run verify-2026-12-03.json'
+        f' (feed-aggregator {package_version()}): HTTP 200, 5 items, newest 2023-04-23, article title, date, body",'
+        f' verified = "live poll {day}"}}',
+    ]
+    # The line is one the catalog takes as it is.
+    line = printed[1]
+    (checked,) = catalog.load_file("zhejiang.toml", f'authority = "浙江省生态环境厅"\nprovince = "浙江"\n[[entries]]\n'
+                                   f'id = "zj/sthjt/zfjg"\ncolumn = "c"\nurl = "{ok["url"]}"\n{line}\n')
+    assert (checked.evidence_kind, checked.evidence_date, checked.verified) == ("live-check", day, f"live poll {day}")
+    report.write_text("[]", encoding="utf-8")
+    assert main(["catalog", "evidence", str(report)]) == 2
+    assert "not a `catalog verify --json` report" in capsys.readouterr().err
+    report.write_text("{cut off", encoding="utf-8")
+    assert main(["catalog", "evidence", str(report)]) == 2
+    assert f"{report}: not JSON (" in capsys.readouterr().err
 
 
 def test_verify_of_an_unknown_id_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:

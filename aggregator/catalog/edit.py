@@ -135,8 +135,12 @@ output_dir = "feeds"     # where the Atom feeds are written
 """
 
 
-def add_to_config(path: Path, ids: list[str]) -> Added:
-    """Append `[[sources]] catalog = ID` tables (and missing suggested categories) to the config at `path`."""
+def add_to_config(path: Path, ids: list[str], how: str | None = None) -> Added:
+    """Append `[[sources]] catalog = ID` tables (and missing suggested categories) to the config at `path`.
+
+    `how`: the filters the ids were chosen by (`--category enforcement`), named in the comment
+    above the added tables instead of every id.
+    """
     created = False
     try:
         text = path.read_text(encoding="utf-8")
@@ -181,7 +185,8 @@ def add_to_config(path: Path, ids: list[str]) -> Added:
         return result
     fragment = tomlkit.document()
     fragment.add(tomlkit.nl())
-    fragment.add(tomlkit.comment(f"Added by `aggregator catalog add` ({', '.join(result.added)}); `aggregator catalog show ID` shows one expanded."))
+    added = f"{how}` ({len(result.added)} entries)" if how else f"` ({', '.join(result.added)})"
+    fragment.add(tomlkit.comment(f"Added by `aggregator catalog add{added}; `aggregator catalog show ID` shows one expanded."))
     if result.categories:
         fragment["categories"] = new_categories
     fragment["sources"] = aot

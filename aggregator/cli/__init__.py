@@ -188,14 +188,30 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     showing = cat_sub.add_parser("show", help="an entry expanded, as the [[sources]] TOML it stands for")
     showing.add_argument("id")
-    adding = cat_sub.add_parser("add", help="append entries to a config, keeping its comments and layout")
-    adding.add_argument("ids", nargs="+", metavar="ID")
+    adding = cat_sub.add_parser(
+        "add", help="append entries to a config, keeping its comments and layout",
+        description="Append the entries named, or every entry the filters choose (as `catalog list` chooses them), to"
+        " a config; e.g. `aggregator catalog add --category enforcement --config my.toml` for one nationwide"
+        " enforcement feed. Ids and filters do not mix. Exit 1 when the filters match nothing.",
+    )
+    adding.add_argument("ids", nargs="*", metavar="ID")
+    adding.add_argument("--category", help="every entry of this category: ecology, enforcement, inspection, policy or notice")
+    adding.add_argument("--province", help="only entries of this province, e.g. 浙江 (or the id prefix, zj)")
+    adding.add_argument("--search", help="only entries with this text in the id, authority, column, URL or evidence")
+    adding.add_argument("--no-browser", action="store_true", help="leave out entries that need the browser (needs-browser in `catalog list`)")
     adding.add_argument("--config", required=True, help="the config file to change (checked before it is written)")
     verifying = cat_sub.add_parser("verify", help="poll entries once, without any store, and say what each gives")
     verifying.add_argument("ids", nargs="*", metavar="ID")
     verifying.add_argument("--all", action="store_true", help="every entry of the catalog")
     verifying.add_argument("--config", help="use this config's settings; without ids, verify its catalog/preset sources")
     verifying.add_argument("--json", action="store_true", help="machine-readable output")
+    evidence = cat_sub.add_parser(
+        "evidence", help="a `catalog verify --json` report as the evidence lines of the entries it shows working",
+        description="Print, for each entry of a `catalog verify --json` report that gave items from the catalog's own"
+        " URL, the `evidence = { kind = \"live-check\", … }` line for its data file. Edits no file. Exit 1 when no"
+        " entry of the report counts.",
+    )
+    evidence.add_argument("file", metavar="FILE.json")
     store = sub.add_parser("store", help="the store itself: move it between TinyDB and PostgreSQL")
     store_sub = store.add_subparsers(dest="store_command", required=True)
     moving = store_sub.add_parser(
