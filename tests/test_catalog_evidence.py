@@ -214,3 +214,64 @@ def test_the_readme_counts_the_evidence_as_the_catalog_has_it() -> None:
         row = next(line for line in readme.splitlines() if line.startswith(f"| `{kind}` |"))
         assert row.rstrip(" |").rsplit("|", 1)[-1].strip() == str(counts.get(kind, 0)), row
     assert f"ready-made sources for {len(catalog.entries())} columns" in readme
+
+
+# --- a capture names its file and where the bytes came from ------------------------------------------
+
+CAPTURE_FILE = """authority = "某某省生态环境厅"
+province = "某某"
+
+[[entries]]
+id = "xx/sthjt/news"
+column = "工作动态"
+url = "https://sthjt.example.gov.cn/news/"
+preset = "trs"
+evidence = {{ kind = "capture", source = "a spider's saved page", date = "2025-11", verified = "unverified"{extra} }}
+"""
+PROVENANCE = {
+    "checked_against": "tests/fixtures/catalog/xx-sthjt-news/list.html",
+    "repository": "someone/spiders",
+    "path": "crawler/debug_page.html",
+    "commit": "9efa6dbfd1cf9332a3fee5c23b085f9a23cb3a06",
+    "sha256": "6ebdcc8312b814ecbcc6f80d35be315b1e488db787438859dffef6d699ce741f",
+}
+
+
+def capture_file(**changes: str | None) -> str:
+    keys = {**PROVENANCE, **changes}
+    extra = "".join(f', {key} = "{value}"' for key, value in keys.items() if value is not None)
+    return CAPTURE_FILE.format(extra=extra)
+
+
+def test_a_capture_keeps_its_provenance_on_the_entry() -> None:
+    [loaded] = catalog.load_file("xx.toml", capture_file())
+    assert loaded.evidence_kind == "capture"
+    assert loaded.checked_against == PROVENANCE["checked_against"]
+    assert loaded.capture == {k: PROVENANCE[k] for k in ("repository", "path", "commit", "sha256")}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"checked_against": None}, "names the captured file in `checked_against`"),
+        ({"checked_against": "tests/fixtures/sites/mee/index.html"}, "must be a file under tests/fixtures/catalog/"),
+        ({"checked_against": "tests/fixtures/catalog/../sites/mee/index.html"}, "must be a file under tests/fixtures/catalog/"),
+        ({"repository": None}, "needs `repository` (owner/name"),
+        ({"repository": "https://github.com/someone/spiders"}, "evidence.repository must be owner/name"),
+        ({"path": None}, "needs `path`"),
+        ({"commit": "9efa6dbf"}, "evidence.commit must be the 40 hex digits"),
+        ({"commit": None}, "needs `commit`"),
+        ({"sha256": "6EBDCC83"}, "evidence.sha256 must be the 64 hex digits"),
+    ],
+)
+def test_a_capture_without_whole_provenance_is_refused_naming_the_key(change: dict[str, str | None], message: str) -> None:
+    with pytest.raises(catalog.CatalogError) as raised:
+        catalog.load_file("xx.toml", capture_file(**change))
+    assert str(raised.value).startswith("xx.toml: entry 'xx/sthjt/news': ")
+    assert message in str(raised.value)
+
+
+def test_provenance_keys_belong_to_a_capture_only() -> None:
+    text = capture_file().replace('kind = "capture"', 'kind = "stored-page"')
+    with pytest.raises(catalog.CatalogError, match=r"checked_against, commit, path, repository, sha256 belong to evidence of kind 'capture' only"):
+        catalog.load_file("xx.toml", text)

@@ -55,6 +55,15 @@ STRENGTHS = ("independent", "live", "same-source")
 EVIDENCE_DATE = re.compile(r"^(\d{4}(-\d{2}(-\d{2})?)?(\.\.\d{4}(-\d{2})?)?|undated)$")
 VERIFIED = re.compile(r"^(unverified|(saved page|live poll) \d{4}-\d{2}-\d{2})$")
 ID = re.compile(r"^[a-z0-9]+(/[a-z0-9_-]+)+$")
+# Where a capture comes from: the public repository file its bytes were taken from, and their hash.
+CAPTURE_DIR = "tests/fixtures/catalog/"
+CAPTURE_KEYS = ("repository", "path", "commit", "sha256")
+_CAPTURE_FORMS = {
+    "repository": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+$"), "owner/name, as GitHub spells it"),
+    "path": (re.compile(r"^[^/].*[^/]$"), "the file's path inside that repository"),
+    "commit": (re.compile(r"^[0-9a-f]{40}$"), "the 40 hex digits of the commit holding the file"),
+    "sha256": (re.compile(r"^[0-9a-f]{64}$"), "the 64 hex digits of the sha256 of the bytes kept in tests/"),
+}
 # Suggested categories and the feed titles `catalog add` gives them when a config lacks them.
 CATEGORY_TITLES: dict[str, str] = {
     "ecology": "生态新闻",
@@ -92,6 +101,7 @@ class Entry:
     why: str = ""
     note: str = ""
     checked_against: str = ""
+    capture: dict[str, str] = field(default_factory=dict)  # repository, path, commit, sha256 of a capture
     keys: dict[str, Any] = field(default_factory=dict)  # source keys beside the preset's
 
     @property
@@ -140,7 +150,7 @@ def _entry(raw: dict[str, Any], defaults: dict[str, Any], file: str) -> Entry:
     verified = evidence.get("verified", "")
     if not isinstance(verified, str) or not VERIFIED.match(verified):
         raise CatalogError(f"{where}: evidence.verified must be 'unverified', 'saved page YYYY-MM-DD' or 'live poll YYYY-MM-DD'")
-    unknown = set(evidence) - {"kind", "source", "date", "strength", "verified", "checked_against"}
+    unknown = set(evidence) - {"kind", "source", "date", "strength", "verified", "checked_against", *CAPTURE_KEYS}
     if unknown:
         raise CatalogError(f"{where}: unknown evidence key(s) {', '.join(sorted(unknown))}")
     _check_evidence(evidence, where)
@@ -163,6 +173,7 @@ def _entry(raw: dict[str, Any], defaults: dict[str, Any], file: str) -> Entry:
         evidence_source=evidence["source"],
         verified=verified,
         checked_against=evidence.get("checked_against", ""),
+        capture={key: evidence[key] for key in CAPTURE_KEYS if key in evidence},
         evidence_kind=evidence["kind"],
         evidence_date=evidence.get("date", ""),
         evidence_strength=evidence.get("strength", ""),
@@ -188,10 +199,30 @@ def _check_evidence(evidence: dict[str, Any], where: str) -> None:
     strength = evidence.get("strength", "")
     if strength and strength not in STRENGTHS:
         raise CatalogError(f"{where}: evidence.strength must be one of {', '.join(STRENGTHS)}, not {strength!r}")
-    if kind == "capture" and not evidence.get("checked_against"):
-        raise CatalogError(f"{where}: evidence of kind 'capture' names the captured file in `checked_against`")
+    if kind == "capture":
+        _check_capture(evidence, where)
+    elif set(CAPTURE_KEYS) & set(evidence) or evidence.get("checked_against"):
+        # Other kinds name their source in `source`; a file under tests/ backs only a capture.
+        given = sorted((set(CAPTURE_KEYS) | {"checked_against"}) & set(evidence))
+        raise CatalogError(f"{where}: {', '.join(given)} belong to evidence of kind 'capture' only; name a {kind} source in `source`")
     if kind == "live-check" and not re.match(r"^\d{4}-\d{2}-\d{2}$", date):
         raise CatalogError(f"{where}: a live check has a day: date = \"YYYY-MM-DD\"")
+
+
+def _check_capture(evidence: dict[str, Any], where: str) -> None:
+    """A capture names the file kept in tests/ and where its bytes came from, so anyone can fetch them again."""
+    checked = evidence.get("checked_against")
+    if not isinstance(checked, str) or not checked:
+        raise CatalogError(f"{where}: evidence of kind 'capture' names the captured file in `checked_against` ({CAPTURE_DIR}<entry>/list.html)")
+    if not checked.startswith(CAPTURE_DIR) or ".." in checked.split("/"):
+        raise CatalogError(f"{where}: evidence.checked_against must be a file under {CAPTURE_DIR}, not {checked!r}")
+    for key in CAPTURE_KEYS:
+        value = evidence.get(key)
+        pattern, meaning = _CAPTURE_FORMS[key]
+        if not isinstance(value, str) or not value:
+            raise CatalogError(f"{where}: evidence of kind 'capture' needs `{key}` ({meaning})")
+        if not pattern.match(value):
+            raise CatalogError(f"{where}: evidence.{key} must be {meaning}, not {value!r}")
 
 
 def load_file(name: str, text: str) -> list[Entry]:
