@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from ..config import Config, Source
 from ..fetch import fetcher_for
 from ..models import ErrorKind, SourceError
+from ..rediscover import verify_candidate
 from . import Entry
 from .edit import table
 
@@ -37,6 +38,7 @@ class Verdict:
     blocked: bool = False
     needs_browser: bool = False
     error: str | None = None
+    candidate: str | None = None  # where the column seems to have moved (404/410, home redirect, empty)
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
@@ -55,9 +57,11 @@ async def _verify_one(source: Source, item: Entry | None, config: Config, fetche
         verdict.blocked = exc.kind is ErrorKind.ANTI_BOT
         verdict.status = "blocked" if verdict.blocked else "error"
         verdict.error = str(exc)
+        verdict.candidate = await verify_candidate(source, config, fetcher, exc)
         return verdict
     verdict.reachable = True
     verdict.items = len(listed.items)
+    verdict.candidate = await verify_candidate(source, config, fetcher, final_url=listed.url, empty=not listed.items)
     if not listed.items:
         verdict.status = "empty"
         verdict.error = "the page answered but no items were found (selectors matched nothing or the list is built by JavaScript)"
@@ -99,6 +103,7 @@ def verdict_table(verdicts: list[Verdict]) -> str:
         flags = [f for f, on in (("blocked", v.blocked), ("needs-browser", v.needs_browser)) if on]
         rows.append([
             v.id, v.status, "yes" if v.reachable else "no", str(v.items), v.newest or "-",
-            ",".join(v.article_fields) or "-", " ".join(flags) or "-", (v.error or "")[:140],
+            ",".join(v.article_fields) or "-", " ".join(flags) or "-", v.candidate or "-", (v.error or "")[:140],
         ])
-    return table(["id", "status", "reachable", "items", "newest", "article fields", "blocked/browser", "error"], rows)
+    header = ["id", "status", "reachable", "items", "newest", "article fields", "blocked/browser", "moved to?", "error"]
+    return table(header, rows)
