@@ -119,7 +119,8 @@ async def poll_source(
         state.rendered, state.rendered_at = report.rendered or "render = true", utc_iso(moment)
     if not report.ok:
         log.warning(
-            "%s: %s: %s", source.name, report.error_kind.value if report.error_kind else "error", report.error,
+            "%s: %s: %s%s", source.name, report.error_kind.value if report.error_kind else "error", report.error,
+            f" — {report.column_hint}" if report.column_hint else "",  # the daemon's user reads the log
             extra={"poll_failure": True},  # `poll --once` prints it in its summary instead
         )
     store.set_state(source.name, state)

@@ -161,7 +161,7 @@ def health_entries(tmp_path: Path) -> list:
 
 
 def test_after_a_redesign_poll_status_and_the_health_feed_name_the_new_address(
-    tmp_path: Path, site: Site, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, site: Site, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     config, before = redesigning_site(tmp_path, site)
     redesign(site)
@@ -172,6 +172,8 @@ def test_after_a_redesign_poll_status_and_the_health_feed_name_the_new_address(
     assert f"zj-sthjt-zfjg: FAILED http-status: {site.url('/old/xzcf/')}: HTTP 404 — the column 行政处罚 seems to have moved to {new}" in out
     assert "(“行政处罚” in the home page's navigation)" in out
     assert f"to follow it, {paste(config, new)}" in out
+    # The daemon's log (where `run` reports a failed poll) says the same.
+    assert any(f"seems to have moved to {new}" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
 
     assert main(["status", str(config)]) == 1
     shown = capsys.readouterr().out
