@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import feedparser
@@ -17,6 +18,7 @@ from aggregator.cli import main
 from aggregator.config import load_config, parse_config
 from aggregator.fetch import fetcher_for
 from aggregator.pipeline import poll_source
+from aggregator.publish.health import source_health
 from aggregator.rediscover import Page, candidates, redirected_home
 from aggregator.store import open_store
 
@@ -181,6 +183,11 @@ def test_after_a_redesign_poll_status_and_the_health_feed_name_the_new_address(
     shown = capsys.readouterr().out
     assert f"the column 行政处罚 seems to have moved to {new}" in shown and paste(config, new) in shown
 
+    # /status.json is made of the same rows.
+    with open_store(load_config(config).store_location, readonly=True) as store:
+        [row] = source_health(load_config(config), store.states(), datetime.now(timezone.utc))
+    assert row.as_dict()["moved_to"] == new and paste(config, new) in row.as_dict()["moved_hint"]
+
     [entry] = health_entries(tmp_path)
     assert entry.title == "zj-sthjt-zfjg: the column seems to have moved (site redesign?)"
     text = entry.content[0].value
@@ -243,7 +250,11 @@ def test_an_emptied_page_whose_own_menu_names_the_new_address(
     site.add("/old/xzcf/", "<html><body><div class='nav'><a href='/v2/xzcf.html'>行政处罚</a></div><p>本栏目已迁移</p></body></html>")
     site.add("/", home_page())
     capsys.readouterr()
+    asked_before = len(site.requests)
     assert main(["poll", "--once", str(config)]) == 1
+    # The poll's own page, then the search: the home page, the old page, the site map; nothing more.
+    asked = [r.path for r in site.requests[asked_before:] if r.path != "/robots.txt"]
+    assert asked == ["/old/xzcf/", "/", "/old/xzcf/", "/sitemap.xml"]
     out = capsys.readouterr().out
     new = site.url("/v2/xzcf.html")
     assert "FAILED selectors-matched-nothing:" in out
