@@ -321,3 +321,16 @@ url = "{site.url('/old/xzcf/')}"
     assert main(["catalog", "verify", "--config", str(config)]) == 1
     [row] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("sd/sthj/xzcf")]
     assert site.url("/new/xzcf/") in row
+
+
+def test_the_home_pages_site_map_link_is_followed_when_the_site_map_is_a_page(
+    tmp_path: Path, site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, _ = redesigning_site(tmp_path, site)
+    del site.routes["/old/xzcf/"]
+    site.add("/", home_page() + "<div class='foot'><a href='/map.html'>网站地图</a></div>")
+    site.add("/map.html", "<html><body><dl><dt>信息公开</dt><dd><a href='/gk/xzcf/'>行政处罚</a></dd></dl></body></html>")
+    capsys.readouterr()
+    assert main(["poll", "--once", str(config)]) == 1
+    assert f"seems to have moved to {site.url('/gk/xzcf/')} (“行政处罚” in the site map)" in capsys.readouterr().out
+    assert site.hits("/sitemap.xml") == []
