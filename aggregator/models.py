@@ -38,6 +38,7 @@ class ErrorKind(str, Enum):
     EMPTY = "selectors-matched-nothing"
     FEED_EMPTY = "feed-empty"  # an upstream feed read fine but lists no entries: no selectors involved
     GONE = "gone"
+    REDIRECTED_HOME = "redirected-home"  # the source's URL now leads to its site's home page: the column moved
     BROWSER = "browser"  # a `render` source whose browser is missing or crashed
     STORE = "store"  # the store could not be read or written (its database is down): retried
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from . import rediscover
 from .classify import classify, reclassify_if_needed
 from .config import Config, Settings, Source
 from .enrich import MAX_ARTICLES_PER_POLL, MAX_DOCUMENTS_PER_POLL, Budget, DocumentLimits, enrich, mark_documents
@@ -49,6 +50,8 @@ class PollReport:
     left_unread: int = 0  # rows whose pages wait for the next poll (over the cap or out of time)
     frame_url: str | None = None  # the list was read from this iframe of the page
     rendered: str | None = None  # the list page was read in the browser, and why
+    http_status: int | None = None  # of a failure that had one
+    column_hint: str | None = None  # where the source's column seems to have moved (rediscover)
 
     def line(self) -> str:
         return self._line() + (f" (in the browser: {self.rendered})" if self.rendered else "")
@@ -56,7 +59,8 @@ class PollReport:
     def _line(self) -> str:
         if not self.ok:
             kind = f"{self.error_kind.value}: " if self.error_kind else ""
-            return f"{self.source}: FAILED {kind}{self.error}"
+            hint = f" — {self.column_hint}" if self.column_hint else ""
+            return f"{self.source}: FAILED {kind}{self.error}{hint}"
         if self.not_modified:
             return f"{self.source}: not modified"
         line = f"{self.source}: {self.found} found, {self.new} new, {self.changed} changed, {self.reposts} reposts"
@@ -99,6 +103,7 @@ async def poll_source(
         await _poll(source, config, transport, store, state, report, moment, budget)
     except SourceError as exc:
         report.ok, report.error_kind, report.error, report.retry_after = False, exc.kind, exc.message, exc.retry_after
+        report.http_status = exc.status
     except StoreError as exc:  # the store went away mid-poll: what was staged stays staged
         report.ok, report.error_kind, report.error = False, ErrorKind.STORE, str(exc)
     except Exception as exc:  # a bug or a page we did not foresee must not stop the other sources
@@ -106,12 +111,16 @@ async def poll_source(
         report.ok, report.error_kind, report.error = False, ErrorKind.PARSE, f"{type(exc).__name__}: {exc}"
     report.rendered = transport.rendered
     _record_outcome(state, report, moment)
+    report.column_hint = await rediscover.after_poll(
+        source, config, transport, state, ok=report.ok, kind=report.error_kind, status=report.http_status
+    )
     if report.rendered or source.render is True:
         # A render = true source needs the browser whether or not this visit succeeded.
         state.rendered, state.rendered_at = report.rendered or "render = true", utc_iso(moment)
     if not report.ok:
         log.warning(
-            "%s: %s: %s", source.name, report.error_kind.value if report.error_kind else "error", report.error,
+            "%s: %s: %s%s", source.name, report.error_kind.value if report.error_kind else "error", report.error,
+            f" — {report.column_hint}" if report.column_hint else "",  # the daemon's user reads the log
             extra={"poll_failure": True},  # `poll --once` prints it in its summary instead
         )
     store.set_state(source.name, state)
@@ -142,6 +151,8 @@ async def _poll(
         state.etag = page.etag or state.etag
         state.last_modified = page.last_modified or state.last_modified
         return
+    if rediscover.redirected_home(source.url, page.url):  # a redesign dropped the column: not its items
+        raise SourceError(ErrorKind.REDIRECTED_HOME, f"{source.url} now redirects to the site's home page {page.url}")
     zone = config.zone_of(source)
     context = ReadContext(
         source, zone, moment, transport.page, older_pages=source.backfill_pages if first_poll else 0,

@@ -36,6 +36,7 @@ __all__ = [
     "EVIDENCE_KINDS",
     "Entry",
     "PRESETS",
+    "column_name",
     "entries",
     "entry",
     "expand",
@@ -115,10 +116,28 @@ class Entry:
         merged["name"] = source_name(self.id)
         merged["url"] = self.url
         merged["categories"] = list(self.categories)
+        if column := column_name(self.column):
+            merged["column"] = column
         # A column that needs the browser says how in its data file: `render = "auto"` for a
         # cookie challenge (one browser visit per cookie lifetime), `render = true` for a list
         # built by JavaScript.
         return merged
+
+
+_BRACKETED = re.compile(r"\s*[(（][^)）]*[)）]")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def column_name(shown: str) -> str | None:
+    """The name a site's menus give a column, from an entry's `column`: "新闻 (hbzhywpt1157)" -> "新闻".
+
+    Names that are only an id or a path ("col83545", "ywdt/hjyw") name no link, and the home
+    page ("首页") is no column to look for: both give None.
+    """
+    name = _BRACKETED.sub("", shown).strip()
+    if not _CJK.search(name) or name == "首页":
+        return None
+    return name
 
 
 def source_name(entry_id: str) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 from ..config import Config, Source
 from ..fetch import Fetcher, fetcher_for
 from ..models import ErrorKind, FetchResult, Item, SourceError
+from ..rediscover import verify_candidate
 from . import Entry
 from .edit import table
 
@@ -62,7 +63,7 @@ class Verdict:
     blocked_by: str | None = None  # what refused us, as the block page showed it
     error_kind: str | None = None  # the poll's word for it (network, http-status, blocked …)
     evidence: dict[str, str | None] | None = None  # what the catalog had for the entry (its own url: `url` may be overridden)
-    candidate: dict[str, object] | None = None  # a column found again where this one failed (re-discovery)
+    candidate: str | None = None  # where the column seems to have moved (404/410, home redirect, empty)
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
@@ -114,11 +115,13 @@ async def _verify_one(source: Source, item: Entry | None, config: Config, fetche
         verdict.blocked = exc.kind is ErrorKind.ANTI_BOT
         verdict.status = "blocked" if verdict.blocked else "error"
         verdict.error = str(exc)
+        verdict.candidate = await verify_candidate(source, config, fetcher, exc)
         return verdict
     verdict.reachable = True
     verdict.items = len(listed.items)
     verdict.final_url, verdict.rendered = listed.url, listed.rendered
     verdict.sample = [_row(i, config.zone_of(source)) for i in listed.items[:SAMPLE_ROWS]]
+    verdict.candidate = await verify_candidate(source, config, fetcher, final_url=listed.url, empty=not listed.items)
     if not listed.items:
         verdict.status = "empty"
         verdict.error = "the page answered but no items were found (selectors matched nothing or the list is built by JavaScript)"
@@ -229,9 +232,10 @@ def verdict_table(verdicts: list[Verdict]) -> str:
         flags = [f for f, on in (("blocked", v.blocked), ("needs-browser", v.needs_browser)) if on]
         rows.append([
             v.id, v.status, "yes" if v.reachable else "no", str(v.items), v.newest or "-",
-            ",".join(v.article_fields) or "-", " ".join(flags) or "-", (v.error or "")[:140],
+            ",".join(v.article_fields) or "-", " ".join(flags) or "-", v.candidate or "-", (v.error or "")[:140],
         ])
-    return table(["id", "status", "reachable", "items", "newest", "article fields", "blocked/browser", "error"], rows)
+    header = ["id", "status", "reachable", "items", "newest", "article fields", "blocked/browser", "moved to?", "error"]
+    return table(header, rows)
 
 
 def evidence_lines(run: object, file_name: str) -> tuple[list[str], list[str]]:

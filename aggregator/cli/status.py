@@ -58,7 +58,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     rows = source_health(config, states, now, counts=counts)
     header = ["source", "status", "items stored", "last poll", "last success", "failures in a row", "items in last poll",
               "next poll", "last error"]
-    cells, notes = [], {}
+    cells: list[list[str]] = []
+    notes: dict[int, list[str]] = {}
     for number, row in enumerate(rows):
         error = f"{row.last_error_kind}: {row.last_error}" if row.last_error else ""
         cells.append([
@@ -67,12 +68,14 @@ def cmd_status(args: argparse.Namespace) -> int:
             _next_poll(config, row.name, states.get(row.name), now), error[:120],
         ])
         if row.rendered:
-            notes[number] = f"{'':<24} needed the browser {_ago(row.rendered_at, now)}: {row.rendered}"
+            notes.setdefault(number, []).append(f"{'':<24} needed the browser {_ago(row.rendered_at, now)}: {row.rendered}")
+        if row.moved_hint:  # a redesigned site: where the column went, and the line to paste
+            notes.setdefault(number, []).append(f"{'':<24} {row.moved_hint}")
     lines = table(header, cells).splitlines()
     for number, line in enumerate(lines):
         print(line)
         if number >= 2 and number - 2 in notes:
-            print(notes[number - 2])
+            print("\n".join(notes[number - 2]))
     if config.notify:
         _print_notify_status(config, notify_docs, now)
     if args.explain:

@@ -211,6 +211,9 @@ class Source(Strict):
     # poll; "auto" only when a plain fetch is a block or challenge page.
     render: bool | Literal["auto"] = False
     wait_for: Selector | None = None  # rendered pages are ready once this matches (default: list.item)
+    # The column's name as the site's menus show it (行政处罚): when the URL stops working, the
+    # poll looks for a link by this name on the same site and says where it went (rediscover).
+    column: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _render_shape(self) -> Source:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .. import rediscover
 from ..config import Config
 from ..models import ErrorKind, StoredItem, parse_iso
 from ..infra.writable import write_problem
@@ -35,6 +36,7 @@ HEALTH_FILE = f"{HEALTH_SLUG}.atom"
 
 # Incident kinds, mildest first; an incident only ever moves to a later one.
 EMPTIED = "emptied"
+MOVED = "moved"  # the URL stopped working and the site links the column's name elsewhere
 FAILING = "failing"
 GONE = "gone"
 # A list whose selectors match nothing, or a feed that lists no entries: both emptied, told apart in words.
@@ -61,6 +63,8 @@ class SourceHealth:
     next_run: str | None = None
     rendered: str | None = None  # why the source last needed the browser (`render`)
     rendered_at: str | None = None
+    moved_to: str | None = None  # where its column seems to have gone (rediscover), while it fails
+    moved_hint: str | None = None  # that, with the line to paste and where
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,6 +119,8 @@ def source_health(
                 next_run=upcoming.astimezone(timezone.utc).isoformat() if upcoming else None,
                 rendered=s.rendered,
                 rendered_at=s.rendered_at,
+                moved_to=s.moved_to if s.consecutive_failures else None,
+                moved_hint=_moved_hint(config, source.name, s),
             )
         )
     return rows
@@ -124,13 +130,16 @@ def source_health(
 class Incident:
     source: str
     url: str
-    kind: str  # EMPTIED | FAILING | GONE
+    kind: str  # EMPTIED | MOVED | FAILING | GONE
     started: datetime  # first failure of the streak: the incident's identity
     since: datetime  # when it reached `kind`: the entry's `updated`
     error: str
     error_kind: str
     failures: int
     rendered: str | None = None  # why the source needed the browser, when it did
+    moved_to: str | None = None  # where its column seems to have moved
+    moved_link: str | None = None  # how that link was found
+    paste: str | None = None  # the line to paste to follow it, and where
 
     @property
     def atom_id(self) -> str:
@@ -162,6 +171,8 @@ def incidents(config: Config, states: Mapping[str, SourceState], now: datetime) 
         ):
             # Nothing to heal back to: a wrong URL or selector should not wait days to be told.
             kind, since = FAILING, started
+        elif state.moved_to:  # the site says where the column went: worth telling at once
+            kind, since = MOVED, started
         elif state.last_error_kind in _EMPTY_KINDS and state.max_items_seen > 0:
             kind, since = EMPTIED, started
         else:
@@ -177,9 +188,18 @@ def incidents(config: Config, states: Mapping[str, SourceState], now: datetime) 
                 error_kind=state.last_error_kind or "",
                 failures=state.consecutive_failures,
                 rendered=state.rendered,
+                moved_to=state.moved_to,
+                moved_link=state.moved_link,
+                paste=rediscover.paste_line(config, source, state.moved_to) if state.moved_to else None,
             )
         )
     return found
+
+
+def _moved_hint(config: Config, name: str, state: SourceState) -> str | None:
+    if not (state.moved_to and state.consecutive_failures):
+        return None
+    return rediscover.moved_hint(config, config.source(name), state.moved_to, state.moved_link)
 
 
 _FEED_EMPTIED_HEADLINE = "{name}: the feed no longer lists any entries"
@@ -189,12 +209,15 @@ _FEED_EMPTIED_ADVICE = (
 )
 _HEADLINES = {
     EMPTIED: "{name}: the page no longer yields any items (layout change?)",
+    MOVED: "{name}: the column seems to have moved (site redesign?)",
     FAILING: "{name}: failing since {start}",
     GONE: "{name}: the source is gone (HTTP 410); it is no longer polled",
 }
 _ADVICE = {
     EMPTIED: "It used to list items and now none match. Check the page in a browser and the source's"
     " selectors with <code>aggregator try</code>.",
+    MOVED: "Its address stopped working, and the site now links the column's name to another address."
+    " Check that address in a browser; the config is never changed by itself, and polling continues.",
     FAILING: "Polling continues with back-off. Check the URL, and <code>aggregator status</code> for details.",
     GONE: "The server says the page was removed for good. Change the source's URL or remove it from the config.",
 }
@@ -228,6 +251,7 @@ def _entry(incident: Incident, zone_name: str) -> StoredItem:
             f"<p>Error ({html.escape(incident.error_kind)}): {html.escape(_sentence(incident.error))}</p>",
         ]
         + ([f"<p>The source needs the browser: {html.escape(_sentence(incident.rendered))}</p>"] if incident.rendered else [])
+        + ([_moved_paragraph(incident)] if incident.moved_to else [])
     )
     digest = hashlib.sha256(f"{incident.atom_id}|{incident.kind}|{body}".encode()).hexdigest()
     return StoredItem(
@@ -243,6 +267,15 @@ def _entry(incident: Incident, zone_name: str) -> StoredItem:
         content_html=body,
         categories=(HEALTH_SLUG,),
         content_hash=digest,
+    )
+
+
+def _moved_paragraph(incident: Incident) -> str:
+    url = html.escape(incident.moved_to or "")
+    how = f" ({html.escape(incident.moved_link)})" if incident.moved_link else ""
+    return (
+        f"<p>The column seems to have moved to <a href=\"{url}\">{url}</a>{how}."
+        f" To follow it, {html.escape(incident.paste or '')}.</p>"
     )
 
 

@@ -33,6 +33,11 @@ class SourceState:
     case_pages: dict[str, str] = field(default_factory=dict)
     rendered: str | None = None  # why the list page last needed the browser (`render`)
     rendered_at: str | None = None
+    # The column looked for on the site after a 404/410, a redirect home or an emptied page
+    # (aggregator.rediscover): once per failure streak, which `column_search` names by its start.
+    column_search: str | None = None  # the `failing_since` of the streak it was looked for in
+    moved_to: str | None = None  # the link found by the column's name
+    moved_link: str | None = None  # how it was found: '“行政处罚” in the home page's navigation'
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> SourceState:
