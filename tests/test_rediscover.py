@@ -316,7 +316,7 @@ catalog = "sd/sthj/xzcf"
 url = "{site.url('/old/xzcf/')}"
 """)
     assert main(["catalog", "verify", "--config", str(config), "--json"]) == 1
-    [verdict] = json.loads(capsys.readouterr().out)
+    [verdict] = json.loads(capsys.readouterr().out)["entries"]
     assert verdict["status"] == "error" and verdict["candidate"] == site.url("/new/xzcf/")
     assert main(["catalog", "verify", "--config", str(config)]) == 1
     [row] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("sd/sthj/xzcf")]
