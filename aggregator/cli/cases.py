@@ -151,7 +151,7 @@ def _category_test(config: Config, store: Store, category: str | None) -> Callab
     if store.meta(CLASSIFICATION_META) == classification_fingerprint(config):
         return lambda stored: category in stored.categories  # sorted by today's rules already
     # The config changed since the last publish: sort again, reading a body only when a rule reads bodies.
-    reads_body = any(c.rules is not None and "body" in c.rules.fields for c in config.categories.values())
+    reads_body = any(c.rules_read("body") for c in config.categories.values())
     by_name = {source.name: source for source in config.sources}
 
     def test(stored: StoredItem) -> bool:

@@ -101,8 +101,8 @@ class ArticleSelectors(Strict):
 
 
 class Rules(Strict):
-    """Keyword / regex rules over an item's title, body and source name, and conditions on its
-    penalty case (classify.py says how they combine: every condition given must hold)."""
+    """One rule set: keyword / regex rules over an item's title, body and source name, and
+    conditions on its penalty case (classify.py says how they combine: every condition given must hold)."""
 
     include: list[str] = Field(default_factory=list)  # any match adds the item
     exclude: list[str] = Field(default_factory=list)  # any match removes it
@@ -147,12 +147,42 @@ class Rules(Strict):
         """Whether the rules ask anything of the item's penalty case."""
         return self.fine_at_least is not None or bool(self.party)
 
+    def describe(self) -> str:
+        """One line for `check`: pattern counts, then the case conditions."""
+        line = f"+{len(self.include)} -{len(self.exclude)}"
+        if self.fields != ["title", "body"]:
+            line += f" in {'/'.join(self.fields)}"
+        if self.fine_at_least is not None:
+            line += f", fine >= {self.fine_at_least:,} yuan"
+        if self.party:
+            line += f", party: {', '.join(self.party)}"
+        return line
+
 
 class Category(Strict):
     title: str
     description: str = ""
-    rules: Rules | None = None  # items of any source matching these join the category
+    # Items of any source that one of these rule sets takes join the category. Written as one
+    # table ([categories.NAME.rules], or inline) or as an array of tables ([[categories.NAME.rules]])
+    # when an item may qualify in different ways (e.g. a word in the title, or a phrase in the body).
+    rules: list[Rules] = Field(default_factory=list)
     feed_entries: int | None = Field(default=None, ge=1, le=1000)  # default: settings.feed_entries
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return [value]  # the single-table form every older config uses
+        if not isinstance(value, list):
+            raise ValueError(
+                "rules is a table, rules = { include = [\"执法\"] }, or an array of tables written"
+                " [[categories.NAME.rules]] (got " + repr(value).replace("'", '"') + ")"
+            )
+        return value
+
+    def rules_read(self, field_name: str) -> bool:
+        """Whether any rule set of the category looks at `field_name` (title, body, source)."""
+        return any(field_name in rules.fields for rules in self.rules)
 
 
 def _kinds() -> tuple[str, ...]:
