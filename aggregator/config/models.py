@@ -226,6 +226,9 @@ class Source(Strict):
     cookies: dict[str, str] | None = None  # sent to the source's hosts
     # Also download and read the documents of article pages that have a body (for classification).
     read_attachments: bool = False
+    # Who publishes the source's items, as every entry names it (README "Output"); a catalog
+    # source gets its entry's authority. Without it entries name the source by `name`.
+    authority: str | None = None
     # Where the source came from: a catalog entry id / a CMS preset (aggregator.catalog); already expanded.
     catalog: str | None = None
     preset: str | None = None
@@ -233,6 +236,18 @@ class Source(Strict):
     # poll; "auto" only when a plain fetch is a block or challenge page.
     render: bool | Literal["auto"] = False
     wait_for: Selector | None = None  # rendered pages are ready once this matches (default: list.item)
+
+    @property
+    def label(self) -> str:
+        """The name feeds, pages and exports give the source: its authority, else its name."""
+        return self.authority or self.name
+
+    @field_validator("authority")
+    @classmethod
+    def _named_authority(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError('write the name entries should show, e.g. authority = "某某市生态环境局", or remove the key')
+        return " ".join(value.split()) if value is not None else None
 
     @model_validator(mode="after")
     def _render_shape(self) -> Source:
