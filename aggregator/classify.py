@@ -3,6 +3,8 @@
 Categories start from the source's defaults. Every config category with
 `rules` is then checked against the item: an include match adds the category,
 an exclude match removes it (exclude beats include and the source default).
+A category's `rules` may be several rule sets (an array of tables): the item
+joins when any one set takes it, and an exclude match in any set keeps it out.
 The source's `keep` / `drop` rules decide whether the item is kept at all.
 
 Patterns are case-insensitive substrings, or regular expressions when written
@@ -181,16 +183,17 @@ def classify(item: Item, source: Source, config: Config) -> Classification:
     reasons.extend(f"{slug}: source default" for slug in sorted(categories))
 
     for slug in sorted(config.categories):
-        rules = config.categories[slug].rules
-        if rules is None:
-            continue
-        excluded = _first_match(rules.exclude, rules, fields)
+        rule_sets = config.categories[slug].rules
+        excluded = next(
+            (hit for rules in rule_sets if (hit := _first_match(rules.exclude, rules, fields)) is not None), None
+        )
         if excluded is not None:
-            if slug in categories or _included(rules, fields) is not None:
+            if slug in categories or any(_included(rules, fields) is not None for rules in rule_sets):
                 reasons.append(f"{slug}: excluded by {excluded[0]} matching {excluded[1]!r}")
             categories.discard(slug)
             continue
-        included = _included(rules, fields)
+        # The first set that takes the item says why; the others are not asked.
+        included = next((met for rules in rule_sets if (met := _included(rules, fields)) is not None), None)
         if included is not None:
             reasons.append(f"{slug}: {included}")
             categories.add(slug)
@@ -259,12 +262,16 @@ def classification_fingerprint(config: Config) -> str:
     return hashlib.sha256(json.dumps(shape, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
-def _rules_shape(rules: Rules | None) -> dict[str, object] | None:
-    """The rules as the fingerprint sees them: the case keys only when given, so a config
-    that does not use them keeps the fingerprint it had (no needless re-sort on upgrade)."""
-    if rules is None:
+def _rules_shape(rule_sets: Sequence[Rules]) -> object:
+    """The rules as the fingerprint sees them. The case keys only when given, and one rule set
+    as the table it was before rules could be several: a config that uses neither keeps the
+    fingerprint it had (no needless re-sort on upgrade)."""
+    shapes = [
+        rules.model_dump(exclude=None if rules.case_conditions() else {"fine_at_least", "party"}) for rules in rule_sets
+    ]
+    if not shapes:
         return None
-    return rules.model_dump(exclude=None if rules.case_conditions() else {"fine_at_least", "party"})
+    return shapes[0] if len(shapes) == 1 else shapes
 
 
 # Stored items follow the current config: the publish run re-sorts them when it changed.
@@ -288,7 +295,7 @@ def reclassify_if_needed(config: Config, store: Store) -> int:
     fingerprint = classification_fingerprint(config)
     if store.meta(CLASSIFICATION_META) == fingerprint:
         return 0
-    reads_body = any(c.rules is not None and "body" in c.rules.fields for c in config.categories.values())
+    reads_body = any(c.rules_read("body") for c in config.categories.values())
     by_name = {source.name: source for source in config.sources}
     changed = store.reclassify(
         lambda stored: categories_now(

@@ -327,10 +327,13 @@ def feed_specs(config: Config, store: Store, now: datetime) -> list[FeedSpec]:
     limits = {"all": default} | {slug: c.feed_entries or default for slug, c in config.categories.items()}
     newest = store.newest(limits)
     born = store.created  # an empty feed's `updated`: stable, so regenerating it changes no byte
-    specs = [FeedSpec("all", "All items", "Every item from every source", newest["all"], empty_updated=born)]
+    sources = {source.name: source for source in config.sources}  # entries name their authority
+    specs = [FeedSpec("all", "All items", "Every item from every source", newest["all"], empty_updated=born, sources=sources)]
     for slug, category in config.categories.items():
         description = category.description or category.title
-        specs.append(FeedSpec(slug, category.title, description, newest[slug], limit=limits[slug], empty_updated=born))
+        specs.append(FeedSpec(
+            slug, category.title, description, newest[slug], limit=limits[slug], empty_updated=born, sources=sources
+        ))
     specs.append(health_spec(config, store.states(), now, empty_updated=born))
     return specs
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.catalog import entries
+from aggregator.catalog import authority_label, entries
 from aggregator.models import CASE_FIELDS, Case
 from aggregator.store import open_store
 
@@ -33,9 +33,9 @@ OLD = Case(number="示环罚〔2025〕99号", party="某某印染厂", penalty="
 
 
 def penalty_column() -> tuple[str, str]:
-    """A catalog entry for a penalty column (id, the label the export gives its source)."""
+    """A catalog entry for a penalty column (id, the label the export gives its source: its authority, as the feeds do)."""
     chosen = next(e for e in entries() if "处罚" in e.column)
-    return chosen.id, f"{chosen.authority} {chosen.column}"
+    return chosen.id, authority_label(chosen)
 
 
 def fill(store_location: str | Path) -> None:
@@ -113,7 +113,7 @@ def test_csv_on_stdout_has_every_case_with_its_entry_and_opens_in_a_spreadsheet(
     assert full["first_seen"] == "2026-01-10T20:00:00+08:00"
     undated = rows["示环罚〔2026〕16号"]
     assert undated["fine_yuan"] == "2000000" and undated["date"] == "" and undated["basis"] == ""
-    assert rows["示环罚〔2025〕99号"]["source_label"] == ""  # a source outside the catalog has no label
+    assert rows["示环罚〔2025〕99号"]["source_label"] == "other"  # no `authority`: its name, as in the feeds
     assert done.stderr.decode().strip().endswith("3 case(s) exported")
 
 

@@ -217,3 +217,85 @@ def test_build_and_status_explain_follow_a_rule_added_after_the_items_were_store
     assert "示例市开展春季河湖生态保护专项巡查  [ecology, water]" in text
     assert "示例省通报三起环境违法案件  [ecology]" in text
     assert "water: title matches '河湖'" in text
+
+
+# --- several rule sets in one category (issue 18 b): the example's enforcement rules ---------------
+
+from pathlib import Path  # noqa: E402
+
+from aggregator.classify import classification_fingerprint  # noqa: E402
+from aggregator.config import ConfigError  # noqa: E402
+from aggregator.models import Case  # noqa: E402
+
+EXAMPLE = (Path(__file__).parents[1] / "config" / "example.toml").read_text(encoding="utf-8")
+EXAMPLE_CATEGORIES = EXAMPLE[EXAMPLE.index("# --- categories"):EXAMPLE.index("# --- sources")]
+
+
+@pytest.fixture(scope="module")
+def example() -> Config:
+    return parse_config(EXAMPLE_CATEGORIES + '[[sources]]\nname = "news"\nurl = "https://example.gov.cn/"\n')
+
+
+def enforced(config: Config, title: str, body: str | None = None, case: Case | None = None) -> bool:
+    news = item(title, body, source="news")
+    news.case = case
+    return "enforcement" in classify(news, config.source("news"), config).categories
+
+
+def test_a_routine_news_item_ending_in_supervision_words_is_not_enforcement(example: Config) -> None:
+    body = "<p>会议强调，要统筹推进生态环境保护各项工作，持续改善环境质量，加强监管执法。</p>"
+    assert not enforced(example, "全市生态环境保护工作会议召开", body)
+    assert not enforced(example, "生态环境部通报2月全国地表水环境质量状况", "<p>依法依规加强执法监管。</p>")
+
+
+def test_an_enforcement_headline_is_enforcement_whatever_its_body(example: Config) -> None:
+    assert enforced(example, "我市依法查处一起非法倾倒固体废物案", "<p>近日，我局……</p>")
+    assert enforced(example, "关于2025年第一季度环境违法问题的通报")
+    assert enforced(example, "省生态环境厅通报5个典型问题")
+
+
+def test_strong_evidence_in_the_body_is_enforcement(example: Config) -> None:
+    assert enforced(example, "关于某化工公司的处理情况", "<p>依法对其作出罚款人民币5万元的行政处罚。</p>")
+    assert enforced(example, "一则工作动态", "<p>对该企业处以罚款 12.5 万元，并责令限期整改。</p>")
+    assert enforced(example, "一则工作动态", "<p>案件已移送公安机关处理。</p>")
+    result = classify(item("一则工作动态", "<p>依法立案查处。</p>", source="news"), example.source("news"), example)
+    assert "enforcement: body matches '立案查处'" in result.reasons  # the set that took it says why
+
+
+def test_a_decision_that_states_a_fine_is_enforcement(example: Config) -> None:
+    assert enforced(example, "示环罚〔2026〕15号", case=Case(number="示环罚〔2026〕15号", fine_yuan=0))
+    assert not enforced(example, "示环罚〔2026〕16号", case=Case(number="示环罚〔2026〕16号", penalty="警告"))
+
+
+def test_an_exclude_in_any_rule_set_keeps_the_item_out(example: Config) -> None:
+    assert not enforced(example, "执法大队招聘公告")
+    # The exclude is written in the title set, but the body set would have taken this one.
+    assert not enforced(example, "环境监测站招聘", "<p>依法对其作出罚款人民币5万元的行政处罚。</p>")
+
+
+def test_one_table_and_a_list_of_one_are_the_same_rules_and_fingerprint() -> None:
+    table = parse_config('[categories.e]\ntitle = "E"\n[categories.e.rules]\ninclude = ["执法"]\n')
+    listed = parse_config('[categories.e]\ntitle = "E"\n[[categories.e.rules]]\ninclude = ["执法"]\n')
+    inline = parse_config('[categories.e]\ntitle = "E"\nrules = [{ include = ["执法"] }]\n')
+    assert table.categories == listed.categories == inline.categories
+    assert classification_fingerprint(table) == classification_fingerprint(listed)
+    # A second set re-sorts stored items at the next publish: the fingerprint changes.
+    two = parse_config('[categories.e]\ntitle = "E"\n[[categories.e.rules]]\ninclude = ["执法"]\n'
+                       '[[categories.e.rules]]\ninclude = ["罚款人民币"]\nfields = ["body"]\n')
+    assert classification_fingerprint(two) != classification_fingerprint(listed)
+
+
+def test_a_bad_key_in_the_second_rule_set_names_its_line_and_the_fix(tmp_path: Path) -> None:
+    text = ('[categories.e]\ntitle = "E"\n[[categories.e.rules]]\ninclude = ["执法"]\nfields = ["title"]\n'
+            '[[categories.e.rules]]\ninclude = ["罚款人民币"]\nfields = ["text"]\n')
+    with pytest.raises(ConfigError) as refused:
+        parse_config(text, tmp_path / "feeds.toml")
+    message = str(refused.value)
+    assert "feeds.toml:8: categories.e.rules[1].fields[0]: Input should be 'title', 'body' or 'source'" in message
+    with pytest.raises(ConfigError) as single:
+        parse_config('[categories.e]\ntitle = "E"\n[categories.e.rules]\nfield = ["title"]\n', tmp_path / "feeds.toml")
+    assert "feeds.toml:4: categories.e.rules.field: unknown key 'field'; allowed: exclude, fields" in str(single.value)
+    with pytest.raises(ConfigError) as loose:
+        parse_config('[categories.e]\ntitle = "E"\nrules = "执法"\n', tmp_path / "feeds.toml")
+    assert "feeds.toml:3: categories.e.rules: rules is a table" in str(loose.value)
+    assert "[[categories.NAME.rules]]" in str(loose.value)

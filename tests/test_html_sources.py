@@ -114,7 +114,9 @@ date = "span"
     assert entry.find(f"{ATOM}link").get("href") == hanweb_site.url("/art/2023/4/23/art_1229116_58938545.html")
     # The article page's PubDate (with a time) beats the list's date-only value.
     assert entry.findtext(f"{ATOM}published") == "2023-04-23T02:15:00+00:00"
-    assert entry.findtext(f"{ATOM}author/{ATOM}name") == "浙江省生态环境厅"
+    # The page's 来源 is the entry's contributor; its author is the source (no `authority` key: its name).
+    assert entry.findtext(f"{ATOM}contributor/{ATOM}name") == "浙江省生态环境厅"
+    assert entry.findtext(f"{ATOM}author/{ATOM}name") == "zj-enforcement"
     content = entry.findtext(f"{ATOM}content")
     assert "第58938545号文章正文" in content
     assert f'src="{hanweb_site.url("/picture/58938545.jpg")}"' in content
@@ -163,7 +165,7 @@ date = "span"
         "浙江省生态环境厅召开2023年度全省生态环境执法暨“大综合一体化”行政执法改革工作推进会"
     )
     assert entry.findtext(f"{ATOM}published") == "2023-11-12T01:42:56+00:00"  # 09:42:56 +08:00
-    links = {link.get("rel"): link.get("href") for link in entry.iter(f"{ATOM}link")}
+    links = {link.get("rel"): link.get("href") for link in entry.findall(f"{ATOM}link")}  # not atom:source's link
     assert links["alternate"] == hanweb_site.url("/news/2023/11/12/58213.html")
     assert links["via"] == "http://sthjt.zj.gov.cn/art/2023/4/23/art_1202652_58938545.html"
     content = entry.findtext(f"{ATOM}content")
@@ -237,7 +239,7 @@ source = "meta[name=ContentSource]@content"
     assert len(feed) == 5 + 3
     cases = feed["生态环境部公布2023年第一批生态环境执法典型案例"]
     assert cases.findtext(f"{ATOM}published") == "2023-04-19T08:30:00+00:00"
-    assert cases.findtext(f"{ATOM}author/{ATOM}name") == "生态环境部"
+    assert cases.findtext(f"{ATOM}contributor/{ATOM}name") == "生态环境部"  # the page's ContentSource
     content = cases.findtext(f"{ATOM}content")
     assert "生态环境部近日公布2023年第一批生态环境执法典型案例" in content
     assert site.url("/ywdt/202304/W020230419563412345678.jpg") in content

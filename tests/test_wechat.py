@@ -94,7 +94,8 @@ date = "span"
     assert "某公司通过暗管偷排未经处理的废水" in body and "罚款50万元" in body
     assert 'src="https://mmbiz.qpic.cn/mmbiz_jpg/abc/640?wx_fmt=jpeg"' in body  # the real image, not the placeholder
     assert "data:image" not in body and "阅读 1.2万" not in body and "var inner" not in body
-    assert first.author == "执法局宣传科"
+    assert [c.name for c in first.contributors] == ["执法局宣传科"]  # the article's 作者
+    assert first.author == "sc-dxal"  # the source (no `authority` key: its name)
     with open_store(tmp_path / "store.json") as store:
         origins = {item.origin for item in store.items()}
     assert origins == {"四川生态环境"}  # the account is the 来源

@@ -284,11 +284,26 @@ def entry(entry_id: str) -> Entry:
         raise CatalogError(f"no catalog entry {entry_id!r}{hint} (`aggregator catalog list` shows them)") from None
 
 
+# The province of the national authorities (生态环境部, 国家核安全局): never added to their name.
+NATIONAL = "国家"
+
+
+def authority_label(chosen: Entry) -> str:
+    """The name a catalog source's entries show: the authority, with its province in brackets
+    when the name does not already say it ("南京市生态环境局（江苏）", but "浙江省生态环境厅",
+    "重庆市璧山区生态环境局" and "生态环境部" as they are)."""
+    authority, province = chosen.authority.strip(), chosen.province.strip()
+    if not province or province == NATIONAL or province in authority:
+        return authority
+    return f"{authority}（{province}）"
+
+
 def expand(table: dict[str, Any], defined_categories: set[str] | None = None) -> dict[str, Any]:
     """A `[[sources]]` table with `catalog` or `preset`, as the plain source table it stands for.
 
     Keys in `table` override the template's. An entry's suggested categories are kept
     only where the config defines them (`defined_categories`), unless `categories` is given.
+    A catalog source gets `authority` from its entry (authority_label) unless the table gives one.
     """
     overrides = {k: v for k, v in table.items() if k not in ("catalog", "preset")}
     if "catalog" in table:
@@ -298,6 +313,7 @@ def expand(table: dict[str, Any], defined_categories: set[str] | None = None) ->
             raise CatalogError("`catalog` is an entry id such as \"zj/sthjt/news\"")
         chosen = entry(table["catalog"])
         base = chosen.template()
+        base["authority"] = authority_label(chosen)
         if "categories" not in overrides and defined_categories is not None:
             base["categories"] = [c for c in base["categories"] if c in defined_categories]
         out = merge(base, overrides)

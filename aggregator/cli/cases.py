@@ -126,7 +126,7 @@ def _rows(config: Config, store: Store, *, since: date | None, category: str | N
             "link": stored.url,
             "title": stored.title,
             "source": stored.source,
-            "source_label": labels.get(stored.source),
+            "source_label": labels.get(stored.source, stored.source),  # a removed source: its name, as in the feeds
             "published": stored.published.astimezone(zone).isoformat() if stored.published else None,
             "first_seen": stored.first_seen.astimezone(zone).isoformat(),
         }
@@ -151,7 +151,7 @@ def _category_test(config: Config, store: Store, category: str | None) -> Callab
     if store.meta(CLASSIFICATION_META) == classification_fingerprint(config):
         return lambda stored: category in stored.categories  # sorted by today's rules already
     # The config changed since the last publish: sort again, reading a body only when a rule reads bodies.
-    reads_body = any(c.rules is not None and "body" in c.rules.fields for c in config.categories.values())
+    reads_body = any(c.rules_read("body") for c in config.categories.values())
     by_name = {source.name: source for source in config.sources}
 
     def test(stored: StoredItem) -> bool:
@@ -163,21 +163,8 @@ def _category_test(config: Config, store: Store, category: str | None) -> Callab
 
 
 def _source_labels(config: Config) -> dict[str, str]:
-    """Source name -> a readable label: the catalog's authority and column for sources taken from it."""
-    from ..catalog import CatalogError, entry
-
-    labels: dict[str, str] = {}
-    for source in config.sources:
-        label = getattr(source, "label", None)
-        if not label and source.catalog:
-            try:
-                found = entry(source.catalog)
-            except CatalogError:
-                continue
-            label = f"{found.authority} {found.column}"
-        if label:
-            labels[source.name] = str(label)
-    return labels
+    """Source name -> the name the feeds give its entries (Source.label: its authority, else its name)."""
+    return {source.name: source.label for source in config.sources}
 
 
 def _csv_writer(rows: Iterator[dict[str, Any]], out: IO[bytes]) -> int:

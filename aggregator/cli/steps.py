@@ -33,12 +33,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"  categories: {len(config.categories)}")
     for slug, category in config.categories.items():
         rules = ""
-        if category.rules:
-            rules = f"  rules: +{len(category.rules.include)} -{len(category.rules.exclude)}"
-            if category.rules.fine_at_least is not None:
-                rules += f", fine >= {category.rules.fine_at_least:,} yuan"
-            if category.rules.party:
-                rules += f", party: {', '.join(category.rules.party)}"
+        if category.rules:  # several rule sets: any one takes an item
+            rules = "  rules: " + " | ".join(rule_set.describe() for rule_set in category.rules)
         print(f"    {slug:<16} {category.title}{rules}")
     print(f"  sources:    {len(config.sources)}")
     for source in config.sources:

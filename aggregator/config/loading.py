@@ -84,6 +84,15 @@ def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
         rest = rest[2:]
     elif rest and rest[0] in ("settings", "serve", "categories"):
         table = ".".join(str(p) for p in rest[:2]) if rest[0] == "categories" and len(rest) > 1 else rest[0]
+        if rest[0] == "categories" and len(rest) > 3 and isinstance(rest[3], int):
+            # One of several rule sets: the Nth [[categories.NAME.rules]] header, up to the next table.
+            sets = [i for i, line in enumerate(lines) if re.match(rf"\s*\[\[\s*{re.escape(table)}\.{re.escape(str(rest[2]))}\s*\]\]", line)]
+            if rest[3] < len(sets):
+                start = sets[rest[3]]
+                end = next((i for i in range(start + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
+                key = next((p for p in rest[4:] if isinstance(p, str)), None)
+                found = next((i for i in range(start, end) if key and re.match(rf"\s*{re.escape(key)}\s*=", lines[i])), start)
+                return found + 1
         if rest[0] == "categories" and len(rest) > 3 and isinstance(rest[2], str):
             # Rules written as their own table, [categories.NAME.rules], rather than inline.
             sub = f"{table}.{rest[2]}"
@@ -213,6 +222,7 @@ def parse_config(text: str, path: Path | str = "<config>") -> Config:
                 loc, message = ctx_error.loc, ctx_error.message
             elif message.startswith("Value error, "):
                 message = message[len("Value error, ") :]
+            loc = _as_written(data, loc)
             if error["type"] == "extra_forbidden":
                 message = f"unknown key {loc[-1]!r}; {_allowed_keys(loc)}"
             elif error["type"] == "list_type" and isinstance(error.get("input"), str):
@@ -228,6 +238,16 @@ def parse_config(text: str, path: Path | str = "<config>") -> Config:
             problems.append(f"{where}: {_dotted(loc)}{_source_named(data, loc)}: {message}")
         raise ConfigError("\n".join(problems)) from None
     return config.model_copy(update={"path": path.resolve()})
+
+
+def _as_written(data: dict[str, Any], loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The model holds a single `rules` table as a list of one; an error in it names the table as written."""
+    if len(loc) > 3 and loc[0] == "categories" and loc[2] == "rules" and loc[3] == 0:
+        categories = data.get("categories")
+        category = categories.get(loc[1]) if isinstance(categories, dict) else None
+        if isinstance(category, dict) and isinstance(category.get("rules"), dict):
+            return loc[:3] + loc[4:]
+    return loc
 
 
 _MODELS_BY_TABLE: dict[str, type[BaseModel]] = {

@@ -108,8 +108,8 @@ class ArticleSelectors(Strict):
 
 
 class Rules(Strict):
-    """Keyword / regex rules over an item's title, body and source name, and conditions on its
-    penalty case (classify.py says how they combine: every condition given must hold)."""
+    """One rule set: keyword / regex rules over an item's title, body and source name, and
+    conditions on its penalty case (classify.py says how they combine: every condition given must hold)."""
 
     include: list[str] = Field(default_factory=list)  # any match adds the item
     exclude: list[str] = Field(default_factory=list)  # any match removes it
@@ -154,12 +154,42 @@ class Rules(Strict):
         """Whether the rules ask anything of the item's penalty case."""
         return self.fine_at_least is not None or bool(self.party)
 
+    def describe(self) -> str:
+        """One line for `check`: pattern counts, then the case conditions."""
+        line = f"+{len(self.include)} -{len(self.exclude)}"
+        if self.fields != ["title", "body"]:
+            line += f" in {'/'.join(self.fields)}"
+        if self.fine_at_least is not None:
+            line += f", fine >= {self.fine_at_least:,} yuan"
+        if self.party:
+            line += f", party: {', '.join(self.party)}"
+        return line
+
 
 class Category(Strict):
     title: str
     description: str = ""
-    rules: Rules | None = None  # items of any source matching these join the category
+    # Items of any source that one of these rule sets takes join the category. Written as one
+    # table ([categories.NAME.rules], or inline) or as an array of tables ([[categories.NAME.rules]])
+    # when an item may qualify in different ways (e.g. a word in the title, or a phrase in the body).
+    rules: list[Rules] = Field(default_factory=list)
     feed_entries: int | None = Field(default=None, ge=1, le=1000)  # default: settings.feed_entries
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return [value]  # the single-table form every older config uses
+        if not isinstance(value, list):
+            raise ValueError(
+                "rules is a table, rules = { include = [\"执法\"] }, or an array of tables written"
+                " [[categories.NAME.rules]] (got " + repr(value).replace("'", '"') + ")"
+            )
+        return value
+
+    def rules_read(self, field_name: str) -> bool:
+        """Whether any rule set of the category looks at `field_name` (title, body, source)."""
+        return any(field_name in rules.fields for rules in self.rules)
 
 
 def _kinds() -> tuple[str, ...]:
@@ -204,6 +234,9 @@ class Source(Strict):
     cookies: dict[str, str] | None = None  # sent to the source's hosts
     # Also download and read the documents of article pages that have a body (for classification).
     read_attachments: bool = False
+    # Who publishes the source's items, as every entry names it (README "Output"); a catalog
+    # source gets its entry's authority. Without it entries name the source by `name`.
+    authority: str | None = None
     # Where the source came from: a catalog entry id / a CMS preset (aggregator.catalog); already expanded.
     catalog: str | None = None
     preset: str | None = None
@@ -214,6 +247,18 @@ class Source(Strict):
     # The column's name as the site's menus show it (行政处罚): when the URL stops working, the
     # poll looks for a link by this name on the same site and says where it went (rediscover).
     column: str | None = Field(default=None, min_length=1)
+
+    @property
+    def label(self) -> str:
+        """The name feeds, pages and exports give the source: its authority, else its name."""
+        return self.authority or self.name
+
+    @field_validator("authority")
+    @classmethod
+    def _named_authority(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError('write the name entries should show, e.g. authority = "某某市生态环境局", or remove the key')
+        return " ".join(value.split()) if value is not None else None
 
     @model_validator(mode="after")
     def _render_shape(self) -> Source:

@@ -3,6 +3,13 @@
 Output is deterministic: the same items give byte-identical files (no "now",
 stable ordering, fixed ids), so readers and HTTP caches see no false changes,
 and a file whose bytes would not change is not rewritten at all.
+
+Every entry of a feed built from the config's sources names the authority it
+came from (the `label` of the source credited with the item, resolved from the
+current config at each publish): as its one `<author>`, the field readers show
+(feedparser's `entry.author` is the last of several, Miniflux sorts them), and
+as the `<title>` of its `<source>`, which marks the name as the authority. The
+page's own byline (作者, else 来源) becomes a `<contributor>` when it differs.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import html
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -21,7 +28,7 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from aggregator.config import SLUG
+from aggregator.config import SLUG, Source
 from aggregator.infra.atomicfile import replace_if_changed as write_atomic
 from aggregator.models import Case, StoredItem
 from aggregator.normalise.text import sanitize_html, xml_safe
@@ -51,6 +58,9 @@ class FeedSpec:
     author: str = "Feed aggregator"  # feed-level atom:author (entries carry their own too)
     limit: int | None = None  # entries in this feed; None: publish's limit
     empty_updated: datetime | None = None  # the feed's `updated` while it has no entries (the store's birth)
+    # The config's sources by name: entries then name their authority (atom:source). None for
+    # feeds of the program's own making (health), whose entries keep their one author.
+    sources: Mapping[str, Source] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +71,15 @@ class _Link:
     length: int | None = None  # enclosures: bytes, when known
 
 
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    """The source an entry is credited to, as its atom:source element shows it."""
+
+    source_id: str  # permanent, from the source's name
+    title: str  # the authority
+    link: str | None  # the source's own page, while the config still has the source
+
+
 @dataclass(slots=True)
 class _Entry:
     """An item checked and cleaned, ready to hand to feedgen."""
@@ -69,12 +88,14 @@ class _Entry:
     title: str
     updated: datetime
     published: datetime | None
-    author: str
+    authors: list[str]
+    contributors: list[str]
     links: list[_Link]
     summary: str
     content: str
     categories: list[str] = field(default_factory=list)
     case: Case | None = None  # cleaned: what the extension elements and the content's table show
+    origin: _Origin | None = None
 
 
 class _SkipItem(ValueError):
@@ -84,6 +105,11 @@ class _SkipItem(ValueError):
 def feed_id(slug: str) -> str:
     """Permanent feed id; independent of base_url so moving the server keeps subscriptions."""
     return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "feed-aggregator:feed:" + slug))
+
+
+def source_id(name: str) -> str:
+    """Permanent id of a source (atom:source/id): from its name, as feed ids are from slugs."""
+    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "feed-aggregator:source:" + name))
 
 
 def feed_url(base_url: str, slug: str) -> str:
@@ -113,7 +139,32 @@ def _order(items: Sequence[StoredItem], limit: int) -> list[StoredItem]:
     return by_key[:limit]
 
 
-def _prepare(item: StoredItem, slug: str) -> _Entry:
+def _clean_name(value: str | None) -> str:
+    return " ".join(xml_safe(value or "").split())
+
+
+def _credit(
+    item: StoredItem, sources: Mapping[str, Source] | None
+) -> tuple[list[str], list[str], _Origin | None]:
+    """The entry's authors, its contributors and the source it is credited to.
+
+    The item's `source` is the one whose page the entry links to (the original of a repost,
+    else the source that found it first); other sources listing it are not named. A source
+    since removed from the config is named by its name, without a link.
+    """
+    byline = _clean_name(item.author) or _clean_name(item.origin)
+    if sources is None:
+        return [byline or _clean_name(item.source) or "unknown"], [], None
+    configured = sources.get(item.source)
+    authority = _clean_name(configured.label if configured else item.source) or "unknown"
+    link = xml_safe(configured.url).strip() if configured else ""
+    # A URL with a user name or password in it is the source's secret, not a page to show.
+    shown = _is_absolute(link) and "@" not in urlsplit(link).netloc
+    origin = _Origin(source_id(item.source), authority, link if shown else None)
+    return [authority], [byline] if byline and byline != authority else [], origin
+
+
+def _prepare(item: StoredItem, slug: str, sources: Mapping[str, Source] | None = None) -> _Entry:
     """Clean every string of one item and decide its links; raises _SkipItem if it cannot be valid."""
     key = item.key
     atom_id = xml_safe(item.atom_id).strip()
@@ -159,16 +210,15 @@ def _prepare(item: StoredItem, slug: str) -> _Entry:
         # Upstream gave a title only: readers and validators still get a text.
         summary = html.escape(title)
 
-    author = next(
-        (name for name in (xml_safe(v or "").strip() for v in (item.author, item.origin, item.source)) if name),
-        "unknown",
-    )
+    authors, contributors, origin = _credit(item, sources)
     categories: list[str] = []
     for term in item.categories:
         term = xml_safe(term).strip()
         if term and term not in categories:
             categories.append(term)
-    return _Entry(atom_id, title, updated, published, author, links, summary, content, categories, case)
+    return _Entry(
+        atom_id, title, updated, published, authors, contributors, links, summary, content, categories, case, origin
+    )
 
 
 def _feed_entry(entry: _Entry) -> FeedEntry:
@@ -178,7 +228,9 @@ def _feed_entry(entry: _Entry) -> FeedEntry:
     fe.updated(entry.updated)
     if entry.published:
         fe.published(entry.published)
-    fe.author({"name": entry.author})
+    fe.author([{"name": name} for name in entry.authors])
+    if entry.contributors:
+        fe.contributor([{"name": name} for name in entry.contributors])
     for link in entry.links:
         if link.length is not None:
             fe.link(href=link.href, rel=link.rel, type=link.type, length=str(link.length))
@@ -217,6 +269,21 @@ def _fix_entry_links(root: etree._Element, entries: Sequence[_Entry]) -> None:
                 link_element.set("length", str(link.length))
 
 
+def _add_sources(root: etree._Element, entries: Sequence[_Entry]) -> None:
+    """atom:source per credited entry (RFC 4287 4.2.11), with the id, title and updated the W3C
+    validator expects of one; feedgen writes only a title and a link."""
+    for element, entry in zip(root.findall(f"{{{ATOM_NS}}}entry"), entries):
+        if entry.origin is None:
+            continue
+        source = etree.SubElement(element, f"{{{ATOM_NS}}}source")
+        etree.SubElement(source, f"{{{ATOM_NS}}}id").text = entry.origin.source_id
+        etree.SubElement(source, f"{{{ATOM_NS}}}title").text = entry.origin.title
+        if entry.origin.link:
+            etree.SubElement(source, f"{{{ATOM_NS}}}link", rel="alternate", href=entry.origin.link)
+        # The source's own last change is not known; the entry's is the honest lower bound.
+        etree.SubElement(source, f"{{{ATOM_NS}}}updated").text = entry.updated.isoformat()
+
+
 def _add_cases(root: etree._Element, entries: Sequence[_Entry]) -> None:
     """The case extension elements (see cases.py); a feed without cases is left as it was."""
     if not any(entry.case for entry in entries):
@@ -240,7 +307,7 @@ def render_atom(
         if len(entries) >= limit:
             break
         try:
-            entry = _prepare(item, spec.slug)
+            entry = _prepare(item, spec.slug, spec.sources)
         except _SkipItem as exc:
             log.error("feed %s: %s; item left out", spec.slug, exc)
             continue
@@ -275,6 +342,7 @@ def render_atom(
 
     root = etree.fromstring(fg.atom_str(pretty=False), _PARSER)
     _fix_entry_links(root, entries)
+    _add_sources(root, entries)
     _add_cases(root, entries)
     # Serialised from the unindented tree, so pretty_print indents cleanly.
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")

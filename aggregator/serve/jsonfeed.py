@@ -4,7 +4,8 @@ Built from the `<slug>.atom` file itself (see pages.read_atom), so both formats
 always carry the same entries, and the bytes depend only on that file and
 base_url: regenerated with no new data, they are identical. Hand-written
 because it is a dozen keys; the JSON Feed libraries on PyPI are unmaintained.
-A penalty decision goes in the item's `_case` extension object.
+A penalty decision goes in the item's `_case` extension object, the authority an
+item came from (Atom's atom:source) in `_authority`, besides heading `authors`.
 """
 
 from __future__ import annotations
@@ -73,8 +74,15 @@ def render_json_feed(feed: Feed, slug: str, base_url: str) -> bytes:
         if entry.published:
             item["date_published"] = _rfc3339(entry.published)
         item["date_modified"] = _rfc3339(entry.updated)
-        if entry.author:
-            item["authors"] = [{"name": entry.author}]
+        credited = list(dict.fromkeys((*entry.authors, *entry.contributors)))  # JSON Feed has no contributors
+        if credited:
+            item["authors"] = [{"name": name} for name in credited]
+        if entry.authority:
+            # An extension object (1.1: keys starting with "_"): which of the authors is the
+            # publishing authority, and the source's own page.
+            item["_authority"] = {"name": entry.authority}
+            if entry.authority_url:
+                item["_authority"]["url"] = entry.authority_url
         if entry.categories:
             item["tags"] = list(entry.categories)
         if entry.enclosures:

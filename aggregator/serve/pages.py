@@ -43,7 +43,7 @@ class Entry:
     title: str
     link: str | None  # rel=alternate
     via: str | None  # rel=via: 原文链接 of a repost
-    author: str
+    authors: tuple[str, ...]  # atom:author names: the authority, when the entry names one
     published: datetime | None
     updated: datetime
     summary_html: str
@@ -51,6 +51,14 @@ class Entry:
     categories: tuple[str, ...]
     enclosures: tuple[Enclosure, ...] = ()  # rel=enclosure: documents, audio, video
     case: Case | None = None  # a penalty decision, from the `case:` extension elements
+    authority: str = ""  # atom:source/title: who published the item (publish/atom.py)
+    authority_url: str | None = None  # atom:source/link: the source's own page
+    contributors: tuple[str, ...] = ()  # atom:contributor names: the page's 作者 or 来源
+
+    @property
+    def byline(self) -> str:
+        """Who else the entry credits: the page's 作者 or 来源, and authors that are not the authority."""
+        return "、".join(dict.fromkeys(n for n in (*self.authors, *self.contributors) if n != self.authority))
 
     @property
     def body_html(self) -> str:
@@ -103,14 +111,22 @@ def read_atom(data: bytes) -> Feed:
     entries = []
     for el in root.iterfind(f"{ATOM_NS}entry"):
         links = {link.get("rel", "alternate"): link.get("href") for link in el.iterfind(f"{ATOM_NS}link")}
-        author = el.find(f"{ATOM_NS}author/{ATOM_NS}name")
+        authors = tuple(name for name in (_text(a) for a in el.iterfind(f"{ATOM_NS}author/{ATOM_NS}name")) if name)
+        contributors = tuple(
+            name for name in (_text(c) for c in el.iterfind(f"{ATOM_NS}contributor/{ATOM_NS}name")) if name
+        )
+        source = el.find(f"{ATOM_NS}source")
+        source_link = source.find(f"{ATOM_NS}link") if source is not None else None
         entries.append(
             Entry(
                 id=_text(el.find(f"{ATOM_NS}id")),
                 title=_text(el.find(f"{ATOM_NS}title")),
                 link=links.get("alternate"),
                 via=links.get("via"),
-                author=_text(author),
+                authors=authors,
+                contributors=contributors,
+                authority=_text(source.find(f"{ATOM_NS}title")) if source is not None else "",
+                authority_url=source_link.get("href") if source_link is not None else None,
                 published=_time(_text(el.find(f"{ATOM_NS}published"))),
                 updated=_time(_text(el.find(f"{ATOM_NS}updated"))) or datetime(1970, 1, 1, tzinfo=timezone.utc),
                 summary_html=_text(el.find(f"{ATOM_NS}summary")),
