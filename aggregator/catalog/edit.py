@@ -17,7 +17,7 @@ import tomlkit
 
 from ..config import ConfigError, Source, parse_config
 from ..infra.atomicfile import replace_file
-from . import CATEGORY_TITLES, CatalogError, Entry, entries, entry, source_name
+from . import CAPTURE_KEYS, CATEGORY_TITLES, CatalogError, Entry, entries, entry, source_name
 
 
 def width(text: str) -> int:
@@ -88,6 +88,10 @@ def show(item: Entry) -> str:
     doc.add(tomlkit.comment(f"evidence: {evidence_line(item)}"))
     lead = " (a first lead from public sources: not yet checked against the site)" if item.verified == "unverified" else ""
     doc.add(tomlkit.comment(f"verified: {item.verified}" + (f" against {item.checked_against}" if item.checked_against else "") + lead))
+    if item.evidence_kind == "capture" and item.capture:
+        # Where the captured bytes came from, so anyone can fetch them again and compare the hash.
+        provenance = ", ".join(f"{key} {item.capture[key]}" for key in CAPTURE_KEYS if key in item.capture)
+        doc.add(tomlkit.comment(f"capture taken from: {provenance}"))
     if item.needs_browser:
         doc.add(tomlkit.comment(f"needs a browser: {item.why}"))
     if item.note:
