@@ -39,10 +39,11 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def select(province: str | None = None, category: str | None = None, search: str | None = None) -> list[Entry]:
-    """Entries matching every filter given: province by substring, category exactly, search anywhere."""
+    """Entries matching every filter given: province by its name (a part of it: 江 for 浙江, 江苏 …)
+    or its id prefix exactly (zj), category exactly, search anywhere."""
     chosen = []
     for item in entries():
-        if province and province not in item.province and province.lower() not in item.id.split("/")[0]:
+        if province and not _of_province(item, province):
             continue
         if category and category not in item.categories:
             continue
@@ -52,6 +53,12 @@ def select(province: str | None = None, category: str | None = None, search: str
                 continue
         chosen.append(item)
     return chosen
+
+
+def _of_province(item: Entry, province: str) -> bool:
+    # The prefix only whole: a part of it ("j") would match zj, jl, jx, tj … alike.
+    wanted = province.strip()
+    return wanted in item.province or wanted.lower() == item.id.split("/")[0]
 
 
 def list_table(items: list[Entry]) -> str:
