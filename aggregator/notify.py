@@ -34,9 +34,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import rediscover
 from .config import Config, NotifyTarget
 from .models import StoredItem, parse_iso, utc_iso
-from .publish.health import incidents
+from .publish.health import Incident, incidents
 from .store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -279,7 +280,7 @@ class Notifier:
                 if atom_id not in was or known.get(atom_id, {}).get("state") != incident.kind:
                     events.append(
                         {"source": incident.source, "state": incident.kind, "resolved": False,
-                         "text": f"{incident.error_kind}: {incident.error}"[:300]}
+                         "text": self._incident_text(incident)}
                     )
             for atom_id in was - set(current):
                 events.append({"source": known.get(atom_id, {}).get("source", "a source"), "state": "resolved",
@@ -293,6 +294,15 @@ class Notifier:
                 {"type": BATCH, "kind": "health", "target": target.name, "events": events,
                  "created": utc_iso(now), "due": utc_iso(now), "attempts": 0}
             )
+
+    def _incident_text(self, incident: Incident) -> str:
+        """The error, and for a redesigned site where the column went and the line to paste
+        (whole: a cut paste line is no use, so only the error is shortened)."""
+        text = f"{incident.error_kind}: {incident.error}"[:300]
+        if incident.moved_to:
+            source = self.config.source(incident.source)
+            text += " — " + rediscover.moved_hint(self.config, source, incident.moved_to, incident.moved_link)
+        return text
 
     # -- delivery ----------------------------------------------------------
 

@@ -150,8 +150,11 @@ def test_check_lists_the_case_conditions(tmp_path: Path, capsys: pytest.CaptureF
     path.write_text(RULES, encoding="utf-8")
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "big-fines        大额罚款  rules: +0 -0, fine >= 1,000,000 yuan" in out
-    assert "suppliers        供应商  rules: +0 -0, party: 示例化工, re:^绿源.*有限公司$" in out
+    # A set of case conditions only is shown as those: "+0 -0" would read as a set that matches nothing.
+    assert "big-fines        大额罚款  rules: fine >= 1,000,000 yuan\n" in out
+    assert "suppliers        供应商  rules: party: 示例化工, re:^绿源.*有限公司$\n" in out
+    assert "supplier-fines   供应商的罚款决定  rules: +1 -1, fine >= 0 yuan, party: 示例化工\n" in out
+    assert "+0 -0" not in out
 
 
 def test_a_rule_added_later_re_sorts_stored_cases_in_build_and_status_explain(tmp_path: Path) -> None:

@@ -264,6 +264,23 @@ def test_show_prints_toml_a_config_can_hold(tmp_path: Path, capsys: pytest.Captu
     assert source == Source.model_validate(catalog.entry("hb/sthjt/hbyw").template())
 
 
+def test_a_table_pasted_from_show_keeps_the_authority_and_column_a_catalog_source_gets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A city bureau: its entries name the province too, as a `catalog = "…"` source's do.
+    assert main(["catalog", "show", "fj/fuzhou/sgszl"]) == 0
+    shown = capsys.readouterr().out
+    assert 'authority = "福州市生态环境局（福建）"' in shown
+    pasted = load_config(write_config(tmp_path, '[categories.enforcement]\ntitle = "执法"\n' + shown)).sources[0]
+    by_catalog = parse_config('[[sources]]\ncatalog = "fj/fuzhou/sgszl"\n').sources[0]
+    assert pasted.catalog is None and by_catalog.catalog == "fj/fuzhou/sgszl"
+    assert (pasted.authority, pasted.column) == (by_catalog.authority, by_catalog.column)
+    assert pasted.authority == "福州市生态环境局（福建）" and pasted.column
+    # A table's own authority still wins over the entry's.
+    renamed = parse_config('[[sources]]\ncatalog = "fj/fuzhou/sgszl"\nauthority = "福州市生态环境局"\n').sources[0]
+    assert renamed.authority == "福州市生态环境局"
+
+
 def test_add_creates_a_config_that_does_not_exist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "feeds.toml"
     assert main(["catalog", "add", "zj/sthjt/news", "--config", str(path)]) == 0

@@ -169,3 +169,22 @@ def test_the_line_the_example_config_shows_works_on_it(tmp_path: Path, capsys: p
 def test_list_names_an_unknown_category_too(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["catalog", "list", "--category", "enforcment"]) == 2
     assert "no category 'enforcment' in the catalog; categories: ecology, enforcement" in capsys.readouterr().err
+
+
+def test_a_province_is_its_name_or_its_whole_id_prefix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    zhejiang = listed(capsys, "--province", "浙江")
+    assert zhejiang and all(i.startswith("zj/") for i in zhejiang)
+    assert listed(capsys, "--province", "zj") == listed(capsys, "--province", "ZJ") == zhejiang
+    # A part of a name is a filter (江: 浙江, 江苏, 江西, 黑龙江); a part of a prefix is not
+    # ("j" would be zj, jl, jx, tj … alike).
+    assert {catalog.entry(i).province for i in listed(capsys, "--province", "江")} == {"浙江", "江苏", "江西", "黑龙江"}
+    assert main(["catalog", "list", "--province", "j"]) == 1
+    assert "0 entries" in capsys.readouterr().out
+
+    # `catalog add` chooses as `catalog list` does.
+    path = tmp_path / "new.toml"
+    assert main(["catalog", "add", "--province", "j", "--config", str(path)]) == 1
+    assert "no catalog entry matches --province j; nothing added" in capsys.readouterr().err and not path.exists()
+    assert main(["catalog", "add", "--province", "jx", "--config", str(path)]) == 0
+    capsys.readouterr()
+    assert catalog_ids(path) == listed(capsys, "--province", "江西")

@@ -23,6 +23,7 @@ import pytest
 
 from aggregator import catalog
 from aggregator.catalog import EVIDENCE_KINDS
+from aggregator.catalog.edit import show
 from aggregator.cli import main
 
 from .conftest import Request, Response, Site, write_config
@@ -248,6 +249,18 @@ def test_a_capture_keeps_its_provenance_on_the_entry() -> None:
     assert loaded.evidence_kind == "capture"
     assert loaded.checked_against == PROVENANCE["checked_against"]
     assert loaded.capture == {k: PROVENANCE[k] for k in ("repository", "path", "commit", "sha256")}
+
+
+def test_catalog_show_names_where_a_capture_came_from() -> None:
+    [loaded] = catalog.load_file("xx.toml", capture_file())
+    shown = show(loaded)
+    assert f"# verified: unverified against {PROVENANCE['checked_against']}" in shown
+    assert (
+        "# capture taken from: repository someone/spiders, path crawler/debug_page.html,"
+        f" commit {PROVENANCE['commit']}, sha256 {PROVENANCE['sha256']}"
+    ) in shown
+    # Evidence of another kind has no capture to name.
+    assert "capture taken from" not in show(catalog.entry("hb/sthjt/hbyw"))
 
 
 @pytest.mark.parametrize(

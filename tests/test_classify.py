@@ -299,3 +299,35 @@ def test_a_bad_key_in_the_second_rule_set_names_its_line_and_the_fix(tmp_path: P
         parse_config('[categories.e]\ntitle = "E"\nrules = "执法"\n', tmp_path / "feeds.toml")
     assert "feeds.toml:3: categories.e.rules: rules is a table" in str(loose.value)
     assert "[[categories.NAME.rules]]" in str(loose.value)
+
+
+# --- the example's ecology rules: 生态 is in every 生态环境 authority's name ------------------------
+
+
+def ecological(config: Config, title: str, body: str | None = None) -> bool:
+    return "ecology" in classify(item(title, body, source="news"), config.source("news"), config).categories
+
+
+def test_the_authoritys_own_name_does_not_make_an_item_ecology(example: Config) -> None:
+    decision = ("<p>杭州市生态环境局行政处罚决定书</p><p>你单位违反《中华人民共和国大气污染防治法》第一百零八条，"
+                "依法对其作出罚款人民币5万元的行政处罚。</p>")
+    assert not ecological(example, "杭州市生态环境局行政处罚决定书（杭环罚〔2026〕12号）", decision)
+    assert enforced(example, "杭州市生态环境局行政处罚决定书（杭环罚〔2026〕12号）", decision)  # where it belongs
+    assert not ecological(example, "市生态环境局召开党风廉政建设工作会议", "<p>市生态环境局全体干部参加。推动生态环境保护工作。</p>")
+    assert not ecological(example, "违反《水污染防治法》案件查处情况", "<p>省生态环境厅通报。</p>")
+    assert not ecological(example, "生态环境监测站招聘公告", "<p>生物多样性调查岗位。</p>")
+
+
+def test_ecology_headlines_and_environmental_quality_reports_are_ecology(example: Config) -> None:
+    assert ecological(example, "我省新增3处国家级自然保护区")
+    assert ecological(example, "山水林田湖草沙一体化生态修复工程通过验收")
+    assert ecological(example, "生态环境部通报2月全国地表水环境质量状况")
+    assert ecological(example, "1—10月全省环境空气质量状况")
+    assert ecological(example, "打好污染防治攻坚战")
+
+
+def test_strong_evidence_in_the_body_is_ecology(example: Config) -> None:
+    assert ecological(example, "一则工作动态", "<p>全市划定生态保护红线面积1.2万平方公里。</p>")
+    assert ecological(example, "一则工作动态", "<p>1—10月，全市PM2.5平均浓度为28微克/立方米。</p>")
+    result = classify(item("一则工作动态", "<p>优良天数比例为91.2%。</p>", source="news"), example.source("news"), example)
+    assert "ecology: body matches '优良天数'" in result.reasons

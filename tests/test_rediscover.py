@@ -4,11 +4,14 @@ the health feed and `catalog verify` say (the config is never changed)."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 import feedparser
+import httpx
 import pytest
 from lxml import etree
 
@@ -20,9 +23,12 @@ from aggregator.fetch import fetcher_for
 from aggregator.pipeline import poll_source
 from aggregator.publish.health import source_health
 from aggregator.rediscover import Page, candidates, redirected_home
+from aggregator.scheduler import Daemon
 from aggregator.store import open_store
 
 from .conftest import Response, Site, write_config
+from .pagehelpers import served
+from .test_notify import Clock, Hook, daemon_session
 
 SCHEMA = etree.RelaxNG(etree.parse(str(Path(__file__).parent / "schema" / "atom_rfc4287.rng")))
 OLD = "http://sthjt.example.gov.cn/col/xzcf/index.html"
@@ -221,6 +227,47 @@ def test_the_daemons_log_line_of_the_failed_poll_names_the_new_address(
     asyncio.run(poll_as_the_daemon_does())
     [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and r.name == "aggregator.pipeline"]
     assert f"HTTP 404 — the column 行政处罚 seems to have moved to {site.url('/new/xzcf/')}" in warning
+
+
+def status_page(config_path: Path) -> str:
+    """/status as the daemon's server sends it, made of the same rows as /status.json."""
+    config = load_config(config_path)
+    with open_store(config.store_location, readonly=True) as store:
+        rows = source_health(config, store.states(), datetime.now(timezone.utc), counts=store.counts_by_source())
+    document = {"generated": datetime.now(timezone.utc).isoformat(), "sources": [row.as_dict() for row in rows]}
+    with served(config, lambda: document) as base:
+        return httpx.get(f"{base}/status").text
+
+
+def test_the_status_page_names_the_new_address_and_the_line_to_paste(tmp_path: Path, site: Site) -> None:
+    config, _ = redesigning_site(tmp_path, site)
+    assert 'class="moved"' not in status_page(config)  # a working source has nothing to move to
+    redesign(site)
+    assert main(["poll", "--once", str(config)]) == 1
+    new = site.url("/new/xzcf/")
+    page = status_page(config)
+    [shown] = re.findall(r'<tr class="moved" data-source="zj-sthjt-zfjg"><td colspan="8">(.*?)</td></tr>', page, re.S)
+    assert f'the column 行政处罚 seems to have moved to <a href="{new}">{new}</a>' in shown
+    text = html.unescape(shown)
+    assert "(“行政处罚” in the home page's navigation)" in text and f"to follow it, {paste(config, new)}" in text
+
+
+def test_a_health_notification_names_the_new_address_and_the_line_to_paste(tmp_path: Path, site: Site) -> None:
+    hook = Hook(site)
+    config_path, _ = redesigning_site(tmp_path, site)
+    with config_path.open("a", encoding="utf-8") as file:
+        file.write(f'\n[[notify]]\nname = "ops"\nurl = "json://{site.base.removeprefix("http://")}/hook"\nhealth = true\n')
+    redesign(site)
+
+    async def steps(daemon: Daemon) -> None:
+        await daemon.poll("zj-sthjt-zfjg")
+        await daemon.notifier.drain()
+
+    daemon_session(load_config(config_path), Clock(), steps)
+    [message] = hook.messages
+    new = site.url("/new/xzcf/")
+    assert f"MOVED: zj-sthjt-zfjg: http-status: {site.url('/old/xzcf/')}: HTTP 404 — the column 行政处罚 seems to have moved to {new}" in message["message"]
+    assert f"(“行政处罚” in the home page's navigation); to follow it, {paste(config_path, new)}" in message["message"]
 
 
 def test_a_column_that_now_leads_to_the_home_page_is_a_failure_that_names_the_new_address(

@@ -116,6 +116,9 @@ class Entry:
         merged["name"] = source_name(self.id)
         merged["url"] = self.url
         merged["categories"] = list(self.categories)
+        # Who publishes the column and the name its menus give it: part of the table itself, so
+        # a table pasted from `catalog show` (no `catalog` key) keeps them.
+        merged["authority"] = authority_label(self)
         if column := column_name(self.column):
             merged["column"] = column
         # A column that needs the browser says how in its data file: `render = "auto"` for a
@@ -303,7 +306,7 @@ def expand(table: dict[str, Any], defined_categories: set[str] | None = None) ->
 
     Keys in `table` override the template's. An entry's suggested categories are kept
     only where the config defines them (`defined_categories`), unless `categories` is given.
-    A catalog source gets `authority` from its entry (authority_label) unless the table gives one.
+    A catalog source gets its entry's `authority` and `column` (Entry.template) unless the table gives them.
     """
     overrides = {k: v for k, v in table.items() if k not in ("catalog", "preset")}
     if "catalog" in table:
@@ -313,7 +316,6 @@ def expand(table: dict[str, Any], defined_categories: set[str] | None = None) ->
             raise CatalogError("`catalog` is an entry id such as \"zj/sthjt/news\"")
         chosen = entry(table["catalog"])
         base = chosen.template()
-        base["authority"] = authority_label(chosen)
         if "categories" not in overrides and defined_categories is not None:
             base["categories"] = [c for c in base["categories"] if c in defined_categories]
         out = merge(base, overrides)

@@ -17,7 +17,7 @@ import tomlkit
 
 from ..config import ConfigError, Source, parse_config
 from ..infra.atomicfile import replace_file
-from . import CATEGORY_TITLES, CatalogError, Entry, entries, entry, source_name
+from . import CAPTURE_KEYS, CATEGORY_TITLES, CatalogError, Entry, entries, entry, source_name
 
 
 def width(text: str) -> int:
@@ -39,10 +39,11 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def select(province: str | None = None, category: str | None = None, search: str | None = None) -> list[Entry]:
-    """Entries matching every filter given: province by substring, category exactly, search anywhere."""
+    """Entries matching every filter given: province by its name (a part of it: 江 for 浙江, 江苏 …)
+    or its id prefix exactly (zj), category exactly, search anywhere."""
     chosen = []
     for item in entries():
-        if province and province not in item.province and province.lower() not in item.id.split("/")[0]:
+        if province and not _of_province(item, province):
             continue
         if category and category not in item.categories:
             continue
@@ -52,6 +53,12 @@ def select(province: str | None = None, category: str | None = None, search: str
                 continue
         chosen.append(item)
     return chosen
+
+
+def _of_province(item: Entry, province: str) -> bool:
+    # The prefix only whole: a part of it ("j") would match zj, jl, jx, tj … alike.
+    wanted = province.strip()
+    return wanted in item.province or wanted.lower() == item.id.split("/")[0]
 
 
 def list_table(items: list[Entry]) -> str:
@@ -88,6 +95,10 @@ def show(item: Entry) -> str:
     doc.add(tomlkit.comment(f"evidence: {evidence_line(item)}"))
     lead = " (a first lead from public sources: not yet checked against the site)" if item.verified == "unverified" else ""
     doc.add(tomlkit.comment(f"verified: {item.verified}" + (f" against {item.checked_against}" if item.checked_against else "") + lead))
+    if item.evidence_kind == "capture" and item.capture:
+        # Where the captured bytes came from, so anyone can fetch them again and compare the hash.
+        provenance = ", ".join(f"{key} {item.capture[key]}" for key in CAPTURE_KEYS if key in item.capture)
+        doc.add(tomlkit.comment(f"capture taken from: {provenance}"))
     if item.needs_browser:
         doc.add(tomlkit.comment(f"needs a browser: {item.why}"))
     if item.note:

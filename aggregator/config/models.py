@@ -155,15 +155,17 @@ class Rules(Strict):
         return self.fine_at_least is not None or bool(self.party)
 
     def describe(self) -> str:
-        """One line for `check`: pattern counts, then the case conditions."""
-        line = f"+{len(self.include)} -{len(self.exclude)}"
-        if self.fields != ["title", "body"]:
-            line += f" in {'/'.join(self.fields)}"
+        """One line for `check`: pattern counts, then the case conditions (only those when the set
+        has no patterns: "+0 -0" would read as a set that matches nothing)."""
+        parts = []
+        if self.include or self.exclude or not self.case_conditions():
+            where = f" in {'/'.join(self.fields)}" if self.fields != ["title", "body"] else ""
+            parts.append(f"+{len(self.include)} -{len(self.exclude)}{where}")
         if self.fine_at_least is not None:
-            line += f", fine >= {self.fine_at_least:,} yuan"
+            parts.append(f"fine >= {self.fine_at_least:,} yuan")
         if self.party:
-            line += f", party: {', '.join(self.party)}"
-        return line
+            parts.append(f"party: {', '.join(self.party)}")
+        return ", ".join(parts)
 
 
 class Category(Strict):

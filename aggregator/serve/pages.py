@@ -150,6 +150,18 @@ def read_atom(data: bytes) -> Feed:
     )
 
 
+def _moved_parts(row: dict[str, Any]) -> tuple[str, str, str] | None:
+    """A redesigned site's hint (rediscover.moved_hint) split around the new address, so the page
+    can link it: (text before, address, text after); None when the source has no hint."""
+    hint, url = row.get("moved_hint"), row.get("moved_to")
+    if not hint:
+        return None
+    if url and url in hint:
+        before, _, after = hint.partition(url)
+        return before, url, after
+    return hint, "", ""
+
+
 def base_path(base_url: str) -> str:
     """The path part of base_url without its trailing slash: "" or e.g. "/feeds"."""
     return urlsplit(base_url).path.rstrip("/")
@@ -208,5 +220,5 @@ class Renderer:
             # It did need the browser (`rendered` says why), or plain HTTP is blocked now: what
             # `render = "auto"` would get past.
             needs_browser = bool(row.get("rendered")) or (row.get("last_error_kind") == "blocked" and row.get("status") != "ok")
-            rows.append({**row, "needs_browser": needs_browser})
+            rows.append({**row, "needs_browser": needs_browser, "moved": _moved_parts(row)})
         return self._render("status.html", document=document, rows=rows)
