@@ -334,3 +334,30 @@ def test_the_home_pages_site_map_link_is_followed_when_the_site_map_is_a_page(
     assert main(["poll", "--once", str(config)]) == 1
     assert f"seems to have moved to {site.url('/gk/xzcf/')} (“行政处罚” in the site map)" in capsys.readouterr().out
     assert site.hits("/sitemap.xml") == []
+
+
+def test_a_catalog_source_without_a_name_is_called_by_its_catalog_line(
+    tmp_path: Path, site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `catalog add` writes sources as `catalog = "ID"` alone: the line to paste names what the file holds.
+    site.add("/", home_page("<a href='/old/xzcf/'>行政处罚</a>"))
+    site.add("/old/xzcf/", LIST.format(rows=ROWS))
+    config = write_config(tmp_path, f"""
+[[sources]]
+catalog = "sd/sthj/xzcf"
+url = "{site.url('/old/xzcf/')}"
+fetch_articles = false
+keep = {{ include = ["行政处罚"] }}
+[sources.list]
+item = "ul.list li"
+date = "span"
+""")
+    assert main(["poll", "--once", str(config)]) == 0
+    redesign(site)
+    capsys.readouterr()
+    assert main(["poll", "--once", str(config)]) == 1
+    out = capsys.readouterr().out
+    line = config.read_text("utf-8").splitlines().index(f'url = "{site.url("/old/xzcf/")}"') + 1
+    assert (f'to follow it, set url = "{site.url("/new/xzcf/")}" in [[sources]] catalog = "sd/sthj/xzcf" '
+            f"({config.resolve()} line {line})") in out
+    assert 'name = "sd-sthj-xzcf"' not in out
