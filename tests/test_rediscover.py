@@ -4,6 +4,7 @@ the health feed and `catalog verify` say (the config is never changed)."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +21,7 @@ from aggregator.fetch import fetcher_for
 from aggregator.pipeline import poll_source
 from aggregator.publish.health import source_health
 from aggregator.rediscover import Page, candidates, redirected_home
+from aggregator.serve.pages import Renderer
 from aggregator.store import open_store
 
 from .conftest import Response, Site, write_config
@@ -187,6 +189,11 @@ def test_after_a_redesign_poll_status_and_the_health_feed_name_the_new_address(
     with open_store(load_config(config).store_location, readonly=True) as store:
         [row] = source_health(load_config(config), store.states(), datetime.now(timezone.utc))
     assert row.as_dict()["moved_to"] == new and paste(config, new) in row.as_dict()["moved_hint"]
+    # ... and so is the /status page a person opens, with the line to paste under the error.
+    page = Renderer(base_url="http://127.0.0.1:8080", timezone_name="Asia/Shanghai").status(
+        {"generated": datetime.now(timezone.utc).isoformat(), "sources": [row.as_dict()]}
+    ).decode("utf-8")
+    assert paste(config, new) in html.unescape(page) and f"moved to {new}" in page
 
     [entry] = health_entries(tmp_path)
     assert entry.title == "zj-sthjt-zfjg: the column seems to have moved (site redesign?)"
