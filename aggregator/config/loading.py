@@ -80,11 +80,13 @@ def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
             start = headers[rest[1]]
             end = next((i for i in range(start + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
             # Sub-tables such as [sources.list] follow their [[sources]] block.
-            if len(rest) > 3 and isinstance(rest[2], str):
+            if len(rest) > 2 and isinstance(rest[2], str):
                 sub = next(
                     (i for i in range(start + 1, len(lines)) if re.match(rf"\s*\[\s*sources\.{re.escape(rest[2])}\s*\]", lines[i])),
                     None,
                 )
+                if sub is not None and len(rest) == 3:
+                    return sub + 1  # the sub-table as a whole ([sources.request] with form but no POST)
                 if sub is not None:
                     start = sub
                     end = next((i for i in range(sub + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
