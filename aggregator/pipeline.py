@@ -282,6 +282,7 @@ def _record_outcome(state: SourceState, report: PollReport, moment: datetime) ->
         state.failing_since = None
         state.last_error = state.last_error_kind = None
         state.retry_after_until = None
+        state.gone = False  # a 410 seen before no longer holds once the address answers (poll --once)
         return
     state.consecutive_failures += 1
     state.failing_since = state.failing_since or state.last_attempt

@@ -348,15 +348,18 @@ def moved_hint(config: Config, source: Source, url: str, how: str | None) -> str
 
 
 def paste_line(config: Config, source: Source, url: str) -> str:
-    """`set url = "…" in [[sources]] name = "…" (FILE line N)`: the line to write, and where."""
+    """`set url = "…" in [[sources]] name = "…" (FILE line N)`: the line to write, and where. A source
+    the file names only by `catalog = "ID"` is called that, so the user can find it in the file."""
     where = _source_line(config.path, source)
     place = f" ({config.path} line {where[0]})" if config.path and where else (f" ({config.path})" if config.path else "")
     verb = "set" if where is None or where[1] else "add"
-    return f'{verb} url = "{url}" in [[sources]] name = "{source.name}"{place}'
+    named = where[2] if where else f'name = "{source.name}"'
+    return f'{verb} url = "{url}" in [[sources]] {named}{place}'
 
 
-def _source_line(path: Path | None, source: Source) -> tuple[int, bool] | None:
-    """The line of the source's `url =` (True), else of its [[sources]] header (False)."""
+def _source_line(path: Path | None, source: Source) -> tuple[int, bool, str] | None:
+    """The line of the source's `url =` (True), else of its [[sources]] header (False), and the
+    key that names the source in the file (`name = "…"` or `catalog = "…"`)."""
     if path is None:
         return None
     try:
@@ -368,23 +371,25 @@ def _source_line(path: Path | None, source: Source) -> tuple[int, bool] | None:
         # The source's own keys: up to its first sub-table ([sources.list] has a `url` of its own) or next table.
         end = next((i for i in range(start + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
         own = lines[start + 1 : end]
-        if not _names_source(own, source):
+        named = _names_source(own, source)
+        if named is None:
             continue
         for offset, line in enumerate(own):
             if re.match(r"\s*url\s*=", line):
-                return start + offset + 2, True
-        return start + 1, False
+                return start + offset + 2, True, named
+        return start + 1, False, named
     return None
 
 
-def _names_source(block: list[str], source: Source) -> bool:
+def _names_source(block: list[str], source: Source) -> str | None:
     named = re.compile(rf"""\s*name\s*=\s*["']{re.escape(source.name)}["']""")
     if any(named.match(line) for line in block):
-        return True
+        return f'name = "{source.name}"'
     if source.catalog and not any(re.match(r"\s*name\s*=", line) for line in block):
         of_catalog = re.compile(rf"""\s*catalog\s*=\s*["']{re.escape(source.catalog)}["']""")
-        return any(of_catalog.match(line) for line in block)
-    return False
+        if any(of_catalog.match(line) for line in block):
+            return f'catalog = "{source.catalog}"'
+    return None
 
 
 # -- in `catalog verify` ------------------------------------------------------------------

@@ -291,6 +291,26 @@ def test_a_decision_without_section_headings_and_a_list_of_penalties() -> None:
     )
 
 
+def test_labelled_facts_end_at_the_next_label() -> None:
+    # A short decision of "label：value" lines: the facts are the 违法事实 line, not the 依据 and
+    # 决定 lines below it (they have fields of their own).
+    lines = [
+        "行政处罚决定书（环罚〔2026〕15号）",
+        "当事人：某化工有限公司",
+        "统一社会信用代码：91330100MA27XXXX1X",
+        "违法事实：超标排放大气污染物。",
+        "处罚依据：《中华人民共和国大气污染防治法》第九十九条。",
+        "处罚决定：罚款人民币35.6万元。",
+        "生态环境部",
+        "2026年11月20日",
+    ]
+    case = case_in_text("\n".join(lines))
+    assert case is not None
+    assert (case.violation, case.basis, case.penalty, case.fine_yuan) == (
+        "超标排放大气污染物。", "《中华人民共和国大气污染防治法》第九十九条", "罚款人民币35.6万元。", 356000,
+    )
+
+
 def test_a_decision_whose_lines_were_run_together() -> None:
     run_together = " ".join(TEXT_DECISION)  # a page that lost its line breaks, as some CMSs print it
     case = case_in_text(run_together)

@@ -204,6 +204,8 @@ def test_add_keeps_every_comment_and_check_accepts_the_result(tmp_path: Path, ca
     assert main(["check", str(path)]) == 0
     check = capsys.readouterr().out
     assert "zj-sthjt-news" in check and "catalog zj/sthjt/news (preset hanweb): kind html, list li | a@title | a@href | span" in check
+    # Whom its entries are credited to, and the column name a redesign is followed by.
+    assert "backfill 2 pages, credited to 浙江省生态环境厅, column 新闻" in check
     config = load_config(path)
     assert config.source("mee-ywgz-zysthjbhdc-dcjz").categories == ["inspection", "enforcement"]
     assert config.categories["inspection"].title == "生态环境保护督察"
@@ -261,7 +263,10 @@ def test_show_prints_toml_a_config_can_hold(tmp_path: Path, capsys: pytest.Captu
     config = load_config(write_config(tmp_path, "[categories.ecology]\ntitle = \"e\"\n" + shown))
     (source,) = config.sources
     assert source.catalog is None and source.warmup == "https://sthjt.hubei.gov.cn/"
-    assert source == Source.model_validate(catalog.entry("hb/sthjt/hbyw").template())
+    # The whole of what `catalog = "…"` stands for, the name its entries are credited to included.
+    assert source.authority == "湖北省生态环境厅"
+    chosen = catalog.entry("hb/sthjt/hbyw")
+    assert source == Source.model_validate({**chosen.template(), "authority": catalog.authority_label(chosen)})
 
 
 def test_a_table_pasted_from_show_keeps_the_authority_and_column_a_catalog_source_gets(
@@ -310,3 +315,14 @@ def test_no_entry_cites_a_file_a_user_does_not_have(capsys: pytest.CaptureFixtur
             assert all((folder / name).is_file() for name in rest), (entry.id, rest)
     assert main(["catalog", "list", "--json"]) == 0
     assert "EVIDENCE" not in capsys.readouterr().out
+
+
+def test_check_says_which_sources_post_a_form_or_need_the_browser(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "config.toml"
+    assert main(["catalog", "add", "sh/sthj/xzcf", "gd/gdee/xzcf", "--config", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["check", str(path)]) == 0
+    check = capsys.readouterr().out
+    assert "catalog sh/sthj/xzcf: kind html, list div.bd > ul > li | a@href, list asked by POST with a form," in check
+    assert "credited to 上海市生态环境局, column 行政处罚" in check
+    assert "render true (needs the browser)" in check.split("catalog gd/gdee/xzcf")[1].splitlines()[0]

@@ -220,5 +220,8 @@ backfill_pages = 0
     assert len(body) >= expected["body_len_nows"], len(body)
     # The date the page shows, to the minute where it shows one.
     assert beijing_time(entry).startswith(expected["publish_datetime"][:16]), entry.published
-    if expected["source"]:
-        assert [c.name for c in entry.contributors] == [expected["source"]]  # the byline; the author is the authority
+    # The entry is credited to the source (README "Which authority an entry comes from"); the page's
+    # 来源 is its byline, a contributor, when the page names no 作者.
+    assert entry.author == f"{preset}-real"
+    if expected["source"] and not expected["author"]:
+        assert [c.name for c in entry.get("contributors", [])] == [expected["source"]]

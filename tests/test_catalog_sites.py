@@ -363,7 +363,8 @@ url = "{site.url('/private/col1229429478/index.html')}"
     assert (checked.evidence_kind, checked.evidence_date, checked.verified) == ("live-check", day, f"live poll {day}")
     report.write_text("[]", encoding="utf-8")
     assert main(["catalog", "evidence", str(report)]) == 2
-    assert "not a `catalog verify --json` report" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not a `catalog verify --json` report (a report has" in err and "give the file `catalog verify --json` wrote" in err
     report.write_text("{cut off", encoding="utf-8")
     assert main(["catalog", "evidence", str(report)]) == 2
     assert f"{report}: not JSON (" in capsys.readouterr().err

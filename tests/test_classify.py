@@ -254,6 +254,17 @@ def test_an_enforcement_headline_is_enforcement_whatever_its_body(example: Confi
     assert enforced(example, "省生态环境厅通报5个典型问题")
 
 
+def test_an_authoritys_name_does_not_make_an_item_ecology_news(example: Config) -> None:
+    def ecology(title: str, body: str) -> bool:
+        return "ecology" in classify(item(title, body, source="news"), example.source("news"), example).categories
+
+    signed = "<p>处罚决定：罚款人民币8万元。</p><p>上海市生态环境局 2026年11月11日</p>"
+    assert not ecology("上海市生态环境局行政处罚信息（沪环罚〔2026〕101号）", signed)
+    assert not ecology("关于某公司环境违法案件的处理结果", "<p>我部将持续推进生态环境保护。</p>")
+    assert ecology("持续推进生态文明建设", "<p>生态环境部</p>")
+    assert ecology("省生态环境厅发布11月全省环境质量状况", "<p>…</p>")
+
+
 def test_strong_evidence_in_the_body_is_enforcement(example: Config) -> None:
     assert enforced(example, "关于某化工公司的处理情况", "<p>依法对其作出罚款人民币5万元的行政处罚。</p>")
     assert enforced(example, "一则工作动态", "<p>对该企业处以罚款 12.5 万元，并责令限期整改。</p>")

@@ -59,7 +59,7 @@ CASES: list[tuple[str, str | bytes, tuple[str, ...], int | None]] = [
     ("category-status", '[categories.status]\ntitle = "x"\n',
      ("categories", "'status' is taken", "/status.json", "rename the category (e.g. [categories.status-news])"), None),
     ("category-index", '[categories.index]\ntitle = "x"\n', ("'index' is taken", "/index.html"), None),
-    ("categories-as-array", '[[categories]]\ntitle = "x"\n', ("categories", "dictionary"), None),
+    ("categories-as-array", '[[categories]]\ntitle = "x"\n', ("categories", "should be a table of keys ([categories]", "not a list"), None),
     ("bad-regex", '[categories.a]\ntitle = "x"\nrules = { include = ["re:(unclosed"] }\n', ("categories.a.rules.include", "regular expression"), 3),
     ("bad-rule-field", '[categories.a]\ntitle = "x"\nrules = { fields = ["author"] }\n', ("categories.a.rules.fields",), 3),
     ("negative-interval", SOURCE + "interval = -5\n", ("sources[0].interval", "-5s"), 4),
@@ -104,6 +104,20 @@ CASES: list[tuple[str, str | bytes, tuple[str, ...], int | None]] = [
     ("enabled-as-string", SOURCE + 'enabled = "yes"\n', ("sources[0].enabled", "boolean"), 4),
     ("serve-enabled-as-string", '[serve]\nenabled = "yes"\n', ("serve.enabled", "boolean"), 2),
     ("feed-entries-as-string", '[settings]\nfeed_entries = "50"\n', ("settings.feed_entries", "integer"), 2),
+    # A value where a table belongs is said in TOML's words, not the model's class name (ListRequest, Rules).
+    (
+        "string-for-request-table",
+        SOURCE + 'request = "POST"\n',
+        ("sources[0].request", "should be a table of keys ([sources.request]", 'not the string "POST"'),
+        4,
+    ),
+    (
+        "string-for-a-rule-set",
+        '[categories.e]\ntitle = "E"\nrules = ["执法"]\n',
+        ("categories.e.rules[0]", "should be a table of keys ([[categories.e.rules]]", 'not the string "执法"'),
+        3,
+    ),
+    ("string-for-request-headers", SOURCE + '[sources.request]\nheaders = "x"\n', ("sources[0].request.headers", "table"), 5),
 ]
 
 

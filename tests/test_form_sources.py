@@ -193,7 +193,7 @@ def test_try_and_catalog_verify_send_the_post(tmp_path: Path, shanghai: Site, ca
     ("source", "message"),
     [
         ('kind = "html"\n[sources.request]\nform = { pageNo = "{page}" }\n',
-         'sources[0].request (source "a"): `form` and `body` are sent with method = "POST"; add it'),
+         'sources[0].request (source "a"): `form` and `body` are sent only with a POST: add method = "POST" beside them'),
         ('kind = "html"\n[sources.request]\nmethod = "POST"\nform = { a = "1" }\nbody = { a = 1 }\n',
          "give either `form` or `body`, not both"),
         ('kind = "html"\n[sources.request]\nmethod = "POST"\nnext_page = "page=2"\n', "no {page} placeholder"),
@@ -214,6 +214,17 @@ def test_a_wrong_request_table_is_refused_naming_the_key(
     err = capsys.readouterr().err
     assert message in err, err
     assert f"{config}:" in err  # with the file (and line) to fix
+
+
+@pytest.mark.parametrize("wrong", ['form = { pageNo = "{page}" }\n', 'method = "POST"\nform = { a = "1" }\nbody = { a = 1 }\n'])
+def test_a_request_table_of_the_wrong_shape_is_pointed_at_by_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], wrong: str
+) -> None:
+    # Not the [[sources]] header above it: the table to change.
+    config = write_config(tmp_path, f'[[sources]]\nname = "a"\nurl = "http://127.0.0.1/list.jsp"\nkind = "html"\n[sources.request]\n{wrong}')
+    at = config.read_text(encoding="utf-8").splitlines().index("[sources.request]") + 1
+    assert main(["check", str(config)]) == 2
+    assert f"{config}:{at}: sources[0].request (source \"a\"): " in capsys.readouterr().err
 
 
 def test_render_auto_is_allowed_with_a_post(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -244,7 +244,7 @@ def test_config_errors_name_the_json_key(tmp_path: Path, capsys: pytest.CaptureF
         ('[[sources]]\nname = "a"\nkind = "json"\nurl = "http://127.0.0.1/x"\n[sources.json]\nitems = "articles[?"\n',
          "is not a JMESPath expression"),
         ('[[sources]]\nname = "a"\nkind = "json"\nurl = "http://127.0.0.1/x"\n[sources.json]\nitems = "a"\nform = { p = "1" }\n',
-         'sent with method = "POST"'),
+         'sent only with a POST: add method = "POST" beside them'),
         ('[[sources]]\nname = "a"\nkind = "json"\nurl = "http://127.0.0.1/x"\n[sources.json]\nitems = "a"\nnext_page = "page=2"\n',
          "no {page} placeholder"),
         ('[[sources]]\nname = "a"\nkind = "json"\nurl = "http://127.0.0.1/x"\n[sources.json]\nitem = "a"\n', "unknown key 'item'"),

@@ -24,6 +24,7 @@ from aggregator.pipeline import poll_source
 from aggregator.publish.health import source_health
 from aggregator.rediscover import Page, candidates, redirected_home
 from aggregator.scheduler import Daemon
+from aggregator.serve.pages import Renderer
 from aggregator.store import open_store
 
 from .conftest import Response, Site, write_config
@@ -193,6 +194,12 @@ def test_after_a_redesign_poll_status_and_the_health_feed_name_the_new_address(
     with open_store(load_config(config).store_location, readonly=True) as store:
         [row] = source_health(load_config(config), store.states(), datetime.now(timezone.utc))
     assert row.as_dict()["moved_to"] == new and paste(config, new) in row.as_dict()["moved_hint"]
+    # ... and so is the /status page a person opens, with the line to paste under the error.
+    page = Renderer(base_url="http://127.0.0.1:8080", timezone_name="Asia/Shanghai").status(
+        {"generated": datetime.now(timezone.utc).isoformat(), "sources": [row.as_dict()]}
+    ).decode("utf-8")
+    shown_text = html.unescape(re.sub(r"<[^>]+>", "", page))  # the new address is a link there
+    assert paste(config, new) in shown_text and f"moved to {new}" in shown_text
 
     [entry] = health_entries(tmp_path)
     assert entry.title == "zj-sthjt-zfjg: the column seems to have moved (site redesign?)"
@@ -381,3 +388,30 @@ def test_the_home_pages_site_map_link_is_followed_when_the_site_map_is_a_page(
     assert main(["poll", "--once", str(config)]) == 1
     assert f"seems to have moved to {site.url('/gk/xzcf/')} (“行政处罚” in the site map)" in capsys.readouterr().out
     assert site.hits("/sitemap.xml") == []
+
+
+def test_a_catalog_source_without_a_name_is_called_by_its_catalog_line(
+    tmp_path: Path, site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `catalog add` writes sources as `catalog = "ID"` alone: the line to paste names what the file holds.
+    site.add("/", home_page("<a href='/old/xzcf/'>行政处罚</a>"))
+    site.add("/old/xzcf/", LIST.format(rows=ROWS))
+    config = write_config(tmp_path, f"""
+[[sources]]
+catalog = "sd/sthj/xzcf"
+url = "{site.url('/old/xzcf/')}"
+fetch_articles = false
+keep = {{ include = ["行政处罚"] }}
+[sources.list]
+item = "ul.list li"
+date = "span"
+""")
+    assert main(["poll", "--once", str(config)]) == 0
+    redesign(site)
+    capsys.readouterr()
+    assert main(["poll", "--once", str(config)]) == 1
+    out = capsys.readouterr().out
+    line = config.read_text("utf-8").splitlines().index(f'url = "{site.url("/old/xzcf/")}"') + 1
+    assert (f'to follow it, set url = "{site.url("/new/xzcf/")}" in [[sources]] catalog = "sd/sthj/xzcf" '
+            f"({config.resolve()} line {line})") in out
+    assert 'name = "sd-sthj-xzcf"' not in out

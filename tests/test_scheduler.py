@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aggregator.cli import main
 from aggregator.config import Config, load_config
 from aggregator.models import ErrorKind
 from aggregator.publish.health import HEALTH_FILE, incidents
@@ -269,6 +270,29 @@ def test_gone_source_stops_and_is_announced(site: Site, tmp_path: Path) -> None:
     assert [e.title for e in health.entries] == ["old: the source is gone (HTTP 410); it is no longer polled"]
     all_feed = (tmp_path / "feeds" / "all.atom").read_text()
     assert "410" not in all_feed and "gone" not in all_feed  # health never leaks into content feeds
+
+
+def test_a_source_that_answers_again_after_a_410_is_polled_again(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A 410 during a redesign or an outage is not always for good: once `poll --once` of the same
+    # address succeeds, the source is no longer "gone" (status, health feed) and the daemon polls it.
+    site.add("/old.xml", Response(b"gone", status=410, content_type="text/plain"))
+    path = write_config(tmp_path, feed_source("old", site.url("/old.xml")))
+    assert main(["poll", "--once", str(path)]) == 1
+    site.add("/old.xml", rss("示例新闻一号标题很长"), content_type="application/rss+xml")
+    assert main(["poll", "--once", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["status", str(path)]) == 0
+    [row] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("old ")]
+    assert row.split()[1] == "ok" and "gone" not in row
+    assert feedparser.parse((tmp_path / "feeds" / HEALTH_FILE).read_bytes()).entries == []
+
+    async def scenario() -> None:
+        async with daemon_for(load_config(path)) as daemon:
+            assert daemon.next_run_time("old") is not None
+
+    run(scenario())
 
 
 def test_emptied_feed_produces_one_health_entry_that_evolves(site: Site, tmp_path: Path) -> None:

@@ -88,7 +88,7 @@ def source_dict(source: Source) -> dict[str, Any]:
 
 def show(item: Entry) -> str:
     """The entry expanded, as TOML a config could hold instead of `catalog = "…"`."""
-    source = Source.model_validate(item.template())
+    source = Source.model_validate(item.template())  # authority and column included, as `catalog = "…"` expands
     doc = tomlkit.document()
     doc.add(tomlkit.comment(f"{item.authority} · {item.column}  ({item.province})"))
     doc.add(tomlkit.comment(f"catalog = \"{item.id}\"" + (f", preset {item.preset}" if item.preset else "")))
@@ -121,10 +121,21 @@ def describe(source: Source) -> str:
         parts.append(f"json items {source.json_query.items}" + (f", pages {source.json_query.next_page}" if source.json_query.next_page else ""))
     if source.article and source.article.body:
         parts.append(f"article body {source.article.body}")
+    asked = source.json_query or source.request
+    if asked and asked.method == "POST":
+        parts.append("list asked by POST" + (" with a form" if asked.form else " with a JSON body" if asked.body else ""))
+    if source.render:
+        parts.append(f"render {'auto' if source.render == 'auto' else 'true'} (needs the browser)")
     if source.fetch_articles:
         parts.append("articles fetched")
     if source.backfill_pages:
         parts.append(f"backfill {source.backfill_pages} pages")
+    # What a user checks before subscribing: whom entries are credited to, and the column's name
+    # a redesign is followed by.
+    if source.authority:
+        parts.append(f"credited to {source.authority}")
+    if source.column:
+        parts.append(f"column {source.column}")
     return " ".join(parts[:2]) + (", " + ", ".join(parts[2:]) if parts[2:] else "")
 
 

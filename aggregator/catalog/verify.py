@@ -247,7 +247,10 @@ def evidence_lines(run: object, file_name: str) -> tuple[list[str], list[str]]:
     import tomlkit
 
     if not isinstance(run, dict) or run.get("tool") != "feed-aggregator" or not isinstance(run.get("entries"), list):
-        raise ValueError("not a `catalog verify --json` report (it has \"tool\": \"feed-aggregator\" and \"entries\")")
+        raise ValueError(
+            'not a `catalog verify --json` report (a report has "tool": "feed-aggregator" and "entries"); '
+            "give the file `catalog verify --json` wrote"
+        )
     lines: list[str] = []
     skipped: list[str] = []
     for verdict in run["entries"]:

@@ -61,6 +61,14 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def _table_wanted(loc: tuple[Any, ...], given: Any) -> str:
+    """A value where a table belongs (`request = "POST"`): say so in TOML's words, not the model's class name."""
+    header = ".".join(part for part in loc if isinstance(part, str))
+    section = f"[[{header}]]" if loc and isinstance(loc[-1], int) else f"[{header}]"
+    what = f"the string {given!r}" if isinstance(given, str) else ("a list" if isinstance(given, list) else repr(given))
+    return f"should be a table of keys ({section} with `key = value` lines under it, or {{ key = value, … }}), not {what}".replace("'", '"')
+
+
 def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
     """Best-effort line number of a key: tomllib gives positions only for syntax errors."""
     lines = text.splitlines()
@@ -72,11 +80,13 @@ def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
             start = headers[rest[1]]
             end = next((i for i in range(start + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
             # Sub-tables such as [sources.list] follow their [[sources]] block.
-            if len(rest) > 3 and isinstance(rest[2], str):
+            if len(rest) > 2 and isinstance(rest[2], str):
                 sub = next(
                     (i for i in range(start + 1, len(lines)) if re.match(rf"\s*\[\s*sources\.{re.escape(rest[2])}\s*\]", lines[i])),
                     None,
                 )
+                if sub is not None and len(rest) == 3:
+                    return sub + 1  # the sub-table as a whole ([sources.request] with form but no POST)
                 if sub is not None:
                     start = sub
                     end = next((i for i in range(sub + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
@@ -231,6 +241,8 @@ def parse_config(text: str, path: Path | str = "<config>") -> Config:
                 message = f"required key {loc[-1]!r} is missing"
             elif error["type"] in _QUOTED_FIX and isinstance(error.get("input"), str):
                 message += f"; got the string {error['input']!r}: {_QUOTED_FIX[error['type']](error['input'])}".replace("'", '"')
+            elif error["type"] in ("model_type", "dict_type") and "input" in error:
+                message = _table_wanted(loc, error["input"])
             elif error["type"] == "literal_error" and "input" in error:
                 message += f" (got {error['input']!r})".replace("'", '"')
             line = _find_line(text, loc)

@@ -70,7 +70,7 @@ class ListRequest(Strict):
         if self.form is not None and self.body is not None:
             raise ValueError("give either `form` or `body`, not both")
         if (self.form is not None or self.body is not None) and self.method != "POST":
-            raise ValueError('`form` and `body` are sent with method = "POST"; add it')
+            raise ValueError('`form` and `body` are sent only with a POST: add method = "POST" beside them')
         if self.next_page is not None and "{page}" not in self.next_page and not self.pages_in_request():
             raise ValueError(f"next_page {self.next_page!r} has no {{page}} placeholder, e.g. \"page={{page}}\"")
         return self

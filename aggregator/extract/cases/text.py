@@ -272,10 +272,16 @@ def _violation(body: list[str], decided_line: int) -> str | None:
     if start is None:
         return None
     for line in body[start:decided_line + 1]:
-        if taken and _REASONING.match(line):
+        if taken and (_REASONING.match(line) or _labels_another_field(line)):
             break
         taken.append(line)
     return clean_text("\n".join(taken))
+
+
+def _labels_another_field(line: str) -> bool:
+    """`处罚依据：…`, `处罚决定：…`: a line labelled with another field ends the labelled facts."""
+    match = re.match(r"^\s*([^\s:：，。]{2,12})\s*[:：]", line)
+    return bool(match) and field_of(match.group(1)) not in (None, OTHER, "violation")
 
 
 _VIOLATION_LABEL = re.compile(r"^\s*(?:主要)?(?:生态)?(?:环境)?违法(?:违规)?(?:事实|行为)(?:和证据|及证据)?\s*[:：]\s*(.*)$")
