@@ -16,7 +16,6 @@ evidence the catalog had; at the top the tool's version and the time of the run.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -33,8 +32,6 @@ from .edit import table
 ARTICLE_FIELDS = (("title", "title"), ("published", "date"), ("source", "source"), ("author", "author"), ("content_text", "body"))
 SAMPLE_ROWS = 3  # rows of the list shown in the JSON report, so a reviewer sees they are real
 BODY_START = 80  # characters of the article's text shown
-# An error as _verify_one words it: "KIND: message", or "article URL: KIND: message" (SourceError.__str__).
-_ERROR_KIND = re.compile(r"^(?:article \S+: )?(" + "|".join(re.escape(k.value) for k in ErrorKind) + r"): ")
 
 
 @dataclass
@@ -114,7 +111,7 @@ async def _verify_one(source: Source, item: Entry | None, config: Config, fetche
         verdict.reachable = exc.kind not in (ErrorKind.NETWORK, ErrorKind.TIMEOUT)
         verdict.blocked = exc.kind is ErrorKind.ANTI_BOT
         verdict.status = "blocked" if verdict.blocked else "error"
-        verdict.error = str(exc)
+        verdict.error, verdict.error_kind = str(exc), exc.kind.value
         verdict.candidate = await verify_candidate(source, config, fetcher, exc)
         return verdict
     verdict.reachable = True
@@ -137,7 +134,7 @@ async def _verify_one(source: Source, item: Entry | None, config: Config, fetche
         article = await preview(once.model_copy(update={"url": newest.url}), config, fetcher, article=True)
     except SourceError as exc:
         verdict.blocked = exc.kind is ErrorKind.ANTI_BOT
-        verdict.error = f"article {newest.url}: {exc}"
+        verdict.error, verdict.error_kind = f"article {newest.url}: {exc}", exc.kind.value
         return verdict
     fields = article.article or {}
     verdict.article_fields = [shown for key, shown in ARTICLE_FIELDS if fields.get(key)]
@@ -184,9 +181,6 @@ def _complete(verdict: Verdict, item: Entry | None, recorder: _Recorder, started
         verdict.article["url"] = verdict.article_url
     if verdict.status == "empty":
         verdict.error_kind = ErrorKind.EMPTY.value
-    elif verdict.error:
-        found = _ERROR_KIND.match(verdict.error)
-        verdict.error_kind = found.group(1) if found else "exception"  # not a typed failure: a bug of ours
     if item is not None:
         verdict.evidence = {"kind": item.evidence_kind, "date": item.evidence_date or None, "strength": item.evidence_strength or None,
                             "source": item.evidence_source, "verified": item.verified, "url": item.url}
@@ -203,7 +197,8 @@ async def verify(config: Config, sources: list[tuple[Source, Entry | None]]) -> 
                 verdict = await _verify_one(source, item, config, recorder)
             except Exception as exc:  # noqa: BLE001 - one entry's surprise is its own error line
                 verdict = Verdict(id=source.catalog or source.name, name=source.name, url=source.url,
-                                  error=f"{type(exc).__name__}: {exc}", needs_browser=bool(item and item.needs_browser))
+                                  error=f"{type(exc).__name__}: {exc}", error_kind="exception",  # not a typed failure: a bug of ours
+                                  needs_browser=bool(item and item.needs_browser))
             return _complete(verdict, item, recorder, started, time.monotonic() - clock)
 
         return list(await asyncio.gather(*(guarded(s, i) for s, i in sources)))
