@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import tomllib
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from lxml import etree
 from selectolax.lexbor import LexborHTMLParser as HTMLParser, LexborNode as Node
 
-from .config import Config, Source
+from .config import Config, Source, find_line
 from .extract.decode import decode_html
 from .fetch import Fetcher, Transport
 from .models import ErrorKind, Request, SourceError
@@ -357,38 +358,37 @@ def paste_line(config: Config, source: Source, url: str) -> str:
     return f'{verb} url = "{url}" in [[sources]] {named}{place}'
 
 
+_SOURCES_HEADER = re.compile(r"(?m)^\s*\[\[\s*sources\s*\]\]")
+
+
 def _source_line(path: Path | None, source: Source) -> tuple[int, bool, str] | None:
     """The line of the source's `url =` (True), else of its [[sources]] header (False), and the
     key that names the source in the file (`name = "…"` or `catalog = "…"`)."""
     if path is None:
         return None
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        text = path.read_text(encoding="utf-8")
+        tables = tomllib.loads(text).get("sources")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None
-    headers = [i for i, line in enumerate(lines) if re.match(r"\s*\[\[\s*sources\s*\]\]", line)]
-    for start in headers:
-        # The source's own keys: up to its first sub-table ([sources.list] has a `url` of its own) or next table.
-        end = next((i for i in range(start + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
-        own = lines[start + 1 : end]
-        named = _names_source(own, source)
-        if named is None:
+    # Lines are found by [[sources]] headers: a file writing its sources as an inline array has none.
+    if not isinstance(tables, list) or len(_SOURCES_HEADER.findall(text)) != len(tables):
+        return None
+    for index, table in enumerate(tables):
+        if not isinstance(table, dict):
             continue
-        for offset, line in enumerate(own):
-            if re.match(r"\s*url\s*=", line):
-                return start + offset + 2, True, named
-        return start + 1, False, named
-    return None
-
-
-def _names_source(block: list[str], source: Source) -> str | None:
-    named = re.compile(rf"""\s*name\s*=\s*["']{re.escape(source.name)}["']""")
-    if any(named.match(line) for line in block):
-        return f'name = "{source.name}"'
-    if source.catalog and not any(re.match(r"\s*name\s*=", line) for line in block):
-        of_catalog = re.compile(rf"""\s*catalog\s*=\s*["']{re.escape(source.catalog)}["']""")
-        if any(of_catalog.match(line) for line in block):
-            return f'catalog = "{source.catalog}"'
+        if table.get("name") == source.name:
+            named = f'name = "{source.name}"'
+        elif "name" not in table and source.catalog and table.get("catalog") == source.catalog:
+            named = f'catalog = "{source.catalog}"'
+        else:
+            continue
+        header = find_line(text, ("sources", index))
+        if header is None:
+            return None
+        if "url" in table:
+            return find_line(text, ("sources", index, "url")) or header, True, named
+        return header, False, named
     return None
 
 

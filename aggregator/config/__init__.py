@@ -17,7 +17,7 @@ from .fields import (
     Selector,
     parse_duration,
 )
-from .loading import ENV_OVERRIDES, ConfigError, load_config, overridden_settings, parse_config
+from .loading import ENV_OVERRIDES, ConfigError, find_line, load_config, overridden_settings, parse_config
 from .models import (
     MAX_INTERVAL,
     MIN_INTERVAL,
@@ -61,6 +61,7 @@ __all__ = [
     "Settings",
     "Source",
     "Strict",
+    "find_line",
     "load_config",
     "overridden_settings",
     "parse_config",

@@ -69,8 +69,9 @@ def _table_wanted(loc: tuple[Any, ...], given: Any) -> str:
     return f"should be a table of keys ({section} with `key = value` lines under it, or {{ key = value, … }}), not {what}".replace("'", '"')
 
 
-def _find_line(text: str, loc: tuple[Any, ...]) -> int | None:
-    """Best-effort line number of a key: tomllib gives positions only for syntax errors."""
+def find_line(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best-effort line number of a key (a pydantic error location such as ("sources", 2, "url")):
+    tomllib gives positions only for syntax errors."""
     lines = text.splitlines()
     start, end = 0, len(lines)
     rest = list(loc)
@@ -245,7 +246,7 @@ def parse_config(text: str, path: Path | str = "<config>") -> Config:
                 message = _table_wanted(loc, error["input"])
             elif error["type"] == "literal_error" and "input" in error:
                 message += f" (got {error['input']!r})".replace("'", '"')
-            line = _find_line(text, loc)
+            line = find_line(text, loc)
             where = f"{path}:{line}" if line else str(path)
             problems.append(f"{where}: {_dotted(loc)}{_source_named(data, loc)}: {message}")
         raise ConfigError("\n".join(problems)) from None
