@@ -47,11 +47,21 @@ def _filters(args: argparse.Namespace) -> str:
     return " ".join(f"{flag} {value}" for flag, value in given if value)
 
 
+def _unknown_category(category: str | None) -> bool:
+    """Whether `--category` names no catalog category (said on stderr, with the ones there are)."""
+    from ..catalog import CATEGORY_TITLES
+
+    if not category or category in CATEGORY_TITLES:
+        return False
+    print(f"error: no category {category!r} in the catalog; categories: {', '.join(CATEGORY_TITLES)}", file=sys.stderr)
+    return True
+
+
 def _add(args: argparse.Namespace) -> int:
     """`catalog add`: the ids given, or every entry the filters choose (as `catalog list` does)."""
     from pathlib import Path
 
-    from ..catalog import CATEGORY_TITLES, edit, entry
+    from ..catalog import edit, entry
     from ..config import load_config
     from ..publish import feed_url
 
@@ -65,8 +75,7 @@ def _add(args: argparse.Namespace) -> int:
         print("error: give entry ids, or --category/--province/--search to add every entry that matches"
               " (`aggregator catalog list` shows them)", file=sys.stderr)
         return EXIT_CONFIG
-    if args.category and args.category not in CATEGORY_TITLES:
-        print(f"error: no category {args.category!r} in the catalog; categories: {', '.join(CATEGORY_TITLES)}", file=sys.stderr)
+    if _unknown_category(args.category):
         return EXIT_CONFIG
     chosen = [entry(i) for i in args.ids] if args.ids else edit.select(args.province, args.category, args.search)
     if not chosen:
@@ -149,12 +158,11 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 def _catalog(args: argparse.Namespace) -> int:
     import json
 
-    from ..catalog import CATEGORY_TITLES, edit, entry
+    from ..catalog import edit, entry
     from ..config import Config
 
     if args.catalog_command == "list":
-        if args.category and args.category not in CATEGORY_TITLES:
-            print(f"error: no category {args.category!r} in the catalog; categories: {', '.join(CATEGORY_TITLES)}", file=sys.stderr)
+        if _unknown_category(args.category):
             return EXIT_CONFIG
         chosen = edit.select(args.province, args.category, args.search)
         if args.json:
