@@ -261,12 +261,15 @@ async def _get(transport: Transport, url: str, role: str, accept: str | None = N
     return Page(result.url, result.body, role, result.charset)
 
 
+_SITEMAP_NAMES = frozenset(fold(text) for text in SITEMAP_TEXTS)
+
+
 def _sitemap_url(home: Page | None, site: str) -> str:
     """The home page's 网站地图 link when it has one, else /sitemap.xml."""
     if home is not None:
         tree = HTMLParser(decode_html(home.body[:MAX_PAGE_CHARS], home.charset).text)
         for node in tree.css("a[href]"):
-            if fold(node.text(strip=True)) in {fold(t) for t in SITEMAP_TEXTS}:
+            if fold(node.text(strip=True)) in _SITEMAP_NAMES:
                 url = urljoin(home.url, node.attributes.get("href") or "")
                 if url.startswith(("http://", "https://")) and same_site(url, site):
                     return url
